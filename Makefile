@@ -1,0 +1,44 @@
+# painpoints — `make demo` and `make test` work on a fresh clone: they create .venv and install.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+export HF_HUB_OFFLINE = 1
+export TOKENIZERS_PARALLELISM = false
+export PREFECT_SERVER_ANALYTICS_ENABLED = false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 120
+
+.PHONY: install demo test test-fast bench sentiment samples clean
+
+install: $(STAMP)
+
+# torch 2.13.0 first: it is the CPU build available offline; an unpinned torch pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/painpoints demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+# Quality vs BERTopic on the labelled sets in ../shared/data (or $$PAINPOINTS_DATA).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m benchmarks.quality
+
+sentiment: $(STAMP)
+	$(PY) -m benchmarks.train_sentiment
+
+samples: $(STAMP)
+	$(PY) scripts/build_samples.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache painpoints-demo.duckdb

@@ -1,0 +1,99 @@
+"""Clustering quality against true labels: painpoints vs BERTopic 0.17.4 (default settings, same
+embedding model, same precomputed embeddings), in the same process run.
+
+A feedback item's predicted theme is the theme of its first assigned segment (for a chat, the
+opening complaint); items with no assigned segment count as one "unassigned" group, as BERTopic's
+-1 outliers do. Embeddings are cached in ``$PAINPOINTS_BENCH_CACHE`` (default
+``benchmarks/.cache``), so only the first run pays for encoding.
+
+Run: ``python -m benchmarks.quality [SET ...]`` (sets: clinc150 abcd multidogo review_pulse).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from benchmarks.datasets import SETS
+from discovery import store
+from discovery.embed import Embedder, encode_cached
+from discovery.ingest import ingest_paths
+from discovery.pipeline import discover, prepare_segments
+from discovery.sentiment import SentimentModel
+from discovery.settings import load_settings
+
+CACHE = Path(os.environ.get("PAINPOINTS_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
+
+
+def _scores(truth: list[str], pred: list[int]) -> dict[str, float]:
+    return {"nmi": round(float(normalized_mutual_info_score(truth, pred)), 4),
+            "ari": round(float(adjusted_rand_score(truth, pred)), 4),
+            "unassigned": round(float(np.mean(np.array(pred) < 0)), 4),
+            "themes": len({p for p in pred if p >= 0})}
+
+
+def run_set(name: str, embedder: Embedder, with_bertopic: bool = True) -> dict:
+    path, kind, labels = SETS[name](CACHE)
+    db = CACHE / f"{name}.duckdb"
+    ingest_paths(db, [path], name, kind)
+    settings = load_settings(db=db)
+    con = store.connect(db)
+    try:
+        prepare_segments(con, settings)
+        t0 = time.perf_counter()
+        from discovery.embed import embed_missing
+        embed_missing(con, embedder)
+        embed_s = time.perf_counter() - t0
+        index = store.feedback_index(con)
+        t0 = time.perf_counter()
+        result = discover(con, settings, embedder, SentimentModel())
+        ours_s = time.perf_counter() - t0
+        theme_of = {a["segment_id"]: a["theme_id"] for a in result.assignments}
+        first: dict[str, int] = {}
+        for sid in sorted(theme_of):
+            fid = sid.rsplit(":", 1)[0]
+            if fid not in first and theme_of[sid] is not None:
+                first[fid] = int(theme_of[sid][1:])
+        truth = [labels[ext] for _, ext, _ in index]
+        ours = [first.get(fid, -1) for fid, _, _ in index]
+        out = {"set": name, "items": len(index), "true_labels": len(set(truth)),
+               "painpoints": {**_scores(truth, ours), "seconds": round(ours_s, 1)},
+               "segments": result.stats["segments"], "embed_seconds_uncached": round(embed_s, 1)}
+        if with_bertopic:
+            docs = [text for _, _, text in index]
+            vectors = encode_cached(con, embedder, docs)
+            from bertopic import BERTopic
+
+            t0 = time.perf_counter()
+            topics, _ = BERTopic(embedding_model=embedder.model_).fit_transform(docs, embeddings=vectors)
+            out["bertopic"] = {**_scores(truth, list(topics)), "seconds": round(time.perf_counter() - t0, 1)}
+    finally:
+        con.close()
+    return out
+
+
+def main(argv: list[str]) -> None:
+    names = [a for a in argv if not a.startswith("-")] or list(SETS)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    embedder = Embedder(progress=sys.stderr.isatty()).fit()
+    results = []
+    for name in names:
+        r = run_set(name, embedder, with_bertopic="--no-bertopic" not in argv)
+        results.append(r)
+        print(json.dumps(r), flush=True)
+    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
+              "command": "python -m benchmarks.quality " + " ".join(argv), "results": results}
+    (CACHE / "quality.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

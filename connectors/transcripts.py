@@ -1,0 +1,196 @@
+"""Call and chat transcripts → the customer's side, cut into segments that each carry one point.
+
+Formats: WebVTT (``<v Speaker>`` tags or ``Speaker: text`` cues), SRT, plain ``Speaker: text`` lines
+(``USR:``/``SYS:``, ``Customer:``/``Agent:``), and JSON turn lists (``[{"speaker": .., "text": ..}]``,
+``[["customer", "text"], ..]``). A file holds one conversation; a tabular file (CSV/JSON/JSONL/Parquet)
+may instead hold one conversation per row in its text column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connectors.base import FeedbackRecord, Item, Rejected
+from connectors.files import ColumnMap, FileConnector, detect_encoding
+
+CUSTOMER_ROLES = frozenset({"customer", "usr", "user", "client", "caller", "cust", "buyer", "guest",
+                            "member", "consumer", "patient", "visitor", "speaker 1"})
+AGENT_ROLES = frozenset({"agent", "sys", "system", "support", "rep", "representative", "assistant", "bot",
+                         "act", "action", "operator", "advisor", "csr", "staff", "speaker 2"})
+FILLER = re.compile(r"^(ok(ay)?|k|yes|yeah|yep|no|nope|sure|thanks?( you)?( so much| very much)?|thx|"
+                    r"hi|hello|hey|bye|good ?bye|great|cool|perfect|alright|right|got it|that'?s all|"
+                    r"nothing else|no thanks|you too|awesome|fine|done)[\s!.,]*$", re.I)
+SPEAKER_LINE = re.compile(r"^\s*([A-Za-z][\w .'-]{0,30}?)\s*:\s?(.*)$")
+TIMING = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}\s*-->\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}")
+VOICE = re.compile(r"<v(?:\.[\w.]+)?\s+([^>]+)>(.*?)(?:</v>|$)", re.S)
+TAG = re.compile(r"</?[^>]+>")
+MIN_WORDS = 3
+
+
+@dataclass(slots=True)
+class Turn:
+    speaker: str | None
+    text: str
+
+
+def parse_turns(text: str) -> tuple[list[Turn], list[str]]:
+    """Detect the format and return the turns plus a list of problems (e.g. broken cue timings)."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("WEBVTT"):
+        return _parse_cues(stripped, vtt=True)
+    if re.match(r"^\d+\s*\r?\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->", stripped):
+        return _parse_cues(stripped, vtt=False)
+    if stripped[:1] in "[{":
+        try:
+            return _json_turns(json.loads(stripped)), []
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            pass
+    return _speaker_lines(stripped), []
+
+
+def _json_turns(data: Any) -> list[Turn]:
+    if isinstance(data, dict):
+        data = next((v for k, v in data.items() if k in ("turns", "messages", "original", "dialogue",
+                                                          "utterances", "transcript")), None)
+    if not isinstance(data, list):
+        raise ValueError("no turn list")
+    turns = []
+    for t in data:
+        if isinstance(t, dict):
+            spk = t.get("speaker") or t.get("role") or t.get("from") or t.get("author")
+            txt = t.get("text") or t.get("content") or t.get("message") or t.get("utterance")
+        elif isinstance(t, (list, tuple)) and len(t) >= 2:
+            spk, txt = t[0], t[1]
+        else:
+            raise ValueError("turn is neither an object nor a pair")
+        if isinstance(txt, str):
+            turns.append(Turn(str(spk) if spk is not None else None, txt))
+    return turns
+
+
+def _speaker_lines(text: str) -> list[Turn]:
+    turns: list[Turn] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        m = SPEAKER_LINE.match(line)
+        if m and not m.group(1).strip().isdigit():
+            turns.append(Turn(m.group(1).strip(), m.group(2).strip()))
+        elif turns:  # continuation of the previous turn
+            turns[-1].text = f"{turns[-1].text} {line.strip()}".strip()
+        else:
+            turns.append(Turn(None, line.strip()))
+    return turns
+
+
+def _parse_cues(text: str, vtt: bool) -> tuple[list[Turn], list[str]]:
+    turns: list[Turn] = []
+    problems: list[str] = []
+    for block in re.split(r"\r?\n\s*\r?\n", text):
+        lines = [ln for ln in block.splitlines() if ln.strip()]
+        if not lines or lines[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")):
+            continue
+        timing_at = next((i for i, ln in enumerate(lines[:3]) if "-->" in ln), None)
+        if timing_at is None or not TIMING.match(lines[timing_at]):
+            problems.append(f"cue without a valid timing line: {block.strip()[:200]!r}")
+            continue
+        body = " ".join(lines[timing_at + 1:]).strip()
+        voice = VOICE.search(body) if vtt else None
+        if voice:
+            turns.append(Turn(voice.group(1).strip(), TAG.sub("", voice.group(2)).strip()))
+            continue
+        body = TAG.sub("", body).strip()
+        m = SPEAKER_LINE.match(body)
+        turns.append(Turn(m.group(1).strip(), m.group(2).strip()) if m else Turn(None, body))
+    return turns, problems
+
+
+def customer_segments(turns: list[Turn], customer_roles: frozenset[str] = CUSTOMER_ROLES,
+                      agent_roles: frozenset[str] = AGENT_ROLES) -> list[str]:
+    """Keep the customer's turns, merge consecutive ones into one block, drop filler.
+
+    When no speaker is a known customer role (e.g. real names), every speaker that is not a known
+    agent role counts as the customer.
+    """
+    roles = {(t.speaker or "").strip().lower() for t in turns}
+    known_customer = bool(roles & customer_roles)
+
+    def is_customer(t: Turn) -> bool:
+        role = (t.speaker or "").strip().lower()
+        return role in customer_roles if known_customer else role not in agent_roles
+
+    blocks: list[list[str]] = []
+    previous_customer = False
+    for t in turns:
+        cust = is_customer(t)
+        if cust and t.text.strip():
+            if previous_customer:
+                blocks[-1].append(t.text.strip())
+            else:
+                blocks.append([t.text.strip()])
+        previous_customer = cust if t.text.strip() else previous_customer
+    segments = []
+    for block in blocks:
+        kept = [part for part in block if not FILLER.match(part)]
+        joined = " ".join(p.rstrip() if p.rstrip()[-1:] in ".?!" else p.rstrip() + "." for p in kept)
+        if len(joined.split()) >= MIN_WORDS:
+            segments.append(joined)
+    return segments
+
+
+@dataclass
+class TranscriptConnector:
+    """Transcripts from one file: a whole conversation (.vtt/.srt/.txt/.json turns) or a table whose
+    text column holds one conversation per row."""
+
+    path: Path
+    source: str
+    columns: ColumnMap = ColumnMap()
+    customer_roles: frozenset[str] = CUSTOMER_ROLES
+    agent_roles: frozenset[str] = AGENT_ROLES
+    cursor: str | None = None
+    kind: str = field(default="transcript", init=False)
+
+    def __iter__(self) -> Iterator[Item]:
+        path = Path(self.path)
+        suffix = path.suffix.lower()
+        if suffix in (".vtt", ".srt") or (suffix in (".txt", ".json") and self._is_conversation(path)):
+            text = path.read_text(encoding=detect_encoding(path), errors="replace")
+            yield from self._conversation(text, external_id=path.stem, file=str(path), line=1, base=None)
+            return
+        for item in FileConnector(path, self.source, "transcript", self.columns):
+            if isinstance(item, Rejected):
+                yield item
+            else:
+                yield from self._conversation(item.text, item.external_id, str(path), None, base=item)
+
+    @staticmethod
+    def _is_conversation(path: Path) -> bool:
+        head = path.open("rb").read(4096).decode("utf-8", "replace").lstrip("\ufeff \r\n\t")
+        if path.suffix.lower() == ".txt":
+            first = head.splitlines()[0] if head else ""
+            return bool(SPEAKER_LINE.match(first)) or head.startswith("WEBVTT")
+        return head.startswith("[") or '"turns"' in head or '"messages"' in head
+
+    def _conversation(self, text: str, external_id: str | None, file: str, line: int | None,
+                      base: FeedbackRecord | None) -> Iterator[Item]:
+        turns, problems = parse_turns(text)
+        for problem in problems:
+            yield Rejected(self.source, problem.split(":")[0], problem, file, line)
+        segments = customer_segments(turns, self.customer_roles, self.agent_roles)
+        if not segments:
+            yield Rejected(self.source, "no customer turns with content", text[:10_000], file, line)
+            return
+        record = base or FeedbackRecord(source=self.source, kind="transcript", text="")
+        record.kind = "transcript"
+        record.external_id = external_id
+        record.text = "\n".join(segments)
+        record.segments = segments
+        record.metadata = {**record.metadata, "turns": len(turns)}
+        yield record
+

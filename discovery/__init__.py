@@ -1,0 +1,3 @@
+"""Discovery: normalise, redact, embed, cluster, name, score and rank customer feedback."""
+
+__version__ = "0.1.0"

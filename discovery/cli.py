@@ -1,0 +1,157 @@
+"""The ``painpoints`` command: a thin layer turning CLI syntax into library calls.
+
+Library errors (``ConnectorError``, ``StoreError``) become clean one-line ``click`` errors here and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connectors.files import ColumnMap, ConnectorError
+from discovery.store import StoreError
+
+for _key, _value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
+                     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "HF_HUB_OFFLINE": "1",
+                     "TOKENIZERS_PARALLELISM": "false"}.items():
+    os.environ.setdefault(_key, _value)
+
+DB_HELP = "DuckDB file (default: $PAINPOINTS_DB, else ./painpoints.duckdb)"
+TOP_SQL = ("SELECT rank, label, items, round(negative_share, 2) AS negative_share, "
+           "round(avg_sentiment, 2) AS avg_sentiment, round(score, 2) AS score FROM pain_points LIMIT ?")
+
+
+def _db(db: str | None) -> Path:
+    from discovery.settings import load_settings
+
+    return load_settings(db=db).db
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="painpoints")
+def main() -> None:
+    """painpoints: customer feedback in, a ranked table of pain points out."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", required=True, help="Name of the source, e.g. app_store, zendesk, calls")
+@click.option("--kind", type=click.Choice(["review", "ticket", "transcript"]), default="review", show_default=True)
+@click.option("--text", "text_col", help="Column holding the text (auto-detected if omitted)")
+@click.option("--id", "id_col", help="Column holding the source's id")
+@click.option("--time", "time_col", help="Column holding the creation time")
+@click.option("--rating", "rating_col", help="Column holding a star rating")
+@click.option("--author", "author_col", help="Column holding the author")
+@click.option("--db", help=DB_HELP)
+def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None, id_col: str | None,
+           time_col: str | None, rating_col: str | None, author_col: str | None, db: str | None) -> None:
+    """Load review/ticket exports (CSV, JSON, JSONL, Parquet) or transcripts (VTT, SRT, speaker lines,
+    JSON turns) into the database. Unmapped columns are kept as metadata; bad rows go to rejected_rows."""
+    from discovery.ingest import ingest_paths
+
+    columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
+    try:
+        counts = ingest_paths(_db(db), paths, source, kind, columns)
+    except (ConnectorError, StoreError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"read {counts.read}, stored {counts.stored}, duplicates {counts.duplicates}, "
+               f"rejected {counts.rejected}")
+    for reason, n in sorted(counts.reasons.items(), key=lambda kv: -kv[1]):
+        click.echo(f"  rejected {n}: {reason}")
+
+
+@main.command()
+@click.option("--db", help=DB_HELP)
+@click.option("--llm/--no-llm", default=None, help="Name themes with an LLM (not available yet: see README)")
+@click.option("--min-theme-size", type=click.IntRange(2), help="Smallest theme (default: by data size)")
+@click.option("--top", default=10, show_default=True, help="Rows of the ranked table to print")
+def run(db: str | None, llm: bool | None, min_theme_size: int | None, top: int) -> None:
+    """Discover, name and rank themes in everything stored (a Prefect flow run)."""
+    path = _db(db)
+    if not path.exists():
+        raise click.ClickException(f"{path} does not exist; run `painpoints ingest` first")
+    _run_flow(path, llm, min_theme_size, top)
+
+
+def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int) -> None:
+    wants_llm = llm if llm is not None else bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
+    if wants_llm:
+        click.echo("note: LLM theme naming is not implemented in this version; using offline names.", err=True)
+    from flows.discovery import discover_flow
+
+    try:
+        run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=False)
+    except (StoreError, ConnectorError) as err:
+        raise click.ClickException(str(err)) from err
+    stats = _query(path, "SELECT stats FROM runs WHERE run_id = ?", [run_id])[1][0][0]
+    s = json.loads(stats)
+    click.echo(f"run {run_id}: {s['feedback_items']} items, {s['segments']} segments, {s['themes']} themes, "
+               f"{s['unassigned_share']:.0%} unassigned")
+    _print(*_query(path, TOP_SQL, [top]), "table")
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--db", help=DB_HELP)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def query(sql: str, db: str | None, fmt: str) -> None:
+    """Run a read-only SQL query, e.g. "select * from pain_points limit 10"."""
+    _print(*_query(_db(db), sql), fmt)
+
+
+def _query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
+    from discovery import store
+
+    try:
+        con = store.connect(path, read_only=True)
+        try:
+            return store.query(con, sql, params)
+        finally:
+            con.close()
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _print(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], default=str, ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns, show_lines=False)
+        for r in rows:
+            table.add_row(*(_cell(v) for v in r))
+        Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False).print(table)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@main.command()
+@click.option("--db", default="painpoints-demo.duckdb", show_default=True, help="Demo DuckDB file (recreated)")
+def demo(db: str) -> None:
+    """Load the bundled sample (reviews, tickets, chat transcripts) into a fresh DB and run discovery."""
+    from discovery.demo import load_demo
+
+    path = Path(db)
+    for counts_line in load_demo(path):
+        click.echo(counts_line)
+    _run_flow(path, llm=False, min_theme_size=None, top=10)
+    click.echo(f"\nDatabase: {path.resolve()}\nQuery it:  painpoints query \"select * from pain_points\" --db {db}")

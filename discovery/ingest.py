@@ -1,0 +1,113 @@
+"""Ingest: connector items → ``feedback`` / ``rejected_rows``, idempotently and atomically.
+
+A feedback item's id is a hash of (source, external id); without an external id the content hash
+stands in. An item is a duplicate when its id, or its content, is already stored for the same source.
+All rows of one ingest call commit together: a crash leaves the database as it was before the call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from connectors.base import FeedbackRecord, Item, Rejected
+from connectors.files import ColumnMap, FileConnector
+from connectors.transcripts import TranscriptConnector
+from discovery import store
+from discovery.normalize import content_hash
+
+CHUNK = 5_000
+
+
+@dataclass
+class IngestCounts:
+    """``read == stored + duplicates + rejected`` always holds."""
+
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "IngestCounts") -> None:
+        self.read += other.read
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        for k, v in other.reasons.items():
+            self.reasons[k] = self.reasons.get(k, 0) + v
+
+
+def feedback_id(source: str, external_id: str) -> str:
+    return hashlib.sha1(f"{source}\x1f{external_id}".encode("utf-8")).hexdigest()[:20]
+
+
+def connector_for(path: str | Path, source: str, kind: str, columns: ColumnMap = ColumnMap()) -> Iterable[Item]:
+    """The connector that reads ``path`` as ``kind``."""
+    if kind == "transcript":
+        return TranscriptConnector(Path(path), source, columns)
+    return FileConnector(Path(path), source, kind, columns)
+
+
+def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item]) -> IngestCounts:
+    """Store records, skip duplicates, record rejections; one transaction for the whole stream."""
+    counts = IngestCounts()
+    known: dict[str, tuple[set[str], set[str]]] = {}
+    records: list[dict] = []
+    rejects: list[dict] = []
+
+    def flush() -> None:
+        counts.stored += store.insert_feedback(con, records)
+        store.insert_rejected(con, rejects)
+        records.clear()
+        rejects.clear()
+
+    with store.transaction(con):
+        for item in items:
+            counts.read += 1
+            if isinstance(item, Rejected):
+                counts.rejected += 1
+                key = item.reason.split(":")[0]
+                counts.reasons[key] = counts.reasons.get(key, 0) + 1
+                rejects.append({"source": item.source, "reason": item.reason, "raw": item.raw,
+                                "file": item.file, "line": item.line})
+            else:
+                if item.source not in known:
+                    known[item.source] = store.existing_keys(con, item.source)
+                ids, hashes = known[item.source]
+                row = _row(item)
+                if row["feedback_id"] in ids or row["content_hash"] in hashes:
+                    counts.duplicates += 1
+                    continue
+                ids.add(row["feedback_id"])
+                hashes.add(row["content_hash"])
+                records.append(row)
+            if len(records) + len(rejects) >= CHUNK:
+                flush()
+        flush()
+    return counts
+
+
+def _row(item: FeedbackRecord) -> dict:
+    chash = content_hash(item.text)
+    ext = item.external_id or chash
+    return {"feedback_id": feedback_id(item.source, ext), "source": item.source, "kind": item.kind,
+            "external_id": ext, "text": item.text, "created_at": item.created_at, "author": item.author,
+            "rating": item.rating, "metadata": item.metadata, "content_hash": chash}
+
+
+def ingest_paths(db: str | Path, paths: Iterable[str | Path], source: str, kind: str,
+                 columns: ColumnMap = ColumnMap()) -> IngestCounts:
+    """Ingest files into the database at ``db``; each file commits on its own."""
+    total = IngestCounts()
+    con = store.connect(db)
+    try:
+        for path in paths:
+            total.add(ingest_items(con, connector_for(path, source, kind, columns)))
+    finally:
+        con.close()
+    return total

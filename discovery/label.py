@@ -1,0 +1,138 @@
+"""Offline theme naming: distinctive phrases by class-based TF-IDF, picked with MMR, plus
+representative, diverse quotes.
+
+c-TF-IDF treats each theme's segments as one document and weighs an n-gram by how often it occurs in
+the theme against how common it is across all themes (BERTopic's formulation). The label is the most
+relevant candidate phrase by MMR over phrase embeddings (relevance to the theme centroid, penalised by
+similarity to phrases already chosen), so "card never arrived" beats "card" and two synonyms don't both
+make it into the label.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from discovery.normalize import PLACEHOLDER
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+EXTRA_STOP = {"hi", "hello", "thanks", "thank", "please", "just", "like", "im", "ive", "dont", "app",
+              "really", "got", "get", "would", "could", "also", "one", "want", "need", "know", "okay",
+              "ok", "yes", "help", "hey", "wa", "ha", "let", "sure", "sir", "today", "id"}
+STOP = list(ENGLISH_STOP_WORDS | EXTRA_STOP)
+
+
+@dataclass
+class ThemeName:
+    label: str
+    description: str
+    keywords: list[str]
+    quotes: list[str]
+
+
+def _prep(text: str) -> str:
+    return PLACEHOLDER.sub(" ", text).lower()
+
+
+def ctfidf(texts: Sequence[str], labels: np.ndarray, n_themes: int) -> tuple[np.ndarray, np.ndarray]:
+    """c-TF-IDF matrix (themes × vocabulary) over 1–3-grams, and the vocabulary."""
+    vec = CountVectorizer(ngram_range=(1, 3), stop_words=STOP, preprocessor=_prep, min_df=2,
+                          token_pattern=r"(?u)\b[^\W\d_][^\W\d_'-]+\b", max_features=200_000)
+    try:
+        counts = vec.fit_transform(texts)
+    except ValueError:  # empty vocabulary (tiny or degenerate input)
+        return np.zeros((n_themes, 0)), np.array([], dtype=object)
+    tf = np.zeros((n_themes, counts.shape[1]))
+    for t in range(n_themes):
+        rows = np.flatnonzero(labels == t)
+        if len(rows):
+            tf[t] = np.asarray(counts[rows].sum(axis=0)).ravel()
+    words_per_theme = tf.sum(axis=1, keepdims=True)
+    avg_words = max(words_per_theme.mean(), 1.0)
+    idf = np.log(1 + avg_words / np.maximum(tf.sum(axis=0), 1))
+    weights = tf / np.maximum(words_per_theme, 1) * idf
+    return weights, vec.get_feature_names_out()
+
+
+def mmr(candidates: np.ndarray, target: np.ndarray, k: int, diversity: float = 0.5) -> list[int]:
+    """Maximal marginal relevance: indices of ``k`` rows of ``candidates`` relevant to ``target`` and
+    unlike each other (rows and target L2-normalised)."""
+    if not len(candidates):
+        return []
+    relevance = candidates @ target
+    chosen = [int(relevance.argmax())]
+    while len(chosen) < min(k, len(candidates)):
+        redundancy = (candidates @ candidates[chosen].T).max(axis=1)
+        score = (1 - diversity) * relevance - diversity * redundancy
+        score[chosen] = -np.inf
+        chosen.append(int(score.argmax()))
+    return chosen
+
+
+def _title(phrase: str) -> str:
+    return phrase[:1].upper() + phrase[1:]
+
+
+@dataclass
+class OfflineLabeler:
+    """Names themes without any network call.
+
+    Parameters
+    ----------
+    n_candidates : top c-TF-IDF phrases per theme considered for the label.
+    n_keywords : keywords kept per theme.
+    n_quotes : representative quotes per theme (closest to the centroid, diverse by MMR).
+    quote_chars : quotes are cut to this length.
+    """
+
+    n_candidates: int = 15
+    n_keywords: int = 8
+    n_quotes: int = 4
+    quote_chars: int = 240
+
+    def name(self, texts: Sequence[str], X: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
+             encode: Encode | None = None) -> list[ThemeName]:
+        n_themes = len(centroids)
+        weights, vocab = ctfidf(texts, labels, n_themes)
+        cands_per_theme = []
+        for t in range(n_themes):
+            order = np.argsort(-weights[t])[: self.n_candidates] if weights.shape[1] else []
+            cands_per_theme.append([str(vocab[i]) for i in order if weights[t, i] > 0])
+        phrase_vecs: dict[str, np.ndarray] = {}
+        if encode is not None:
+            uniq = sorted({p for cands in cands_per_theme for p in cands})
+            if uniq:
+                phrase_vecs = dict(zip(uniq, encode(uniq)))
+        names = []
+        for t in range(n_themes):
+            members = np.flatnonzero(labels == t)
+            names.append(self._one(cands_per_theme[t], phrase_vecs, centroids[t],
+                                   [texts[i] for i in members], X[members], len(members)))
+        return names
+
+    def _one(self, cands: list[str], phrase_vecs: dict[str, np.ndarray], centroid: np.ndarray,
+             member_texts: list[str], member_X: np.ndarray, size: int) -> ThemeName:
+        if cands and phrase_vecs:
+            P = np.stack([phrase_vecs[c] for c in cands])
+            # prefer multi-word phrases a little: "card never arrived" reads better than "card"
+            boost = np.array([0.04 * min(len(c.split()) - 1, 2) for c in cands])
+            order = mmr(P, centroid, k=len(cands), diversity=0.4)
+            ranked = sorted(order, key=lambda i: -(P[i] @ centroid + boost[i] - 0.002 * order.index(i)))
+            keywords = [cands[i] for i in order][: self.n_keywords]
+            best = cands[ranked[0]]
+        else:
+            keywords = cands[: self.n_keywords]
+            best = cands[0] if cands else ""
+        label = _title(best) if best else "Miscellaneous feedback"
+        second = next((k for k in keywords if not set(k.split()) & set(best.split())), None)
+        if second and len(best.split()) == 1:
+            label = f"{label} / {second}"
+        quotes = [member_texts[i][: self.quote_chars] for i in mmr(member_X, centroid, self.n_quotes, 0.3)]
+        shown = ", ".join(f"“{k}”" for k in keywords[:4])
+        description = f"{size} segments; customers mention {shown}." if shown else f"{size} segments."
+        return ThemeName(label=re.sub(r"\s+", " ", label)[:80], description=description,
+                         keywords=keywords, quotes=quotes)

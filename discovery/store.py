@@ -1,0 +1,245 @@
+"""The DuckDB store: connection, schema from ``sql/``, and every read/write the pipeline does.
+
+Only this module talks to DuckDB. Writes that belong together happen in one transaction, so a crash
+leaves either the old state or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or used as asked."""
+
+
+def sql_dir() -> Path:
+    """``sql/`` of a source checkout, else the copy packed into the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "sql", here / "_sql"):
+        if (candidate / "schema").is_dir():
+            return candidate
+    raise StoreError("sql/ directory not found next to the discovery package")
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and, for writers, create or migrate) the database at ``path``."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"database {path} does not exist; ingest something first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as err:
+        raise StoreError(f"cannot open {path}: {err}") from err
+    if not read_only:
+        with transaction(con):
+            for folder in ("schema", "views"):
+                for file in sorted((sql_dir() / folder).glob("*.sql")):
+                    con.execute(file.read_text())
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# ----------------------------------------------------------------------------------------- ingest
+FEEDBACK_SCHEMA = pa.schema([
+    ("feedback_id", pa.string()), ("source", pa.string()), ("kind", pa.string()),
+    ("external_id", pa.string()), ("text", pa.string()), ("created_at", pa.timestamp("us")),
+    ("author", pa.string()), ("rating", pa.float64()), ("metadata", pa.string()),
+    ("content_hash", pa.string()),
+])
+REJECT_SCHEMA = pa.schema([("source", pa.string()), ("reason", pa.string()), ("raw", pa.string()),
+                           ("file", pa.string()), ("line", pa.int64())])
+
+
+def existing_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[set[str], set[str]]:
+    """Feedback ids and content hashes already stored for ``source`` (for dedupe)."""
+    rows = con.execute("SELECT feedback_id, content_hash FROM feedback WHERE source = ?", [source]).fetchall()
+    return {r[0] for r in rows}, {r[1] for r in rows}
+
+
+def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    """Insert already-deduplicated feedback rows; returns how many were stored."""
+    if not rows:
+        return 0
+    for r in rows:
+        r["metadata"] = json.dumps(r["metadata"], ensure_ascii=False, default=str)
+    batch = pa.Table.from_pylist(rows, schema=FEEDBACK_SCHEMA)  # noqa: F841 (read by DuckDB by name)
+    con.execute("INSERT INTO feedback (feedback_id, source, kind, external_id, text, created_at, author, "
+                "rating, metadata, content_hash) SELECT feedback_id, source, kind, external_id, text, "
+                "created_at, author, rating, metadata::JSON, content_hash FROM batch")
+    return len(rows)
+
+
+def insert_rejected(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    batch = pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)  # noqa: F841
+    # a re-ingest of the same file must not record the same rejection twice
+    con.execute("INSERT INTO rejected_rows (source, reason, raw, file, line) "
+                "SELECT b.source, b.reason, b.raw, b.file, b.line FROM batch b WHERE NOT EXISTS ("
+                "SELECT 1 FROM rejected_rows r WHERE r.source = b.source AND r.reason = b.reason "
+                "AND r.raw IS NOT DISTINCT FROM b.raw AND r.file IS NOT DISTINCT FROM b.file "
+                "AND r.line IS NOT DISTINCT FROM b.line)")
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------- segments
+def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """``(feedback_id, kind, text)`` of feedback that has no segments yet, in id order."""
+    return con.execute("SELECT f.feedback_id, f.kind, f.text FROM feedback f WHERE NOT EXISTS "
+                       "(SELECT 1 FROM segments s WHERE s.feedback_id = f.feedback_id) "
+                       "ORDER BY f.feedback_id").fetchall()
+
+
+def insert_segments(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    schema = pa.schema([("segment_id", pa.string()), ("feedback_id", pa.string()), ("segment", pa.int32()),
+                        ("text", pa.string()), ("original_text", pa.string()),
+                        ("content_hash", pa.string()), ("pii_found", pa.list_(pa.string()))])
+    batch = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841
+    con.execute("INSERT INTO segments SELECT * FROM batch")
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------------- embeddings
+def texts_to_embed(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str]]:
+    """``(content_hash, text)`` of segments with no cached vector for ``model``: the cache lookup."""
+    return con.execute("SELECT content_hash, any_value(text) FROM segments s WHERE NOT EXISTS "
+                       "(SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = ?) "
+                       "GROUP BY content_hash ORDER BY content_hash", [model]).fetchall()
+
+
+def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str],
+                      vectors: np.ndarray) -> int:
+    if not len(hashes):
+        return 0
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
+    batch = pa.table({"content_hash": pa.array(list(hashes), pa.string()),  # noqa: F841
+                      "vector": pa.ListArray.from_arrays(
+                          pa.array(np.arange(0, len(flat) + 1, vectors.shape[1], dtype=np.int32)), flat)})
+    con.execute("INSERT INTO embeddings (content_hash, model, vector) "
+                "SELECT content_hash, ?, vector FROM batch ON CONFLICT DO NOTHING", [model])
+    return len(hashes)
+
+
+def cached_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    """The cached vectors among ``hashes`` for ``model``."""
+    if not hashes:
+        return {}
+    keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})  # noqa: F841
+    tbl = _arrow(con.execute("SELECT e.content_hash, e.vector FROM embeddings e JOIN keys k USING (content_hash) "
+                      "WHERE e.model = ?", [model]))
+    return {h: np.asarray(v, dtype=np.float32) for h, v in
+            zip(tbl.column("content_hash").to_pylist(), tbl.column("vector").to_pylist())}
+
+
+@dataclass
+class RunInput:
+    """Everything a discovery run works on, aligned by position."""
+
+    segment_id: list[str]
+    feedback_id: list[str]
+    source: list[str]
+    created_at: list[datetime | None]
+    text: list[str]
+    vectors: np.ndarray
+
+
+def load_run_input(con: duckdb.DuckDBPyConnection, model: str) -> RunInput:
+    """Segments with their vectors for ``model``, in a stable order (segment_id)."""
+    tbl = _arrow(con.execute(
+        "SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, e.vector "
+        "FROM segments s JOIN feedback f USING (feedback_id) "
+        "JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ? "
+        "ORDER BY s.segment_id", [model]))
+    vec_col = tbl.column("vector").combine_chunks()
+    n = tbl.num_rows
+    vectors = (vec_col.flatten().to_numpy(zero_copy_only=False).reshape(n, -1).astype(np.float32)
+               if n else np.zeros((0, 0), np.float32))
+    return RunInput(segment_id=tbl.column("segment_id").to_pylist(),
+                    feedback_id=tbl.column("feedback_id").to_pylist(),
+                    source=tbl.column("source").to_pylist(),
+                    created_at=tbl.column("created_at").to_pylist(),
+                    text=tbl.column("text").to_pylist(), vectors=vectors)
+
+
+def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """``(feedback_id, external_id, text)`` of all feedback, in id order."""
+    return con.execute("SELECT feedback_id, external_id, text FROM feedback ORDER BY feedback_id").fetchall()
+
+
+# ------------------------------------------------------------------------------------------- runs
+def start_run(con: duckdb.DuckDBPyConnection, params: dict[str, Any], flow_run_id: str | None = None) -> str:
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    con.execute("INSERT INTO runs (run_id, started_at, status, flow_run_id, params) VALUES (?, ?, 'running', ?, ?)",
+                [run_id, _now(), flow_run_id, json.dumps(params, default=str)])
+    return run_id
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, themes: list[dict[str, Any]],
+               assignments: list[dict[str, Any]], stats: dict[str, Any]) -> None:
+    """Write the run's themes and assignments and mark it successful, atomically."""
+    theme_tbl = pa.Table.from_pylist([{**t, "run_id": run_id} for t in themes])  # noqa: F841
+    assign_tbl = pa.Table.from_pylist([{**a, "run_id": run_id} for a in assignments])  # noqa: F841
+    with transaction(con):
+        if themes:
+            con.execute("INSERT INTO theme_snapshots BY NAME SELECT * FROM theme_tbl")
+        if assignments:
+            con.execute("INSERT INTO assignments BY NAME SELECT * FROM assign_tbl")
+        con.execute("UPDATE runs SET status = 'success', finished_at = ?, stats = ? WHERE run_id = ?",
+                    [_now(), json.dumps(stats, default=str), run_id])
+
+
+def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
+    con.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
+                [_now(), error[:4000], run_id])
+
+
+def _arrow(cur: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The result as an Arrow table (DuckDB 2 renamed ``fetch_arrow_table``)."""
+    import warnings
+
+    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
+    with warnings.catch_warnings():  # "extra copy" advice: irrelevant at our sizes, parameters need execute()
+        warnings.simplefilter("ignore", UserWarning)
+        return fetch()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# ------------------------------------------------------------------------------------------ query
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
+          ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run ``sql``; returns column names and rows."""
+    try:
+        cur = con.execute(sql, params or [])
+    except duckdb.Error as err:
+        raise StoreError(str(err)) from err
+    if cur.description is None:
+        return [], []
+    return [d[0] for d in cur.description], cur.fetchall()

@@ -1,0 +1,8 @@
+"""Prefect flows composing the library steps as tasks; no business logic lives here."""
+
+import os
+
+# Quiet, offline-friendly Prefect defaults (GUIDE §5); explicit environment settings win.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

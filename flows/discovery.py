@@ -1,0 +1,96 @@
+"""The discovery flow: prepare → embed → discover (cluster, sentiment, name, rank) → write.
+
+Runs in Prefect's ephemeral mode when no ``PREFECT_API_URL`` is set. A failure in any task marks the
+run ``failed`` in ``runs`` and leaves the last successful snapshot (what the views show) untouched.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from discovery import pipeline, store
+from discovery.embed import Embedder, embed_missing
+from discovery.sentiment import SentimentModel
+from discovery.settings import Settings, load_settings
+
+
+@lru_cache(maxsize=2)
+def _embedder(model: str, batch_size: int) -> Embedder:
+    """One loaded model per process: loading costs seconds, flows in one process share it."""
+    return Embedder(model=model, batch_size=batch_size).fit()
+
+
+@task(cache_policy=NONE)
+def prepare(settings: Settings) -> int:
+    con = store.connect(settings.db)
+    try:
+        n = pipeline.prepare_segments(con, settings)
+    finally:
+        con.close()
+    get_run_logger().info("prepared %d new segments", n)
+    return n
+
+
+@task(cache_policy=NONE)
+def embed(settings: Settings) -> int:
+    con = store.connect(settings.db)
+    try:
+        n = embed_missing(con, _embedder(settings.embed_model, settings.embed_batch_size))
+    finally:
+        con.close()
+    get_run_logger().info("embedded %d new texts", n)
+    return n
+
+
+@task(cache_policy=NONE)
+def discover(settings: Settings) -> pipeline.DiscoveryResult:
+    con = store.connect(settings.db)
+    try:
+        return pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size),
+                                 SentimentModel())
+    finally:
+        con.close()
+
+
+@task(cache_policy=NONE)
+def write(settings: Settings, run_id: str, result: pipeline.DiscoveryResult, counts: dict[str, int]) -> None:
+    con = store.connect(settings.db)
+    try:
+        store.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts})
+    finally:
+        con.close()
+
+
+@flow(name="painpoints-discover", log_prints=False)
+def discover_flow(db: str, min_theme_size: int | None = None, llm: bool = False) -> str:
+    """Discover themes in everything stored in ``db``; returns the run id."""
+    settings = load_settings(db=db, min_theme_size=min_theme_size)
+    run_id = _begin(settings, {"min_theme_size": min_theme_size, "llm": llm})
+    try:
+        counts = {"new_segments": prepare(settings), "new_embeddings": embed(settings)}
+        write(settings, run_id, discover(settings), counts)
+    except BaseException as err:
+        _fail(settings, run_id, f"{type(err).__name__}: {err}")
+        raise
+    return run_id
+
+
+def _begin(settings: Settings, params: dict) -> str:
+    from prefect.runtime import flow_run
+
+    con = store.connect(settings.db)
+    try:
+        return store.start_run(con, {**params, "embed_model": settings.embed_model}, flow_run.id)
+    finally:
+        con.close()
+
+
+def _fail(settings: Settings, run_id: str, error: str) -> None:
+    con = store.connect(settings.db)
+    try:
+        store.fail_run(con, run_id, error)
+    finally:
+        con.close()

@@ -1,0 +1,25 @@
+-- One row per theme of the latest successful run, ordered by rank (contract view).
+-- score = 100 * weighted_share * (0.25 + 0.75 * negative_share) * trend_factor; see README "Ranking".
+CREATE OR REPLACE VIEW pain_points AS
+SELECT
+    t.rank,
+    t.theme_id,
+    t.label,
+    t.description,
+    t.items,
+    t.share,
+    t.negative_share,
+    t.avg_sentiment,
+    t.trend,
+    t.score,
+    t.example_quotes,
+    t.sources,
+    t.keywords,
+    t.feedback_items,
+    t.weighted_share,
+    t.trend_factor,
+    t.label_method,
+    t.run_id
+FROM theme_snapshots t
+JOIN latest_run r ON t.run_id = r.run_id
+ORDER BY t.rank;

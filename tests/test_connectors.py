@@ -1,0 +1,176 @@
+"""File and transcript connectors: formats, dialects, encodings, mapping, rejections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from connectors.base import FeedbackRecord, Rejected
+from connectors.files import ColumnMap, ConnectorError, FileConnector, parse_time
+from connectors.transcripts import TranscriptConnector, customer_segments, parse_turns
+
+
+def items(path: Path, kind: str = "review", **cols: str) -> tuple[list[FeedbackRecord], list[Rejected]]:
+    conn = (TranscriptConnector(path, "s", ColumnMap(**cols)) if kind == "transcript"
+            else FileConnector(path, "s", kind, ColumnMap(**cols)))
+    out = list(conn)
+    return [i for i in out if isinstance(i, FeedbackRecord)], [i for i in out if isinstance(i, Rejected)]
+
+
+def test_csv_autodetects_columns_and_keeps_the_rest_as_metadata(tmp_path: Path) -> None:
+    p = tmp_path / "r.csv"
+    p.write_text("review_id,Review Text,Stars,Date,app_version\n"
+                 "a1,Crashes on start,1,2024-03-01,2.1\n"
+                 "a2,\"Login fails, again\",2,03/02/2024,2.2\n")
+    recs, rej = items(p)
+    assert not rej
+    assert [r.text for r in recs] == ["Crashes on start", "Login fails, again"]
+    assert recs[0].external_id == "a1" and recs[0].rating == 1.0
+    assert recs[0].created_at.isoformat() == "2024-03-01T00:00:00"
+    assert recs[1].created_at.isoformat() == "2024-03-02T00:00:00"
+    assert recs[0].metadata == {"app_version": "2.1"}
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_csv_dialects_are_sniffed(tmp_path: Path, sep: str) -> None:
+    p = tmp_path / "r.csv"
+    p.write_text(f"id{sep}comment{sep}x\n1{sep}too slow to load{sep}a\n2{sep}great support{sep}b\n")
+    recs, rej = items(p)
+    assert [r.text for r in recs] == ["too slow to load", "great support"] and not rej
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1", "utf-8-sig"])
+def test_csv_encodings(tmp_path: Path, encoding: str) -> None:
+    p = tmp_path / "r.csv"
+    p.write_bytes("id,text\n1,Café très lent à charger\n2,Ça plante\n".encode(encoding))
+    recs, _ = items(p)
+    assert recs[0].text == "Café très lent à charger" and recs[1].text == "Ça plante"
+
+
+def test_bad_rows_are_rejected_with_reasons_and_good_rows_kept(tmp_path: Path) -> None:
+    p = tmp_path / "r.csv"
+    p.write_bytes("id,text,n\n1,fine row: café crème,1\n".encode() + b"2,,2\n3,too,many,fields\n4,bad \xff\xfe bytes in \xc3 utf8,4\n5,ok\x00 nul,5\n")
+    recs, rej = items(p)
+    assert [r.external_id for r in recs] == ["1", "5"]
+    assert recs[1].text == "ok nul"
+    reasons = sorted(r.reason for r in rej)
+    assert reasons == ["empty text", "expected 3 fields, got 4", "undecodable bytes in text"]
+    assert all(r.raw for r in rej)
+
+
+def test_explicit_mapping_and_unknown_column(tmp_path: Path) -> None:
+    p = tmp_path / "t.jsonl"
+    p.write_text(json.dumps({"key": "T-1", "body": "refund never arrived", "when": 1700000000, "who": "ann"}) + "\n")
+    recs, _ = items(p, "ticket", text="body", id="key", time="when", author="who")
+    assert recs[0].external_id == "T-1" and recs[0].author == "ann" and recs[0].created_at.year == 2023
+    with pytest.raises(ConnectorError, match="--text column 'nope' not found"):
+        items(p, text="nope")
+
+
+def test_jsonl_invalid_lines_and_wrong_types_rejected(tmp_path: Path) -> None:
+    p = tmp_path / "r.jsonl"
+    p.write_text('{"text": "good one"}\n{not json\n[1,2]\n{"text": {"nested": 1}}\n\n')
+    recs, rej = items(p)
+    assert [r.text for r in recs] == ["good one"]
+    assert len(rej) == 3 and any("invalid JSON" in r.reason for r in rej)
+
+
+def test_json_array_and_wrapped_list(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps([{"comment": "x is broken"}, "oops"]))
+    b.write_text(json.dumps({"data": [{"comment": "y is broken"}]}))
+    assert [r.text for r in items(a)[0]] == ["x is broken"] and len(items(a)[1]) == 1
+    assert [r.text for r in items(b)[0]] == ["y is broken"]
+
+
+def test_parquet(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "content": ["slow sync", None], "score": [2.0, 5.0]}), p)
+    recs, rej = items(p)
+    assert [r.text for r in recs] == ["slow sync"] and recs[0].rating == 2.0 and rej[0].reason == "empty text"
+
+
+def test_unsupported_file_type(tmp_path: Path) -> None:
+    p = tmp_path / "r.xlsx"
+    p.write_text("x")
+    with pytest.raises(ConnectorError, match="unsupported file type"):
+        items(p)
+
+
+def test_parse_time_variants() -> None:
+    assert parse_time("2019/9/24").isoformat() == "2019-09-24T00:00:00"
+    assert parse_time("2024-01-02T03:04:05Z").isoformat() == "2024-01-02T03:04:05"
+    assert parse_time(1700000000000).year == 2023
+    assert parse_time("not a date") is None
+
+
+# ---------------------------------------------------------------------------------- transcripts
+ABCD_STYLE = """SYS:Hello. How may I help you today?
+
+USR:I was trying to see my history but I can't remember my username.
+
+SYS:What is your name and email address?
+
+USR:David Williams
+
+USR:davidw33@email.com
+
+ACT:Account has been pulled up for David Williams.
+
+USR:ok
+
+USR:thanks"""
+
+
+def test_usr_sys_lines_keep_customer_blocks_and_drop_filler() -> None:
+    turns, problems = parse_turns(ABCD_STYLE)
+    assert not problems and len(turns) == 8
+    segs = customer_segments(turns)
+    assert segs == ["I was trying to see my history but I can't remember my username.",
+                    "David Williams. davidw33@email.com."]
+
+
+def test_vtt_with_voice_tags_and_a_broken_cue(tmp_path: Path) -> None:
+    p = tmp_path / "call.vtt"
+    p.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Agent>Thanks for calling, how can I help?</v>\n\n"
+                 "00:00:05.000 --> 00:00:09.000\n<v Customer>My invoice shows a charge I never made.</v>\n\n"
+                 "00:00:10.000 -> broken\n<v Customer>lost cue</v>\n\n"
+                 "00:00:11.000 --> 00:00:14.000\n<v Customer>And the app logs me out every day.</v>\n")
+    recs, rej = items(p, "transcript")
+    assert recs[0].segments == ["My invoice shows a charge I never made. And the app logs me out every day."]
+    assert recs[0].external_id == "call" and recs[0].kind == "transcript"
+    assert len(rej) == 1 and "timing" in rej[0].reason
+
+
+def test_srt_with_speaker_prefixes(tmp_path: Path) -> None:
+    p = tmp_path / "chat.srt"
+    p.write_text("1\n00:00:01,000 --> 00:00:02,000\nAgent: Hi there\n\n2\n00:00:03,000 --> 00:00:05,000\n"
+                 "Customer: The delivery is two weeks late\n\n3\n00:00:06,000 --> 00:00:07,000\nAgent: Sorry\n\n"
+                 "4\n00:00:08,000 --> 00:00:10,000\nCustomer: I want a refund for shipping\n")
+    recs, _ = items(p, "transcript")
+    assert recs[0].segments == ["The delivery is two weeks late.", "I want a refund for shipping."]
+
+
+def test_json_turn_list_and_unknown_speakers(tmp_path: Path) -> None:
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps([["agent", "Hello"], ["customer", "My card was declined twice today"],
+                             {"role": "agent", "content": "Let me check"}]))
+    assert items(p, "transcript")[0][0].segments == ["My card was declined twice today."]
+    turns, _ = parse_turns("Alice: the export button does nothing\nSupport: try again please\n"
+                           "Alice: still nothing happens")
+    # no known customer role: every speaker that is not a known agent role is the customer
+    assert customer_segments(turns) == ["the export button does nothing.", "still nothing happens."]
+
+
+def test_transcript_table_one_conversation_per_row(tmp_path: Path) -> None:
+    p = tmp_path / "chats.csv"
+    p.write_text('id,transcript\nc1,"USR:my order never arrived and tracking is stuck\n\nSYS:sorry"\n'
+                 'c2,"SYS:hello\n\nSYS:anyone?"\n')
+    recs, rej = items(p, "transcript")
+    assert recs[0].external_id == "c1" and recs[0].segments == ["my order never arrived and tracking is stuck."]
+    assert rej[0].reason == "no customer turns with content"

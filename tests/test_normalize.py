@@ -1,0 +1,63 @@
+"""Cleaning, segmentation and PII redaction."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from discovery.normalize import clean_text, content_hash, segment_feedback, split_segments
+from discovery.redact import iban_ok, luhn_ok, redact
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_clean_text_removes_markup_signatures_and_invisible_characters() -> None:
+    raw = "<p>Hello&nbsp;team,</p>\r\n\r\nThe export\u200b   fails.\x07\n\n--\nJane\nACME Corp"
+    assert clean_text(raw) == "Hello team,\n\nThe export fails."
+
+
+def test_content_hash_ignores_case_and_whitespace() -> None:
+    assert content_hash("App  Crashes\n") == content_hash("app crashes")
+    assert content_hash("app crashes") != content_hash("app crashed")
+
+
+def test_long_text_is_cut_into_points_and_short_tails_stay_attached() -> None:
+    text = ("The app crashes whenever I open the camera. It happened five times today. I reinstalled.\n\n"
+            "Separately, billing charged me twice for March and support never answered my emails about it.")
+    segs = split_segments(clean_text(text), max_chars=100)
+    assert len(segs) == 2 and segs[0].endswith("I reinstalled.") and segs[1].startswith("Separately")
+    assert split_segments("short", 100) == ["short"]
+
+
+def test_segments_are_redacted_and_uninformative_ones_dropped() -> None:
+    segs = segment_feedback("transcript", "My refund never arrived for order 3348917502.\njane@x.org\nok")
+    assert [s.text for s in segs] == ["My refund never arrived for order [ID]."] or \
+        [s.text for s in segs] == ["My refund never arrived for order [PHONE]."]
+    assert segs[0].original_text.endswith("3348917502.")
+
+
+def test_redaction_kinds() -> None:
+    text, kinds = redact("mail a.b+c@mail.example.com, call +1 (415) 555-0134, card 4111-1111-1111-1111, "
+                         "iban DE89 3704 0044 0532 0130 00, lives at 6821 1st Ave, username: jdoe77, paid $25")
+    assert "a.b+c" not in text and "555-0134" not in text and "4111" not in text and "DE89" not in text
+    assert "6821" not in text and "jdoe77" not in text and "$25" in text
+    assert kinds == ["address", "card", "email", "iban", "id", "phone"]
+
+
+def test_checksums() -> None:
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert iban_ok("GB82 WEST 1234 5698 7654 32") and not iban_ok("GB82 WEST 1234 5698 7654 33")
+    text, kinds = redact("ref 4111 1111 1111 1112")  # fails Luhn: not a card, still a long number
+    assert "card" not in kinds
+
+
+def test_no_email_or_phone_from_real_chats_survives() -> None:
+    with (DATA / "chats_labelled.csv").open(newline="") as fh:
+        chats = [r["transcript"] for r in csv.DictReader(fh)]
+    emails = re.compile(r"[\w.+-]+@[\w-]+\.\w+")
+    phones = re.compile(r"\(\d{3}\) \d{3}-\d{4}")
+    assert sum(len(emails.findall(c)) for c in chats) > 20  # the sample really holds PII
+    for chat in chats:
+        for seg in segment_feedback("transcript", chat.replace("\n\n", "\n")):
+            assert not emails.search(seg.text) and not phones.search(seg.text), seg.text
