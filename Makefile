@@ -32,9 +32,10 @@ test-fast: $(STAMP)
 # Quality vs BERTopic on the labelled sets in ../shared/data (or $$PAINPOINTS_DATA).
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	$(PY) -m benchmarks.quality
+	$(PY) -m benchmarks.quality --write
 
 sentiment: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m benchmarks.train_sentiment
 
 samples: $(STAMP)

@@ -6,7 +6,9 @@ opening complaint); items with no assigned segment count as one "unassigned" gro
 -1 outliers do. Embeddings are cached in ``$PAINPOINTS_BENCH_CACHE`` (default
 ``benchmarks/.cache``), so only the first run pays for encoding.
 
-Run: ``python -m benchmarks.quality [SET ...]`` (sets: clinc150 abcd multidogo review_pulse).
+Run: ``python -m benchmarks.quality [SET ...] [--no-bertopic] [--write]`` (sets: clinc150 abcd
+multidogo review_pulse); ``--write`` also saves ``benchmarks/quality.json`` and prints the Markdown
+table for ``RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ def run_set(name: str, embedder: Embedder, with_bertopic: bool = True) -> dict:
 
 def main(argv: list[str]) -> None:
     names = [a for a in argv if not a.startswith("-")] or list(SETS)
+    unknown = set(names) - set(SETS)
+    if unknown:
+        raise SystemExit(f"unknown set(s) {sorted(unknown)}; choose from {list(SETS)}")
     CACHE.mkdir(parents=True, exist_ok=True)
     embedder = Embedder(progress=sys.stderr.isatty()).fit()
     results = []
@@ -93,6 +98,23 @@ def main(argv: list[str]) -> None:
               "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
               "command": "python -m benchmarks.quality " + " ".join(argv), "results": results}
     (CACHE / "quality.json").write_text(json.dumps(report, indent=2))
+    if "--write" in argv:
+        (Path(__file__).resolve().parent / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
+        print(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    """The table for RESULTS.md."""
+    lines = [f"Run {report['date']} on {report['machine']}: `{report['command'].strip()}`", "",
+             "| set | items | true labels | painpoints NMI | BERTopic NMI | painpoints ARI | BERTopic ARI | "
+             "painpoints unassigned | BERTopic unassigned | painpoints themes | BERTopic themes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        p, b = r["painpoints"], r.get("bertopic", {})
+        lines.append(f"| {r['set']} | {r['items']} | {r['true_labels']} | **{p['nmi']:.3f}** | {b.get('nmi', float('nan')):.3f} | "
+                     f"**{p['ari']:.3f}** | {b.get('ari', float('nan')):.3f} | {p['unassigned']:.1%} | "
+                     f"{b.get('unassigned', float('nan')):.1%} | {p['themes']} | {b.get('themes', '')} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

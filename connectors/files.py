@@ -234,14 +234,18 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
         except csv.Error:
             delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
         dialect: Any = type("Dialect", (csv.excel,), {"delimiter": delimiter})
+        has_header = path.suffix.lower() == ".csv" or _sniff_header(fh, dialect)
         reader = csv.reader((line.replace("\x00", "") for line in fh), dialect)
         try:
-            header = next(reader)
+            first = next(reader)
         except StopIteration:
             return
         except csv.Error as err:
             raise ConnectorError(f"{path}: cannot read CSV header: {err}") from err
-        header = [h.strip() or f"column_{i}" for i, h in enumerate(header)]
+        header = [h.strip() or f"column_{i}" for i, h in enumerate(first)] if has_header else \
+            [f"column_{i}" for i in range(len(first))]
+        if not has_header:
+            yield reader.line_num, dict(zip(header, first))
         while True:
             try:
                 values = next(reader)
@@ -259,6 +263,16 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
                     raw.encode("utf-8", "replace").decode("utf-8")[:MAX_RAW], str(path), reader.line_num)
                 continue
             yield reader.line_num, dict(zip(header, values))
+
+
+def _sniff_header(fh: Any, dialect: Any) -> bool:
+    """``.csv`` files always have a header; ``.txt``/``.tsv`` exports often do not ("text<TAB>label")."""
+    sample = "".join(fh.readline() for _ in range(50)).replace("\x00", "")
+    fh.seek(0)
+    try:
+        return csv.Sniffer().has_header(sample)
+    except csv.Error:
+        return True
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
@@ -283,22 +297,34 @@ def _clean_raw(line: str) -> str:
 
 
 def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+    """A JSON array of rows, or an object holding arrays (``{"data": [...]}``, or named splits such as
+    ``{"train": [...], "test": [...]}``, whose name is kept as ``_group``). Rows may be objects or
+    arrays of values (``["text", "label"]`` → ``column_0``, ``column_1``)."""
     text = path.read_text(encoding=detect_encoding(path), errors="surrogateescape")
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
         raise ConnectorError(f"{path}: invalid JSON: {err}") from err
+    groups: list[tuple[str | None, Any]]
     if isinstance(data, dict):
-        lists = [v for v in data.values() if isinstance(v, list)]
-        data = lists[0] if len(lists) == 1 else [data]
-    if not isinstance(data, list):
+        lists = {k: v for k, v in data.items() if isinstance(v, list)}
+        groups = ([(None, next(iter(lists.values())))] if len(lists) == 1
+                  else [(k, v) for k, v in lists.items()] if lists else [(None, [data])])
+    elif isinstance(data, list):
+        groups = [(None, data)]
+    else:
         raise ConnectorError(f"{path}: expected a JSON array of objects")
-    for number, obj in enumerate(data, start=1):
-        if isinstance(obj, dict):
-            yield number, obj
-        else:
-            yield number, Rejected("", f"expected a JSON object, got {type(obj).__name__}",
-                                   _clean_raw(json.dumps(obj, default=str)), str(path), number)
+    number = 0
+    for group, rows in groups:
+        for obj in rows:
+            number += 1
+            if isinstance(obj, list) and all(not isinstance(v, (dict, list)) for v in obj):
+                obj = {f"column_{i}": v for i, v in enumerate(obj)}
+            if isinstance(obj, dict):
+                yield number, obj if group is None else {**obj, "_group": group}
+            else:
+                yield number, Rejected("", f"expected a JSON object, got {type(obj).__name__}",
+                                       _clean_raw(json.dumps(obj, default=str)), str(path), number)
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:

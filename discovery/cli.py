@@ -50,16 +50,19 @@ def main() -> None:
 @click.option("--time", "time_col", help="Column holding the creation time")
 @click.option("--rating", "rating_col", help="Column holding a star rating")
 @click.option("--author", "author_col", help="Column holding the author")
+@click.option("--customer-role", "customer_roles", multiple=True,
+              help="Transcripts: speaker name whose turns are kept (repeatable; default customer/user/USR/caller…)")
 @click.option("--db", help=DB_HELP)
 def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None, id_col: str | None,
-           time_col: str | None, rating_col: str | None, author_col: str | None, db: str | None) -> None:
+           time_col: str | None, rating_col: str | None, author_col: str | None,
+           customer_roles: tuple[str, ...], db: str | None) -> None:
     """Load review/ticket exports (CSV, JSON, JSONL, Parquet) or transcripts (VTT, SRT, speaker lines,
     JSON turns) into the database. Unmapped columns are kept as metadata; bad rows go to rejected_rows."""
     from discovery.ingest import ingest_paths
 
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
     try:
-        counts = ingest_paths(_db(db), paths, source, kind, columns)
+        counts = ingest_paths(_db(db), paths, source, kind, columns, customer_roles or None)
     except (ConnectorError, StoreError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"read {counts.read}, stored {counts.stored}, duplicates {counts.duplicates}, "

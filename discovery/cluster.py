@@ -72,7 +72,7 @@ class ThemeClusterer:
         n = len(X)
         reducer = umap.UMAP(n_neighbors=max(2, min(self.n_neighbors, n - 1)),
                             n_components=min(self.n_components, n - 2), min_dist=0.0, metric="cosine",
-                            random_state=self.random_state, init="spectral" if n > 50 else "random",
+                            random_state=self.random_state, n_jobs=1, init="spectral" if n > 50 else "random",
                             low_memory=n > 200_000)
         return reducer.fit_transform(X)
 

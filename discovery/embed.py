@@ -54,7 +54,9 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise in a CLI run
         self.model_ = SentenceTransformer(resolve_model(self.model), device="cpu")
         return self
 

@@ -46,9 +46,14 @@ def feedback_id(source: str, external_id: str) -> str:
     return hashlib.sha1(f"{source}\x1f{external_id}".encode("utf-8")).hexdigest()[:20]
 
 
-def connector_for(path: str | Path, source: str, kind: str, columns: ColumnMap = ColumnMap()) -> Iterable[Item]:
-    """The connector that reads ``path`` as ``kind``."""
+def connector_for(path: str | Path, source: str, kind: str, columns: ColumnMap = ColumnMap(),
+                  customer_roles: Iterable[str] | None = None) -> Iterable[Item]:
+    """The connector that reads ``path`` as ``kind``; ``customer_roles`` names the speakers whose
+    turns are kept in transcripts (default: customer, user, USR, caller, …)."""
     if kind == "transcript":
+        if customer_roles:
+            return TranscriptConnector(Path(path), source, columns,
+                                       customer_roles=frozenset(r.strip().lower() for r in customer_roles))
         return TranscriptConnector(Path(path), source, columns)
     return FileConnector(Path(path), source, kind, columns)
 
@@ -101,13 +106,13 @@ def _row(item: FeedbackRecord) -> dict:
 
 
 def ingest_paths(db: str | Path, paths: Iterable[str | Path], source: str, kind: str,
-                 columns: ColumnMap = ColumnMap()) -> IngestCounts:
+                 columns: ColumnMap = ColumnMap(), customer_roles: Iterable[str] | None = None) -> IngestCounts:
     """Ingest files into the database at ``db``; each file commits on its own."""
     total = IngestCounts()
     con = store.connect(db)
     try:
         for path in paths:
-            total.add(ingest_items(con, connector_for(path, source, kind, columns)))
+            total.add(ingest_items(con, connector_for(path, source, kind, columns, customer_roles)))
     finally:
         con.close()
     return total

@@ -2,7 +2,7 @@
 
 A three-paragraph ticket often holds three pain points; embedding it whole blurs them into one vector.
 Long texts are therefore cut at paragraph, then sentence boundaries into segments of at most
-``max_chars``; transcripts arrive already cut into customer turns (one per line).
+``max_chars``; transcripts arrive as customer turns (one per line), grouped in order up to ``max_chars``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def content_hash(text: str) -> str:
 def split_segments(text: str, max_chars: int = 400) -> list[str]:
     """Cut a cleaned text into segments of at most ~``max_chars`` at paragraph/sentence boundaries."""
     if len(text) <= max_chars:
-        return [text] if text.strip() else []
+        return [" ".join(text.split())] if text.strip() else []
     segments: list[str] = []
     for paragraph in text.split("\n\n"):
         current = ""
@@ -63,6 +63,18 @@ def split_segments(text: str, max_chars: int = 400) -> list[str]:
     return [s if len(s) <= 4 * max_chars else s[: 4 * max_chars] for s in merged]
 
 
+def _group_turns(turns: list[str], max_chars: int) -> list[str]:
+    """A chat states its problem over several short turns ("I need to return something." … "It's the
+    wrong colour."); grouping them keeps the point and its details in one segment."""
+    groups: list[str] = []
+    for turn in turns:
+        if groups and len(groups[-1]) + len(turn) + 1 <= max_chars:
+            groups[-1] = f"{groups[-1]} {turn}"
+        else:
+            groups.append(turn)
+    return groups
+
+
 def informative(text: str) -> bool:
     """At least two words once PII placeholders are removed: a bare email or id says nothing."""
     return len(re.findall(r"[^\W\d_]{2,}", PLACEHOLDER.sub(" ", text))) >= MIN_WORDS
@@ -78,8 +90,9 @@ class Segment:
 
 def segment_feedback(kind: str, text: str, max_chars: int = 400, redact_pii: bool = True) -> list[Segment]:
     """The informative segments of one feedback item, positions counted over kept segments."""
-    if kind == "transcript":  # one customer turn per line, already cut by the connector
-        parts = [p for line in text.split("\n") for p in split_segments(clean_text(line), max_chars)]
+    if kind == "transcript":  # one customer turn per line: consecutive turns grouped up to max_chars
+        parts = _group_turns([p for line in text.split("\n") for p in split_segments(clean_text(line), max_chars)],
+                             max_chars)
     else:
         parts = split_segments(clean_text(text), max_chars)
     out: list[Segment] = []

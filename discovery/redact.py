@@ -19,7 +19,7 @@ ADDRESS = re.compile(r"\b\d{1,6}\s+(?:[A-Za-z0-9]+\s+){0,3}(?:st|street|ave|aven
                      r"boulevard|ln|lane|dr|drive|way|ct|court|pl|place|ter|terrace|pkwy|hwy)\b\.?", re.I)
 LABELLED_ID = re.compile(r"(?i)\b(user ?name|user ?id|account(?: number| no\.?| id)?|order(?: id| number| no\.?)|"
                          r"member(?:ship)? (?:id|number)|customer (?:id|number)|zip(?: ?code)?|postal code|"
-                         r"ssn|pin|password)(\s*(?:is|:|#|=)?\s*)([A-Za-z0-9][\w.-]{2,})")
+                         r"ssn|pin|password)(\s*(?:is|:|#|=)?\s*)([A-Za-z0-9][\w.-]{1,}[A-Za-z0-9])")
 LONG_NUMBER = re.compile(r"(?<![\w$.,])\d{5,}(?![\w.,]\d)")
 MIXED_ID = re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]{6,}\b")
 

@@ -174,3 +174,25 @@ def test_transcript_table_one_conversation_per_row(tmp_path: Path) -> None:
     recs, rej = items(p, "transcript")
     assert recs[0].external_id == "c1" and recs[0].segments == ["my order never arrived and tracking is stuck."]
     assert rej[0].reason == "no customer turns with content"
+
+
+def test_configured_customer_role(tmp_path: Path) -> None:
+    p = tmp_path / "call.txt"
+    p.write_text("Dana: welcome to support, what happened?\nRiley: my parcel was delivered to the wrong house\n")
+    from discovery.ingest import connector_for
+
+    recs = [i for i in connector_for(p, "calls", "transcript", customer_roles=["Riley"]) if isinstance(i, FeedbackRecord)]
+    assert recs[0].segments == ["my parcel was delivered to the wrong house."]
+
+
+def test_json_splits_of_pairs_and_headerless_tsv(tmp_path: Path) -> None:
+    j = tmp_path / "d.json"
+    j.write_text(json.dumps({"train": [["card was declined", "declined"]], "test": [["where is my parcel", "track"]]}))
+    recs, _ = items(j)
+    assert [(r.text, r.metadata) for r in recs] == [
+        ("card was declined", {"column_1": "declined", "_group": "train"}),
+        ("where is my parcel", {"column_1": "track", "_group": "test"})]
+    t = tmp_path / "s.txt"
+    t.write_text("Wow... Loved this place.\t1\nCrust is not good.\t0\nService was very slow today.\t0\n")
+    recs, _ = items(t)
+    assert [r.text for r in recs][:2] == ["Wow... Loved this place.", "Crust is not good."]

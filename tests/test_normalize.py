@@ -31,10 +31,18 @@ def test_long_text_is_cut_into_points_and_short_tails_stay_attached() -> None:
 
 
 def test_segments_are_redacted_and_uninformative_ones_dropped() -> None:
-    segs = segment_feedback("transcript", "My refund never arrived for order 3348917502.\njane@x.org\nok")
-    assert [s.text for s in segs] == ["My refund never arrived for order [ID]."] or \
-        [s.text for s in segs] == ["My refund never arrived for order [PHONE]."]
-    assert segs[0].original_text.endswith("3348917502.")
+    text = "My refund never arrived for account number 33489175.\n\njane@x.org 555 123 4567"
+    assert segment_feedback("ticket", text)[0].text == "My refund never arrived for account number [ID]. [EMAIL] [PHONE]"
+    segs = segment_feedback("ticket", text, max_chars=40)
+    assert [s.text for s in segs] == ["My refund never arrived for account number [ID]."]
+    assert segs[0].original_text.endswith("33489175.") and segs[0].pii_found == ["id"]
+
+
+def test_transcript_turns_are_grouped_up_to_the_limit() -> None:
+    turns = "I need to return an item.\nIt is the wrong colour.\n" + "x" * 30 + " long turn " * 30
+    segs = segment_feedback("transcript", turns, max_chars=120)
+    assert segs[0].text == "I need to return an item. It is the wrong colour."
+    assert len(segs) >= 2
 
 
 def test_redaction_kinds() -> None:
