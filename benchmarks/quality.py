@@ -6,7 +6,8 @@ opening complaint); items with no assigned segment count as one "unassigned" gro
 -1 outliers do. Embeddings are cached in ``$PAINPOINTS_BENCH_CACHE`` (default
 ``benchmarks/.cache``), so only the first run pays for encoding.
 
-Run: ``python -m benchmarks.quality [SET ...] [--no-bertopic] [--write]`` (sets: clinc150 abcd
+Each figure is the median of ``--repeats=3`` runs (painpoints seeds 0, 1, 2; BERTopic unseeded, as
+shipped). Run: ``python -m benchmarks.quality [SET ...] [--no-bertopic] [--repeats=N] [--write]`` (sets: clinc150 abcd
 multidogo review_pulse); ``--write`` also saves ``benchmarks/quality.json`` and prints the Markdown
 table for ``RESULTS.md``.
 """
@@ -26,7 +27,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from benchmarks.datasets import SETS
 from discovery import store
-from discovery.embed import Embedder, encode_cached
+from discovery.embed import Embedder, embed_missing, encode_cached
 from discovery.ingest import ingest_paths
 from discovery.pipeline import discover, prepare_segments
 from discovery.sentiment import SentimentModel
@@ -42,44 +43,62 @@ def _scores(truth: list[str], pred: list[int]) -> dict[str, float]:
             "themes": len({p for p in pred if p >= 0})}
 
 
-def run_set(name: str, embedder: Embedder, with_bertopic: bool = True) -> dict:
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    out = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    out["themes"] = int(out["themes"])
+    out["runs"] = len(runs)
+    out["nmi_all"] = [r["nmi"] for r in runs]
+    out["ari_all"] = [r["ari"] for r in runs]
+    return out
+
+
+def run_set(name: str, embedder: Embedder, with_bertopic: bool = True, repeats: int = 3) -> dict:
+    """Median over ``repeats`` runs: painpoints with seeds 0..repeats-1, BERTopic as shipped (its UMAP
+    is unseeded, so every run differs)."""
     path, kind, labels = SETS[name](CACHE)
     db = CACHE / f"{name}.duckdb"
     ingest_paths(db, [path], name, kind)
-    settings = load_settings(db=db)
     con = store.connect(db)
     try:
-        prepare_segments(con, settings)
+        prepare_segments(con, load_settings(db=db))
         t0 = time.perf_counter()
-        from discovery.embed import embed_missing
         embed_missing(con, embedder)
         embed_s = time.perf_counter() - t0
         index = store.feedback_index(con)
-        t0 = time.perf_counter()
-        result = discover(con, settings, embedder, SentimentModel())
-        ours_s = time.perf_counter() - t0
-        theme_of = {a["segment_id"]: a["theme_id"] for a in result.assignments}
-        first: dict[str, int] = {}
-        for sid in sorted(theme_of):
-            fid = sid.rsplit(":", 1)[0]
-            if fid not in first and theme_of[sid] is not None:
-                first[fid] = int(theme_of[sid][1:])
         truth = [labels[ext] for _, ext, _ in index]
-        ours = [first.get(fid, -1) for fid, _, _ in index]
-        out = {"set": name, "items": len(index), "true_labels": len(set(truth)),
-               "painpoints": {**_scores(truth, ours), "seconds": round(ours_s, 1)},
+        ours = []
+        for seed in range(repeats):
+            t0 = time.perf_counter()
+            result = discover(con, load_settings(db=db, seed=seed), embedder, SentimentModel())
+            seconds = time.perf_counter() - t0
+            ours.append({**_scores(truth, _primary_theme(result.assignments, index)), "seconds": seconds})
+        out = {"set": name, "items": len(index), "true_labels": len(set(truth)), "painpoints": _median(ours),
                "segments": result.stats["segments"], "embed_seconds_uncached": round(embed_s, 1)}
         if with_bertopic:
-            docs = [text for _, _, text in index]
-            vectors = encode_cached(con, embedder, docs)
             from bertopic import BERTopic
 
-            t0 = time.perf_counter()
-            topics, _ = BERTopic(embedding_model=embedder.model_).fit_transform(docs, embeddings=vectors)
-            out["bertopic"] = {**_scores(truth, list(topics)), "seconds": round(time.perf_counter() - t0, 1)}
+            docs = [text for _, _, text in index]
+            vectors = encode_cached(con, embedder, docs)
+            theirs = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                topics, _ = BERTopic(embedding_model=embedder.model_).fit_transform(docs, embeddings=vectors)
+                theirs.append({**_scores(truth, list(topics)), "seconds": time.perf_counter() - t0})
+            out["bertopic"] = _median(theirs)
     finally:
         con.close()
     return out
+
+
+def _primary_theme(assignments: list[dict], index: list[tuple[str, str, str]]) -> list[int]:
+    """Per feedback item, the theme of its first assigned segment (-1 if none)."""
+    theme_of = {a["segment_id"]: a["theme_id"] for a in assignments}
+    first: dict[str, int] = {}
+    for sid in sorted(theme_of):
+        fid = sid.rsplit(":", 1)[0]
+        if fid not in first and theme_of[sid] is not None:
+            first[fid] = int(theme_of[sid][1:])
+    return [first.get(fid, -1) for fid, _, _ in index]
 
 
 def main(argv: list[str]) -> None:
@@ -87,11 +106,12 @@ def main(argv: list[str]) -> None:
     unknown = set(names) - set(SETS)
     if unknown:
         raise SystemExit(f"unknown set(s) {sorted(unknown)}; choose from {list(SETS)}")
+    repeats = int(next((a.split("=", 1)[1] for a in argv if a.startswith("--repeats=")), 3))
     CACHE.mkdir(parents=True, exist_ok=True)
     embedder = Embedder(progress=sys.stderr.isatty()).fit()
     results = []
     for name in names:
-        r = run_set(name, embedder, with_bertopic="--no-bertopic" not in argv)
+        r = run_set(name, embedder, with_bertopic="--no-bertopic" not in argv, repeats=repeats)
         results.append(r)
         print(json.dumps(r), flush=True)
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -109,6 +129,7 @@ def markdown(report: dict) -> str:
              "| set | items | true labels | painpoints NMI | BERTopic NMI | painpoints ARI | BERTopic ARI | "
              "painpoints unassigned | BERTopic unassigned | painpoints themes | BERTopic themes |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines[0] += " — medians of 3 runs each (painpoints seeds 0–2; BERTopic unseeded as shipped)"
     for r in report["results"]:
         p, b = r["painpoints"], r.get("bertopic", {})
         lines.append(f"| {r['set']} | {r['items']} | {r['true_labels']} | **{p['nmi']:.3f}** | {b.get('nmi', float('nan')):.3f} | "

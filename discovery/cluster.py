@@ -10,11 +10,32 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 UNASSIGNED = -1
+EXACT_KNN_MAX = 50_000  # up to here an exact cosine kNN by blocked matrix products beats NN-descent
+
+
+def exact_knn(X: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours by cosine distance for L2-normalised rows (self first).
+
+    With a fixed seed UMAP runs its NN-descent single-threaded; on 4.5k texts that took 41 s here,
+    while this exact search takes 1 s and the rest of UMAP 3.5 s (same seed, deterministic).
+    """
+    n = len(X)
+    idx = np.empty((n, k), np.int32)
+    dist = np.empty((n, k), np.float32)
+    for start in range(0, n, block):
+        sims = X[start:start + block] @ X.T
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        part_sims = np.take_along_axis(sims, part, axis=1)
+        order = np.lexsort((part, -part_sims), axis=1)  # by similarity, ties by index: deterministic
+        idx[start:start + block] = np.take_along_axis(part, order, axis=1)
+        dist[start:start + block] = np.clip(1 - np.take_along_axis(part_sims, order, axis=1), 0, 2)
+    return idx, dist
 
 
 def auto_min_cluster_size(n: int) -> int:
@@ -33,6 +54,8 @@ class ThemeClusterer:
     min_samples : HDBSCAN min_samples; None = min_cluster_size (measured best on the labelled sets,
         with outlier reassignment recovering what HDBSCAN calls noise).
     n_neighbors, n_components : UMAP shape; n_neighbors is capped below the number of points.
+    max_share : no theme may hold more than this share of the rows (HDBSCAN ``max_cluster_size``):
+        on mixed sources, excess-of-mass otherwise returns one theme per source ("all complaints").
     outlier_threshold : cosine similarity to a centroid needed to reassign an outlier.
     random_state : UMAP seed; same input → same themes.
 
@@ -49,6 +72,7 @@ class ThemeClusterer:
     min_samples: int | None = None
     n_neighbors: int = 15
     n_components: int = 5
+    max_share: float = 0.2
     outlier_threshold: float = 0.35
     random_state: int = 42
 
@@ -70,18 +94,23 @@ class ThemeClusterer:
         import umap
 
         n = len(X)
-        reducer = umap.UMAP(n_neighbors=max(2, min(self.n_neighbors, n - 1)),
-                            n_components=min(self.n_components, n - 2), min_dist=0.0, metric="cosine",
-                            random_state=self.random_state, n_jobs=1, init="spectral" if n > 50 else "random",
-                            low_memory=n > 200_000)
-        return reducer.fit_transform(X)
+        k = max(2, min(self.n_neighbors, n - 1))
+        knn = exact_knn(X, k) if n <= EXACT_KNN_MAX else None
+        reducer = umap.UMAP(n_neighbors=k, n_components=min(self.n_components, n - 2), min_dist=0.0,
+                            metric="cosine", random_state=self.random_state, n_jobs=1,
+                            init="spectral" if n > 50 else "random", low_memory=n > 200_000,
+                            precomputed_knn=(knn[0], knn[1], None) if knn else (None, None, None))
+        with warnings.catch_warnings():  # "precomputed_knn without search index: no transform()": fine
+            warnings.simplefilter("ignore")
+            return reducer.fit_transform(X)
 
     def _hdbscan(self, Z: np.ndarray) -> np.ndarray:
         import hdbscan
 
         min_samples = self.min_samples or self.min_cluster_size_
+        cap = max(int(self.max_share * len(Z)), 20 * self.min_cluster_size_)
         model = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_, min_samples=min_samples,
-                                metric="euclidean", cluster_selection_method="eom")
+                                metric="euclidean", cluster_selection_method="eom", max_cluster_size=cap)
         return model.fit_predict(Z)
 
     def _finish(self, X: np.ndarray, raw: np.ndarray) -> None:

@@ -34,14 +34,27 @@ class ThemeName:
     quotes: list[str]
 
 
-def _prep(text: str) -> str:
-    return PLACEHOLDER.sub(" ", text).lower()
+STOP_SET = frozenset(STOP)
+WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_']*(?:'[^\W\d_]+)?\b")
+
+
+def phrases(text: str) -> list[str]:
+    """1–3-grams of the text that neither start nor end with a stop word. Stop words inside stay, so
+    phrases read naturally ("easy to use", "lack of search") instead of the stop-word-stripped
+    n-grams a plain vectorizer makes ("so far so good" → "far good")."""
+    words = [w.lower() for w in WORD.findall(PLACEHOLDER.sub(" ", text))]
+    out = []
+    for n in (1, 2, 3):
+        for i in range(len(words) - n + 1):
+            gram = words[i:i + n]
+            if gram[0] not in STOP_SET and gram[-1] not in STOP_SET and len(gram[0]) > 1 and len(gram[-1]) > 1:
+                out.append(" ".join(gram))
+    return out
 
 
 def ctfidf(texts: Sequence[str], labels: np.ndarray, n_themes: int) -> tuple[np.ndarray, np.ndarray]:
-    """c-TF-IDF matrix (themes × vocabulary) over 1–3-grams, and the vocabulary."""
-    vec = CountVectorizer(ngram_range=(1, 3), stop_words=STOP, preprocessor=_prep, min_df=2,
-                          token_pattern=r"(?u)\b[^\W\d_][^\W\d_'-]+\b", max_features=200_000)
+    """c-TF-IDF matrix (themes × vocabulary) over 1–3-word phrases, and the vocabulary."""
+    vec = CountVectorizer(analyzer=phrases, min_df=2, max_features=200_000)
     try:
         counts = vec.fit_transform(texts)
     except ValueError:  # empty vocabulary (tiny or degenerate input)
@@ -107,32 +120,55 @@ class OfflineLabeler:
             uniq = sorted({p for cands in cands_per_theme for p in cands})
             if uniq:
                 phrase_vecs = dict(zip(uniq, encode(uniq)))
-        names = []
+        names: list[ThemeName] = []
+        used: set[str] = set()
         for t in range(n_themes):
             members = np.flatnonzero(labels == t)
-            names.append(self._one(cands_per_theme[t], phrase_vecs, centroids[t],
-                                   [texts[i] for i in members], X[members], len(members)))
+            name = self._one(cands_per_theme[t], phrase_vecs, centroids[t], [texts[i] for i in members],
+                             X[members], len(members), used)
+            used.add(name.label.lower())
+            names.append(name)
         return names
 
     def _one(self, cands: list[str], phrase_vecs: dict[str, np.ndarray], centroid: np.ndarray,
-             member_texts: list[str], member_X: np.ndarray, size: int) -> ThemeName:
+             member_texts: list[str], member_X: np.ndarray, size: int, used: set[str]) -> ThemeName:
         if cands and phrase_vecs:
             P = np.stack([phrase_vecs[c] for c in cands])
             # prefer multi-word phrases a little: "card never arrived" reads better than "card"
             boost = np.array([0.04 * min(len(c.split()) - 1, 2) for c in cands])
             order = mmr(P, centroid, k=len(cands), diversity=0.4)
-            ranked = sorted(order, key=lambda i: -(P[i] @ centroid + boost[i] - 0.002 * order.index(i)))
+            ranked = [cands[i] for i in sorted(order, key=lambda i: -(P[i] @ centroid + boost[i]
+                                                                       - 0.002 * order.index(i)))]
             keywords = [cands[i] for i in order][: self.n_keywords]
-            best = cands[ranked[0]]
         else:
-            keywords = cands[: self.n_keywords]
-            best = cands[0] if cands else ""
-        label = _title(best) if best else "Miscellaneous feedback"
-        second = next((k for k in keywords if not set(k.split()) & set(best.split())), None)
-        if second and len(best.split()) == 1:
-            label = f"{label} / {second}"
+            ranked = keywords = cands[: self.n_keywords]
+        label = self._compose(ranked, keywords, used)
         quotes = [member_texts[i][: self.quote_chars] for i in mmr(member_X, centroid, self.n_quotes, 0.3)]
         shown = ", ".join(f"“{k}”" for k in keywords[:4])
         description = f"{size} segments; customers mention {shown}." if shown else f"{size} segments."
-        return ThemeName(label=re.sub(r"\s+", " ", label)[:80], description=description,
-                         keywords=keywords, quotes=quotes)
+        return ThemeName(label=label, description=description, keywords=keywords, quotes=quotes)
+
+    @staticmethod
+    def _compose(ranked: list[str], keywords: list[str], used: set[str]) -> str:
+        """Best phrase, plus a distinct second keyword when it is a single word or already taken by
+        another theme (two themes never share a label)."""
+        if not ranked:
+            return "Miscellaneous feedback"
+        best = ranked[0]
+        options = [best] if len(best.split()) > 1 else []
+        for extra in keywords + ranked:
+            if not _related(best, extra):
+                options.append(f"{best} / {extra}")
+        options += ranked[1:]
+        for option in options:
+            label = _title(re.sub(r"\s+", " ", option))[:80]
+            if label.lower() not in used:
+                return label
+        return _title(best)[:70] + f" ({len(used) + 1})"
+
+
+def _related(a: str, b: str) -> bool:
+    """Same word, or a plural/inflection of it ("podcast" / "podcasts")."""
+    wa, wb = a.split(), b.split()
+    return any(x == y or (min(len(x), len(y)) >= 4 and (x.startswith(y[:4]) and y.startswith(x[:4])))
+               for x in wa for y in wb)

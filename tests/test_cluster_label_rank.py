@@ -114,3 +114,15 @@ def test_rank_trend_from_timestamps() -> None:
     by_theme = {r["theme"]: r for r in rows}
     assert by_theme[0]["trend"] > 0 > by_theme[1]["trend"]
     assert by_theme[0]["trend_factor"] > 1 > by_theme[1]["trend_factor"]
+
+
+def test_exact_knn_matches_brute_force_and_puts_self_first() -> None:
+    from discovery.cluster import exact_knn
+
+    X, _ = blobs(n_per=100, k=3, dim=16)
+    idx, dist = exact_knn(X, 6, block=64)
+    sims = X @ X.T
+    expected = np.argsort(-sims, axis=1, kind="stable")[:, :6]
+    assert (idx[:, 0] == np.arange(len(X))).all()
+    assert np.allclose(np.take_along_axis(sims, idx, 1), np.take_along_axis(sims, expected, 1), atol=1e-6)
+    assert np.allclose(dist, 1 - np.take_along_axis(sims, idx, 1), atol=1e-5)
