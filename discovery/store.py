@@ -39,8 +39,10 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if read_only and not path.exists():
         raise StoreError(f"database {path} does not exist; ingest something first")
     path.parent.mkdir(parents=True, exist_ok=True)
+    # readers may not touch the file system either: `COPY ... TO`, `read_csv('/etc/...')` are refused
+    config = {"enable_external_access": False} if read_only else {}
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as err:
         raise StoreError(f"cannot open {path}: {err}") from err
     if not read_only:

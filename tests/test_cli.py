@@ -63,6 +63,8 @@ def test_query_is_read_only_and_errors_are_clean(runner: CliRunner, db: Path, tm
     runner.invoke(main, ["ingest", str(p), "--source", "s", "--db", str(db)])
     dropped = runner.invoke(main, ["query", "drop table feedback", "--db", str(db)])
     assert dropped.exit_code == 1 and "read-only" in dropped.output.lower()
+    copied = runner.invoke(main, ["query", f"copy feedback to '{tmp_path / 'out.csv'}'", "--db", str(db)])
+    assert copied.exit_code == 1 and not (tmp_path / "out.csv").exists()
     bad = runner.invoke(main, ["query", "select nope from feedback", "--db", str(db)])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     missing = runner.invoke(main, ["query", "select 1", "--db", str(tmp_path / "none.duckdb")])

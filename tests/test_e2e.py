@@ -10,19 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from discovery import store
 from discovery.cli import main
+from tests.helpers import rows as q
 
 DATA = Path(__file__).resolve().parent / "data"
 pytestmark = pytest.mark.slow
-
-
-def q(db: Path, sql: str) -> list[tuple]:
-    con = store.connect(db, read_only=True)
-    try:
-        return store.query(con, sql)[1]
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

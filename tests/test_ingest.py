@@ -9,16 +9,9 @@ import pytest
 from connectors.base import FeedbackRecord, Rejected
 from discovery import store
 from discovery.ingest import ingest_items, ingest_paths
+from tests.helpers import rows
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = store.connect(db, read_only=True)
-    try:
-        return store.query(con, sql)[1]
-    finally:
-        con.close()
 
 
 def test_counts_add_up_and_rerun_is_idempotent(db: Path, tmp_path: Path) -> None:

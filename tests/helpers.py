@@ -1,0 +1,16 @@
+"""Helpers shared by tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from discovery import store
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    """All rows of ``sql`` on a read-only connection to ``db``."""
+    con = store.connect(db, read_only=True)
+    try:
+        return store.query(con, sql)[1]
+    finally:
+        con.close()
