@@ -16,8 +16,8 @@ install: $(STAMP)
 # torch 2.13.0 first: it is the CPU build available offline; an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --quiet torch==2.13.0
+	$(PY) -m pip install --quiet --quiet -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,11 +31,11 @@ test-fast: $(STAMP)
 
 # Quality vs BERTopic on the labelled sets in ../shared/data (or $$PAINPOINTS_DATA).
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --quiet -e '.[dev,bench]'
 	$(PY) -m benchmarks.quality --write
 
 sentiment: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --quiet -e '.[dev,bench]'
 	$(PY) -m benchmarks.train_sentiment
 
 samples: $(STAMP)

@@ -171,11 +171,24 @@ class TranscriptConnector:
 
     @staticmethod
     def _is_conversation(path: Path) -> bool:
-        head = path.open("rb").read(4096).decode("utf-8", "replace").lstrip("\ufeff \r\n\t")
+        """Is this .txt/.json file one conversation (speaker lines, a turn list) or a table of them?"""
         if path.suffix.lower() == ".txt":
+            head = path.open("rb").read(4096).decode("utf-8", "replace").lstrip("\ufeff \r\n\t")
             first = head.splitlines()[0] if head else ""
             return bool(SPEAKER_LINE.match(first)) or head.startswith("WEBVTT")
-        return head.startswith("[") or '"turns"' in head or '"messages"' in head
+        try:
+            data = json.loads(path.read_text(encoding=detect_encoding(path), errors="replace"))
+        except (json.JSONDecodeError, RecursionError):
+            return False
+        if isinstance(data, dict):
+            return any(k in data for k in ("turns", "messages", "dialogue", "utterances"))
+        first = data[0] if isinstance(data, list) and data else None
+        if isinstance(first, dict):
+            return any(k in first for k in ("speaker", "role", "from")) and not any(
+                isinstance(v, list) for v in first.values())
+        # a pair list: ["customer", "text"] is a turn, ["SYS: … USR: …", "label"] a table row
+        return isinstance(first, list) and len(first) >= 2 and isinstance(first[0], str) \
+            and len(first[0]) <= 30 and "\n" not in first[0]
 
     def _conversation(self, text: str, external_id: str | None, file: str, line: int | None,
                       base: FeedbackRecord | None) -> Iterator[Item]:

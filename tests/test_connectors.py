@@ -196,3 +196,12 @@ def test_json_splits_of_pairs_and_headerless_tsv(tmp_path: Path) -> None:
     t.write_text("Wow... Loved this place.\t1\nCrust is not good.\t0\nService was very slow today.\t0\n")
     recs, _ = items(t)
     assert [r.text for r in recs][:2] == ["Wow... Loved this place.", "Crust is not good."]
+
+
+def test_json_table_of_conversations_is_not_one_conversation(tmp_path: Path) -> None:
+    p = tmp_path / "chats.json"
+    p.write_text(json.dumps([["SYS:Hello\n\nUSR:my promo code is rejected at checkout", "promo_code_invalid"],
+                             ["SYS:Hi\n\nUSR:the site is really slow today", "slow_speed"]]))
+    recs, _ = items(p, "transcript")
+    assert [r.segments for r in recs] == [["my promo code is rejected at checkout."], ["the site is really slow today."]]
+    assert recs[0].metadata["column_1"] == "promo_code_invalid"
