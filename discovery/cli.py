@@ -73,7 +73,8 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
 
 @main.command()
 @click.option("--db", help=DB_HELP)
-@click.option("--llm/--no-llm", default=None, help="Name themes with an LLM (not available yet: see README)")
+@click.option("--llm/--no-llm", default=None,
+              help="Name themes with an LLM (default: when OPENAI_API_KEY or OPENAI_BASE_URL is set)")
 @click.option("--min-theme-size", type=click.IntRange(2), help="Smallest theme (default: by data size)")
 @click.option("--top", default=10, show_default=True, help="Rows of the ranked table to print")
 def run(db: str | None, llm: bool | None, min_theme_size: int | None, top: int) -> None:
@@ -85,19 +86,20 @@ def run(db: str | None, llm: bool | None, min_theme_size: int | None, top: int) 
 
 
 def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int) -> None:
-    wants_llm = llm if llm is not None else bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
-    if wants_llm:
-        click.echo("note: LLM theme naming is not implemented in this version; using offline names.", err=True)
     from flows.discovery import discover_flow
 
     try:
-        run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=False)
+        run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=llm)
     except (StoreError, ConnectorError) as err:
         raise click.ClickException(str(err)) from err
     stats = _query(path, "SELECT stats FROM runs WHERE run_id = ?", [run_id])[1][0][0]
     s = json.loads(stats)
     click.echo(f"run {run_id}: {s['feedback_items']} items, {s['segments']} segments, {s['themes']} themes, "
                f"{s['unassigned_share']:.0%} unassigned")
+    if "llm_requests" in s:
+        click.echo(f"LLM: {s['llm_requests']} requests, {s['llm_cache_hits']} cached, "
+                   f"{s['llm_tokens_in'] + s['llm_tokens_out']} tokens (~${s['llm_cost_estimate']:.4f}), "
+                   f"{s['llm_fallbacks'] + s['llm_ungrounded']} themes kept offline names")
     _print(*_query(path, TOP_SQL, [top]), "table")
 
 

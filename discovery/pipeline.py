@@ -66,10 +66,12 @@ class DiscoveryResult:
     themes: list[dict[str, Any]]
     assignments: list[dict[str, Any]]
     stats: dict[str, Any]
+    llm_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
-             sentiment: Any, labeler: Any | None = None, clusterer: Any | None = None) -> DiscoveryResult:
+             sentiment: Any, labeler: Any | None = None, clusterer: Any | None = None,
+             llm: Any | None = None) -> DiscoveryResult:
     """Cluster, score sentiment, name and rank all embedded segments; pure computation over the store.
 
     Components are passed in (BERTopic-style slots) so tests and benchmarks can swap any of them.
@@ -98,6 +100,10 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     with clock("name"):
         names = (labeler or OfflineLabeler()).name(data.text, data.vectors, labels, clusterer.centroids_,
                                                    encode=embedder.encode)
+    llm_report = None
+    if llm is not None and len(names):
+        with clock("llm"):
+            llm_report = name_with_llm(con, llm, names, clusterer.centroids_, embedder, settings)
     with clock("rank"):
         ranked = rank_themes(labels, sent_labels, np.asarray(sent_scores), data.source, data.feedback_id,
                              data.created_at, settings.source_weights, settings.recent_days)
@@ -106,9 +112,11 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     themes = []
     for r in ranked:
         t = r.pop("theme")
-        themes.append({**r, "theme_id": theme_ids[t], "label": names[t].label,
+        themes.append({**r, "theme_id": theme_ids[t], "label": names[t].label, "label_offline": names[t].label,
                        "description": names[t].description, "keywords": names[t].keywords,
                        "example_quotes": names[t].quotes, "label_method": "offline"})
+        if llm_report is not None:
+            themes[-1].update(llm_report.themes.get(t, {}))
     assignments = [{"segment_id": sid, "theme_id": theme_ids.get(int(lab)), "how": str(how),
                     "sentiment": s, "sentiment_score": float(sc)}
                    for sid, lab, how, s, sc in zip(data.segment_id, labels, clusterer.how_, sent_labels,
@@ -119,13 +127,65 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
              "reassigned": int((clusterer.how_ == "reassigned").sum()) if n else 0,
              "min_theme_size": getattr(clusterer, "min_cluster_size_", None),
              "seconds": clock.seconds, "embed_model": settings.embed_model}
-    return DiscoveryResult(themes=themes, assignments=assignments, stats=stats)
+    if llm_report is not None:
+        stats.update(llm_report.report.stats(settings.llm_price_in_per_1k, settings.llm_price_out_per_1k))
+        stats["llm_ungrounded"] = llm_report.ungrounded
+    return DiscoveryResult(themes=themes, assignments=assignments, stats=stats,
+                           llm_calls=llm_report.report.calls if llm_report else [])
+
+
+@dataclass
+class LLMNaming:
+    """Per theme index, the columns the LLM sets; plus the call report."""
+
+    themes: dict[int, dict[str, Any]]
+    report: Any
+    ungrounded: int
+
+
+def grounding(vectors: Any, centroids: Any, themes: list[int]) -> Any:
+    """How well each label fits its theme: cosine similarity of the embedded label+description
+    (row i, naming theme ``themes[i]``) to that theme's centroid, minus the best similarity to any
+    other theme's centroid. Positive: the label describes its own members better than anyone else's."""
+    import numpy as np
+
+    sims = np.asarray(vectors) @ np.asarray(centroids).T
+    rows = np.arange(len(themes))
+    own = sims[rows, themes].copy()
+    if sims.shape[1] == 1:
+        return own
+    sims[rows, themes] = -np.inf
+    return own - sims.max(axis=1)
+
+
+def name_with_llm(con: duckdb.DuckDBPyConnection, llm: Any, names: list[Any], centroids: Any,
+                  embedder: Any, settings: Settings) -> LLMNaming:
+    """Ask the LLM for every theme, keep only grounded labels; the rest keep their offline names."""
+    from discovery.llm import ThemeRequest
+
+    requests = [ThemeRequest(theme=t, phrases=n.keywords, quotes=n.quotes) for t, n in enumerate(names)]
+    report = llm.name(requests, lambda key: store.llm_cached(con, key))
+    offline_ground = grounding(embedder.encode([f"{n.label}. {n.description}" for n in names]), centroids,
+                               list(range(len(names))))
+    out = {t: {"grounding": float(offline_ground[t])} for t in range(len(names))}
+    got = sorted(report.results)
+    ungrounded = 0
+    if got:
+        vectors = embedder.encode([f"{report.results[t].label}. {report.results[t].description}" for t in got])
+        scores = grounding(vectors, centroids, got)
+        for t, score in zip(got, scores):
+            res = report.results[t]
+            out[t].update({"llm_sentiment": res.sentiment, "severity": res.severity, "category": res.category})
+            if score < settings.llm_min_grounding:
+                ungrounded += 1
+                continue
+            out[t].update({"label": res.label, "description": res.description, "label_method": "llm",
+                           "grounding": float(score)})
+    return LLMNaming(themes=out, report=report, ungrounded=ungrounded)
 
 
 def _vectors_for(con: duckdb.DuckDBPyConnection, model: str, texts: list[str], settings: Settings) -> Any:
     """Vectors of ``texts`` under another model (the sentiment classifier's), via the same cache."""
-    from discovery.embed import Embedder, embed_missing
+    from discovery.embed import Embedder, encode_cached
 
-    other = Embedder(model=model, batch_size=settings.embed_batch_size)
-    embed_missing(con, other)
-    return store.load_run_input(con, model).vectors
+    return encode_cached(con, Embedder(model=model, batch_size=settings.embed_batch_size), texts)

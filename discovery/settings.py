@@ -33,7 +33,15 @@ class Settings(BaseSettings):
     store_original: bool = Field(True, description="keep the unredacted cleaned text in segments")
     recent_days: int = Field(30, description="window for the trend component of the score")
     source_weights: dict[str, float] = Field(default_factory=dict, description="per-source weight in the score")
-    llm_model: str | None = Field(None, description="PAINPOINTS_LLM_MODEL, for LLM naming (issue #3)")
+    llm_model: str = Field("gpt-4o-mini", description="PAINPOINTS_LLM_MODEL: model for LLM theme naming")
+    llm_concurrency: int = Field(4, description="LLM requests in flight at once")
+    llm_token_budget: int = Field(200_000, description="per run; once spent, remaining themes keep offline names")
+    llm_timeout: float = 30.0
+    llm_max_retries: int = Field(3, description="retries with backoff on 429 (Retry-After), 5xx, timeouts")
+    llm_price_in_per_1k: float = Field(0.00015, description="for the cost estimate in runs.stats")
+    llm_price_out_per_1k: float = 0.0006
+    llm_min_grounding: float = Field(0.0, description="an LLM label whose grounding is below this "
+                                     "falls back to the offline name")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -44,6 +52,11 @@ class Settings(BaseSettings):
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+
+
+def llm_configured() -> bool:
+    """An endpoint is configured the openai client's own way: OPENAI_API_KEY and/or OPENAI_BASE_URL."""
+    return bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
 
 
 def load_settings(**overrides: object) -> Settings:

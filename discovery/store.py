@@ -201,12 +201,24 @@ def start_run(con: duckdb.DuckDBPyConnection, params: dict[str, Any], flow_run_i
     return run_id
 
 
+def llm_cached(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:
+    """The parsed reply of the latest successful LLM call with this cache key."""
+    row = con.execute("SELECT parsed FROM llm_calls WHERE cache_key = ? AND status = 'ok' "
+                      "ORDER BY created_at DESC LIMIT 1", [key]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, themes: list[dict[str, Any]],
-               assignments: list[dict[str, Any]], stats: dict[str, Any]) -> None:
-    """Write the run's themes and assignments and mark it successful, atomically."""
+               assignments: list[dict[str, Any]], stats: dict[str, Any],
+               llm_calls: list[dict[str, Any]] | None = None) -> None:
+    """Write the run's themes, assignments and LLM calls and mark it successful, atomically."""
     theme_tbl = pa.Table.from_pylist([{**t, "run_id": run_id} for t in themes])  # noqa: F841
     assign_tbl = pa.Table.from_pylist([{**a, "run_id": run_id} for a in assignments])  # noqa: F841
+    calls_tbl = pa.Table.from_pylist([{**c, "run_id": run_id} for c in llm_calls or []])  # noqa: F841
     with transaction(con):
+        if llm_calls:
+            con.execute("INSERT INTO llm_calls BY NAME SELECT * EXCLUDE (messages, parsed), "
+                        "messages::JSON AS messages, parsed::JSON AS parsed FROM calls_tbl")
         if themes:
             con.execute("INSERT INTO theme_snapshots BY NAME SELECT * FROM theme_tbl")
         if assignments:

@@ -13,8 +13,9 @@ from prefect.cache_policies import NONE
 
 from discovery import pipeline, store
 from discovery.embed import Embedder, embed_missing
+from discovery.llm import LLMLabeler
 from discovery.sentiment import SentimentModel
-from discovery.settings import Settings, load_settings
+from discovery.settings import Settings, llm_configured, load_settings
 
 
 @lru_cache(maxsize=2)
@@ -46,32 +47,45 @@ def embed(settings: Settings) -> int:
 
 
 @task(cache_policy=NONE)
-def discover(settings: Settings) -> pipeline.DiscoveryResult:
+def discover(settings: Settings, llm: bool) -> pipeline.DiscoveryResult:
+    labeler = LLMLabeler(model=settings.llm_model, concurrency=settings.llm_concurrency,
+                         token_budget=settings.llm_token_budget, timeout=settings.llm_timeout,
+                         max_retries=settings.llm_max_retries) if llm else None
     con = store.connect(settings.db)
     try:
-        return pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size),
-                                 SentimentModel())
+        result = pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size),
+                                   SentimentModel(), llm=labeler)
     finally:
         con.close()
+    if llm:
+        s = result.stats
+        get_run_logger().info("LLM naming: %d requests, %d cached, %d fell back to offline names, %d tokens",
+                              s["llm_requests"], s["llm_cache_hits"], s["llm_fallbacks"] + s["llm_ungrounded"],
+                              s["llm_tokens_in"] + s["llm_tokens_out"])
+    return result
 
 
 @task(cache_policy=NONE)
 def write(settings: Settings, run_id: str, result: pipeline.DiscoveryResult, counts: dict[str, int]) -> None:
     con = store.connect(settings.db)
     try:
-        store.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts})
+        store.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts},
+                         result.llm_calls)
     finally:
         con.close()
 
 
 @flow(name="painpoints-discover", log_prints=False)
-def discover_flow(db: str, min_theme_size: int | None = None, llm: bool = False) -> str:
-    """Discover themes in everything stored in ``db``; returns the run id."""
+def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None = None) -> str:
+    """Discover themes in everything stored in ``db``; returns the run id. ``llm`` None: name themes
+    with an LLM when an endpoint is configured (OPENAI_API_KEY / OPENAI_BASE_URL)."""
     settings = load_settings(db=db, min_theme_size=min_theme_size)
-    run_id = _begin(settings, {"min_theme_size": min_theme_size, "llm": llm})
+    use_llm = llm_configured() if llm is None else llm
+    run_id = _begin(settings, {"min_theme_size": min_theme_size, "llm": use_llm,
+                               "llm_model": settings.llm_model if use_llm else None})
     try:
         counts = {"new_segments": prepare(settings), "new_embeddings": embed(settings)}
-        write(settings, run_id, discover(settings), counts)
+        write(settings, run_id, discover(settings, use_llm), counts)
     except BaseException as err:
         _fail(settings, run_id, f"{type(err).__name__}: {err}")
         raise

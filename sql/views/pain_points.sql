@@ -19,6 +19,11 @@ SELECT
     t.weighted_share,
     t.trend_factor,
     t.label_method,
+    t.label_offline,
+    t.grounding,
+    t.llm_sentiment,
+    t.severity,
+    t.category,
     t.run_id
 FROM theme_snapshots t
 JOIN latest_run r ON t.run_id = r.run_id

@@ -1,0 +1,97 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: ``/v1/chat/completions`` and
+``/v1/models``, scriptable per request and recording everything it receives.
+
+Script entries (consumed one per chat request; when empty, a well-formed answer is generated):
+``{"status": 429, "headers": {"Retry-After": "0"}}``, ``{"status": 500}``, ``{"raw": "garbage"}``,
+``{"content": "text the model says"}``, ``{"delay": 2.0}``. ``reject_json_schema = True`` makes it
+answer ``response_format: json_schema`` with HTTP 500, as llama.cpp's server does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[dict[str, Any]] = []
+        self.reject_json_schema = False
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def start(self) -> "FakeLLM":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    @staticmethod
+    def answer(body: dict[str, Any]) -> str:
+        """A plausible reply built from the first phrase of the theme data."""
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        data = json.loads(re.search(r"<theme_data>(.*)</theme_data>", user, re.S).group(1))
+        phrase = (data["phrases"] or ["general issue"])[0]
+        return json.dumps({"label": f"Trouble with {phrase}", "description": f"Customers report {phrase}.",
+                           "sentiment": "negative", "severity": "medium", "category": "Product"})
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _send(self, status: int, payload: str, headers: dict[str, str] | None = None) -> None:
+                data = payload.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake.requests.append({"path": self.path, "method": "GET"})
+                self._send(200, json.dumps({"object": "list", "data": [{"id": "fake-model", "object": "model"}]}))
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                with fake.lock:
+                    fake.requests.append({"path": self.path, "method": "POST", "body": body,
+                                          "authorization": self.headers.get("Authorization")})
+                    step = fake.script.pop(0) if fake.script else {}
+                if step.get("delay"):
+                    time.sleep(step["delay"])
+                if fake.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
+                    return self._send(500, json.dumps({"error": {"message": "json_schema not supported"}}))
+                if "status" in step:
+                    return self._send(step["status"], json.dumps({"error": {"message": "scripted"}}),
+                                      step.get("headers"))
+                if "raw" in step:
+                    return self._send(200, step["raw"])
+                content = step.get("content") or fake.answer(body)
+                self._send(200, json.dumps({
+                    "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+                    "model": body.get("model", "fake-model"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}))
+
+        return Handler

@@ -1,0 +1,85 @@
+"""`painpoints run` with an OpenAI-compatible endpoint configured the openai client's way
+(OPENAI_BASE_URL / OPENAI_API_KEY), against the local test server: names by LLM, caches, keeps PII in."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from discovery.cli import main
+from tests.helpers import rows
+from tests.llm_server import FakeLLM
+
+DATA = Path(__file__).resolve().parent / "data"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def db(prefect_harness, fake: FakeLLM, tmp_path_factory: pytest.TempPathFactory):
+    path = tmp_path_factory.mktemp("llm") / "llm.duckdb"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OPENAI_BASE_URL", fake.base_url)
+    mp.setenv("OPENAI_API_KEY", "sk-secret-test-key-123456")
+    mp.setenv("PAINPOINTS_LLM_MODEL", "fake-model")
+    mp.setenv("PAINPOINTS_LLM_MAX_RETRIES", "0")
+    runner = CliRunner()
+    for name, source, kind in [("chats_labelled.csv", "chat", "transcript"), ("reviews.jsonl", "play", "review")]:
+        assert runner.invoke(main, ["ingest", str(DATA / name), "--source", source, "--kind", kind,
+                                    "--db", str(path)]).exit_code == 0
+    result = runner.invoke(main, ["run", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "LLM:" in result.output
+    yield path
+    mp.undo()
+
+
+def test_themes_are_named_by_the_llm(db: Path, fake: FakeLLM) -> None:
+    themes = rows(db, "select label, label_method, label_offline, grounding, severity from pain_points")
+    assert any(method == "llm" for _, method, _, _, _ in themes)
+    for label, method, offline, grounding, severity in themes:
+        assert grounding is not None and offline
+        if method == "llm":
+            assert label.startswith("Trouble with") and severity == "medium" and grounding >= 0
+    stats = json.loads(rows(db, "select stats from latest_run")[0][0])
+    assert stats["llm_requests"] == len(themes) == len(fake.chat_requests())
+    assert stats["llm_tokens_in"] == 100 * len(themes) and stats["llm_cost_estimate"] > 0
+    assert rows(db, "select count(*) from llm_calls where status = 'ok'") == [(len(themes),)]
+
+
+def test_second_run_on_unchanged_data_sends_nothing(db: Path, fake: FakeLLM) -> None:
+    before = len(fake.chat_requests())
+    result = CliRunner().invoke(main, ["run", "--db", str(db)], env={"OPENAI_BASE_URL": fake.base_url,
+                                                                      "OPENAI_API_KEY": "sk-secret-test-key-123456"})
+    assert result.exit_code == 0, result.output
+    assert len(fake.chat_requests()) == before
+    stats = json.loads(rows(db, "select stats from latest_run")[0][0])
+    assert stats["llm_requests"] == 0 and stats["llm_cache_hits"] > 0
+
+
+def test_no_contact_details_from_the_chats_reach_the_endpoint(db: Path, fake: FakeLLM) -> None:
+    with (DATA / "chats_labelled.csv").open(newline="") as fh:
+        chats = "\n".join(r["transcript"] for r in csv.DictReader(fh))
+    pii = set(re.findall(r"[\w.+-]+@[\w-]+\.\w+", chats)) | set(re.findall(r"\(\d{3}\) \d{3}-\d{4}", chats)) \
+        | set(re.findall(r"\b\d{5,}\b", chats))
+    assert len(pii) > 50
+    sent = json.dumps([r["body"] for r in fake.chat_requests()])
+    leaked = sorted(p for p in pii if p in sent)
+    assert leaked == []
+
+
+def test_the_api_key_is_never_stored(db: Path) -> None:
+    for table in ("llm_calls", "runs", "theme_snapshots"):
+        dump = json.dumps(rows(db, f"select * from {table}"), default=str)
+        assert "sk-secret" not in dump, table
