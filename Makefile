@@ -33,6 +33,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --quiet -e '.[dev,bench]'
 	$(PY) -m benchmarks.quality --write
+	$(PY) -m benchmarks.grounding clinc150 abcd multidogo
 
 sentiment: $(STAMP)
 	$(PY) -m pip install --quiet --quiet -e '.[dev,bench]'
