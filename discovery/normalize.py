@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from discovery.redact import redact
+from discovery.redact import find_names, redact
 
 TAG = re.compile(r"<[^>]{0,200}>")
 SIGNATURE = re.compile(r"(?ims)(^--\s*$.*|^sent from my \w+.*$|^(best|kind)? ?regards,?\s*$.*|^cheers,\s*$.*)")
@@ -95,9 +95,11 @@ def segment_feedback(kind: str, text: str, max_chars: int = 400, redact_pii: boo
                              max_chars)
     else:
         parts = split_segments(clean_text(text), max_chars)
+    # a name given once is removed everywhere in the item; bare "First Last." sentences count in chats
+    names = find_names(text, standalone=kind == "transcript") if redact_pii else set()
     out: list[Segment] = []
     for part in parts:
-        redacted, kinds = redact(part) if redact_pii else (part, [])
+        redacted, kinds = redact(part, names) if redact_pii else (part, [])
         if informative(redacted):
             out.append(Segment(len(out), redacted, part, kinds))
     return out

@@ -73,10 +73,14 @@ def test_no_contact_details_from_the_chats_reach_the_endpoint(db: Path, fake: Fa
         chats = "\n".join(r["transcript"] for r in csv.DictReader(fh))
     pii = set(re.findall(r"[\w.+-]+@[\w-]+\.\w+", chats)) | set(re.findall(r"\(\d{3}\) \d{3}-\d{4}", chats)) \
         | set(re.findall(r"\b\d{5,}\b", chats))
-    assert len(pii) > 50
+    names = set(re.findall(r"pulled up for ([A-Za-z][\w' -]+?)\.", chats))  # the agent tool's log lines
+    assert len(pii) > 50 and len(names) >= 10
     sent = json.dumps([r["body"] for r in fake.chat_requests()])
     leaked = sorted(p for p in pii if p in sent)
     assert leaked == []
+    words = set(re.findall(r"[a-z]+", sent.lower()))
+    leaked_names = sorted(n for n in names if all(part.lower() in words for part in n.split()))
+    assert leaked_names == []
 
 
 def test_the_api_key_is_never_stored(db: Path) -> None:

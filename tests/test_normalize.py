@@ -69,3 +69,12 @@ def test_no_email_or_phone_from_real_chats_survives() -> None:
     for chat in chats:
         for seg in segment_feedback("transcript", chat.replace("\n\n", "\n")):
             assert not emails.search(seg.text) and not phones.search(seg.text), seg.text
+
+
+def test_person_names_from_chat_cues_are_redacted_everywhere_in_the_item() -> None:
+    chat = "I forgot my password.\nOkay.  Albert Sanders.\nsure, albert is my first name. my name is crystal minh too"
+    text = " ".join(s.text for s in segment_feedback("transcript", chat))
+    assert "Albert" not in text and "albert" not in text and "Sanders" not in text and "crystal" not in text
+    assert "[NAME]" in text and "forgot my password" in text
+    review = segment_feedback("review", "Works great. Highly Recommended. I'm Dana Scully by the way")
+    assert "Highly Recommended" in review[0].text and "Dana" not in review[0].text
