@@ -99,7 +99,8 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
     if "llm_requests" in s:
         click.echo(f"LLM: {s['llm_requests']} requests, {s['llm_cache_hits']} cached, "
                    f"{s['llm_tokens_in'] + s['llm_tokens_out']} tokens (~${s['llm_cost_estimate']:.4f}), "
-                   f"{s['llm_fallbacks'] + s['llm_ungrounded']} themes kept offline names")
+                   f"{s['llm_themes_offline']} of {s['themes']} themes kept offline names "
+                   f"({s['llm_ungrounded']} LLM labels failed the grounding check)")
     _print(*_query(path, TOP_SQL, [top]), "table")
 
 

@@ -117,10 +117,19 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
                        "example_quotes": names[t].quotes, "label_method": "offline"})
         if llm_report is not None:
             themes[-1].update(llm_report.themes.get(t, {}))
+    llm_sent: list[str | None] = [None] * len(labels)
+    if llm_report is not None and settings.llm_segment_sentiment:
+        if len(labels) <= settings.llm_segment_sentiment_max:
+            with clock("llm_sentiment"):
+                llm_sent, _ = llm.classify_sentiment(data.text, lambda key: store.llm_cached(con, key),
+                                                     report=llm_report.report)
+        else:
+            log.warning("per-segment LLM sentiment skipped: %d segments > llm_segment_sentiment_max %d",
+                        len(labels), settings.llm_segment_sentiment_max)
     assignments = [{"segment_id": sid, "theme_id": theme_ids.get(int(lab)), "how": str(how),
-                    "sentiment": s, "sentiment_score": float(sc)}
-                   for sid, lab, how, s, sc in zip(data.segment_id, labels, clusterer.how_, sent_labels,
-                                                   sent_scores)]
+                    "sentiment": s, "sentiment_score": float(sc), "llm_sentiment": ls}
+                   for sid, lab, how, s, sc, ls in zip(data.segment_id, labels, clusterer.how_, sent_labels,
+                                                       sent_scores, llm_sent)]
     n = len(labels)
     stats = {"segments": n, "feedback_items": len(set(data.feedback_id)), "themes": len(themes),
              "unassigned": int((labels < 0).sum()), "unassigned_share": float((labels < 0).mean()) if n else 0.0,
@@ -130,6 +139,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     if llm_report is not None:
         stats.update(llm_report.report.stats(settings.llm_price_in_per_1k, settings.llm_price_out_per_1k))
         stats["llm_ungrounded"] = llm_report.ungrounded
+        stats["llm_themes_offline"] = sum(t["label_method"] != "llm" for t in themes)
     return DiscoveryResult(themes=themes, assignments=assignments, stats=stats,
                            llm_calls=llm_report.report.calls if llm_report else [])
 

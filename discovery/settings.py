@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(3, description="retries with backoff on 429 (Retry-After), 5xx, timeouts")
     llm_price_in_per_1k: float = Field(0.00015, description="for the cost estimate in runs.stats")
     llm_price_out_per_1k: float = 0.0006
+    llm_segment_sentiment: bool = Field(False, description="opt-in: also ask the LLM for every segment's "
+                                        "sentiment (kept beside the offline one)")
+    llm_segment_sentiment_max: int = Field(2_000, description="skip per-segment LLM sentiment above this many segments")
     llm_min_grounding: float = Field(-0.1, description="an LLM label whose grounding is below this "
                                      "falls back to the offline name")
 

@@ -59,8 +59,8 @@ def discover(settings: Settings, llm: bool) -> pipeline.DiscoveryResult:
         con.close()
     if llm:
         s = result.stats
-        get_run_logger().info("LLM naming: %d requests, %d cached, %d fell back to offline names, %d tokens",
-                              s["llm_requests"], s["llm_cache_hits"], s["llm_fallbacks"] + s["llm_ungrounded"],
+        get_run_logger().info("LLM: %d requests, %d cached, %d themes kept offline names, %d tokens",
+                              s["llm_requests"], s["llm_cache_hits"], s["llm_themes_offline"],
                               s["llm_tokens_in"] + s["llm_tokens_out"])
     return result
 

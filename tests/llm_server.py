@@ -43,8 +43,14 @@ class FakeLLM:
 
     @staticmethod
     def answer(body: dict[str, Any]) -> str:
-        """A plausible reply built from the first phrase of the theme data."""
+        """A plausible reply: a label from the theme's first phrase, or a keyword-based sentiment per
+        text for sentiment requests."""
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        texts = re.search(r"<texts>(.*)</texts>", user, re.S)
+        if texts:
+            negative = re.compile(r"crash|never|late|slow|bug|broken|can't|cannot|not|worst|fee", re.I)
+            return json.dumps({"sentiments": ["negative" if negative.search(t) else "positive"
+                                              for t in json.loads(texts.group(1))]})
         data = json.loads(re.search(r"<theme_data>(.*)</theme_data>", user, re.S).group(1))
         phrase = (data["phrases"] or ["general issue"])[0]
         return json.dumps({"label": f"Trouble with {phrase}", "description": f"Customers report {phrase}.",

@@ -125,3 +125,14 @@ def test_injection_stays_inside_its_own_themes_request(fake: FakeLLM) -> None:
     obeyed = labeler(fake, concurrency=1).name([evil], no_cache)
     assert obeyed.results == {} and obeyed.fallbacks == 1
     assert report.results[0].label == "Trouble with card never arrived"
+
+
+def test_opt_in_segment_sentiment_in_batches(fake: FakeLLM) -> None:
+    texts = [f"the app crashes on screen {i}" if i % 2 else f"love feature {i}" for i in range(30)]
+    labels, report = labeler(fake, concurrency=1).classify_sentiment(texts, no_cache, batch=25)
+    assert labels == ["positive" if i % 2 == 0 else "negative" for i in range(30)]
+    assert report.requests == 2 and len(fake.chat_requests()) == 2
+    assert all(r["body"]["response_format"]["type"] == "json_object" for r in fake.chat_requests())
+    fake.script = [{"content": '{"sentiments": ["negative"]}'}]  # wrong length: that batch stays None
+    labels, report = labeler(fake, concurrency=1).classify_sentiment(texts[:3], no_cache)
+    assert labels == [None, None, None] and report.fallbacks == 1

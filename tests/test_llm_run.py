@@ -34,6 +34,7 @@ def db(prefect_harness, fake: FakeLLM, tmp_path_factory: pytest.TempPathFactory)
     mp.setenv("OPENAI_API_KEY", "sk-secret-test-key-123456")
     mp.setenv("PAINPOINTS_LLM_MODEL", "fake-model")
     mp.setenv("PAINPOINTS_LLM_MAX_RETRIES", "0")
+    mp.setenv("PAINPOINTS_LLM_SEGMENT_SENTIMENT", "true")
     runner = CliRunner()
     for name, source, kind in [("chats_labelled.csv", "chat", "transcript"), ("reviews.jsonl", "play", "review")]:
         assert runner.invoke(main, ["ingest", str(DATA / name), "--source", source, "--kind", kind,
@@ -53,9 +54,12 @@ def test_themes_are_named_by_the_llm(db: Path, fake: FakeLLM) -> None:
         if method == "llm":
             assert label.startswith("Trouble with") and severity == "medium" and grounding >= -0.1
     stats = json.loads(rows(db, "select stats from latest_run")[0][0])
-    assert stats["llm_requests"] == len(themes) == len(fake.chat_requests())
-    assert stats["llm_tokens_in"] == 100 * len(themes) and stats["llm_cost_estimate"] > 0
-    assert rows(db, "select count(*) from llm_calls where status = 'ok'") == [(len(themes),)]
+    batches = -(-stats["segments"] // 25)  # opt-in per-segment sentiment, 25 segments per request
+    assert stats["llm_requests"] == len(themes) + batches == len(fake.chat_requests())
+    (with_llm,), = rows(db, "select count(llm_sentiment) from feedback_themes")
+    assert with_llm == stats["segments"]
+    assert stats["llm_tokens_in"] == 100 * (len(themes) + batches) and stats["llm_cost_estimate"] > 0
+    assert rows(db, "select count(*) from llm_calls where status = 'ok'") == [(len(themes) + batches,)]
 
 
 def test_second_run_on_unchanged_data_sends_nothing(db: Path, fake: FakeLLM) -> None:
@@ -87,3 +91,23 @@ def test_the_api_key_is_never_stored(db: Path) -> None:
     for table in ("llm_calls", "runs", "theme_snapshots"):
         dump = json.dumps(rows(db, f"select * from {table}"), default=str)
         assert "sk-secret" not in dump, table
+
+
+def test_a_failure_storm_still_completes_with_offline_names(prefect_harness, tmp_path: Path) -> None:
+    storm = FakeLLM().start()
+    try:
+        storm.script = ([{"status": 429, "headers": {"Retry-After": "0"}}, {"status": 500}, {"raw": "garbage{"},
+                         {"content": '{"label": ""}'}, {"content": "I cannot help with that."}] * 40)
+        db = tmp_path / "storm.duckdb"
+        env = {"OPENAI_BASE_URL": storm.base_url, "OPENAI_API_KEY": "sk-x", "PAINPOINTS_LLM_MAX_RETRIES": "0",
+               "PAINPOINTS_LLM_SEGMENT_SENTIMENT": "false"}
+        runner = CliRunner()
+        assert runner.invoke(main, ["ingest", str(DATA / "reviews.jsonl"), "--source", "p", "--db", str(db)]).exit_code == 0
+        result = runner.invoke(main, ["run", "--db", str(db)], env=env)
+        assert result.exit_code == 0, result.output
+        stats = json.loads(rows(db, "select stats from latest_run")[0][0])
+        themes = rows(db, "select label_method from pain_points")
+        assert stats["llm_themes_offline"] == sum(m != "llm" for (m,) in themes) >= 1
+        assert stats["llm_fallbacks"] >= 1 and f"{stats['llm_themes_offline']} of" in result.output
+    finally:
+        storm.stop()

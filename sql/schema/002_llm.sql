@@ -22,3 +22,4 @@ ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS grounding DOUBLE;       -- 
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS llm_sentiment VARCHAR;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS severity VARCHAR;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS category VARCHAR;
+ALTER TABLE assignments ADD COLUMN IF NOT EXISTS llm_sentiment VARCHAR;  -- opt-in per-segment LLM sentiment

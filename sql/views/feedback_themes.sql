@@ -18,7 +18,8 @@ SELECT
     a.theme_id,
     t.label AS theme_label,
     a.sentiment,
-    a.sentiment_score
+    a.sentiment_score,
+    a.llm_sentiment        -- NULL unless llm_segment_sentiment is on
 FROM assignments a
 JOIN latest_run r ON a.run_id = r.run_id
 JOIN segments s ON s.segment_id = a.segment_id
