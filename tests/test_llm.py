@@ -136,3 +136,8 @@ def test_opt_in_segment_sentiment_in_batches(fake: FakeLLM) -> None:
     fake.script = [{"content": '{"sentiments": ["negative"]}'}]  # wrong length: that batch stays None
     labels, report = labeler(fake, concurrency=1).classify_sentiment(texts[:3], no_cache)
     assert labels == [None, None, None] and report.fallbacks == 1
+
+
+def test_models_endpoint(fake: FakeLLM) -> None:
+    client = OpenAI(api_key="sk-test", base_url=fake.base_url, max_retries=0)
+    assert [m.id for m in client.models.list()] == ["fake-model"]
