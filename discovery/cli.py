@@ -59,10 +59,12 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
     """Load review/ticket exports (CSV, JSON, JSONL, Parquet) or transcripts (VTT, SRT, speaker lines,
     JSON turns) into the database. Unmapped columns are kept as metadata; bad rows go to rejected_rows."""
     from discovery.ingest import ingest_paths
+    from discovery.settings import load_settings
 
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
     try:
-        counts = ingest_paths(_db(db), paths, source, kind, columns, customer_roles or None)
+        settings = load_settings(db=db)
+        counts = ingest_paths(settings.db, paths, source, kind, columns, customer_roles or None, settings.lock_wait)
     except (ConnectorError, StoreError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"read {counts.read}, stored {counts.stored}, duplicates {counts.duplicates}, "

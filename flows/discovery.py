@@ -26,7 +26,7 @@ def _embedder(model: str, batch_size: int) -> Embedder:
 
 @task(cache_policy=NONE)
 def prepare(settings: Settings) -> int:
-    con = store.connect(settings.db)
+    con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         n = pipeline.prepare_segments(con, settings)
     finally:
@@ -37,7 +37,7 @@ def prepare(settings: Settings) -> int:
 
 @task(cache_policy=NONE)
 def embed(settings: Settings) -> int:
-    con = store.connect(settings.db)
+    con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         n = embed_missing(con, _embedder(settings.embed_model, settings.embed_batch_size))
     finally:
@@ -51,7 +51,7 @@ def discover(settings: Settings, llm: bool) -> pipeline.DiscoveryResult:
     labeler = LLMLabeler(model=settings.llm_model, concurrency=settings.llm_concurrency,
                          token_budget=settings.llm_token_budget, timeout=settings.llm_timeout,
                          max_retries=settings.llm_max_retries) if llm else None
-    con = store.connect(settings.db)
+    con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         result = pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size),
                                    SentimentModel(), llm=labeler)
@@ -67,7 +67,7 @@ def discover(settings: Settings, llm: bool) -> pipeline.DiscoveryResult:
 
 @task(cache_policy=NONE)
 def write(settings: Settings, run_id: str, result: pipeline.DiscoveryResult, counts: dict[str, int]) -> None:
-    con = store.connect(settings.db)
+    con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         store.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts},
                          result.llm_calls)
@@ -95,7 +95,7 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
 def _begin(settings: Settings, params: dict) -> str:
     from prefect.runtime import flow_run
 
-    con = store.connect(settings.db)
+    con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         return store.start_run(con, {**params, "embed_model": settings.embed_model}, flow_run.id)
     finally:
@@ -103,7 +103,7 @@ def _begin(settings: Settings, params: dict) -> str:
 
 
 def _fail(settings: Settings, run_id: str, error: str) -> None:
-    con = store.connect(settings.db)
+    con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         store.fail_run(con, run_id, error)
     finally:
