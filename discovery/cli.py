@@ -106,13 +106,17 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
     _print(*_query(path, TOP_SQL, [top]), "table")
 
 
-@main.command()
-@click.argument("sql")
+@main.command(context_settings={"ignore_unknown_options": True})  # SQL may start with "-- comment"
+@click.argument("sql", required=False)
+@click.option("--file", "sql_file", type=click.Path(exists=True, dir_okay=False),
+              help="Read the SQL from a file, e.g. sql/examples/01_top_pain_points.sql")
 @click.option("--db", help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def query(sql: str, db: str | None, fmt: str) -> None:
+def query(sql: str | None, sql_file: str | None, db: str | None, fmt: str) -> None:
     """Run a read-only SQL query, e.g. "select * from pain_points limit 10"."""
-    _print(*_query(_db(db), sql), fmt)
+    if (sql is None) == (sql_file is None):
+        raise click.UsageError("give either SQL or --file, not both")
+    _print(*_query(_db(db), sql if sql is not None else Path(sql_file).read_text()), fmt)
 
 
 def _query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:

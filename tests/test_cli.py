@@ -81,3 +81,15 @@ def test_every_command_has_help_and_is_documented(runner: CliRunner, command: st
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0 and len(result.output) > 100
     assert f"painpoints {command}" in README
+
+
+def test_query_from_a_file_and_sql_starting_with_a_comment(runner: CliRunner, db: Path, tmp_path: Path) -> None:
+    p = tmp_path / "r.csv"
+    p.write_text("text\nabc def\n")
+    runner.invoke(main, ["ingest", str(p), "--source", "s", "--db", str(db)])
+    sql = "-- how many?\nselect count(*) as n from feedback"
+    (tmp_path / "q.sql").write_text(sql)
+    from_file = runner.invoke(main, ["query", "--file", str(tmp_path / "q.sql"), "--db", str(db), "--format", "json"])
+    inline = runner.invoke(main, ["query", sql, "--db", str(db), "--format", "json"])
+    assert json.loads(from_file.output) == json.loads(inline.output) == [{"n": 1}]
+    assert runner.invoke(main, ["query", "--db", str(db)]).exit_code == 2

@@ -98,3 +98,38 @@ def test_a_failed_run_is_recorded_and_leaves_the_last_good_results(ran: Path, mo
     assert status == "failed" and "clustering exploded" in error
     assert q(ran, "select run_id from latest_run")[0][0] == good_run
     assert q(ran, "select count(*) from pain_points") == good_rows
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "sql" / "examples").glob("*.sql"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_query_runs(ran: Path, example: Path) -> None:
+    result = CliRunner().invoke(main, ["query", "--file", str(example), "--db", str(ran), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    if example.stem.startswith(("01_", "05_", "06_", "09_", "13_")):
+        assert out, f"{example.name} returned no rows on the test data"
+
+
+def test_drill_down_views_are_consistent(ran: Path) -> None:
+    sums = q(ran, "select theme_id, sum(share_of_theme) from theme_sources group by 1")
+    assert sums and all(abs(s - 1) < 1e-9 for _, s in sums)
+    reps = q(ran, "select theme_id, count(*) filter (where representative) from theme_examples group by 1")
+    assert all(1 <= n <= 5 for _, n in reps)
+    assert q(ran, "select distinct source from theme_trends join feedback_themes using (theme_id) "
+                  "where period = 'week' and created_at is not null") == [("cfpb",)]
+    fields = {f for (f,) in q(ran, "select distinct field from theme_segments")}
+    assert {"Product", "subflow"} <= fields
+
+
+def test_the_database_opens_without_painpoints(ran: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import duckdb; c = duckdb.connect(%r, read_only=True); "
+            "print(c.execute('select count(*) from pain_points').fetchone()[0], "
+            "c.execute('select count(*) from feedback_themes').fetchone()[0])" % str(ran))
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    themes, segments = map(int, out.split())
+    assert themes == q(ran, "select count(*) from pain_points")[0][0] and segments > 0
