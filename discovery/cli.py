@@ -167,3 +167,7 @@ def demo(db: str) -> None:
         click.echo(counts_line)
     _run_flow(path, llm=False, min_theme_size=None, top=10)
     click.echo(f"\nDatabase: {path.resolve()}\nQuery it:  painpoints query \"select * from pain_points\" --db {db}")
+
+
+if __name__ == "__main__":
+    main()

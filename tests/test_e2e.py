@@ -133,3 +133,15 @@ def test_the_database_opens_without_painpoints(ran: Path) -> None:
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
     themes, segments = map(int, out.split())
     assert themes == q(ran, "select count(*) from pain_points")[0][0] and segments > 0
+
+
+def test_ingest_flow_runs_under_prefect(prefect_harness, tmp_path: Path) -> None:
+    from flows.ingest import ingest_flow
+
+    db = tmp_path / "flow.duckdb"
+    counts = ingest_flow(db=str(db), paths=[str(DATA / "complaints.csv"), str(DATA / "reviews.jsonl")],
+                         source="mixed", kind="ticket")
+    assert counts["read"] == counts["stored"] + counts["duplicates"] + counts["rejected"]
+    assert q(db, "select count(*) from feedback")[0][0] == counts["stored"] >= 150
+    again = ingest_flow(db=str(db), paths=[str(DATA / "complaints.csv")], source="mixed", kind="ticket")
+    assert again["stored"] == 0 and again["duplicates"] == 40
