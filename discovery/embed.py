@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from discovery import store
+from discovery.normalize import content_hash
 from discovery.settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -80,16 +82,11 @@ class Embedder:
 
 def embed_missing(con: Any, embedder: Embedder) -> int:
     """Embed every segment text with no cached vector for ``embedder.model``; returns how many."""
-    from discovery import store
-
     return _embed_into_cache(con, embedder, store.texts_to_embed(con, embedder.model))
 
 
 def encode_cached(con: Any, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """Vectors for arbitrary ``texts`` through the same (content hash, model) cache."""
-    from discovery import store
-    from discovery.normalize import content_hash
-
     hashes = [content_hash(t) for t in texts]
     cached = store.cached_vectors(con, embedder.model, hashes)
     missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
@@ -99,8 +96,6 @@ def encode_cached(con: Any, embedder: Embedder, texts: Sequence[str]) -> np.ndar
 
 
 def _embed_into_cache(con: Any, embedder: Embedder, todo: list[tuple[str, str]]) -> int:
-    from discovery import store
-
     for start in range(0, len(todo), ENCODE_CHUNK):
         chunk = todo[start:start + ENCODE_CHUNK]
         vectors = embedder.encode([t for _, t in chunk])

@@ -23,7 +23,6 @@ Encode = Callable[[Sequence[str]], np.ndarray]
 EXTRA_STOP = {"hi", "hello", "thanks", "thank", "please", "just", "like", "im", "ive", "dont", "app",
               "really", "got", "get", "would", "could", "also", "one", "want", "need", "know", "okay",
               "ok", "yes", "help", "hey", "wa", "ha", "let", "sure", "sir", "today", "id"}
-STOP = list(ENGLISH_STOP_WORDS | EXTRA_STOP)
 
 
 @dataclass
@@ -34,7 +33,7 @@ class ThemeName:
     quotes: list[str]
 
 
-STOP_SET = frozenset(STOP)
+STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP)
 WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_']*(?:'[^\W\d_]+)?\b")
 
 

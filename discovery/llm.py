@@ -136,6 +136,17 @@ def sanitize(text: str, words: int, chars: int) -> str:
 
 
 @dataclass
+class _Job:
+    """One request: its messages, how to parse the reply, whether the theme JSON schema applies."""
+
+    id: Any
+    messages: list[dict[str, str]]
+    parse: Callable[[str], dict]
+    schema: bool
+    max_tokens: int
+
+
+@dataclass
 class LLMLabeler:
     """Names themes with an LLM. ``client`` is an ``openai.OpenAI`` (built from the environment when
     None); ``cache_get`` returns a cached parsed reply for a key (or None)."""
@@ -161,9 +172,9 @@ class LLMLabeler:
              run_id: str | None = None, report: LLMReport | None = None) -> LLMReport:
         """Name every theme; results in ``report.results`` by theme index."""
         report = report or LLMReport()
-        jobs = [(req.theme, build_messages(req)) for req in requests]
-        for theme, parsed in self._run(jobs, lambda text: parse_reply(text).__dict__, cache_get, run_id,
-                                       report).items():
+        jobs = [_Job(req.theme, build_messages(req), lambda text: parse_reply(text).__dict__,
+                     schema=True, max_tokens=self.max_tokens) for req in requests]
+        for theme, parsed in self._run(jobs, cache_get, run_id, report).items():
             report.results[theme] = ThemeNaming(**parsed)
         return report
 
@@ -172,18 +183,17 @@ class LLMLabeler:
                            batch: int = 25) -> tuple[list[str | None], LLMReport]:
         """Per-text sentiment (negative/neutral/positive) in batches; None where a batch failed."""
         report = report or LLMReport()
-        jobs = [(start, sentiment_messages(texts[start:start + batch])) for start in range(0, len(texts), batch)]
+        jobs = [_Job(start, sentiment_messages(texts[start:start + batch]),
+                     lambda text, n=len(texts[start:start + batch]): {"sentiments": parse_sentiments(text, n)},
+                     schema=False, max_tokens=SENTIMENT_MAX_TOKENS)
+                for start in range(0, len(texts), batch)]
         out: list[str | None] = [None] * len(texts)
-        sizes = {start: len(texts[start:start + batch]) for start, _ in jobs}
-        parsed = self._run(jobs, lambda text, n=None: {"sentiments": parse_sentiments(text)}, cache_get,
-                           run_id, report, expect=sizes)
-        for start, value in parsed.items():
+        for start, value in self._run(jobs, cache_get, run_id, report).items():
             out[start:start + len(value["sentiments"])] = value["sentiments"]
         return out, report
 
-    def _run(self, jobs: list[tuple[Any, list[dict[str, str]]]], parse: Callable[[str], dict],
-             cache_get: Callable[[str], dict | None], run_id: str | None, report: LLMReport,
-             expect: dict[Any, int] | None = None) -> dict[Any, dict]:
+    def _run(self, jobs: list["_Job"], cache_get: Callable[[str], dict | None], run_id: str | None,
+             report: LLMReport) -> dict[Any, dict]:
         """Cache lookups, then the rest concurrently within the token budget; returns parsed replies."""
         if not hasattr(self, "client_"):
             self.fit()
@@ -191,40 +201,33 @@ class LLMLabeler:
         base = urlparse(str(getattr(self.client_, "base_url", ""))).netloc or None
         results: dict[Any, dict] = {}
         todo = []
-        for job_id, messages in jobs:
-            key = cache_key(self.model, messages)
+        for job in jobs:
+            key = cache_key(self.model, job.messages)
             cached = cache_get(key)
             if cached is not None:
-                results[job_id] = cached
+                results[job.id] = cached
                 report.cache_hits += 1
-                report.calls.append(_call(run_id, key, self.model, base, messages, status="cache_hit", parsed=cached))
+                report.calls.append(_call(run_id, key, self.model, base, job.messages, status="cache_hit",
+                                          parsed=cached))
             else:
-                todo.append((job_id, messages, key))
+                todo.append((job, key))
 
-        def checked(job_id: Any) -> Callable[[str], dict]:
-            def parse_one(text: str) -> dict:
-                value = parse(text)
-                if expect is not None and len(value["sentiments"]) != expect[job_id]:
-                    raise LLMError(f"expected {expect[job_id]} sentiments, got {len(value['sentiments'])}")
-                return value
-            return parse_one
-
-        def work(item: tuple[Any, list[dict[str, str]], str]) -> None:
-            job_id, messages, key = item
+        def work(item: tuple[_Job, str]) -> None:
+            job, key = item
             with lock:
                 if report.tokens_in + report.tokens_out >= self.token_budget:
                     report.fallbacks += 1
-                    report.calls.append(_call(run_id, key, self.model, base, messages, status="budget",
+                    report.calls.append(_call(run_id, key, self.model, base, job.messages, status="budget",
                                               error="per-run token budget reached"))
                     return
                 report.requests += 1
-            call, parsed = self._ask(messages, key, run_id, base, checked(job_id))
+            call, parsed = self._ask(job, key, run_id, base)
             with lock:
                 report.tokens_in += call["tokens_in"]
                 report.tokens_out += call["tokens_out"]
                 report.calls.append(call)
                 if parsed is not None:
-                    results[job_id] = parsed
+                    results[job.id] = parsed
                 else:
                     report.fallbacks += 1
 
@@ -232,15 +235,15 @@ class LLMLabeler:
             list(pool.map(work, todo))
         return results
 
-    def _ask(self, messages: list[dict[str, str]], key: str, run_id: str | None, base: str | None,
-             parse: Callable[[str], dict]) -> tuple[dict, dict | None]:
-        """One request: try the remembered response_format, fall back to simpler ones on refusal."""
+    def _ask(self, job: "_Job", key: str, run_id: str | None, base: str | None) -> tuple[dict, dict | None]:
+        """One request: try the remembered response_format, fall back to simpler ones on refusal.
+        Jobs without a JSON schema start at ``json_object``."""
         start = time.perf_counter()
+        messages = job.messages
         last_error, raw, usage = "", None, (0, 0)
-        schema_ok = messages[0]["content"] == SYSTEM  # the JSON schema describes theme names only
-        for mode in range(self.mode_ if schema_ok else max(self.mode_, 1), len(MODES)):
+        for mode in range(self.mode_ if job.schema else max(self.mode_, 1), len(MODES)):
             kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0,
-                                      "max_tokens": self.max_tokens if schema_ok else SENTIMENT_MAX_TOKENS}
+                                      "max_tokens": job.max_tokens}
             if MODES[mode] is not None:
                 kwargs["response_format"] = MODES[mode]
             try:
@@ -254,11 +257,11 @@ class LLMLabeler:
             if resp.usage is not None:
                 usage = (usage[0] + (resp.usage.prompt_tokens or 0), usage[1] + (resp.usage.completion_tokens or 0))
             try:
-                parsed = parse(raw)
+                parsed = job.parse(raw)
             except LLMError as err:
                 return _call(run_id, key, self.model, base, messages, status="invalid", error=str(err),
                              response=raw, usage=usage, start=start), None
-            if schema_ok:
+            if job.schema:
                 self.mode_ = mode
             return _call(run_id, key, self.model, base, messages, status="ok", response=raw, parsed=parsed,
                          usage=usage, start=start), parsed
@@ -279,7 +282,7 @@ def sentiment_messages(texts: list[str], chars: int = 300) -> list[dict[str, str
     return [{"role": "system", "content": SENTIMENT_SYSTEM}, {"role": "user", "content": f"<texts>{payload}</texts>"}]
 
 
-def parse_sentiments(text: str) -> list[str]:
+def parse_sentiments(text: str, expected: int) -> list[str]:
     start, end = text.find("{"), text.rfind("}")
     try:
         obj = json.loads(text[start:end + 1]) if start >= 0 and end > start else None
@@ -288,6 +291,8 @@ def parse_sentiments(text: str) -> list[str]:
     values = obj.get("sentiments") if isinstance(obj, dict) else None
     if not isinstance(values, list) or not all(isinstance(v, str) and v.lower() in SENTIMENTS[:3] for v in values):
         raise LLMError("reply has no valid 'sentiments' list")
+    if len(values) != expected:
+        raise LLMError(f"expected {expected} sentiments, got {len(values)}")
     return [v.lower() for v in values]
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,25 +40,12 @@ def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     return written
 
 
-@dataclass
-class StageClock:
-    """Wall time per stage, stored in ``runs.stats``."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def __call__(self, name: str) -> "_Timer":
-        return _Timer(self, name)
-
-
-class _Timer:
-    def __init__(self, clock: StageClock, name: str) -> None:
-        self.clock, self.name = clock, name
-
-    def __enter__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.clock.seconds[self.name] = round(time.perf_counter() - self.start, 3)
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    """Record the wall time of ``stage`` in ``seconds`` (stored in ``runs.stats``)."""
+    start = time.perf_counter()
+    yield
+    seconds[stage] = round(time.perf_counter() - start, 3)
 
 
 @dataclass
@@ -79,32 +68,34 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     import numpy as np
 
     from discovery.cluster import ThemeClusterer
+    from discovery.embed import Embedder, encode_cached
     from discovery.label import OfflineLabeler
     from discovery.rank import rank_themes
 
-    clock = StageClock()
-    with clock("load"):
+    seconds: dict[str, float] = {}
+    with _timed(seconds, "load"):
         data = store.load_run_input(con, settings.embed_model)
-    with clock("cluster"):
+    with _timed(seconds, "cluster"):
         clusterer = clusterer or ThemeClusterer(
             min_cluster_size=settings.min_theme_size, n_neighbors=settings.umap_neighbors,
             n_components=settings.umap_components, outlier_threshold=settings.outlier_threshold,
             random_state=settings.seed)
         clusterer.fit(data.vectors)
         labels = clusterer.labels_
-    with clock("sentiment"):
+    with _timed(seconds, "sentiment"):
         sent_vectors = data.vectors
         if getattr(sentiment.fit(), "model_name_", settings.embed_model) != settings.embed_model:
-            sent_vectors = _vectors_for(con, sentiment.model_name_, data.text, settings)
+            sent_vectors = encode_cached(con, Embedder(model=sentiment.model_name_,
+                                                       batch_size=settings.embed_batch_size), data.text)
         sent_labels, sent_scores = sentiment.predict(sent_vectors)
-    with clock("name"):
+    with _timed(seconds, "name"):
         names = (labeler or OfflineLabeler()).name(data.text, data.vectors, labels, clusterer.centroids_,
                                                    encode=embedder.encode)
     llm_report = None
     if llm is not None and len(names):
-        with clock("llm"):
+        with _timed(seconds, "llm"):
             llm_report = name_with_llm(con, llm, names, clusterer.centroids_, embedder, settings)
-    with clock("rank"):
+    with _timed(seconds, "rank"):
         ranked = rank_themes(labels, sent_labels, np.asarray(sent_scores), data.source, data.feedback_id,
                              data.created_at, settings.source_weights, settings.recent_days)
     # theme ids follow theme size (T001 = largest); stable theme identity across runs is issue #4
@@ -120,7 +111,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     llm_sent: list[str | None] = [None] * len(labels)
     if llm_report is not None and settings.llm_segment_sentiment:
         if len(labels) <= settings.llm_segment_sentiment_max:
-            with clock("llm_sentiment"):
+            with _timed(seconds, "llm_sentiment"):
                 llm_sent, _ = llm.classify_sentiment(data.text, lambda key: store.llm_cached(con, key),
                                                      report=llm_report.report)
         else:
@@ -135,7 +126,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
              "unassigned": int((labels < 0).sum()), "unassigned_share": float((labels < 0).mean()) if n else 0.0,
              "reassigned": int((clusterer.how_ == "reassigned").sum()) if n else 0,
              "min_theme_size": getattr(clusterer, "min_cluster_size_", None),
-             "seconds": clock.seconds, "embed_model": settings.embed_model}
+             "seconds": seconds, "embed_model": settings.embed_model}
     if llm_report is not None:
         stats.update(llm_report.report.stats(settings.llm_price_in_per_1k, settings.llm_price_out_per_1k))
         stats["llm_ungrounded"] = llm_report.ungrounded
@@ -193,9 +184,3 @@ def name_with_llm(con: duckdb.DuckDBPyConnection, llm: Any, names: list[Any], ce
                            "grounding": float(score)})
     return LLMNaming(themes=out, report=report, ungrounded=ungrounded)
 
-
-def _vectors_for(con: duckdb.DuckDBPyConnection, model: str, texts: list[str], settings: Settings) -> Any:
-    """Vectors of ``texts`` under another model (the sentiment classifier's), via the same cache."""
-    from discovery.embed import Embedder, encode_cached
-
-    return encode_cached(con, Embedder(model=model, batch_size=settings.embed_batch_size), texts)

@@ -105,7 +105,7 @@ def test_kill_mid_run(reference: Path, env: dict, point: str) -> None:
     if point == "embed":
         # Vectors finished after the crash were batched differently; they agree with the uninterrupted
         # run's to float rounding (~1e-7), and UMAP+HDBSCAN can amplify that much into other themes
-        # (measured ARI 0.80). So here the promise is: same segments, same vectors to 1e-6, a good run.
+        # (ARI 0.80 in one ad-hoc comparison). So here the promise is: same segments, same vectors to 1e-6, a good run.
         assert [s for s, _ in assignments(db)] == [s for s, _ in assignments(ref)]
         assert max_vector_difference(db, ref) < 1e-6
         assert rows(db, "select status from runs order by started_at desc limit 1") == [("success",)]
