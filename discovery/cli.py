@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from connectors.files import ColumnMap, ConnectorError
+from discovery.cli_theme import DB_HELP, theme
 from discovery.store import StoreError
 
 for _key, _value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -24,7 +25,6 @@ for _key, _value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGI
                      "TOKENIZERS_PARALLELISM": "false"}.items():
     os.environ.setdefault(_key, _value)
 
-DB_HELP = "DuckDB file (default: $PAINPOINTS_DB, else ./painpoints.duckdb)"
 TOP_SQL = ("SELECT rank, label, items, round(negative_share, 2) AS negative_share, "
            "round(avg_sentiment, 2) AS avg_sentiment, round(score, 2) AS score FROM pain_points LIMIT ?")
 
@@ -78,25 +78,28 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
 @click.option("--llm/--no-llm", default=None,
               help="Name themes with an LLM (default: when OPENAI_API_KEY or OPENAI_BASE_URL is set)")
 @click.option("--min-theme-size", type=click.IntRange(2), help="Smallest theme (default: by data size)")
+@click.option("--full", is_flag=True, help="Recluster everything (default: incremental when little changed)")
 @click.option("--top", default=10, show_default=True, help="Rows of the ranked table to print")
-def run(db: str | None, llm: bool | None, min_theme_size: int | None, top: int) -> None:
-    """Discover, name and rank themes in everything stored (a Prefect flow run)."""
+def run(db: str | None, llm: bool | None, min_theme_size: int | None, full: bool, top: int) -> None:
+    """Discover, name and rank themes in the stored feedback (a Prefect flow run). Theme ids stay
+    stable across runs; only new text is embedded."""
     path = _db(db)
     if not path.exists():
         raise click.ClickException(f"{path} does not exist; run `painpoints ingest` first")
-    _run_flow(path, llm, min_theme_size, top)
+    _run_flow(path, llm, min_theme_size, top, full)
 
 
-def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int) -> None:
+def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int, full: bool = False) -> None:
     from flows.discovery import discover_flow
 
     try:
-        run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=llm)
+        run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=llm, full=full)
     except (StoreError, ConnectorError) as err:
         raise click.ClickException(str(err)) from err
     stats = _query(path, "SELECT stats FROM runs WHERE run_id = ?", [run_id])[1][0][0]
     s = json.loads(stats)
-    click.echo(f"run {run_id}: {s['feedback_items']} items, {s['segments']} segments, {s['themes']} themes, "
+    click.echo(f"run {run_id} ({s['mode']}: {s['mode_reason']}): {s['feedback_items']} items, "
+               f"{s['segments']} segments, {s['themes']} themes ({s['themes_new']} new, {s['emerging']} emerging), "
                f"{s['unassigned_share']:.0%} unassigned")
     if "llm_requests" in s:
         click.echo(f"LLM: {s['llm_requests']} requests, {s['llm_cache_hits']} cached, "
@@ -168,6 +171,8 @@ def demo(db: str) -> None:
     _run_flow(path, llm=False, min_theme_size=None, top=10)
     click.echo(f"\nDatabase: {path.resolve()}\nQuery it:  painpoints query \"select * from pain_points\" --db {db}")
 
+
+main.add_command(theme)
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -58,12 +58,16 @@ class ThemeClusterer:
         on mixed sources, excess-of-mass otherwise returns one theme per source ("all complaints").
     outlier_threshold : cosine similarity to a centroid needed to reassign an outlier.
     random_state : UMAP seed; same input → same themes.
+    max_fit : above this many rows, fit on a seeded random sample of this size and give every other
+        row the nearest theme centroid (cosine ≥ ``outlier_threshold``, else unassigned): UMAP and
+        HDBSCAN memory and time grow faster than linearly, nearest-centroid assignment is one matrix
+        product per block.
 
     Attributes
     ----------
     labels_ : theme index per row, ``UNASSIGNED`` (-1) for what stays unassigned; themes are numbered
         by decreasing size.
-    how_ : per row, 'cluster' | 'reassigned' | 'outlier'.
+    how_ : per row, 'cluster' | 'reassigned' | 'assigned' (not in the fitted sample) | 'outlier'.
     centroids_ : normalised mean vector per theme (original space).
     min_cluster_size_ : the value used.
     """
@@ -75,10 +79,13 @@ class ThemeClusterer:
     max_share: float = 0.2
     outlier_threshold: float = 0.35
     random_state: int = 42
+    max_fit: int | None = 50_000
 
     def fit(self, X: np.ndarray) -> "ThemeClusterer":
         X = np.asarray(X, dtype=np.float32)
         n = len(X)
+        if self.max_fit and n > self.max_fit:
+            return self._fit_sample(X)
         self.min_cluster_size_ = self.min_cluster_size or auto_min_cluster_size(n)
         if n == 0:
             raw = np.zeros(0, dtype=int)
@@ -87,6 +94,24 @@ class ThemeClusterer:
         else:
             raw = self._hdbscan(self._reduce(X))
         self._finish(X, raw)
+        return self
+
+    def _fit_sample(self, X: np.ndarray) -> "ThemeClusterer":
+        from discovery.themes import nearest
+
+        rng = np.random.default_rng(self.random_state)
+        sample = np.sort(rng.choice(len(X), size=self.max_fit, replace=False))
+        sub = replace(self, max_fit=None).fit(X[sample])
+        labels = np.full(len(X), UNASSIGNED, dtype=int)
+        how = np.full(len(X), "assigned", dtype=object)
+        rest = np.setdiff1d(np.arange(len(X)), sample)
+        for start in range(0, len(rest), 65_536):
+            block = rest[start:start + 65_536]
+            labels[block] = nearest(X[block], sub.centroids_, self.outlier_threshold)
+        how[rest[labels[rest] < 0]] = "outlier"
+        labels[sample], how[sample] = sub.labels_, sub.how_
+        self.labels_, self.how_, self.centroids_ = labels, how, sub.centroids_
+        self.min_cluster_size_ = sub.min_cluster_size_
         return self
 
     def _reduce(self, X: np.ndarray) -> np.ndarray:

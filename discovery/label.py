@@ -107,7 +107,11 @@ class OfflineLabeler:
     quote_chars: int = 240
 
     def name(self, texts: Sequence[str], X: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
-             encode: Encode | None = None) -> list[ThemeName]:
+             encode: Encode | None = None, fixed: dict[int, str] | None = None) -> list[ThemeName]:
+        """One name per theme. ``fixed`` labels (themes kept from earlier runs, curated names) are
+        used as they are and never given to another theme; those themes still get fresh keywords
+        and quotes."""
+        fixed = fixed or {}
         n_themes = len(centroids)
         weights, vocab = ctfidf(texts, labels, n_themes)
         cands_per_theme = []
@@ -120,11 +124,13 @@ class OfflineLabeler:
             if uniq:
                 phrase_vecs = dict(zip(uniq, encode(uniq)))
         names: list[ThemeName] = []
-        used: set[str] = set()
+        used: set[str] = {label.lower() for label in fixed.values()}
         for t in range(n_themes):
             members = np.flatnonzero(labels == t)
             name = self._one(cands_per_theme[t], phrase_vecs, centroids[t], [texts[i] for i in members],
                              X[members], len(members), used)
+            if t in fixed:
+                name.label = fixed[t]
             used.add(name.label.lower())
             names.append(name)
         return names

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -29,6 +29,21 @@ class Settings(BaseSettings):
     seed: int = 42
     outlier_threshold: float = Field(0.35, description="cosine similarity to a theme centroid above "
                                      "which an HDBSCAN outlier joins that theme")
+    window_days: int | None = Field(None, description="cluster only feedback of the last N days (by created_at, "
+                                    "else ingest time, counted back from the newest item); None = all")
+    fit_sample: int = Field(50_000, description="above this many segments, fit on a sample and assign the rest")
+    match_threshold: float = Field(0.8, description="centroid cosine similarity needed for a cluster to "
+                                   "continue a known theme (keep its id and label)")
+    incremental_max_new: float = Field(0.2, description="share of new/changed segments above which a run "
+                                       "reclusters everything instead of carrying assignments over")
+    full_every_days: int = Field(7, description="recluster everything at least this often (0 = only when "
+                                 "needed); other runs are incremental")
+    alert_period_days: int = Field(7, description="emerging themes: length of the recent period")
+    alert_baseline_periods: int = Field(8, description="emerging themes: earlier periods forming the baseline")
+    alert_zscore: float = Field(2.0, description="emerging themes: z-score of the recent count over the baseline")
+    alert_min_items: int = Field(5, description="emerging themes: fewest items in the recent period")
+    alert_webhook: SecretStr | None = Field(None, description="Slack-compatible incoming-webhook URL; emerging "
+                                            "themes of each run are POSTed there (the URL is a secret)")
     max_segment_chars: int = Field(400, description="texts longer than this are cut into segments")
     redact: bool = True
     store_original: bool = Field(True, description="keep the unredacted cleaned text in segments")

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+from discovery.themes import Curation, KnownTheme
 
 log = logging.getLogger(__name__)
 
@@ -198,15 +200,20 @@ class RunInput:
     created_at: list[datetime | None]
     text: list[str]
     vectors: np.ndarray
+    content_hash: list[str] = field(default_factory=list)
 
 
-def load_run_input(con: duckdb.DuckDBPyConnection, model: str) -> RunInput:
-    """Segments with their vectors for ``model``, in a stable order (segment_id)."""
+def load_run_input(con: duckdb.DuckDBPyConnection, model: str, window_days: int | None = None) -> RunInput:
+    """Segments with their vectors for ``model``, in a stable order (segment_id). With
+    ``window_days``, only feedback created (else ingested) within that many days of the newest item."""
+    window = ("" if not window_days else
+              "WHERE coalesce(f.created_at, f.ingested_at) >= (SELECT max(coalesce(created_at, ingested_at)) "
+              "FROM feedback) - to_days(CAST(? AS INTEGER)) ")
     tbl = _arrow(con.execute(
-        "SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, e.vector "
+        "SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, e.vector "
         "FROM segments s JOIN feedback f USING (feedback_id) "
-        "JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ? "
-        "ORDER BY s.segment_id", [model]))
+        "JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ? " + window +
+        "ORDER BY s.segment_id", [model] + ([window_days] if window_days else [])))
     vec_col = tbl.column("vector").combine_chunks()
     n = tbl.num_rows
     vectors = (vec_col.flatten().to_numpy(zero_copy_only=False).reshape(n, -1).astype(np.float32)
@@ -215,7 +222,8 @@ def load_run_input(con: duckdb.DuckDBPyConnection, model: str) -> RunInput:
                     feedback_id=tbl.column("feedback_id").to_pylist(),
                     source=tbl.column("source").to_pylist(),
                     created_at=tbl.column("created_at").to_pylist(),
-                    text=tbl.column("text").to_pylist(), vectors=vectors)
+                    text=tbl.column("text").to_pylist(), vectors=vectors,
+                    content_hash=tbl.column("content_hash").to_pylist())
 
 
 def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
@@ -240,11 +248,15 @@ def llm_cached(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | Non
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, themes: list[dict[str, Any]],
                assignments: list[dict[str, Any]], stats: dict[str, Any],
-               llm_calls: list[dict[str, Any]] | None = None) -> None:
-    """Write the run's themes, assignments and LLM calls and mark it successful, atomically."""
+               llm_calls: list[dict[str, Any]] | None = None, theme_state: list[dict[str, Any]] | None = None,
+               events: list[dict[str, Any]] | None = None, applied_curation: Sequence[str] = ()) -> None:
+    """Write the run's themes, assignments, LLM calls, the new theme state and its events, and mark
+    the run successful, atomically: a crash before COMMIT leaves the previous state whole."""
     theme_tbl = pa.Table.from_pylist([{**t, "run_id": run_id} for t in themes])  # noqa: F841
     assign_tbl = pa.Table.from_pylist([{**a, "run_id": run_id} for a in assignments])  # noqa: F841
     calls_tbl = pa.Table.from_pylist([{**c, "run_id": run_id} for c in llm_calls or []])  # noqa: F841
+    event_tbl = pa.Table.from_pylist([{**e, "run_id": run_id} for e in events or []])  # noqa: F841
+    state_tbl = pa.Table.from_pylist(theme_state or [])  # noqa: F841
     with transaction(con):
         if llm_calls:
             con.execute("INSERT INTO llm_calls BY NAME SELECT * EXCLUDE (messages, parsed), "
@@ -253,8 +265,68 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, themes: list[dict[st
             con.execute("INSERT INTO theme_snapshots BY NAME SELECT * FROM theme_tbl")
         if assignments:
             con.execute("INSERT INTO assignments BY NAME SELECT * FROM assign_tbl")
+        if theme_state is not None:
+            con.execute("DELETE FROM themes")
+            if theme_state:
+                con.execute("INSERT INTO themes BY NAME SELECT * FROM state_tbl")
+        if events:
+            con.execute("INSERT INTO theme_events BY NAME SELECT * FROM event_tbl")
+        for cid in applied_curation:
+            con.execute("UPDATE curation SET applied_run = ? WHERE curation_id = ?", [run_id, cid])
         con.execute("UPDATE runs SET status = 'success', finished_at = ?, stats = ? WHERE run_id = ?",
                     [_now(), json.dumps(stats, default=str), run_id])
+
+
+@dataclass
+class ThemeState:
+    """What the next run builds on: the themes table, last successful run's assignment, curation."""
+
+    known: dict[str, KnownTheme]
+    previous: dict[str, tuple[str | None, str | None]]  # segment_id → (theme_id, content_hash)
+    run_id: str | None
+    stats: dict[str, Any]
+    last_full: datetime | None
+    curation: Curation
+
+
+def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
+    known = {}
+    for row in con.execute("SELECT theme_id, label, label_method, status, centroid, description, merged_into, "
+                           "items, first_run, last_run, first_seen, last_seen FROM themes").fetchall():
+        known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3],
+                                   np.asarray(row[4], np.float32) if row[4] is not None else None, *row[5:])
+    last = con.execute("SELECT run_id, stats FROM latest_run").fetchone()
+    previous = {}
+    if last:
+        previous = {sid: (tid, h) for sid, tid, h in con.execute(
+            "SELECT segment_id, theme_id, content_hash FROM assignments WHERE run_id = ?", [last[0]]).fetchall()}
+    full = con.execute("SELECT max(finished_at) FROM runs WHERE status = 'success' "
+                       "AND stats->>'mode' = 'full'").fetchone()
+    rows = con.execute("SELECT curation_id, action, theme_id, target_theme_id, value, applied_run FROM curation "
+                       "ORDER BY created_at, curation_id").fetchall()
+    return ThemeState(known=known, previous=previous, run_id=last[0] if last else None,
+                      stats=json.loads(last[1]) if last and last[1] else {}, last_full=full[0] if full else None,
+                      curation=Curation.from_rows(rows))
+
+
+def add_curation(con: duckdb.DuckDBPyConnection, action: str, theme_id: str, target_theme_id: str | None = None,
+                 value: str | None = None, note: str | None = None) -> str:
+    """Record one curation action; the next run applies it. Unknown themes are refused."""
+    known = dict(con.execute("SELECT theme_id, status FROM themes").fetchall())
+    for t in (theme_id, target_theme_id):
+        if t is not None and t not in known:
+            raise StoreError(f"unknown theme {t!r}; see `painpoints query \"select theme_id, label from themes\"`")
+    if action == "merge":
+        if target_theme_id == theme_id:
+            raise StoreError("a theme cannot be merged into itself")
+        cur = Curation.from_rows(con.execute("SELECT curation_id, action, theme_id, target_theme_id, value, "
+                                             "applied_run FROM curation ORDER BY created_at").fetchall())
+        if cur.resolve(target_theme_id) == theme_id:
+            raise StoreError(f"{target_theme_id} is already merged into {theme_id}")
+    cid = uuid.uuid4().hex[:12]
+    con.execute("INSERT INTO curation (curation_id, action, theme_id, target_theme_id, value, note, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", [cid, action, theme_id, target_theme_id, value, note, _now()])
+    return cid
 
 
 def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:

@@ -47,18 +47,21 @@ def embed(settings: Settings) -> int:
 
 
 @task(cache_policy=NONE)
-def discover(settings: Settings, llm: bool) -> pipeline.DiscoveryResult:
+def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> pipeline.DiscoveryResult:
     labeler = LLMLabeler(model=settings.llm_model, concurrency=settings.llm_concurrency,
                          token_budget=settings.llm_token_budget, timeout=settings.llm_timeout,
                          max_retries=settings.llm_max_retries) if llm else None
     con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         result = pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size),
-                                   SentimentModel(), llm=labeler)
+                                   SentimentModel(), llm=labeler, full=full, run_id=run_id)
     finally:
         con.close()
+    s = result.stats
+    get_run_logger().info("%s run (%s): %d segments, %d themes (%d new), %s on the same theme as last run",
+                          s["mode"], s["mode_reason"], s["segments"], s["themes"], s["themes_new"],
+                          "n/a" if s["same_theme_share"] is None else f"{s['same_theme_share']:.1%}")
     if llm:
-        s = result.stats
         get_run_logger().info("LLM: %d requests, %d cached, %d themes kept offline names, %d tokens",
                               s["llm_requests"], s["llm_cache_hits"], s["llm_themes_offline"],
                               s["llm_tokens_in"] + s["llm_tokens_out"])
@@ -70,22 +73,25 @@ def write(settings: Settings, run_id: str, result: pipeline.DiscoveryResult, cou
     con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
         store.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts},
-                         result.llm_calls)
+                         result.llm_calls, theme_state=result.theme_state, events=result.events,
+                         applied_curation=result.applied_curation)
     finally:
         con.close()
 
 
 @flow(name="painpoints-discover", log_prints=False)
-def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None = None) -> str:
-    """Discover themes in everything stored in ``db``; returns the run id. ``llm`` None: name themes
-    with an LLM when an endpoint is configured (OPENAI_API_KEY / OPENAI_BASE_URL)."""
+def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None = None,
+                   full: bool = False) -> str:
+    """Discover themes in what is stored in ``db`` (within ``window_days``); returns the run id.
+    ``llm`` None: name new themes with an LLM when an endpoint is configured (OPENAI_API_KEY /
+    OPENAI_BASE_URL). ``full``: recluster everything instead of an incremental run."""
     settings = load_settings(db=db, min_theme_size=min_theme_size)
     use_llm = llm_configured() if llm is None else llm
-    run_id = _begin(settings, {"min_theme_size": min_theme_size, "llm": use_llm,
+    run_id = _begin(settings, {"min_theme_size": min_theme_size, "llm": use_llm, "full": full,
                                "llm_model": settings.llm_model if use_llm else None})
     try:
         counts = {"new_segments": prepare(settings), "new_embeddings": embed(settings)}
-        write(settings, run_id, discover(settings, use_llm), counts)
+        write(settings, run_id, discover(settings, use_llm, full, run_id), counts)
     except BaseException as err:
         _fail(settings, run_id, f"{type(err).__name__}: {err}")
         raise

@@ -1,0 +1,89 @@
+"""``painpoints theme …``: PM curation that survives reruns. Each command records one row in the
+``curation`` table; the next ``painpoints run`` applies it (and every run after that)."""
+
+from __future__ import annotations
+
+import click
+
+from discovery.store import StoreError
+
+DB_HELP = "DuckDB file (default: $PAINPOINTS_DB, else ./painpoints.duckdb)"
+THEME = click.argument("theme_id")
+NOTE = click.option("--note", help="Why, for the curation log")
+
+
+def _curate(db: str | None, action: str, theme_id: str, target: str | None = None, value: str | None = None,
+            note: str | None = None) -> None:
+    from discovery import store
+    from discovery.settings import load_settings
+
+    settings = load_settings(db=db)
+    if not settings.db.exists():
+        raise click.ClickException(f"{settings.db} does not exist; run `painpoints ingest` and `painpoints run` first")
+    try:
+        con = store.connect(settings.db, lock_wait=settings.lock_wait)
+        try:
+            store.add_curation(con, action, theme_id, target, value, note)
+        finally:
+            con.close()
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"recorded: {action} {theme_id}{' → ' + target if target else ''}{' ' + repr(value) if value else ''}; "
+               "the next `painpoints run` applies it")
+
+
+@click.group()
+def theme() -> None:
+    """Curate themes: rename, merge, split, pin, hide (applied from the next run on)."""
+
+
+@theme.command()
+@THEME
+@click.argument("label")
+@NOTE
+@click.option("--db", help=DB_HELP)
+def rename(theme_id: str, label: str, note: str | None, db: str | None) -> None:
+    """Give THEME_ID the label LABEL for good (LLM and offline naming never change it)."""
+    if not label.strip():
+        raise click.UsageError("the label must not be empty")
+    _curate(db, "rename", theme_id, value=label.strip()[:120], note=note)
+
+
+@theme.command()
+@THEME
+@click.argument("into_theme_id")
+@NOTE
+@click.option("--db", help=DB_HELP)
+def merge(theme_id: str, into_theme_id: str, note: str | None, db: str | None) -> None:
+    """Merge THEME_ID into INTO_THEME_ID; items that would land in THEME_ID land in INTO_THEME_ID."""
+    _curate(db, "merge", theme_id, target=into_theme_id, note=note)
+
+
+@theme.command()
+@THEME
+@click.option("--parts", type=click.IntRange(2, 10), default=2, show_default=True)
+@NOTE
+@click.option("--db", help=DB_HELP)
+def split(theme_id: str, parts: int, note: str | None, db: str | None) -> None:
+    """Cut THEME_ID into PARTS new themes (k-means on its members' embeddings), once."""
+    _curate(db, "split", theme_id, value=str(parts), note=note)
+
+
+@theme.command()
+@THEME
+@click.option("--off", is_flag=True, help="Unpin")
+@NOTE
+@click.option("--db", help=DB_HELP)
+def pin(theme_id: str, off: bool, note: str | None, db: str | None) -> None:
+    """Keep THEME_ID alive: a full recluster that loses it gives its members back to it."""
+    _curate(db, "unpin" if off else "pin", theme_id, note=note)
+
+
+@theme.command()
+@THEME
+@click.option("--off", is_flag=True, help="Show it again")
+@NOTE
+@click.option("--db", help=DB_HELP)
+def hide(theme_id: str, off: bool, note: str | None, db: str | None) -> None:
+    """Leave THEME_ID out of pain_points and alerts (its items keep their theme in feedback_themes)."""
+    _curate(db, "unhide" if off else "hide", theme_id, note=note)

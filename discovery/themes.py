@@ -1,0 +1,310 @@
+"""Stable theme identity across runs: carry assignments over, match new clusters to known themes,
+apply PM curation, and say what changed.
+
+A PM follows "T007 Refund never arrived" for weeks, so a theme id must survive reruns. Reclustering
+cannot promise that by itself: UMAP + HDBSCAN turn 1e-7 differences in the vectors into different
+partitions. So identity is decided here, after clustering:
+
+* **incremental run** (few new items): segments seen last run keep their theme; a new segment joins
+  the nearest known theme centroid when close enough; only the leftovers are clustered, and those
+  clusters become new themes (or revive a dormant one they match).
+* **full run** (first run, many new items, weekly, or ``--full``): everything is reclustered and each
+  cluster is matched one-to-one to a known theme by centroid cosine similarity (Hungarian assignment,
+  threshold ``match_threshold``); matched clusters take the theme's id and label, the rest get new ids,
+  known themes left without a cluster become dormant.
+
+Curation is applied last so it always wins: merges map a theme into its target, a split re-cuts one
+theme into parts once, pins keep a theme alive, renames and hides are attributes of the snapshot.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+SPLIT_SHARE = 0.25  # an old theme counts as split when ≥ 2 new themes each got this share of it
+
+
+@dataclass
+class KnownTheme:
+    """A row of the ``themes`` table."""
+
+    theme_id: str
+    label: str
+    label_method: str
+    status: str  # active | dormant | merged | split
+    centroid: np.ndarray | None
+    description: str | None = None
+    merged_into: str | None = None
+    items: int = 0
+    first_run: str = ""
+    last_run: str = ""
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass
+class Curation:
+    """The effective curation: latest rename/pin/hide per theme, all merges, pending splits."""
+
+    renames: dict[str, str] = field(default_factory=dict)
+    merges: dict[str, str] = field(default_factory=dict)
+    pinned: set[str] = field(default_factory=set)
+    hidden: set[str] = field(default_factory=set)
+    splits: dict[str, tuple[str, int]] = field(default_factory=dict)  # theme → (curation_id, parts)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, str, str | None, str | None, str | None]]) -> "Curation":
+        """``(curation_id, action, theme_id, target_theme_id, value, applied_run)`` in creation order."""
+        cur = cls()
+        for cid, action, theme, target, value, applied in rows:
+            if action == "rename" and value:
+                cur.renames[theme] = value
+            elif action == "merge" and target:
+                cur.merges[theme] = target
+            elif action in ("pin", "unpin"):
+                (cur.pinned.add if action == "pin" else cur.pinned.discard)(theme)
+            elif action in ("hide", "unhide"):
+                (cur.hidden.add if action == "hide" else cur.hidden.discard)(theme)
+            elif action == "split" and applied is None:
+                cur.splits[theme] = (cid, max(2, int(value or 2)))
+        return cur
+
+    def resolve(self, theme_id: str | None) -> str | None:
+        """Follow merges to the theme that finally holds ``theme_id`` (cycle-safe)."""
+        seen = set()
+        while theme_id in self.merges and theme_id not in seen:
+            seen.add(theme_id)
+            theme_id = self.merges[theme_id]
+        return theme_id
+
+
+def fresh_ids(existing: Iterable[str]) -> Iterator[str]:
+    """New ids after the highest ``T<number>`` ever used; ids are never reused."""
+    top = max((int(m.group(1)) for t in existing if (m := re.fullmatch(r"T(\d+)", t))), default=0)
+    return (f"T{i:03d}" for i in itertools.count(top + 1))
+
+
+def match(new: np.ndarray, old: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
+    """One-to-one matching of new to old centroids maximising total cosine similarity; pairs below
+    ``threshold`` are dropped. Returns ``(new index, old index, similarity)``."""
+    if not len(new) or not len(old):
+        return []
+    sims = np.asarray(new) @ np.asarray(old).T
+    rows, cols = linear_sum_assignment(-sims)
+    return [(int(r), int(c), float(sims[r, c])) for r, c in zip(rows, cols) if sims[r, c] >= threshold]
+
+
+def nearest(X: np.ndarray, centroids: np.ndarray, threshold: float) -> np.ndarray:
+    """Index of the nearest centroid per row, −1 where the best cosine similarity is below ``threshold``."""
+    if not len(X) or not len(centroids):
+        return np.full(len(X), -1, dtype=int)
+    sims = X @ centroids.T
+    best = sims.argmax(axis=1)
+    return np.where(sims[np.arange(len(X)), best] >= threshold, best, -1)
+
+
+def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
+               previous: dict[str, tuple[str | None, str | None]], known: dict[str, KnownTheme],
+               curation: Curation, threshold: float) -> tuple[list[str | None], np.ndarray]:
+    """Incremental assignment. Returns the theme per segment and how it got it: 'kept' | 'assigned' |
+    'outlier' (the leftovers to cluster).
+
+    A segment keeps last run's theme when its text is unchanged; a new (or changed) one joins the
+    nearest active theme centroid at cosine ≥ ``threshold``; last run's unassigned and new segments
+    far from every theme are the leftovers."""
+    active = [t for t in known.values() if t.status == "active" and t.centroid is not None]
+    centroids = np.stack([t.centroid for t in active]) if active else np.zeros((0, X.shape[1]), np.float32)
+    theme_of: list[str | None] = [None] * len(segment_ids)
+    how = np.full(len(segment_ids), "outlier", dtype=object)
+    fresh: list[int] = []
+    for i, (sid, h) in enumerate(zip(segment_ids, hashes)):
+        prev = previous.get(sid)
+        if prev is not None and prev[1] == h and prev[0] is not None:
+            theme_of[i], how[i] = curation.resolve(prev[0]), "kept"
+        elif prev is None or prev[1] != h:
+            fresh.append(i)
+    if fresh:
+        for i, j in zip(fresh, nearest(X[fresh], centroids, threshold)):
+            if j >= 0:
+                theme_of[i], how[i] = curation.resolve(active[j].theme_id), "assigned"
+    return theme_of, how
+
+
+def name_clusters(labels: np.ndarray, centroids: np.ndarray, known: dict[str, KnownTheme],
+                  taken: set[str], threshold: float, curation: Curation, new_id: Iterator[str]) -> dict[int, str]:
+    """Cluster index → theme id: the known theme it matches (dormant ones come back; one merged away by
+    a PM resolves to its target, so merged themes stay merged), else a fresh id. Split parents and
+    themes in ``taken`` are not candidates."""
+    candidates = [t for t in known.values() if t.status in ("active", "dormant", "merged")
+                  and t.centroid is not None and t.theme_id not in taken]
+    pairs = match(centroids, np.stack([t.centroid for t in candidates]), threshold) if candidates else []
+    matched = {c: curation.resolve(candidates[j].theme_id) for c, j, _ in pairs}
+    return {int(c): matched.get(int(c)) or next(new_id) for c in sorted(np.unique(labels)) if c >= 0}
+
+
+def apply_curation(theme_of: list[str | None], X: np.ndarray, previous_theme: Sequence[str | None],
+                   curation: Curation, new_id: Iterator[str], seed: int
+                   ) -> tuple[list[str | None], list[dict], list[str]]:
+    """Merges, pending splits and pins, applied to the run's assignment. ``previous_theme`` is last
+    run's theme per segment (None if none); split parts get ids from ``new_id``. Returns the new
+    assignment, the split events and the ids of the split curations performed (they apply once)."""
+    from sklearn.cluster import KMeans
+
+    out = [curation.resolve(t) for t in theme_of]
+    events: list[dict] = []
+    applied: list[str] = []
+    for theme in sorted(curation.pinned):  # a pinned theme keeps its members even if reclustering dropped it
+        if theme not in out:
+            for i, prev in enumerate(previous_theme):
+                if curation.resolve(prev) == theme:
+                    out[i] = theme
+    for theme, (cid, parts) in sorted(curation.splits.items()):
+        members = [i for i, t in enumerate(out) if t == theme]
+        if len(members) < 2 * parts:
+            continue
+        cut = KMeans(n_clusters=parts, n_init=4, random_state=seed).fit_predict(X[members])
+        order = [c for c, _ in Counter(cut.tolist()).most_common()]
+        ids = {c: next(new_id) for c in order}
+        for i, c in zip(members, cut):
+            out[i] = ids[int(c)]
+        events += [{"theme_id": ids[c], "event": "split", "other_theme_id": theme,
+                    "share": float((cut == c).mean()), "detail": f"curation {cid}"} for c in order]
+        applied.append(cid)
+    return out, events, applied
+
+
+def change_events(previous_theme: Sequence[str | None], theme_of: Sequence[str | None],
+                  min_items: int) -> list[dict]:
+    """Splits and merges seen in the data: an old theme whose items now sit in ≥ 2 themes with
+    ≥ 25% each was split; a theme now holding ≥ 25% each of ≥ 2 old themes' items merged them."""
+    moved: dict[str, Counter] = defaultdict(Counter)
+    for old, new in zip(previous_theme, theme_of):
+        if old is not None and new is not None:
+            moved[old][new] += 1
+    events = []
+    gathered: dict[str, Counter] = defaultdict(Counter)
+    for old, counts in moved.items():
+        total = sum(counts.values())
+        if total < min_items:
+            continue
+        big = {new: n / total for new, n in counts.items() if n / total >= SPLIT_SHARE}
+        if len(big) >= 2:
+            events += [{"theme_id": new, "event": "split", "other_theme_id": old, "share": share,
+                        "detail": "reclustering"} for new, share in sorted(big.items()) if new != old]
+        for new, n in counts.items():
+            gathered[new][old] += n
+    for new, counts in gathered.items():
+        total = sum(counts.values())
+        big = {old: n / total for old, n in counts.items() if n / total >= SPLIT_SHARE}
+        if len(big) >= 2:
+            events += [{"theme_id": old, "event": "merged", "other_theme_id": new, "share": share,
+                        "detail": "reclustering"} for old, share in sorted(big.items()) if old != new]
+    return events
+
+
+def same_theme_share(previous_theme: Sequence[str | None], theme_of: Sequence[str | None]) -> float | None:
+    """Share of segments assigned last run that sit on the same theme id now (theme stability)."""
+    pairs = [(a, b) for a, b in zip(previous_theme, theme_of) if a is not None]
+    return sum(a == b for a, b in pairs) / len(pairs) if pairs else None
+
+
+@dataclass
+class Identity:
+    """The run's assignment after identity tracking and curation."""
+
+    theme_of: list[str | None]
+    how: np.ndarray  # kept | assigned | cluster | reassigned | outlier
+    events: list[dict]
+    applied_curation: list[str]
+    min_cluster_size: int | None
+
+
+def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], known: dict[str, KnownTheme],
+             previous: dict[str, tuple[str | None, str | None]], curation: Curation, mode: str,
+             make_clusterer: Callable[[int | None], Any], min_cluster_size: int | None,
+             match_threshold: float, outlier_threshold: float, seed: int) -> Identity:
+    """Assign every segment to a stable theme id (see the module docstring for the two modes)."""
+    new_id = fresh_ids(known)
+    if mode == "incremental":
+        theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
+        rest = np.flatnonzero(how == "outlier")
+        fresh = sum(previous.get(segment_ids[i], (None, None))[1] != hashes[i] for i in rest)
+        # cluster the leftovers only when enough *new* text failed to fit a known theme: last run's
+        # outliers alone already had their chance, and reclustering them would churn themes on reruns
+        if min_cluster_size and fresh >= min_cluster_size and len(rest) >= 2 * min_cluster_size:
+            clusterer = make_clusterer(min_cluster_size).fit(X[rest])
+            ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, {t for t in theme_of if t},
+                                match_threshold, curation, new_id)
+            for i, lab, h in zip(rest, clusterer.labels_, clusterer.how_):
+                if lab >= 0:
+                    theme_of[i], how[i] = ids[int(lab)], h
+    else:
+        clusterer = make_clusterer(min_cluster_size).fit(X)
+        ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation,
+                            new_id)
+        theme_of = [ids[int(lab)] if lab >= 0 else None for lab in clusterer.labels_]
+        how, min_cluster_size = clusterer.how_.copy(), clusterer.min_cluster_size_
+    previous_theme = [previous.get(s, (None, None))[0] for s in segment_ids]
+    theme_of, events, applied = apply_curation(theme_of, X, previous_theme, curation, new_id, seed)
+    if mode == "full":
+        events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)
+    return Identity(theme_of, how, events, applied, min_cluster_size)
+
+
+def next_state(themes: list[dict], centroids: np.ndarray, known: dict[str, KnownTheme], curation: Curation,
+               splits: list[dict], run_id: str, now: datetime) -> tuple[list[dict], list[dict]]:
+    """The new ``themes`` table and the lifecycle events (new, revived, dormant, merged).
+
+    ``themes`` are this run's snapshot rows (with ``theme_id``, ``label``, ``label_method``,
+    ``description``, ``items``), aligned with ``centroids``; ``splits`` the run's split events."""
+    rows, events = [], []
+    present = set()
+    split_parents = {e["other_theme_id"] for e in splits if e["detail"].startswith("curation")}
+    split_children = {e["theme_id"] for e in splits if e["detail"].startswith("curation")}
+    for t, c in zip(themes, centroids):
+        tid = t["theme_id"]
+        present.add(tid)
+        old = known.get(tid)
+        if old is None and tid not in split_children:
+            events.append({"theme_id": tid, "event": "new"})
+        elif old is not None and old.status == "dormant":
+            events.append({"theme_id": tid, "event": "revived"})
+        rows.append({"theme_id": tid, "label": t["label"], "label_method": t["label_method"],
+                     "description": t["description"], "status": "active", "merged_into": None,
+                     "centroid": [float(v) for v in c], "items": t["items"],
+                     "first_run": old.first_run if old else run_id, "last_run": run_id,
+                     "first_seen": old.first_seen if old else now, "last_seen": now})
+    for tid, old in sorted(known.items()):
+        if tid in present:
+            continue
+        status, into = old.status, old.merged_into
+        if tid in curation.merges:
+            status, into = "merged", curation.resolve(tid)
+            if old.status != "merged":
+                events.append({"theme_id": tid, "event": "merged", "other_theme_id": into, "detail": "curation"})
+        elif tid in split_parents:
+            status = "split"
+        elif old.status == "active":
+            status = "dormant"
+            events.append({"theme_id": tid, "event": "dormant"})
+        rows.append({**old.__dict__, "centroid": None if old.centroid is None else [float(v) for v in old.centroid],
+                     "status": status, "merged_into": into})
+    return rows, events
+
+
+def centroids(X: np.ndarray, labels: np.ndarray, n_themes: int) -> np.ndarray:
+    """Normalised mean vector per theme index."""
+    out = np.zeros((n_themes, X.shape[1] if X.ndim == 2 else 0), np.float32)
+    for t in range(n_themes):
+        c = X[labels == t].mean(axis=0)
+        out[t] = c / (np.linalg.norm(c) or 1.0)
+    return out

@@ -1,0 +1,57 @@
+"""Is a theme emerging? Its items in the latest period against a baseline of earlier periods.
+
+The reference time is the newest feedback timestamp, not the wall clock, so a backfill of old data
+or a late nightly run gives the same answer. Periods are ``period_days`` long (default a week); the
+baseline is the ``baseline_periods`` periods before the latest one.
+
+    z = (recent − mean) / sqrt(max(var, mean, 1))
+
+Counts are roughly Poisson, so the variance is floored at the mean: a theme that went from 0, 0, 1 to
+3 items is not a 3-sigma event. A theme is **emerging** when it is new this run (and not the first
+run ever) with at least ``min_items`` recent items, or when ``z ≥ z_threshold`` with at least
+``min_items`` recent items ("spike").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+
+@dataclass
+class TrendRule:
+    period_days: int = 7
+    baseline_periods: int = 8
+    z_threshold: float = 2.0
+    min_items: int = 5
+
+
+def theme_trends(labels: np.ndarray, created: Sequence[datetime | None], n_themes: int,
+                 is_new: Sequence[bool], rule: TrendRule = TrendRule()) -> list[dict]:
+    """Per theme index: recent_items, baseline_mean, growth, zscore, emerging, emerging_reason."""
+    stamps = [c for c in created if c is not None]
+    empty = {"recent_items": None, "baseline_mean": None, "growth": None, "zscore": None}
+    if not stamps:
+        return [{**empty, "emerging": bool(is_new[t]), "emerging_reason": "new" if is_new[t] else None}
+                for t in range(n_themes)]
+    end = max(stamps)
+    period = timedelta(days=rule.period_days)
+    # period index 0 = the latest period, 1 = the one before, …; -1 = undated or too old
+    idx = np.array([int((end - c) / period) if c is not None else -1 for c in created])
+    idx[idx > rule.baseline_periods] = -1
+    out = []
+    for t in range(n_themes):
+        counts = np.bincount(idx[(labels == t) & (idx >= 0)], minlength=rule.baseline_periods + 1)
+        recent, base = int(counts[0]), counts[1:rule.baseline_periods + 1].astype(float)
+        mean = float(base.mean())
+        z = (recent - mean) / float(np.sqrt(max(base.var(), mean, 1.0)))
+        growth = recent / mean - 1 if mean > 0 else None
+        reason = None
+        if recent >= rule.min_items:
+            reason = "new" if is_new[t] else "spike" if z >= rule.z_threshold else None
+        out.append({"recent_items": recent, "baseline_mean": mean, "growth": growth, "zscore": float(z),
+                    "emerging": reason is not None, "emerging_reason": reason})
+    return out

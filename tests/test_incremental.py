@@ -1,0 +1,107 @@
+"""Nightly behaviour end to end (real model, UMAP/HDBSCAN, Prefect, DuckDB): incremental reruns keep
+theme ids, curation survives a full recluster, a failed run leaves the last good state alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from discovery.cli import main
+from tests.helpers import rows as q
+
+DATA = Path(__file__).resolve().parent / "data"
+pytestmark = pytest.mark.slow
+
+NEW_REVIEWS = [
+    "The app crashes every time I open the podcast downloads tab.",
+    "Downloads keep failing halfway through, very frustrating.",
+    "I love the new sleep timer, works great.",
+    "Credit report still shows an account that is not mine after three disputes.",
+]
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def last_stats(db: Path) -> dict:
+    return json.loads(q(db, "select stats from runs where status = 'success' order by finished_at desc limit 1")[0][0])
+
+
+@pytest.fixture(scope="module")
+def base(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("incr") / "base.duckdb"
+    for path, source, kind in [("chats_labelled.csv", "chat", "transcript"), ("reviews.jsonl", "play", "review"),
+                               ("complaints.csv", "cfpb", "ticket")]:
+        invoke("ingest", str(DATA / path), "--source", source, "--kind", kind, "--db", str(db))
+    invoke("run", "--db", str(db))
+    return db
+
+
+def copy(db: Path, name: str) -> Path:
+    out = db.parent / name
+    shutil.copy(db, out)
+    return out
+
+
+def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(base: Path, tmp_path: Path) -> None:
+    db = copy(base, "incr.duckdb")
+    before = dict(q(db, "select segment_id, theme_id from assignments where run_id = (select run_id from latest_run)"))
+    assert last_stats(db)["mode"] == "full"
+    new = tmp_path / "new.csv"
+    new.write_text("id,review\n" + "".join(f"n{i},\"{t}\"\n" for i, t in enumerate(NEW_REVIEWS)))
+    invoke("ingest", str(new), "--source", "play", "--kind", "review", "--db", str(db))
+    out = invoke("run", "--db", str(db))
+    assert "incremental" in out
+    s = last_stats(db)
+    assert s["mode"] == "incremental" and s["new_embeddings"] == len(NEW_REVIEWS)
+    assert s["same_theme_share"] == 1.0 and s["kept"] == sum(t is not None for t in before.values())
+    after = dict(q(db, "select segment_id, theme_id from assignments where run_id = (select run_id from latest_run)"))
+    assert all(after[k] == v for k, v in before.items() if v is not None)
+    labels = dict(q(db, "select theme_id, label from pain_points"))
+    assert all(labels[t] == label for t, label in q(db, "select theme_id, label from themes where status = 'active'"))
+    # the crash complaint joins the known crash theme rather than starting a new one
+    assert q(db, "select count(*) from theme_events where event = 'new' and run_id = (select run_id from latest_run)") == [(0,)]
+
+
+def test_curation_survives_a_full_recluster(base: Path) -> None:
+    db = copy(base, "curated.duckdb")
+    ranked = q(db, "select theme_id from pain_points order by rank")
+    top, hidden, small, big = ranked[0][0], ranked[1][0], ranked[-1][0], ranked[2][0]
+    invoke("theme", "rename", top, "Top problem (named by PM)", "--db", str(db))
+    invoke("theme", "hide", hidden, "--db", str(db))
+    invoke("theme", "merge", small, big, "--db", str(db))
+    for flag in ([], ["--full"]):  # applied by the next run, and still in force after a full recluster
+        invoke("run", "--db", str(db), *flag)
+        points = dict(q(db, "select theme_id, label from pain_points"))
+        assert points[top] == "Top problem (named by PM)"
+        assert hidden not in points and small not in points and big in points
+        assert q(db, "select count(*) from feedback_themes where theme_id = ?", [small]) == [(0,)]
+        assert q(db, "select status, merged_into from themes where theme_id = ?", [small]) == [("merged", big)]
+        ranks = [r for r, in q(db, "select rank from pain_points")]
+        assert ranks == list(range(1, len(ranks) + 1))
+    assert last_stats(db)["mode"] == "full" and last_stats(db)["same_theme_share"] >= 0.8
+    assert q(db, "select count(*) from theme_alerts") == q(db, "select count(*) from pain_points where emerging")
+    result = CliRunner().invoke(main, ["theme", "merge", big, small, "--db", str(db)])
+    assert result.exit_code != 0 and "already merged" in result.output
+
+
+def test_failed_run_leaves_theme_state_and_views_alone(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = copy(base, "failed.duckdb")
+    state = q(db, "select * exclude (centroid) from themes order by theme_id")
+    points = q(db, "select theme_id, label, items from pain_points")
+    q_new = db.parent / "more.csv"
+    q_new.write_text("review\n\"Refund never arrived for my cancelled order\"\n")
+    invoke("ingest", str(q_new), "--source", "play", "--db", str(db))
+    monkeypatch.setenv("PAINPOINTS_EMBED_MODEL", str(db.parent / "no-such-model"))
+    result = CliRunner().invoke(main, ["run", "--db", str(db)])
+    assert result.exit_code != 0
+    assert q(db, "select status from runs order by started_at desc limit 1") == [("failed",)]
+    assert q(db, "select * exclude (centroid) from themes order by theme_id") == state
+    assert q(db, "select theme_id, label, items from pain_points") == points
