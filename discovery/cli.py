@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from connectors.files import ColumnMap, ConnectorError
+from discovery.cli_nightly import pull, serve
 from discovery.cli_theme import DB_HELP, theme
 from discovery.store import StoreError
 
@@ -173,6 +174,8 @@ def demo(db: str) -> None:
 
 
 main.add_command(theme)
+main.add_command(pull)
+main.add_command(serve)
 
 if __name__ == "__main__":
     main()

@@ -62,6 +62,8 @@ class ThemeClusterer:
         row the nearest theme centroid (cosine ≥ ``outlier_threshold``, else unassigned): UMAP and
         HDBSCAN memory and time grow faster than linearly, nearest-centroid assignment is one matrix
         product per block.
+    allow_single_cluster : let HDBSCAN return all rows as one theme. Off for a full run; on when
+        clustering an incremental run's leftovers, which may well be one new topic.
 
     Attributes
     ----------
@@ -80,6 +82,7 @@ class ThemeClusterer:
     outlier_threshold: float = 0.35
     random_state: int = 42
     max_fit: int | None = 50_000
+    allow_single_cluster: bool = False
 
     def fit(self, X: np.ndarray) -> "ThemeClusterer":
         X = np.asarray(X, dtype=np.float32)
@@ -135,7 +138,8 @@ class ThemeClusterer:
         min_samples = self.min_samples or self.min_cluster_size_
         cap = max(int(self.max_share * len(Z)), 20 * self.min_cluster_size_)
         model = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_, min_samples=min_samples,
-                                metric="euclidean", cluster_selection_method="eom", max_cluster_size=cap)
+                                metric="euclidean", cluster_selection_method="eom", max_cluster_size=cap,
+                                allow_single_cluster=self.allow_single_cluster)
         return model.fit_predict(Z)
 
     def _finish(self, X: np.ndarray, raw: np.ndarray) -> None:

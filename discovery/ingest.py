@@ -8,7 +8,7 @@ All rows of one ingest call commit together: a crash leaves the database as it w
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +25,15 @@ CHUNK = 5_000
 
 @dataclass
 class IngestCounts:
-    """``read == stored + duplicates + rejected`` always holds."""
+    """``read == stored + updated + deleted + duplicates + rejected`` always holds."""
 
     read: int = 0
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped_files: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: "IngestCounts") -> None:
@@ -38,6 +41,9 @@ class IngestCounts:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.skipped_files += other.skipped_files
         for k, v in other.reasons.items():
             self.reasons[k] = self.reasons.get(k, 0) + v
 
@@ -58,10 +64,19 @@ def connector_for(path: str | Path, source: str, kind: str, columns: ColumnMap =
     return FileConnector(Path(path), source, kind, columns)
 
 
-def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item]) -> IngestCounts:
-    """Store records, skip duplicates, record rejections; one transaction for the whole stream."""
+def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item], replace: bool = False,
+                 before_commit: Callable[[duckdb.DuckDBPyConnection, IngestCounts], None] | None = None
+                 ) -> IngestCounts:
+    """Store records, skip duplicates, record rejections; one transaction for the whole stream.
+
+    ``replace`` (live APIs, where the source's id is authoritative): a record whose id is stored with
+    different text replaces it (its segments are dropped, so the next run re-cuts and re-embeds it),
+    and a record with ``metadata['status'] == 'deleted'`` removes it. ``before_commit`` runs inside
+    the same transaction with the counts (it stores the connector's cursor or the file's hash), so the data and the
+    position it was read up to commit together or not at all."""
     counts = IngestCounts()
     known: dict[str, tuple[set[str], set[str]]] = {}
+    stored_hash: dict[str, dict[str, str]] = {}
     records: list[dict] = []
     rejects: list[dict] = []
 
@@ -80,20 +95,42 @@ def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item]) -> Inges
                 counts.reasons[key] = counts.reasons.get(key, 0) + 1
                 rejects.append({"source": item.source, "reason": item.reason, "raw": item.raw,
                                 "file": item.file, "line": item.line})
+            elif replace:
+                if item.source not in stored_hash:
+                    stored_hash[item.source] = store.stored_hashes(con, item.source)
+                hashes = stored_hash[item.source]
+                row = _row(item)
+                fid, old = row["feedback_id"], hashes.get(row["feedback_id"])
+                if item.metadata.get("status") == "deleted":
+                    counts.deleted += store.delete_feedback(con, [fid]) if old else 0
+                    counts.duplicates += 0 if old else 1
+                    hashes.pop(fid, None)
+                elif old is None:
+                    hashes[fid] = row["content_hash"]
+                    records.append(row)
+                elif old != row["content_hash"]:
+                    flush()  # an earlier version of this id may still be in the batch
+                    store.replace_feedback(con, row)
+                    hashes[fid] = row["content_hash"]
+                    counts.updated += 1
+                else:
+                    counts.duplicates += 1
             else:
                 if item.source not in known:
                     known[item.source] = store.existing_keys(con, item.source)
-                ids, hashes = known[item.source]
+                ids, hashes_ = known[item.source]
                 row = _row(item)
-                if row["feedback_id"] in ids or row["content_hash"] in hashes:
+                if row["feedback_id"] in ids or row["content_hash"] in hashes_:
                     counts.duplicates += 1
                     continue
                 ids.add(row["feedback_id"])
-                hashes.add(row["content_hash"])
+                hashes_.add(row["content_hash"])
                 records.append(row)
             if len(records) + len(rejects) >= CHUNK:
                 flush()
         flush()
+        if before_commit is not None:
+            before_commit(con, counts)
     return counts
 
 

@@ -87,7 +87,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     the window; pure computation over the store.
 
     Components are passed in (BERTopic-style slots) so tests and benchmarks can swap any of them;
-    ``clusterer`` is a factory ``min_cluster_size -> fitted-later clusterer``.
+    ``clusterer`` is a factory ``(min_cluster_size, leftovers=False) -> unfitted clusterer``.
     """
     import numpy as np
 
@@ -102,9 +102,10 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
         data = store.load_run_input(con, settings.embed_model, settings.window_days)
         state = store.load_theme_state(con)
     mode, reason = choose_mode(state, data, settings, full)
-    make = clusterer or (lambda mcs: ThemeClusterer(
+    make = clusterer or (lambda mcs, leftovers=False: ThemeClusterer(
         min_cluster_size=mcs, n_neighbors=settings.umap_neighbors, n_components=settings.umap_components,
-        outlier_threshold=settings.outlier_threshold, random_state=settings.seed, max_fit=settings.fit_sample))
+        outlier_threshold=settings.outlier_threshold, random_state=settings.seed, max_fit=settings.fit_sample,
+        allow_single_cluster=leftovers))
     with _timed(seconds, "cluster"):
         ident = themes.identify(data.vectors, data.segment_id, data.content_hash, state.known, state.previous,
                                 state.curation, mode, make,
@@ -174,7 +175,9 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
                    for sid, tid, how, h, s, sc, ls in zip(data.segment_id, ident.theme_of, ident.how,
                                                           data.content_hash, sent_labels, sent_scores, llm_sent)]
     by_id = {r["theme_id"]: r for r in rows}
-    state_rows, life_events = themes.next_state([by_id[t] for t in order], centroids, known, cur, splits,
+    radius = themes.radii(data.vectors, labels, centroids)
+    state_rows, life_events = themes.next_state([{**by_id[t], "radius": float(radius[i])} for i, t in enumerate(order)],
+                                                centroids, known, cur, splits,
                                                 run_id, store._now())
     previous_theme = [state.previous.get(s, (None, None))[0] for s in data.segment_id]
     n = len(labels)

@@ -139,6 +139,53 @@ def insert_rejected(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
     return len(rows)
 
 
+def stored_hashes(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    """feedback_id → content hash of everything stored for ``source`` (for replace-mode ingest)."""
+    return dict(con.execute("SELECT feedback_id, content_hash FROM feedback WHERE source = ?", [source]).fetchall())
+
+
+def replace_feedback(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
+    """A newer version of a stored item (same id): update it and drop its segments, so the next run
+    re-cuts, re-embeds and re-assigns it. Earlier runs' assignments stay as history."""
+    con.execute("UPDATE feedback SET text = ?, created_at = ?, author = ?, rating = ?, metadata = ?::JSON, "
+                "content_hash = ?, ingested_at = ? WHERE feedback_id = ?",
+                [row["text"], row["created_at"], row["author"], row["rating"],
+                 json.dumps(row["metadata"], ensure_ascii=False, default=str), row["content_hash"], _now(),
+                 row["feedback_id"]])
+    con.execute("DELETE FROM segments WHERE feedback_id = ?", [row["feedback_id"]])
+
+
+def delete_feedback(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> int:
+    """Remove items deleted at the source, with their segments (their text must not linger)."""
+    for fid in ids:
+        con.execute("DELETE FROM segments WHERE feedback_id = ?", [fid])
+        con.execute("DELETE FROM feedback WHERE feedback_id = ?", [fid])
+    return len(ids)
+
+
+def get_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    row = con.execute("SELECT cursor FROM sync_state WHERE source = ?", [source]).fetchone()
+    return row[0] if row else None
+
+
+def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, detail: dict[str, Any]) -> None:
+    con.execute("INSERT INTO sync_state (source, cursor, updated_at, detail) VALUES (?, ?, ?, ?::JSON) "
+                "ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at, "
+                "detail = excluded.detail", [source, cursor, _now(), json.dumps(detail, default=str)])
+
+
+def file_ingested(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str) -> bool:
+    return con.execute("SELECT count(*) FROM ingested_files WHERE source = ? AND path = ? AND sha256 = ?",
+                       [source, path, sha256]).fetchone()[0] > 0
+
+
+def record_file(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str, size: int,
+                counts: dict[str, Any]) -> None:
+    con.execute("INSERT INTO ingested_files (source, path, sha256, size, counts, ingested_at) "
+                "VALUES (?, ?, ?, ?, ?::JSON, ?) ON CONFLICT DO NOTHING",
+                [source, path, sha256, size, json.dumps(counts), _now()])
+
+
 # --------------------------------------------------------------------------------------- segments
 def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """``(feedback_id, kind, text)`` of feedback that has no segments yet, in id order."""
@@ -292,7 +339,7 @@ class ThemeState:
 def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
     known = {}
     for row in con.execute("SELECT theme_id, label, label_method, status, centroid, description, merged_into, "
-                           "items, first_run, last_run, first_seen, last_seen FROM themes").fetchall():
+                           "items, first_run, last_run, first_seen, last_seen, radius FROM themes").fetchall():
         known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3],
                                    np.asarray(row[4], np.float32) if row[4] is not None else None, *row[5:])
     last = con.execute("SELECT run_id, stats FROM latest_run").fetchone()

@@ -49,6 +49,7 @@ class KnownTheme:
     last_run: str = ""
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    radius: float | None = None
 
 
 @dataclass
@@ -119,10 +120,13 @@ def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
     'outlier' (the leftovers to cluster).
 
     A segment keeps last run's theme when its text is unchanged; a new (or changed) one joins the
-    nearest active theme centroid at cosine ≥ ``threshold``; last run's unassigned and new segments
-    far from every theme are the leftovers."""
+    nearest active theme when it is as close to the centroid as 90% of the theme's members were
+    (its ``radius``, never looser than ``threshold``): a loose fixed threshold would let a brand-new
+    topic vanish into the nearest big theme. Last run's unassigned and new segments that fit no
+    theme are the leftovers."""
     active = [t for t in known.values() if t.status == "active" and t.centroid is not None]
     centroids = np.stack([t.centroid for t in active]) if active else np.zeros((0, X.shape[1]), np.float32)
+    radius = np.array([max(threshold, t.radius or 0.0) for t in active])
     theme_of: list[str | None] = [None] * len(segment_ids)
     how = np.full(len(segment_ids), "outlier", dtype=object)
     fresh: list[int] = []
@@ -134,7 +138,7 @@ def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
             fresh.append(i)
     if fresh:
         for i, j in zip(fresh, nearest(X[fresh], centroids, threshold)):
-            if j >= 0:
+            if j >= 0 and float(X[i] @ centroids[j]) >= radius[j]:
                 theme_of[i], how[i] = curation.resolve(active[j].theme_id), "assigned"
     return theme_of, how
 
@@ -230,18 +234,19 @@ class Identity:
 
 def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], known: dict[str, KnownTheme],
              previous: dict[str, tuple[str | None, str | None]], curation: Curation, mode: str,
-             make_clusterer: Callable[[int | None], Any], min_cluster_size: int | None,
+             make_clusterer: Callable[..., Any], min_cluster_size: int | None,
              match_threshold: float, outlier_threshold: float, seed: int) -> Identity:
-    """Assign every segment to a stable theme id (see the module docstring for the two modes)."""
+    """Assign every segment to a stable theme id (see the module docstring for the two modes).
+    ``make_clusterer(min_cluster_size, leftovers=False)`` builds an unfitted clusterer."""
     new_id = fresh_ids(known)
     if mode == "incremental":
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
         rest = np.flatnonzero(how == "outlier")
         fresh = sum(previous.get(segment_ids[i], (None, None))[1] != hashes[i] for i in rest)
-        # cluster the leftovers only when enough *new* text failed to fit a known theme: last run's
-        # outliers alone already had their chance, and reclustering them would churn themes on reruns
-        if min_cluster_size and fresh >= min_cluster_size and len(rest) >= 2 * min_cluster_size:
-            clusterer = make_clusterer(min_cluster_size).fit(X[rest])
+        # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
+        # alone already had their chance, and reclustering them would churn themes on reruns
+        if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:
+            clusterer = make_clusterer(min_cluster_size, leftovers=True).fit(X[rest])
             ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, {t for t in theme_of if t},
                                 match_threshold, curation, new_id)
             for i, lab, h in zip(rest, clusterer.labels_, clusterer.how_):
@@ -258,6 +263,12 @@ def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], k
     if mode == "full":
         events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)
     return Identity(theme_of, how, events, applied, min_cluster_size)
+
+
+def radii(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, q: float = 10) -> np.ndarray:
+    """Per theme, the ``q``-th percentile of its members' cosine similarity to the centroid."""
+    return np.array([float(np.percentile(X[labels == t] @ c, q)) if (labels == t).any() else 0.0
+                     for t, c in enumerate(centroids)])
 
 
 def next_state(themes: list[dict], centroids: np.ndarray, known: dict[str, KnownTheme], curation: Curation,
@@ -280,7 +291,7 @@ def next_state(themes: list[dict], centroids: np.ndarray, known: dict[str, Known
             events.append({"theme_id": tid, "event": "revived"})
         rows.append({"theme_id": tid, "label": t["label"], "label_method": t["label_method"],
                      "description": t["description"], "status": "active", "merged_into": None,
-                     "centroid": [float(v) for v in c], "items": t["items"],
+                     "centroid": [float(v) for v in c], "radius": t.get("radius"), "items": t["items"],
                      "first_run": old.first_run if old else run_id, "last_run": run_id,
                      "first_seen": old.first_seen if old else now, "last_seen": now})
     for tid, old in sorted(known.items()):

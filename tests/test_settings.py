@@ -28,3 +28,18 @@ def test_llm_is_configured_the_openai_clients_way(monkeypatch: pytest.MonkeyPatc
     assert not llm_configured()
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
     assert llm_configured()
+
+
+def test_prefect_yaml_deploys_the_nightly_flow_on_the_default_schedule() -> None:
+    import importlib
+
+    import yaml
+
+    from discovery.settings import Settings
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "prefect.yaml").read_text())
+    (deployment,) = spec["deployments"]
+    path, name = deployment["entrypoint"].split(":")
+    flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+    assert flow.name == deployment["name"] == "painpoints-nightly"
+    assert deployment["schedules"][0]["cron"] == Settings.model_fields["schedule_cron"].default

@@ -103,7 +103,7 @@ def test_full_run_keeps_ids_of_matched_clusters_and_retires_lost_ones() -> None:
     known = known_from(X, y, ["T001", "T002", "T003"])
     known["T009"] = KnownTheme("T009", "gone", "offline", "active", np.roll(np.eye(16, dtype=np.float32)[0], 8))
     seg = [f"s{i}" for i in range(len(X))]
-    ident = themes.identify(X, seg, seg, known, {}, Curation(), "full", lambda mcs: KMeansStandIn(3), None,
+    ident = themes.identify(X, seg, seg, known, {}, Curation(), "full", lambda mcs, leftovers=False: KMeansStandIn(3), None,
                             match_threshold=0.8, outlier_threshold=0.3, seed=0)
     assert {themes_of for themes_of in ident.theme_of} == {"T001", "T002", "T003"}
     for c, tid in enumerate(["T001", "T002", "T003"]):
@@ -120,7 +120,7 @@ def test_full_run_new_cluster_gets_new_id_and_split_is_recorded() -> None:
     known = known_from(X, np.minimum(y, 1), ["T001", "T002"])  # last run had blobs 1 and 2 as one theme
     seg = [f"s{i}" for i in range(len(X))]
     previous = {s: ("T001" if c == 0 else "T002", s) for s, c in zip(seg, y)}
-    ident = themes.identify(X, seg, seg, known, previous, Curation(), "full", lambda mcs: KMeansStandIn(3), None,
+    ident = themes.identify(X, seg, seg, known, previous, Curation(), "full", lambda mcs, leftovers=False: KMeansStandIn(3), None,
                             match_threshold=0.6, outlier_threshold=0.3, seed=0)
     ids = {c: {ident.theme_of[i] for i in np.flatnonzero(y == c)} for c in range(3)}
     assert ids[0] == {"T001"}
@@ -140,7 +140,7 @@ def test_curation_merge_split_and_pin_survive_a_full_recluster() -> None:
     # the stand-in finds only 3 clusters: blobs 3 and 4 collapse, so T004 would be lost without the pin
     X3 = X.copy()
     X3[y == 3] = X[y == 2][: (y == 3).sum()]
-    ident = themes.identify(X3, seg, seg, known, previous, cur, "full", lambda mcs: KMeansStandIn(3), None,
+    ident = themes.identify(X3, seg, seg, known, previous, cur, "full", lambda mcs, leftovers=False: KMeansStandIn(3), None,
                             match_threshold=0.8, outlier_threshold=0.3, seed=0)
     got = {c: {ident.theme_of[i] for i in np.flatnonzero(y == c)} for c in range(4)}
     assert got[0] == got[1] == {"T001"}                        # merged stays merged
@@ -150,16 +150,16 @@ def test_curation_merge_split_and_pin_survive_a_full_recluster() -> None:
     assert sum(e["event"] == "split" for e in ident.events) >= 2
 
 
-def test_incremental_clusters_leftovers_only_when_enough_new_text_is_left_over() -> None:
+def test_incremental_clusters_leftovers_only_when_new_text_is_left_over() -> None:
     X, y = blobs(30, 3)
     known = known_from(X[y < 2], y[y < 2], ["T001", "T002"])   # the third blob was never a theme
     seg = [f"s{i}" for i in range(len(X))]
     old = {s: (("T001", "T002", None)[c], s) for s, c in zip(seg, y)}
-    same = themes.identify(X, seg, seg, known, old, Curation(), "incremental", lambda mcs: KMeansStandIn(1, mcs),
+    same = themes.identify(X, seg, seg, known, old, Curation(), "incremental", lambda mcs, leftovers=False: KMeansStandIn(1, mcs),
                            10, match_threshold=0.8, outlier_threshold=0.5, seed=0)
     assert {same.theme_of[i] for i in np.flatnonzero(y == 2)} == {None}  # old leftovers alone: no churn
     fresh = {s: v for s, v in old.items() if int(s[1:]) < 75}  # 15 of the third blob are new
-    grown = themes.identify(X, seg, seg, known, fresh, Curation(), "incremental", lambda mcs: KMeansStandIn(1, mcs),
+    grown = themes.identify(X, seg, seg, known, fresh, Curation(), "incremental", lambda mcs, leftovers=False: KMeansStandIn(1, mcs),
                             10, match_threshold=0.8, outlier_threshold=0.5, seed=0)
     assert {grown.theme_of[i] for i in np.flatnonzero(y == 2)} == {"T003"}
     assert {grown.theme_of[i] for i in np.flatnonzero(y == 0)} == {"T001"}

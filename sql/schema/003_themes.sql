@@ -10,6 +10,8 @@ CREATE TABLE IF NOT EXISTS themes (
     status        VARCHAR NOT NULL,         -- active | dormant | merged | split
     merged_into   VARCHAR,                  -- status = merged: the theme that absorbed it
     centroid      FLOAT[],                  -- normalised mean embedding of its members in its last run
+    radius        DOUBLE,                   -- 10th percentile of members' cosine to the centroid: how close
+                                            -- a new item must be to join the theme in an incremental run
     items         INTEGER NOT NULL,         -- segments in its last run
     first_run     VARCHAR NOT NULL,
     last_run      VARCHAR NOT NULL,         -- last run in which it had members
