@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM = false
 export PREFECT_SERVER_ANALYTICS_ENABLED = false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 120
 
-.PHONY: install demo test test-fast bench sentiment samples clean
+.PHONY: install browser demo test test-fast bench sentiment samples clean
 
 install: $(STAMP)
 
@@ -20,10 +20,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Debian chromium + chromium-driver: the report test opens the HTML report in headless Chromium.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing Debian packages chromium chromium-driver (for the report test)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 demo: $(STAMP)
 	$(VENV)/bin/painpoints demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

@@ -65,7 +65,8 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
     try:
         settings = load_settings(db=db)
-        counts = ingest_paths(settings.db, paths, source, kind, columns, customer_roles or None, settings.lock_wait)
+        counts = ingest_paths(settings.db, paths, source, kind, columns, customer_roles or None, settings.lock_wait,
+                              keep_original=settings.store_original)
     except (ConnectorError, StoreError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"read {counts.read}, stored {counts.stored}, duplicates {counts.duplicates}, "
@@ -161,6 +162,21 @@ def _cell(value: Any) -> str:
 
 
 @main.command()
+@click.option("--db", help=DB_HELP)
+@click.option("--out", default="painpoints-report.html", show_default=True, help="HTML file to write")
+@click.option("--no-map", is_flag=True, help="Skip the theme map (saves the 2-D UMAP, ~10-30 s)")
+def report(db: str | None, out: str, no_map: bool) -> None:
+    """Write a self-contained HTML report (no network needed to view it) of the latest run."""
+    from discovery.report import write_report
+
+    try:
+        path = write_report(_db(db), out, with_map=not no_map)
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"report: {path.resolve()}")
+
+
+@main.command()
 @click.option("--db", default="painpoints-demo.duckdb", show_default=True, help="Demo DuckDB file (recreated)")
 def demo(db: str) -> None:
     """Load the bundled sample (reviews, tickets, chat transcripts) into a fresh DB and run discovery."""
@@ -170,7 +186,13 @@ def demo(db: str) -> None:
     for counts_line in load_demo(path):
         click.echo(counts_line)
     _run_flow(path, llm=False, min_theme_size=None, top=10)
-    click.echo(f"\nDatabase: {path.resolve()}\nQuery it:  painpoints query \"select * from pain_points\" --db {db}")
+    from discovery.report import write_report
+
+    report_path = write_report(path, path.with_name("painpoints-report.html"))
+    click.echo(f"\nDatabase: {path.resolve()}\nReport:   {report_path.resolve()} (open it in a browser)\n"
+               f"Query it: painpoints query \"select rank, label, items, score from pain_points\" --db {db}\n"
+               f"          painpoints query --file sql/examples/02_top_negative_themes_this_week.sql --db {db}\n"
+               f"          notebooks/explore.ipynb (PAINPOINTS_DB={db})")
 
 
 main.add_command(theme)

@@ -30,7 +30,7 @@ def pull(db: str | None) -> None:
         con = store.connect(settings.db, lock_wait=settings.lock_wait)
         try:
             for src in settings.sources:
-                c = pull_one(con, src)
+                c = pull_one(con, src, keep_original=settings.store_original)
                 click.echo(f"{src.name}: read {c.read}, stored {c.stored}, updated {c.updated}, deleted {c.deleted}, "
                            f"duplicates {c.duplicates}, rejected {c.rejected}, files skipped {c.skipped_files}")
         finally:

@@ -19,6 +19,7 @@ from connectors.files import ColumnMap, FileConnector
 from connectors.transcripts import TranscriptConnector
 from discovery import store
 from discovery.normalize import content_hash
+from discovery.redact import find_names, redact
 
 CHUNK = 5_000
 
@@ -65,15 +66,16 @@ def connector_for(path: str | Path, source: str, kind: str, columns: ColumnMap =
 
 
 def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item], replace: bool = False,
-                 before_commit: Callable[[duckdb.DuckDBPyConnection, IngestCounts], None] | None = None
-                 ) -> IngestCounts:
+                 before_commit: Callable[[duckdb.DuckDBPyConnection, IngestCounts], None] | None = None,
+                 keep_original: bool = True) -> IngestCounts:
     """Store records, skip duplicates, record rejections; one transaction for the whole stream.
 
     ``replace`` (live APIs, where the source's id is authoritative): a record whose id is stored with
     different text replaces it (its segments are dropped, so the next run re-cuts and re-embeds it),
     and a record with ``metadata['status'] == 'deleted'`` removes it. ``before_commit`` runs inside
     the same transaction with the counts (it stores the connector's cursor or the file's hash), so the data and the
-    position it was read up to commit together or not at all."""
+    position it was read up to commit together or not at all. ``keep_original=False`` (setting
+    ``store_original = false``) stores the text PII-redacted, so unredacted text is never stored."""
     counts = IngestCounts()
     known: dict[str, tuple[set[str], set[str]]] = {}
     stored_hash: dict[str, dict[str, str]] = {}
@@ -99,7 +101,7 @@ def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item], replace:
                 if item.source not in stored_hash:
                     stored_hash[item.source] = store.stored_hashes(con, item.source)
                 hashes = stored_hash[item.source]
-                row = _row(item)
+                row = _row(item, keep_original)
                 fid, old = row["feedback_id"], hashes.get(row["feedback_id"])
                 if item.metadata.get("status") == "deleted":
                     counts.deleted += store.delete_feedback(con, [fid]) if old else 0
@@ -119,7 +121,7 @@ def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item], replace:
                 if item.source not in known:
                     known[item.source] = store.existing_keys(con, item.source)
                 ids, hashes_ = known[item.source]
-                row = _row(item)
+                row = _row(item, keep_original)
                 if row["feedback_id"] in ids or row["content_hash"] in hashes_:
                     counts.duplicates += 1
                     continue
@@ -134,23 +136,28 @@ def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item], replace:
     return counts
 
 
-def _row(item: FeedbackRecord) -> dict:
+def _row(item: FeedbackRecord, keep_original: bool = True) -> dict:
     chash = content_hash(item.text)
     ext = item.external_id or chash
+    text = item.text
+    if not keep_original:
+        names = find_names(text, standalone=item.kind == "transcript")
+        text = "\n".join(redact(line, names)[0] for line in text.split("\n"))
     return {"feedback_id": feedback_id(item.source, ext), "source": item.source, "kind": item.kind,
-            "external_id": ext, "text": item.text, "created_at": item.created_at, "author": item.author,
+            "external_id": ext, "text": text, "created_at": item.created_at, "author": item.author,
             "rating": item.rating, "metadata": item.metadata, "content_hash": chash}
 
 
 def ingest_paths(db: str | Path, paths: Iterable[str | Path], source: str, kind: str,
                  columns: ColumnMap = ColumnMap(), customer_roles: Iterable[str] | None = None,
-                 lock_wait: float = 60.0) -> IngestCounts:
+                 lock_wait: float = 60.0, keep_original: bool = True) -> IngestCounts:
     """Ingest files into the database at ``db``; each file commits on its own."""
     total = IngestCounts()
     con = store.connect(db, lock_wait=lock_wait)
     try:
         for path in paths:
-            total.add(ingest_items(con, connector_for(path, source, kind, columns, customer_roles)))
+            total.add(ingest_items(con, connector_for(path, source, kind, columns, customer_roles),
+                                   keep_original=keep_original))
     finally:
         con.close()
     return total

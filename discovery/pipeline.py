@@ -126,9 +126,11 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     # a theme keeps its label once named; an offline label is upgraded when an LLM is in use
     fixed = {i: cur.renames.get(t) or known[t].label for i, t in enumerate(order)
              if t in cur.renames or (t in known and (llm is None or known[t].label_method != "offline"))}
+    # candidate phrases go through the embedding cache: a nightly rerun sees mostly the same phrases
     with _timed(seconds, "name"):
         names = (labeler or OfflineLabeler()).name(data.text, data.vectors, labels, centroids,
-                                                   encode=embedder.encode, fixed=fixed)
+                                                   encode=lambda texts: encode_cached(con, embedder, texts),
+                                                   fixed=fixed)
     llm_report = None
     todo = [i for i in range(len(order)) if i not in fixed]
     if llm is not None:  # themes that keep their label send nothing: a rerun on unchanged data costs 0 tokens

@@ -66,7 +66,8 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def pull_files(con: store.duckdb.DuckDBPyConnection, src: FileSource, base: Path = Path(".")) -> IngestCounts:
+def pull_files(con: store.duckdb.DuckDBPyConnection, src: FileSource, base: Path = Path("."),
+               keep_original: bool = True) -> IngestCounts:
     """Ingest every file matching the source's globs that was not ingested before with the same
     content; each file commits with its (path, sha256) record, so a crash re-reads only that file."""
     total = IngestCounts()
@@ -85,20 +86,22 @@ def pull_files(con: store.duckdb.DuckDBPyConnection, src: FileSource, base: Path
             store.record_file(c, src.name, str(path.resolve()), digest, path.stat().st_size, counts.__dict__)
 
         counts = ingest_items(con, connector_for(path, src.name, src.kind, columns, src.customer_roles),
-                              before_commit=remember)
+                              before_commit=remember, keep_original=keep_original)
         total.add(counts)
     return total
 
 
-def pull_zendesk(con: store.duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5) -> IngestCounts:
+def pull_zendesk(con: store.duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5,
+                 keep_original: bool = True) -> IngestCounts:
     """Tickets changed since the stored cursor (or ``start_time``); updated tickets replace their
     earlier version; the new cursor commits with the tickets."""
     connector = ZendeskConnector(base_url=src.url, source=src.name, email=src.email,
                                  token=os.environ.get(src.token_env), start_time=src.start_time,
                                  cursor_in=store.get_cursor(con, src.name), per_page=src.per_page,
                                  max_retries=max_retries)
-    return ingest_items(con, connector, replace=True, before_commit=lambda c, _counts: store.set_cursor(
-        c, src.name, connector.cursor, {"type": "zendesk", "pages": connector.pages}))
+    return ingest_items(con, connector, replace=True, keep_original=keep_original,
+                        before_commit=lambda c, _counts: store.set_cursor(
+                            c, src.name, connector.cursor, {"type": "zendesk", "pages": connector.pages}))
 
 
 def config_dir() -> Path:
@@ -106,8 +109,9 @@ def config_dir() -> Path:
     return Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml")).resolve().parent
 
 
-def pull(con: store.duckdb.DuckDBPyConnection, src: FileSource | ZendeskSource, base: Path | None = None) -> IngestCounts:
-    """Pull one declared source incrementally."""
+def pull(con: store.duckdb.DuckDBPyConnection, src: FileSource | ZendeskSource, base: Path | None = None,
+         keep_original: bool = True) -> IngestCounts:
+    """Pull one declared source incrementally (``keep_original``: the ``store_original`` setting)."""
     if isinstance(src, FileSource):
-        return pull_files(con, src, config_dir() if base is None else base)
-    return pull_zendesk(con, src)
+        return pull_files(con, src, config_dir() if base is None else base, keep_original)
+    return pull_zendesk(con, src, keep_original=keep_original)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import socket
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -280,10 +282,39 @@ def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]
 
 # ------------------------------------------------------------------------------------------- runs
 def start_run(con: duckdb.DuckDBPyConnection, params: dict[str, Any], flow_run_id: str | None = None) -> str:
+    """Record a new run as 'running' (with this process's pid and host), after closing out runs whose
+    process died without finishing."""
+    abandon_dead_runs(con)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    params = {**params, "pid": os.getpid(), "host": socket.gethostname()}
     con.execute("INSERT INTO runs (run_id, started_at, status, flow_run_id, params) VALUES (?, ?, 'running', ?, ?)",
                 [run_id, _now(), flow_run_id, json.dumps(params, default=str)])
     return run_id
+
+
+def abandon_dead_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark 'running' runs of this host whose process no longer exists as 'abandoned' (killed, power
+    cut): they never wrote anything visible, but the run log should say they ended. Runs of other
+    hosts, or of a live process, are left alone."""
+    dead = []
+    for run_id, params in con.execute("SELECT run_id, params FROM runs WHERE status = 'running'").fetchall():
+        p = json.loads(params or "{}")
+        if p.get("host") == socket.gethostname() and isinstance(p.get("pid"), int) and not _alive(p["pid"]):
+            dead.append((run_id, p["pid"]))
+    for run_id, pid in dead:
+        con.execute("UPDATE runs SET status = 'abandoned', finished_at = ?, error = ? WHERE run_id = ?",
+                    [_now(), f"process {pid} ended without finishing the run (killed or crashed)", run_id])
+    return len(dead)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def llm_cached(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ DEPLOYMENT = "painpoints-nightly"
 def pull_source(settings: Settings, src: FileSource | ZendeskSource) -> dict[str, int]:
     con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
-        counts = pull(con, src)
+        counts = pull(con, src, keep_original=settings.store_original)
     finally:
         con.close()
     get_run_logger().info("%s: %s", src.name, counts)

@@ -100,18 +100,6 @@ def test_a_failed_run_is_recorded_and_leaves_the_last_good_results(ran: Path, mo
     assert q(ran, "select count(*) from pain_points") == good_rows
 
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "sql" / "examples").glob("*.sql"))
-
-
-@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_every_example_query_runs(ran: Path, example: Path) -> None:
-    result = CliRunner().invoke(main, ["query", "--file", str(example), "--db", str(ran), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
-    if example.stem.startswith(("01_", "05_", "06_", "09_", "13_")):
-        assert out, f"{example.name} returned no rows on the test data"
-
-
 def test_drill_down_views_are_consistent(ran: Path) -> None:
     sums = q(ran, "select theme_id, sum(share_of_theme) from theme_sources group by 1")
     assert sums and all(abs(s - 1) < 1e-9 for _, s in sums)

@@ -87,10 +87,31 @@ def test_no_contact_details_from_the_chats_reach_the_endpoint(db: Path, fake: Fa
     assert leaked_names == []
 
 
-def test_the_api_key_is_never_stored(db: Path) -> None:
-    for table in ("llm_calls", "runs", "theme_snapshots"):
+def test_the_api_key_is_never_stored(db: Path, tmp_path: Path) -> None:
+    """Not in any table, not in the database file's bytes, not in Prefect's flow-run records or logs,
+    not in the report."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter
+
+    for table in ("llm_calls", "runs", "theme_snapshots", "themes", "assignments", "theme_events"):
         dump = json.dumps(rows(db, f"select * from {table}"), default=str)
         assert "sk-secret" not in dump, table
+    assert b"sk-secret" not in db.read_bytes()
+
+    async def prefect_records() -> str:
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+            logs = await client.read_logs(LogFilter())
+        return json.dumps([r.model_dump(mode="json") for r in runs] + [log.model_dump(mode="json") for log in logs])
+
+    records = asyncio.run(prefect_records())
+    assert json.dumps(str(db))[1:-1] in records  # this run's flow-run record (its db parameter) was read
+    assert "sk-secret" not in records
+    out = tmp_path / "report.html"
+    assert CliRunner().invoke(main, ["report", "--db", str(db), "--out", str(out), "--no-map"]).exit_code == 0
+    assert "sk-secret" not in out.read_text()
 
 
 def test_a_failure_storm_still_completes_with_offline_names(prefect_harness, tmp_path: Path) -> None:

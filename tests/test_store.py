@@ -64,3 +64,26 @@ def test_readers_do_not_block_each_other(seeded: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("store_original", [True, False])
+def test_store_original_setting_controls_whether_unredacted_text_is_kept(db: Path, store_original: bool) -> None:
+    from connectors.base import FeedbackRecord
+    from discovery.ingest import ingest_items
+    from discovery.pipeline import prepare_segments
+    from discovery.settings import load_settings
+
+    con = store.connect(db)
+    ingest_items(con, [FeedbackRecord(source="s", kind="ticket", text="Please call me at +1 415 555 0134 or mail "
+                                      "jane.doe@example.com, the refund never came.")], keep_original=store_original)
+    prepare_segments(con, load_settings(db=db, store_original=store_original))
+    text, original = con.execute("SELECT text, original_text FROM segments").fetchone()
+    (stored,) = con.execute("SELECT text FROM feedback").fetchone()
+    con.execute("CHECKPOINT")
+    con.close()
+    assert "jane.doe@example.com" not in text and "555 0134" not in text and "[EMAIL]" in text
+    if store_original:
+        assert "jane.doe@example.com" in original and "jane.doe@example.com" in stored
+    else:
+        assert original is None and "jane.doe" not in stored and "[EMAIL]" in stored
+        assert b"jane.doe" not in db.read_bytes()  # not in any table, nor left in the file

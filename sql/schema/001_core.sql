@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id        VARCHAR PRIMARY KEY,
     started_at    TIMESTAMP NOT NULL,
     finished_at   TIMESTAMP,
-    status        VARCHAR NOT NULL,         -- running | success | failed
+    status        VARCHAR NOT NULL,         -- running | success | failed | abandoned (its process died)
     error         VARCHAR,
     flow_run_id   VARCHAR,
     params        JSON,

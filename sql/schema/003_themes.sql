@@ -69,3 +69,4 @@ ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS growth DOUBLE;         -- r
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS zscore DOUBLE;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS emerging BOOLEAN;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS emerging_reason VARCHAR;  -- new | spike
+ALTER TABLE themes ADD COLUMN IF NOT EXISTS radius DOUBLE;              -- databases made before radius existed

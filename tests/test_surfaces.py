@@ -1,0 +1,134 @@
+"""PM and analyst surfaces against the demo database: every example query, both notebooks (executed
+with nbclient), the HTML report in headless Chromium, and the file opened by pandas and polars with
+no painpoints import."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from discovery.cli import main
+from tests.helpers import rows as q
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+
+
+@pytest.fixture(scope="module")
+def demo_db(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    result = CliRunner().invoke(main, ["demo", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "Report:" in result.output and str(db) in result.output
+    return db
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "sql" / "examples").glob("*.sql")), ids=lambda p: p.stem)
+def test_example_query_runs_on_the_demo(demo_db: Path, example: Path) -> None:
+    result = CliRunner().invoke(main, ["query", "--file", str(example), "--db", str(demo_db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    if example.stem.startswith(("01_", "05_", "06_", "09_", "13_", "14_")):
+        assert out, f"{example.name} returned no rows on the demo data"
+
+
+@pytest.mark.parametrize("name", ["explore", "evaluate"])
+def test_notebook_executes(demo_db: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = ROOT / "notebooks" / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code"), \
+        "commit notebooks with outputs stripped"
+    monkeypatch.setenv("PAINPOINTS_DB", str(demo_db))
+    monkeypatch.setenv("PAINPOINTS_ROOT", str(ROOT))
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for c in nb.cells
+                     if c.cell_type == "code" for o in c.outputs)
+    if name == "explore":
+        top = q(demo_db, "select label from pain_points where rank = 1")[0][0]
+        assert top in text
+        assert sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs) == 2
+    else:
+        assert "NMI" in text and "macro-F1" in text
+
+
+def test_db_opens_in_pandas_and_polars_without_painpoints(demo_db: Path) -> None:
+    code = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "df = con.sql('select * from pain_points').df(); pl = con.sql('select * from feedback_themes').pl(); "
+            "assert 'painpoints' not in sys.modules and 'discovery' not in sys.modules; "
+            "print(len(df), pl.height, df.columns[0])")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(demo_db)], capture_output=True, text=True, check=True,
+                         cwd="/")
+    n_themes, n_segments, first = out.stdout.split()
+    assert int(n_themes) >= 5 and int(n_segments) > 1000 and first == "rank"
+
+
+def chromium() -> tuple[str, str] | None:
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> None:
+    if chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium/chromedriver missing: `make test` installs the Debian packages")
+        pytest.skip("chromium/chromedriver not installed (make test installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    db = tmp_path / "hostile.duckdb"
+    shutil.copy(demo_db, db)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE theme_snapshots SET label = ? WHERE rank = 2 AND run_id = (SELECT run_id FROM latest_run)",
+                [HOSTILE])
+    con.execute("UPDATE theme_snapshots SET example_quotes = list_prepend(?, example_quotes) WHERE rank = 1 "
+                "AND run_id = (SELECT run_id FROM latest_run)", ["</blockquote><script>window.__pwned = 3</script>"])
+    con.close()
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "<script>window.__pwned" not in html and "&lt;script&gt;window.__pwned = 1" in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html  # nothing remote
+
+    browser, driver_path = chromium()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'chrome'}", "--window-size=1280,2400"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    try:
+        driver.get(out.as_uri())
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == []
+        assert driver.execute_script("return window.__pwned === undefined")
+        top = q(db, "select label from pain_points where rank = 1")[0][0]
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert top in body and HOSTILE in body  # shown as text
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#ranked tbody tr")) == q(db, "select count(*) from pain_points")[0][0]
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#theme-map circle")) > 100
+        assert driver.find_elements(By.CSS_SELECTOR, ".card svg.spark polyline")
+        box = driver.find_element(By.ID, "filter")
+        box.send_keys(top.split(" /")[0][:12].lower())
+        shown = [c for c in driver.find_elements(By.CSS_SELECTOR, "#cards .card") if c.is_displayed()]
+        assert 1 <= len(shown) < len(driver.find_elements(By.CSS_SELECTOR, "#cards .card"))
+        shot = Path(os.environ.get("PAINPOINTS_SCREENSHOT_DIR", tmp_path)) / "report.png"
+        driver.save_screenshot(str(shot))  # for humans: PAINPOINTS_SCREENSHOT_DIR=. make test
+        assert shot.stat().st_size > 10_000
+    finally:
+        driver.quit()
