@@ -59,14 +59,22 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
            customer_roles: tuple[str, ...], db: str | None) -> None:
     """Load review/ticket exports (CSV, JSON, JSONL, Parquet) or transcripts (VTT, SRT, speaker lines,
     JSON turns) into the database. Unmapped columns are kept as metadata; bad rows go to rejected_rows."""
-    from discovery.ingest import ingest_paths
+    from rich.console import Console
+    from rich.progress import track
+
+    from discovery.ingest import IngestCounts, ingest_paths
     from discovery.settings import load_settings
 
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
+    counts = IngestCounts()
+    # a progress bar over files on a terminal only: CI logs and pipes stay clean
+    files = (track(paths, description="ingesting", console=Console(stderr=True))
+             if sys.stderr.isatty() and len(paths) > 1 else paths)
     try:
         settings = load_settings(db=db)
-        counts = ingest_paths(settings.db, paths, source, kind, columns, customer_roles or None, settings.lock_wait,
-                              keep_original=settings.store_original)
+        for path in files:
+            counts.add(ingest_paths(settings.db, [path], source, kind, columns, customer_roles or None,
+                                    settings.lock_wait, keep_original=settings.store_original))
     except (ConnectorError, StoreError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"read {counts.read}, stored {counts.stored}, duplicates {counts.duplicates}, "

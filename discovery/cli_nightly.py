@@ -20,6 +20,7 @@ def pull(db: str | None) -> None:
     API records changed since the stored cursor)."""
     from connectors.http import HttpError
     from discovery import store
+    from discovery.ingest import INGEST_MEMORY_LIMIT
     from discovery.settings import load_settings
     from discovery.sources import pull as pull_one
 
@@ -27,7 +28,7 @@ def pull(db: str | None) -> None:
     if not settings.sources:
         raise click.ClickException("no [[sources]] in painpoints.toml (or $PAINPOINTS_CONFIG)")
     try:
-        con = store.connect(settings.db, lock_wait=settings.lock_wait)
+        con = store.connect(settings.db, lock_wait=settings.lock_wait, memory_limit=INGEST_MEMORY_LIMIT)
         try:
             for src in settings.sources:
                 c = pull_one(con, src, keep_original=settings.store_original)

@@ -75,9 +75,14 @@ def _group_turns(turns: list[str], max_chars: int) -> list[str]:
     return groups
 
 
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")  # kana, CJK ideographs, hangul
+
+
 def informative(text: str) -> bool:
-    """At least two words once PII placeholders are removed: a bare email or id says nothing."""
-    return len(re.findall(r"[^\W\d_]{2,}", PLACEHOLDER.sub(" ", text))) >= MIN_WORDS
+    """At least two words once PII placeholders are removed: a bare email or id says nothing.
+    Chinese and Japanese write without spaces, so there four ideographs/kana (or hangul) count too."""
+    rest = PLACEHOLDER.sub(" ", text)
+    return len(re.findall(r"[^\W\d_]{2,}", rest)) >= MIN_WORDS or len(CJK.findall(rest)) >= 4
 
 
 @dataclass(slots=True)

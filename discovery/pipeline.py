@@ -106,11 +106,12 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
         min_cluster_size=mcs, n_neighbors=settings.umap_neighbors, n_components=settings.umap_components,
         outlier_threshold=settings.outlier_threshold, random_state=settings.seed, max_fit=settings.fit_sample,
         allow_single_cluster=leftovers))
+    # an incremental run clusters its leftovers at the granularity of the last full run
+    mcs = settings.min_theme_size or (state.stats.get("min_theme_size") if mode == "incremental" else None)
     with _timed(seconds, "cluster"):
         ident = themes.identify(data.vectors, data.segment_id, data.content_hash, state.known, state.previous,
-                                state.curation, mode, make,
-                                settings.min_theme_size or (state.stats.get("min_theme_size") if mode == "incremental" else None),
-                                settings.match_threshold, settings.outlier_threshold, settings.seed)
+                                state.curation, mode, make, mcs, settings.match_threshold,
+                                settings.outlier_threshold, settings.seed)
     size = Counter(t for t in ident.theme_of if t)
     order = sorted(size, key=lambda t: (-size[t], t))  # theme index 0 = largest
     index = {t: i for i, t in enumerate(order)}

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from discovery import alerts, store
+from discovery.ingest import INGEST_MEMORY_LIMIT
 from discovery.settings import Settings, load_settings
 from discovery.sources import FileSource, ZendeskSource, pull
 from flows.discovery import discover_flow
@@ -18,7 +19,7 @@ DEPLOYMENT = "painpoints-nightly"
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=30)  # network sources; a pull is idempotent
 def pull_source(settings: Settings, src: FileSource | ZendeskSource) -> dict[str, int]:
-    con = store.connect(settings.db, lock_wait=settings.lock_wait)
+    con = store.connect(settings.db, lock_wait=settings.lock_wait, memory_limit=INGEST_MEMORY_LIMIT)
     try:
         counts = pull(con, src, keep_original=settings.store_original)
     finally:

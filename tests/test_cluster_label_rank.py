@@ -33,6 +33,19 @@ def test_clusterer_recovers_blobs_deterministically() -> None:
     assert (a.labels_ == UNASSIGNED).mean() <= 0.05
 
 
+@pytest.mark.slow
+def test_large_input_is_fit_on_a_sample_and_the_rest_assigned() -> None:
+    X, y = blobs(n_per=300)
+    c = ThemeClusterer(random_state=1, max_fit=250).fit(X)
+    assert set(c.how_) <= {"cluster", "reassigned", "assigned", "outlier"}
+    assert (c.how_ == "assigned").sum() >= 600  # 900 rows, 250 fitted
+    assert len(c.centroids_) == 3
+    for k in range(3):
+        values, counts = np.unique(c.labels_[y == k], return_counts=True)
+        assert counts.max() / counts.sum() >= 0.95 and values[counts.argmax()] != UNASSIGNED
+    assert np.array_equal(c.labels_, ThemeClusterer(random_state=1, max_fit=250).fit(X).labels_)
+
+
 def test_outliers_join_a_close_theme_and_far_ones_stay_unassigned() -> None:
     X = np.array([[1, 0, 0], [0.99, 0.1, 0], [0, 1, 0], [0.95, 0.2, 0.1], [0, 0, 1]], dtype=np.float32)
     X /= np.linalg.norm(X, axis=1, keepdims=True)

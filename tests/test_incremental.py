@@ -105,3 +105,39 @@ def test_failed_run_leaves_theme_state_and_views_alone(base: Path, monkeypatch: 
     assert q(db, "select status from runs order by started_at desc limit 1") == [("failed",)]
     assert q(db, "select * exclude (centroid) from themes order by theme_id") == state
     assert q(db, "select theme_id, label, items from pain_points") == points
+
+
+NON_ENGLISH = [
+    "La aplicación se cierra cada vez que intento pagar con la tarjeta.",
+    "No puedo iniciar sesión desde la última actualización.",
+    "El reembolso nunca llegó y nadie responde en soporte.",
+    "Las descargas de podcasts fallan a mitad de camino.",
+    "Me cobraron dos veces la suscripción este mes.",
+    "La app es muy lenta al abrir la lista de episodios.",
+    "Die App stürzt jedes Mal beim Bezahlen ab.",
+    "Seit dem Update kann ich mich nicht mehr anmelden.",
+    "Die Rückerstattung ist nie angekommen, der Support antwortet nicht.",
+    "Podcast-Downloads brechen ständig ab.",
+    "Mir wurde das Abo diesen Monat doppelt berechnet.",
+    "Die App ist beim Öffnen der Episodenliste sehr langsam.",
+    "L'application plante à chaque paiement par carte.",
+    "Impossible de me connecter depuis la mise à jour.",
+    "Le remboursement n'est jamais arrivé.",
+    "アプリが支払いのたびにクラッシュします。",
+    "التطبيق يتوقف عند الدفع بالبطاقة",
+    "应用每次付款时都会崩溃。",
+]
+
+
+def test_non_english_feedback_is_stored_and_clustered(base: Path, tmp_path: Path) -> None:
+    db = copy(base, "languages.duckdb")
+    path = tmp_path / "intl.jsonl"
+    path.write_text("".join(json.dumps({"id": f"i{i}", "text": t}, ensure_ascii=False) + "\n"
+                            for i, t in enumerate(NON_ENGLISH)), encoding="utf-8")
+    invoke("ingest", str(path), "--source", "intl", "--kind", "review", "--db", str(db))
+    invoke("run", "--db", str(db))
+    stored = q(db, "select text from feedback where source = 'intl' order by external_id")
+    assert sorted(t for t, in stored) == sorted(NON_ENGLISH)  # kept byte for byte, scripts included
+    got = q(db, "select theme_id from feedback_themes where source = 'intl'")
+    assert len(got) == len(NON_ENGLISH)  # every item became a segment that the run saw
+    assert sum(t is not None for t, in got) >= 0.6 * len(NON_ENGLISH)

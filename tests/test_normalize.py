@@ -78,3 +78,10 @@ def test_person_names_from_chat_cues_are_redacted_everywhere_in_the_item() -> No
     assert "[NAME]" in text and "forgot my password" in text
     review = segment_feedback("review", "Works great. Highly Recommended. I'm Dana Scully by the way")
     assert "Highly Recommended" in review[0].text and "Dana" not in review[0].text
+
+
+def test_text_without_spaces_in_cjk_scripts_is_kept() -> None:
+    from discovery.normalize import informative
+
+    assert informative("应用每次付款时都会崩溃。") and informative("アプリが支払いのたびにクラッシュします。")
+    assert informative("앱이 결제할 때마다 멈춰요") and not informative("好") and not informative("[EMAIL]")
