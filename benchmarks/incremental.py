@@ -20,18 +20,17 @@ Run: ``python -m benchmarks.incremental [--items=20000] [--repeats=3] [--write]`
 from __future__ import annotations
 
 import json
-import platform
 import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sklearn.metrics import normalized_mutual_info_score
 
+from benchmarks.common import emit, header, options
 from benchmarks.datasets import DATA, _write_jsonl
 from discovery import store
 from discovery.embed import Embedder, embed_missing
@@ -79,7 +78,7 @@ def nmi(db: Path, labels: dict[str, str]) -> float:
 
 
 def main(argv: list[str]) -> dict:
-    opts = dict(a.lstrip("-").split("=", 1) if "=" in a else (a.lstrip("-"), "1") for a in argv)
+    opts = options(argv)
     n, repeats = int(opts.get("items", 20_000)), int(opts.get("repeats", 3))
     rows = clinc_all(n)
     labels = {r["id"]: r["label"] for r in rows}
@@ -106,9 +105,7 @@ def main(argv: list[str]) -> dict:
         med = {k: statistics.median(x[k] for x in incr) for k in ("seconds", "same", "nmi")}
         med_r = {k: statistics.median(x[k] for x in recl) for k in ("seconds", "same", "nmi")}
         report = {
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
-            f"{__import__('os').cpu_count()} cores", "command": "python -m benchmarks.incremental " + " ".join(argv),
-            "items": len(rows), "new_items": len(rows) - cut, "repeats": repeats,
+            **header("benchmarks.incremental", argv), "items": len(rows), "new_items": len(rows) - cut, "repeats": repeats,
             "full_cold_seconds": round(cold_s, 1), "full_cold_nmi": nmi(db0, labels),
             "incremental_seconds": round(med["seconds"], 1), "incremental_same_theme_share": med["same"],
             "incremental_nmi": med["nmi"], "incremental_modes": [x["mode"] for x in incr],
@@ -119,10 +116,7 @@ def main(argv: list[str]) -> dict:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(report, indent=1))
-    if "write" in opts:
-        OUT.write_text(json.dumps(report, indent=1) + "\n")
-    return report
+    return emit(report, OUT, "write" in opts)
 
 
 if __name__ == "__main__":

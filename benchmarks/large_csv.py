@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import platform
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from benchmarks.common import emit, header, options
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).resolve().parent / "large_csv.json"
@@ -53,7 +52,7 @@ def build(path: Path, size: int) -> int:
 
 
 def main(argv: list[str]) -> dict:
-    opts = dict(a.lstrip("-").split("=", 1) if "=" in a else (a.lstrip("-"), "1") for a in argv)
+    opts = options(argv)
     gb = float(opts.get("gb", 2))
     work = Path(tempfile.mkdtemp(prefix="pp-large-", dir=opts.get("dir")))
     try:
@@ -70,18 +69,12 @@ def main(argv: list[str]) -> dict:
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-2000:])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-        report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-                  "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                  "command": "python -m benchmarks.large_csv " + " ".join(argv),
-                  "csv_gb": round(size / 1024**3, 2), "rows": rows, "ingest_seconds": round(seconds, 1),
+        report = {**header("benchmarks.large_csv", argv), "csv_gb": round(size / 1024**3, 2), "rows": rows, "ingest_seconds": round(seconds, 1),
                   "rows_per_second": round(rows / seconds), "peak_rss_mb": round(peak_mb),
                   "db_gb": round(db.stat().st_size / 1024**3, 2), "cli_output": proc.stdout.strip().splitlines()[:3]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(report, indent=1))
-    if "write" in opts:
-        OUT.write_text(json.dumps(report, indent=1) + "\n")
-    return report
+    return emit(report, OUT, "write" in opts)
 
 
 if __name__ == "__main__":

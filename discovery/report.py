@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +88,6 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
                 "SELECT theme_id, period_start, items FROM theme_trends WHERE period = 'week' "
                 "AND period_start > ?::DATE - INTERVAL (? * 7) DAY", [last, weeks]).fetchall():
             weekly.setdefault(tid, {})[start] = n
-    from datetime import timedelta
-
     starts = [last - timedelta(weeks=i) for i in range(weeks - 1, -1, -1)] if last is not None else []
     shares = {}
     for tid, source, share in con.execute("SELECT theme_id, source, sum(share_of_theme) FROM theme_sources "

@@ -19,6 +19,9 @@ from urllib.parse import parse_qs, urlparse
 
 
 class _Server:
+    """A threaded HTTP server on a free 127.0.0.1 port that records requests; subclasses answer them
+    (``respond``) or bring their own handler (``_handler``)."""
+
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.script: list[dict[str, Any]] = []  # consumed one per request: {"status": 429, "headers": {...}}
@@ -30,13 +33,19 @@ class _Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self):
+    def start(self):
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def respond(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
                 ) -> tuple[int, dict[str, str], Any]:

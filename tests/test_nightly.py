@@ -71,14 +71,10 @@ email = "{zendesk.email}"
 token_env = "TEST_ZENDESK_TOKEN"
 per_page = 100
 """)
-        env = {"PAINPOINTS_CONFIG": str(config), "TEST_ZENDESK_TOKEN": zendesk.token}
-        old = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PAINPOINTS_CONFIG", str(config))
+            mp.setenv("TEST_ZENDESK_TOKEN", zendesk.token)
             yield root, zendesk, hook
-        finally:
-            for k, v in old.items():
-                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
 def q_chats() -> list[tuple[str, str]]:
