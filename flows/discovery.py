@@ -19,9 +19,9 @@ from discovery.settings import Settings, llm_configured, load_settings
 
 
 @lru_cache(maxsize=2)
-def _embedder(model: str, batch_size: int) -> Embedder:
+def _embedder(model: str, batch_size: int, precision: str) -> Embedder:
     """One loaded model per process: loading costs seconds, flows in one process share it."""
-    return Embedder(model=model, batch_size=batch_size).fit()
+    return Embedder(model=model, batch_size=batch_size, precision=precision).fit()
 
 
 @task(cache_policy=NONE)
@@ -39,7 +39,7 @@ def prepare(settings: Settings) -> int:
 def embed(settings: Settings) -> int:
     con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
-        n = embed_missing(con, _embedder(settings.embed_model, settings.embed_batch_size))
+        n = embed_missing(con, _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision))
     finally:
         con.close()
     get_run_logger().info("embedded %d new texts", n)
@@ -53,7 +53,7 @@ def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> pipeline
                          max_retries=settings.llm_max_retries) if llm else None
     con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
-        result = pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size),
+        result = pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision),
                                    SentimentModel(), llm=labeler, full=full, run_id=run_id)
     finally:
         con.close()
@@ -103,7 +103,7 @@ def _begin(settings: Settings, params: dict) -> str:
 
     con = store.connect(settings.db, lock_wait=settings.lock_wait)
     try:
-        return store.start_run(con, {**params, "embed_model": settings.embed_model}, flow_run.id)
+        return store.start_run(con, {**params, "embed_model": settings.embed_key}, flow_run.id)
     finally:
         con.close()
 

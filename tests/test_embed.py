@@ -1,0 +1,75 @@
+"""Embedding: the int8 ONNX path agrees with plain sentence-transformers, batches by length
+without changing results, and is cached apart from fp32 vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discovery import store
+from discovery.embed import Embedder, encode_cached
+from discovery.int8 import quantized_model
+
+TEXTS = ["my card was declined at the store", "how do I reset my password",
+         "the app crashes whenever I open the settings page and I lose everything I typed, which "
+         "is really annoying because it has happened every day this week", "refund please", "ok",
+         "Ich kann mich nicht anmelden", "le paiement a échoué deux fois"]
+
+
+@pytest.fixture(scope="module")
+def fp32():
+    return Embedder(progress=False, precision="fp32").fit()
+
+
+def test_int8_vectors_stay_close_to_fp32(embedder, fp32):
+    assert embedder.precision == "int8"
+    a, b = embedder.encode(TEXTS), fp32.encode(TEXTS)
+    assert a.shape == b.shape == (len(TEXTS), 384)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+    cos = (a * b).sum(axis=1)
+    assert cos.min() > 0.9 and np.median(cos) > 0.985, cos  # tiny texts ("ok") are the worst
+    # neighbours are preserved: each text is still closest to itself across precisions
+    assert ((a @ b.T).argmax(axis=1) == np.arange(len(TEXTS))).all()
+
+
+def test_batching_changes_vectors_only_slightly(embedder, monkeypatch):
+    """Activations are quantized per batch (dynamic quantization), so a text's vector depends a
+    little on its batch; vectors are cached per text, so a text is embedded once."""
+    import discovery.int8 as int8
+
+    whole = embedder.encode(TEXTS * 20)
+    monkeypatch.setattr(int8, "TOKEN_BUDGET", 64)  # many small batches, grouped differently
+    regrouped = embedder.encode(TEXTS * 20)
+    assert (whole * regrouped).sum(axis=1).min() > 0.93  # "ok" moves most; median stays ~0.99
+    assert np.median((whole * regrouped).sum(axis=1)) > 0.985
+    same = (whole[:len(TEXTS)] * whole[len(TEXTS):2 * len(TEXTS)]).sum(axis=1)
+    assert same.min() > 0.93  # the same text in two batches of one call
+
+
+def test_export_is_reused_and_written_once(embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAINPOINTS_CACHE_DIR", str(tmp_path))
+    from discovery.embed import resolve_model
+
+    first = quantized_model(embedder.model_, resolve_model(embedder.model))
+    mtime = first.stat().st_mtime_ns
+    assert quantized_model(embedder.model_, resolve_model(embedder.model)) == first
+    assert first.stat().st_mtime_ns == mtime and first.parent == tmp_path / "onnx"
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary files left
+
+
+def test_precisions_are_cached_apart(embedder, fp32, tmp_path):
+    con = store.connect(tmp_path / "e.duckdb")
+    try:
+        a = encode_cached(con, embedder, TEXTS)
+        b = encode_cached(con, fp32, TEXTS)
+        assert con.execute("SELECT model, count(*) FROM embeddings GROUP BY model ORDER BY model").fetchall() == \
+            [("all-MiniLM-L6-v2", len(TEXTS)), ("all-MiniLM-L6-v2+int8", len(TEXTS))]
+        np.testing.assert_allclose(b, fp32.encode(TEXTS), atol=1e-5)
+        np.testing.assert_allclose(a, encode_cached(con, embedder, TEXTS), atol=0)
+    finally:
+        con.close()
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="precision"):
+        Embedder(progress=False, precision="fp16").fit()
