@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,3 +30,23 @@ def emit(report: dict[str, Any], out: Path, write: bool) -> dict[str, Any]:
     if write:
         out.write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+_WRAPPER = """import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+for command in json.loads(sys.argv[1]):
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+print(json.dumps({"seconds": time.perf_counter() - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def measured(commands: list[list[str]], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``commands`` one after another, each a cold process, inside a wrapper process; return
+    their total wall time and the largest peak RSS among them (``RUSAGE_CHILDREN`` of the wrapper,
+    so earlier measurements in this process do not leak in)."""
+    proc = subprocess.run([sys.executable, "-c", _WRAPPER, json.dumps(commands)], capture_output=True,
+                          text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{commands} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -100,8 +100,13 @@ def run(db: str | None, llm: bool | None, min_theme_size: int | None, full: bool
 
 
 def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int, full: bool = False) -> None:
-    from flows.discovery import discover_flow
+    from flows.local_api import start_in_background
 
+    api_ready = start_in_background()
+    from flows.discovery import discover_flow, warm_up
+
+    warm_up(str(path))  # load the model and clustering code while the local API starts
+    api_ready()
     try:
         run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=llm, full=full)
     except (StoreError, ConnectorError) as err:

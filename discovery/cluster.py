@@ -8,8 +8,10 @@ nearest theme centroid (in the original embedding space) reaches ``outlier_thres
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import sys
 import warnings
 from dataclasses import dataclass, replace
 
@@ -36,6 +38,33 @@ def exact_knn(X: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
         idx[start:start + block] = np.take_along_axis(part, order, axis=1)
         dist[start:start + block] = np.clip(1 - np.take_along_axis(part_sims, order, axis=1), 0, 2)
     return idx, dist
+
+
+@functools.cache
+def cache_numba_functions(packages: tuple[str, ...] = ("umap", "pynndescent")) -> int:
+    """Turn on numba's on-disk cache for UMAP's jitted functions; returns how many.
+
+    UMAP declares most of its kernels without ``cache=True``, so every new process recompiled them:
+    ≈4.7 s of a cold 4,500-text run here (UMAP 9.6 s cold vs 4.9 s warm). ``enable_caching()`` is
+    what ``cache=True`` calls; compiled code then lands in ``$NUMBA_CACHE_DIR`` and later processes load
+    it. Any failure only costs the compile time, so it is not raised.
+    """
+    try:
+        from numba.core.registry import CPUDispatcher
+    except ImportError:
+        return 0
+    count = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(packages):
+            continue
+        for obj in list(vars(module).values()):
+            if isinstance(obj, CPUDispatcher) and type(obj._cache).__name__ == "NullCache":
+                try:
+                    obj.enable_caching()
+                    count += 1
+                except Exception:  # noqa: BLE001  (e.g. a function numba cannot cache: compile as before)
+                    pass
+    return count
 
 
 def auto_min_cluster_size(n: int) -> int:
@@ -120,6 +149,8 @@ class ThemeClusterer:
     def _reduce(self, X: np.ndarray) -> np.ndarray:
         os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "numba"))
         import umap
+
+        cache_numba_functions()
 
         n = len(X)
         k = max(2, min(self.n_neighbors, n - 1))

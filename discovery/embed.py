@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,8 @@ class Embedder:
 
     Attributes
     ----------
-    model_ : the loaded ``SentenceTransformer`` (tokenizer, fp32 path, ONNX export source).
+    model_ : the ``SentenceTransformer`` (fp32 path, ONNX export source), loaded on first use: the
+        int8 path never needs it once the export exists, which keeps torch out of a cold run.
     int8_ : the ``Int8Encoder`` when precision is int8.
     """
 
@@ -63,22 +65,27 @@ class Embedder:
     def fit(self) -> "Embedder":
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if self.precision == "int8":
+            from discovery.int8 import Int8Encoder
+
+            self.int8_ = Int8Encoder(resolve_model(self.model), lambda: self.model_)
+        elif self.precision == "fp32":
+            self.model_  # noqa: B018  (load now: fit() is where the cost belongs)
+        else:
+            raise ValueError(f"embed precision must be 'int8' or 'fp32', not {self.precision!r}")
+        self.fitted_ = True
+        return self
+
+    @cached_property
+    def model_(self) -> Any:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise in a CLI run
-        source = resolve_model(self.model)
-        self.model_ = SentenceTransformer(source, device="cpu")
-        if self.precision == "int8":
-            from discovery.int8 import Int8Encoder
-
-            self.int8_ = Int8Encoder(self.model_, source)
-        elif self.precision != "fp32":
-            raise ValueError(f"embed precision must be 'int8' or 'fp32', not {self.precision!r}")
-        return self
+        return SentenceTransformer(resolve_model(self.model), device="cpu")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not hasattr(self, "model_"):
+        if not hasattr(self, "fitted_"):
             self.fit()
         if not len(texts):
             return np.zeros((0, self.dimension), np.float32)
@@ -91,8 +98,8 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        if not hasattr(self, "model_"):
-            self.fit()
+        if self.precision == "int8":
+            return (self.int8_ if hasattr(self, "int8_") else self.fit().int8_).dimension
         dim: Any = self.model_.get_sentence_embedding_dimension()
         return int(dim)
 

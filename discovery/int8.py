@@ -15,9 +15,11 @@ sentence-transformers' MiniLM/MPNet family uses; anything else raises and the ca
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,33 +34,40 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PAINPOINTS_CACHE_DIR", Path.home() / ".cache" / "painpoints"))
 
 
-def _check_mean_pooling(st: Any) -> None:
-    kinds = [type(m).__name__ for m in st]
-    pooling = st[1] if len(st) > 1 else None
-    mode = getattr(pooling, "pooling_mode", None) or ("mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else None)
-    if kinds[:2] != ["Transformer", "Pooling"] or mode not in ("mean", "mean_tokens") or \
-            any(k not in ("Transformer", "Pooling", "Normalize") for k in kinds):
-        raise ValueError(f"int8 embedding supports Transformer → mean Pooling models only, not {kinds} ({mode})")
+def _check_mean_pooling(source: Path) -> None:
+    """Read the sentence-transformers pipeline from the model folder (modules.json + pooling config)."""
+    modules = json.loads((source / "modules.json").read_text())
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    pooling = next((m for m in modules if m["type"].endswith("Pooling")), None)
+    config = json.loads((source / pooling["path"] / "config.json").read_text()) if pooling else {}
+    mean = config.get("pooling_mode_mean_tokens") or config.get("pooling_mode") == "mean"
+    if kinds[:2] != ["Transformer", "Pooling"] or not mean or set(kinds) - {"Transformer", "Pooling", "Normalize"}:
+        raise ValueError(f"int8 embedding supports Transformer → mean Pooling models only, not {kinds}; "
+                         "set embed_precision = 'fp32'")
 
 
-def quantized_model(st: Any, source: str) -> Path:
-    """Path of the int8 ONNX file for ``st`` (loaded from ``source``), building it on first use.
+def quantized_model(source: str, load: Callable[[], Any]) -> Path:
+    """Path of the int8 ONNX file for the model folder ``source``, building it on first use from the
+    sentence-transformers model ``load()`` returns (so torch is imported only then).
 
     The file name carries a hash of the weights file(s), so new weights never reuse a stale export;
     it is written to a temporary name and renamed, so concurrent first runs cannot see half a file.
     """
-    _check_mean_pooling(st)
-    digest = hashlib.sha256()
-    for f in sorted(Path(source).glob("*.safetensors")) + sorted(Path(source).glob("*.bin")):
+    folder = Path(source)
+    if not (folder / "modules.json").exists():
+        raise ValueError(f"int8 embedding needs a local sentence-transformers model folder, not {source!r}; "
+                         "set embed_precision = 'fp32'")
+    _check_mean_pooling(folder)
+    digest = hashlib.sha256(str(folder.resolve()).encode())
+    for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
         digest.update(f.name.encode() + str(f.stat().st_size).encode() + str(f.stat().st_mtime_ns).encode())
-    digest.update(source.encode())
-    out = cache_dir() / "onnx" / f"{Path(source).name}-{digest.hexdigest()[:16]}-int8.onnx"
+    out = cache_dir() / "onnx" / f"{folder.name}-{digest.hexdigest()[:16]}-int8.onnx"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        _export(st, fp32)
+        _export(load(), fp32)
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -92,23 +101,35 @@ def _export(st: Any, path: Path) -> None:
 
 
 class Int8Encoder:
-    """Encode with the int8 ONNX model: the model's own tokenizer, length-sorted batches sized by a
-    token budget (no wasted padding), mean pooling over real tokens, L2 normalisation."""
+    """Encode with the int8 ONNX model: the model's own tokenizer (``tokenizer.json`` through the
+    ``tokenizers`` library, so a cold process never imports torch once the export exists),
+    length-sorted batches sized by a token budget (no wasted padding), mean pooling over real
+    tokens, L2 normalisation."""
 
-    def __init__(self, st: Any, source: str) -> None:
+    def __init__(self, source: str, load: Callable[[], Any]) -> None:
         import onnxruntime as ort
+        from tokenizers import Tokenizer
 
-        self.tokenizer = st.tokenizer
-        self.max_length = int(st.max_seq_length)
-        self.pad_id = int(st.tokenizer.pad_token_id or 0)
+        folder = Path(source)
+        path = quantized_model(source, load)
+        config = json.loads((folder / "sentence_bert_config.json").read_text()) \
+            if (folder / "sentence_bert_config.json").exists() else {}
+        self.max_length = int(config.get("max_seq_length", 256))
+        self.dimension = int(json.loads((folder / "config.json").read_text())["hidden_size"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        padding = self.tokenizer.padding
+        self.pad_id = int(padding["pad_id"]) if padding else int(self.tokenizer.token_to_id("[PAD]") or 0)
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_length)
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(quantized_model(st, source)), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
         lengths = np.fromiter((len(x) for x in ids), np.int64, len(ids))
         order = np.argsort(lengths, kind="stable")
         out: np.ndarray | None = None

@@ -139,3 +139,18 @@ def test_exact_knn_matches_brute_force_and_puts_self_first() -> None:
     assert (idx[:, 0] == np.arange(len(X))).all()
     assert np.allclose(np.take_along_axis(sims, idx, 1), np.take_along_axis(sims, expected, 1), atol=1e-6)
     assert np.allclose(dist, 1 - np.take_along_axis(sims, idx, 1), atol=1e-5)
+
+
+def test_umap_kernels_are_cached_on_disk(tmp_path):
+    """A new process must not recompile UMAP's numba kernels (≈5 s of every cold run)."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from discovery.cluster import ThemeClusterer, cache_numba_functions; "
+            "X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32); "
+            "X /= np.linalg.norm(X, axis=1, keepdims=True); ThemeClusterer(random_state=0).fit(X); "
+            "print(cache_numba_functions())")
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert int(out.stdout.strip().splitlines()[-1]) > 50
+    assert len(list(tmp_path.rglob("*.nbi"))) > 5  # compiled kernels written to the cache

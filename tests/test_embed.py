@@ -3,6 +3,9 @@ without changing results, and is cached apart from fp32 vectors."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -50,9 +53,9 @@ def test_export_is_reused_and_written_once(embedder, tmp_path, monkeypatch):
     monkeypatch.setenv("PAINPOINTS_CACHE_DIR", str(tmp_path))
     from discovery.embed import resolve_model
 
-    first = quantized_model(embedder.model_, resolve_model(embedder.model))
+    first = quantized_model(resolve_model(embedder.model), lambda: embedder.model_)
     mtime = first.stat().st_mtime_ns
-    assert quantized_model(embedder.model_, resolve_model(embedder.model)) == first
+    assert quantized_model(resolve_model(embedder.model), lambda: pytest.fail("exported twice")) == first
     assert first.stat().st_mtime_ns == mtime and first.parent == tmp_path / "onnx"
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary files left
 
@@ -68,6 +71,35 @@ def test_precisions_are_cached_apart(embedder, fp32, tmp_path):
         np.testing.assert_allclose(a, encode_cached(con, embedder, TEXTS), atol=0)
     finally:
         con.close()
+
+
+def test_tokenizer_matches_sentence_transformers(embedder, fp32):
+    """int8 tokenizes with the ``tokenizers`` library directly; ids must equal the model's own."""
+    long = " ".join(["word"] * 400)  # truncated at max_seq_length by both
+    for text in [*TEXTS, long, "émojis 😀 and ＷＩＤＥ letters"]:
+        ours = embedder.int8_.tokenizer.encode(text).ids
+        theirs = fp32.model_.tokenizer(text, truncation=True, max_length=fp32.model_.max_seq_length)["input_ids"]
+        assert ours == theirs, text
+
+
+def test_cold_int8_process_never_imports_torch(embedder):
+    """Once the ONNX export exists, a run embeds without loading torch (≈7 s of imports saved)."""
+    code = ("import sys; from discovery.embed import Embedder; e = Embedder(progress=False).fit(); "
+            "v = e.encode(['refund please']); assert v.shape == (1, 384); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_non_mean_pooling_models_are_refused(tmp_path):
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "modules.json").write_text('[{"path": "", "type": "sentence_transformers.models.Transformer"},'
+                                           ' {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]')
+    (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}')
+    with pytest.raises(ValueError, match="mean Pooling"):
+        quantized_model(str(tmp_path), lambda: pytest.fail("must not load"))
+    with pytest.raises(ValueError, match="local sentence-transformers model folder"):
+        quantized_model("some-org/some-hub-model", lambda: pytest.fail("must not load"))
 
 
 def test_unknown_precision_is_refused():
