@@ -61,6 +61,17 @@ def review_pulse(work: Path) -> tuple[Path, str, dict[str, str]]:
     return _write_jsonl(rows, work / "review_pulse.jsonl"), "review", {r["id"]: r["label"] for r in rows}
 
 
+def cfpb(work: Path) -> tuple[Path, str, dict[str, str]]:
+    """CFPB complaints with a consumer narrative: 1,532 complaints, labelled by issue (63 issues,
+    heavily skewed: 'Incorrect information on your report' is 26%)."""
+    rows = []
+    with (DATA / "cfpb_complaints_sample" / "complaints_sample.csv").open(newline="", encoding="utf-8") as fh:
+        for i, r in enumerate(csv.DictReader(fh)):
+            if r["Consumer complaint narrative"].strip():
+                rows.append({"id": f"cfpb{i}", "text": r["Consumer complaint narrative"], "label": r["Issue"]})
+    return _write_jsonl(rows, work / "cfpb.jsonl"), "ticket", {r["id"]: r["label"] for r in rows}
+
+
 SETS: dict[str, Callable[[Path], tuple[Path, str, dict[str, str]]]] = {
-    "clinc150": clinc150, "abcd": abcd, "multidogo": multidogo, "review_pulse": review_pulse,
+    "clinc150": clinc150, "abcd": abcd, "multidogo": multidogo, "review_pulse": review_pulse, "cfpb": cfpb,
 }

@@ -1,0 +1,162 @@
+"""Scale: wall time per stage and peak RSS for 100k and 1M feedback items on this machine.
+
+How the items are built (``build``), from the sets in ``../shared/data``: every distinct real text of
+CLINC150 (all splits), Women's Clothing reviews, IT service tickets, CFPB narratives, MultiDoGO
+customer sides, Review-Pulse reviews and the UCI sentences, cut at 300 characters on a word boundary
+and shuffled (seed 0) — about 105k texts. The first ``n`` of them are the items; past the pool, each
+further item joins two random pool texts cut at 100 characters ("the app logs me out. also the size
+runs small"), skipping repeats, so every item is distinct and must be embedded.
+
+The run happens in a child process (so this one's memory does not count) with the library calls the
+Prefect flow makes, timed per stage: ingest (one JSONL file) → prepare (segment, redact) → embed
+(int8, written to DuckDB in chunks of 2,048) → discover (UMAP + HDBSCAN fitted on a 50k sample, the
+rest assigned to the nearest centroid; naming, sentiment, ranking) → write. Peak RSS is
+``ru_maxrss`` of the child after each stage (a running maximum).
+
+Run: ``python -m benchmarks.scale [--items=100000] [--write]``; the 1M run (``--items=1000000``)
+is kept out of ``make test`` and the quick ``make bench``; ``--write`` merges the result for that
+size into ``benchmarks/scale.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import header, options
+from benchmarks.datasets import DATA
+
+OUT = Path(__file__).resolve().parent / "scale.json"
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
+
+
+def pool() -> list[str]:
+    texts: list[str] = []
+    clinc = json.loads((DATA / "clinc150" / "data_full.json").read_text())
+    texts += [t for split in clinc.values() for t, _ in split]
+    for folder, name, column in (("womens_clothing_reviews", "Womens Clothing E-Commerce Reviews.csv", "Review Text"),
+                                 ("it_service_tickets", "all_tickets_processed_improved_v3.csv", "Document"),
+                                 ("cfpb_complaints_sample", "complaints_sample.csv", "Consumer complaint narrative"),
+                                 ("multidogo", "multidogo_conversations_dev_test.csv", "customer_text")):
+        with (DATA / folder / name).open(newline="", encoding="utf-8") as fh:
+            texts += [r[column] for r in csv.DictReader(fh)]
+    texts += [json.loads(line)["text"] for line in (DATA / "review_pulse_app_issues" / "LABELLED_REVIEWS.jsonl").open()]
+    for f in sorted((DATA / "uci_sentiment_labelled_sentences").glob("*_labelled.txt")):
+        texts += [line.rsplit("\t", 1)[0] for line in f.open(encoding="utf-8")]
+    seen: set[str] = set()
+    out = [t for t in (_cut(x, 300) for x in texts) if len(t.split()) >= 3 and not (t in seen or seen.add(t))]
+    random.Random(0).shuffle(out)
+    return out
+
+
+def build(n: int, path: Path) -> int:
+    """Write ``n`` distinct items as JSONL; returns how many are joined pairs (not single real texts)."""
+    texts = pool()
+    seen = set(texts[:n])
+    rng = random.Random(1)
+    short = [_cut(t, 100) for t in texts]
+    with path.open("w", encoding="utf-8") as fh:
+        for i, t in enumerate(texts[:n]):
+            fh.write(json.dumps({"id": f"r{i}", "text": t}) + "\n")
+        made = 0
+        while len(seen) < n:
+            t = f"{rng.choice(short)} also {rng.choice(short)}"
+            if t not in seen:
+                seen.add(t)
+                fh.write(json.dumps({"id": f"p{made}", "text": t}) + "\n")
+                made += 1
+    return made
+
+
+def child(path: Path, db: Path) -> dict:
+    """The measured run (in its own process)."""
+    from discovery import store
+    from discovery.embed import Embedder, embed_missing
+    from discovery.ingest import ingest_paths
+    from discovery.pipeline import discover, prepare_segments
+    from discovery.sentiment import SentimentModel
+    from discovery.settings import load_settings
+
+    stages: dict[str, dict[str, float]] = {}
+
+    def mark(name: str, t0: float) -> None:
+        stages[name] = {"seconds": round(time.perf_counter() - t0, 1),
+                        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        print(name, stages[name], file=sys.stderr, flush=True)
+
+    settings = load_settings(db=db)
+    t0 = time.perf_counter()
+    ingest_paths(db, [path], "scale", "review")
+    mark("ingest", t0)
+    con = store.connect(db)
+    try:
+        t0 = time.perf_counter()
+        segments = prepare_segments(con, settings)
+        mark("prepare", t0)
+        t0 = time.perf_counter()
+        embedder = Embedder(progress=False).fit()
+        embedded = embed_missing(con, embedder)
+        mark("embed", t0)
+        t0 = time.perf_counter()
+        run_id = store.start_run(con, {"benchmark": "scale"})
+        result = discover(con, settings, embedder, SentimentModel(), run_id=run_id)
+        mark("discover", t0)
+        t0 = time.perf_counter()
+        store.finish_run(con, run_id, result.themes, result.assignments, result.stats, result.llm_calls,
+                         theme_state=result.theme_state, events=result.events,
+                         applied_curation=result.applied_curation)
+        mark("write", t0)
+    finally:
+        con.close()
+    s = result.stats
+    return {"segments": segments, "embedded": embedded, "themes": s["themes"],
+            "unassigned_share": s["unassigned_share"], "discover_stage_seconds": s["seconds"], "stages": stages,
+            "db_mb": round(db.stat().st_size / 1024**2)}
+
+
+def main(argv: list[str]) -> dict:
+    if argv[:1] == ["--child"]:
+        print(json.dumps(child(Path(argv[1]), Path(argv[2]))))
+        return {}
+    opts = options(argv)
+    n = int(opts.get("items", 100_000))
+    work = Path(tempfile.mkdtemp(prefix="pp-scale-", dir=opts.get("dir")))
+    try:
+        path = work / "items.jsonl"
+        t0 = time.perf_counter()
+        pairs = build(n, path)
+        print(f"built {n:,} items ({pairs:,} joined pairs) in {time.perf_counter() - t0:.0f} s", flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", str(path), str(work / "s.duckdb")],
+                              stdout=subprocess.PIPE, text=True)
+        total = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"scale run failed with exit code {proc.returncode}")
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    peak = max(s["peak_rss_mb"] for s in result["stages"].values())
+    entry = {**header("benchmarks.scale", argv), "items": n, "joined_pairs": pairs, "total_seconds": round(total, 1),
+             "peak_rss_mb": peak, **result}
+    print(json.dumps(entry, indent=1))
+    if "write" in opts:
+        saved = json.loads(OUT.read_text()) if OUT.exists() else {}
+        saved[str(n)] = entry
+        OUT.write_text(json.dumps(saved, indent=1) + "\n")
+    return entry
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

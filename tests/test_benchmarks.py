@@ -1,0 +1,48 @@
+"""The benchmark report: generated blocks of RESULTS.md are rewritten from the JSON files, prose
+around them is kept, and targets are judged against their thresholds."""
+
+from __future__ import annotations
+
+import json
+
+import benchmarks.report as report
+from benchmarks.common import measured
+
+
+def _quality(nmi_pp: float, nmi_bt: float, ari_pp: float, ari_bt: float) -> dict:
+    side = lambda nmi, ari: {"nmi": nmi, "ari": ari, "unassigned": 0.02, "themes": 10, "label_quality": 0.5,  # noqa: E731
+                             "runs": 3, "nmi_all": [nmi] * 3, "ari_all": [ari] * 3}
+    return {"date": "2026-11-22", "machine": "x", "command": "python -m benchmarks.quality --write",
+            "results": [{"set": "s1", "items": 100, "true_labels": 5, "painpoints": side(nmi_pp, ari_pp),
+                         "bertopic": side(nmi_bt, ari_bt)}]}
+
+
+def test_render_rewrites_only_generated_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    (tmp_path / "quality.json").write_text(json.dumps(_quality(0.90, 0.85, 0.60, 0.55)))
+    (tmp_path / "speed.json").write_text(json.dumps({
+        "date": "2026-11-22", "command": "python -m benchmarks.speed --write", "results": [
+            {"set": "s1", "items": 100, "painpoints": {"seconds": 20.0, "peak_rss_mb": 800},
+             "bertopic": {"seconds": 60.0, "peak_rss_mb": 1000}, "ratio": 0.333, "painpoints_all": [20, 21, 19],
+             "bertopic_all": [60, 61, 59], "painpoints_stage_seconds": {"cluster": 5.0}}]}))
+    md = tmp_path / "RESULTS.md"
+    md.write_text("# Title\nprose stays\n<!-- generated:targets -->\nold table\n<!-- /generated:targets -->\n"
+                  "middle prose\n<!-- generated:speed -->\n<!-- /generated:speed -->\nend\n")
+    assert report.render(md) == ["targets", "speed"]
+    text = md.read_text()
+    assert "old table" not in text and text.startswith("# Title\nprose stays\n") and text.endswith("end\n")
+    assert "| s1: NMI ≥ BERTopic + 0.03 | 0.900 vs 0.850 (+0.050) | **met** |" in text
+    assert "| s1: ARI ≥ BERTopic + 0.10 | 0.600 vs 0.550 (+0.050) | not met |" in text
+    assert "20.0 s vs 60.0 s = **0.33×** | **met** |" in text
+    assert "| s1 | 100 | 20.0 s | 60.0 s | **0.33×** |" in text
+    assert json.loads((tmp_path / "results.json").read_text())["speed"]["results"][0]["ratio"] == 0.333
+    first = text
+    report.render(md)
+    assert md.read_text() == first  # idempotent
+
+
+def test_measured_reports_wall_time_and_peak_rss_of_children():
+    out = measured([["python3", "-c", "x = bytearray(300 * 1024 * 1024); import time; time.sleep(0.2)"],
+                    ["python3", "-c", "pass"]])
+    assert out["seconds"] >= 0.2
+    assert 300 <= out["peak_rss_mb"] < 1000  # the larger child's peak, not the sum
