@@ -69,8 +69,12 @@ def cache_numba_functions(packages: tuple[str, ...] = ("umap", "pynndescent")) -
 
 def auto_min_cluster_size(n: int) -> int:
     """Smallest theme worth a PM's attention, growing slowly with the data: 5 for a few hundred
-    items, ~15 at 3k, capped at 60 for very large windows."""
-    return int(min(60, max(5, round(math.sqrt(n) / 4))))
+    items, ~11 at 3k, capped at 60 for very large windows.
+
+    √n/5 and √n/4 tie on mean NMI and ARI over the five labelled benchmark sets (0.609 vs 0.608,
+    0.370 vs 0.370); √n/5 gives finer themes, closer to the true label count on CLINC150, ABCD and
+    CFPB (coarser was better only on MultiDoGO)."""
+    return int(min(60, max(5, round(math.sqrt(n) / 5))))
 
 
 @dataclass

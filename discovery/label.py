@@ -99,12 +99,16 @@ class OfflineLabeler:
     n_keywords : keywords kept per theme.
     n_quotes : representative quotes per theme (closest to the centroid, diverse by MMR).
     quote_chars : quotes are cut to this length.
+    max_texts_per_theme : c-TF-IDF reads at most this many members per theme (a seeded sample): the
+        phrase vocabulary of a million texts would not fit in memory, and a theme's top phrases are
+        stable well before a thousand members.
     """
 
     n_candidates: int = 15
     n_keywords: int = 8
     n_quotes: int = 4
     quote_chars: int = 240
+    max_texts_per_theme: int = 1_000
 
     def name(self, texts: Sequence[str], X: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
              encode: Encode | None = None, fixed: dict[int, str] | None = None) -> list[ThemeName]:
@@ -113,7 +117,8 @@ class OfflineLabeler:
         and quotes."""
         fixed = fixed or {}
         n_themes = len(centroids)
-        weights, vocab = ctfidf(texts, labels, n_themes)
+        sample = self._sample(labels, n_themes)
+        weights, vocab = ctfidf([texts[i] for i in sample], labels[sample], n_themes)
         cands_per_theme = []
         for t in range(n_themes):
             order = np.argsort(-weights[t])[: self.n_candidates] if weights.shape[1] else []
@@ -134,6 +139,17 @@ class OfflineLabeler:
             used.add(name.label.lower())
             names.append(name)
         return names
+
+    def _sample(self, labels: np.ndarray, n_themes: int) -> np.ndarray:
+        """Row indices for c-TF-IDF: every member of a small theme, a seeded sample of a large one."""
+        rng = np.random.default_rng(0)
+        keep = [np.flatnonzero(labels < 0)[: self.max_texts_per_theme]]
+        for t in range(n_themes):
+            members = np.flatnonzero(labels == t)
+            if len(members) > self.max_texts_per_theme:
+                members = np.sort(rng.choice(members, self.max_texts_per_theme, replace=False))
+            keep.append(members)
+        return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
 
     def _one(self, cands: list[str], phrase_vecs: dict[str, np.ndarray], centroid: np.ndarray,
              member_texts: list[str], member_X: np.ndarray, size: int, used: set[str]) -> ThemeName:
