@@ -42,7 +42,7 @@ class Embedder:
     ----------
     model : sentence-transformers model name or local path.
     batch_size : texts per fp32 forward pass (sentence-transformers sorts by length, so padding is small).
-    progress : show a progress bar; None = only on a terminal.
+    progress : show a progress bar while filling the cache; None = only on a terminal.
     precision : "int8" (ONNX Runtime, see ``discovery.int8``) or "fp32" (plain sentence-transformers).
 
     Attributes
@@ -89,11 +89,10 @@ class Embedder:
             self.fit()
         if not len(texts):
             return np.zeros((0, self.dimension), np.float32)
-        show = sys.stderr.isatty() if self.progress is None else self.progress
         if self.precision == "int8":
             return self.int8_.encode(list(texts))
         vectors = self.model_.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=show and len(texts) > 256)
+                                     convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
     @property
@@ -120,9 +119,24 @@ def encode_cached(con: Any, embedder: Embedder, texts: Sequence[str]) -> np.ndar
 
 
 def _embed_into_cache(con: Any, embedder: Embedder, todo: list[tuple[str, str]]) -> int:
-    for start in range(0, len(todo), ENCODE_CHUNK):
-        chunk = todo[start:start + ENCODE_CHUNK]
-        vectors = embedder.encode([t for _, t in chunk])
-        store.insert_embeddings(con, embedder.key, [h for h, _ in chunk], vectors)
-        log.info("embedded %d/%d new texts", min(start + ENCODE_CHUNK, len(todo)), len(todo))
+    show = (sys.stderr.isatty() if embedder.progress is None else embedder.progress) and len(todo) > 256
+    progress = None
+    if show:  # one bar over all chunks, on a terminal only: CI logs and pipes stay clean
+        from rich.console import Console
+        from rich.progress import Progress
+
+        progress = Progress(console=Console(stderr=True), transient=True)
+        task = progress.add_task("embedding", total=len(todo))
+        progress.start()
+    try:
+        for start in range(0, len(todo), ENCODE_CHUNK):
+            chunk = todo[start:start + ENCODE_CHUNK]
+            vectors = embedder.encode([t for _, t in chunk])
+            store.insert_embeddings(con, embedder.key, [h for h, _ in chunk], vectors)
+            log.info("embedded %d/%d new texts", min(start + ENCODE_CHUNK, len(todo)), len(todo))
+            if progress is not None:
+                progress.advance(task, len(chunk))
+    finally:
+        if progress is not None:
+            progress.stop()
     return len(todo)
