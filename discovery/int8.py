@@ -8,8 +8,9 @@ the median at ≈0.993 (``python -m benchmarks.embedding`` measures it on every 
 
 The ONNX file is built once per model from the local weights (export ≈1 s, quantization ≈2 s) and
 kept under ``$PAINPOINTS_CACHE_DIR`` (default ``~/.cache/painpoints``); nothing is downloaded.
-Only models whose pipeline is Transformer → mean pooling (→ Normalize) are supported, which is what
-sentence-transformers' MiniLM/MPNet family uses; anything else raises and the caller stays on fp32.
+Only local BERT-style models whose pipeline is Transformer → mean pooling (→ Normalize) and that ship a
+``tokenizer.json`` are supported (the bundled all-MiniLM-L6-v2 is one); for anything else a clear
+error says to set ``embed_precision = "fp32"``.
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ def quantized_model(source: str, load: Callable[[], Any]) -> Path:
     it is written to a temporary name and renamed, so concurrent first runs cannot see half a file.
     """
     folder = Path(source)
-    if not (folder / "modules.json").exists():
-        raise ValueError(f"int8 embedding needs a local sentence-transformers model folder, not {source!r}; "
-                         "set embed_precision = 'fp32'")
+    if not (folder / "modules.json").exists() or not (folder / "tokenizer.json").exists():
+        raise ValueError(f"embedding model {source!r} is not a local sentence-transformers folder with "
+                         "modules.json and tokenizer.json, which int8 embedding needs: give such a folder, or set "
+                         "embed_precision = 'fp32' to load the model through sentence-transformers")
     _check_mean_pooling(folder)
     digest = hashlib.sha256(str(folder.resolve()).encode())
     for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):

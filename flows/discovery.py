@@ -26,12 +26,16 @@ def _embedder(model: str, batch_size: int, precision: str) -> Embedder:
 
 def warm_up(db: str) -> None:
     """Load what a run needs before the flow starts (see ``flows.local_api``): the embedder (kept by
-    ``_embedder``'s cache) and UMAP/HDBSCAN, whose imports take ≈1.5 s."""
-    import hdbscan  # noqa: F401
-    import umap  # noqa: F401
+    ``_embedder``'s cache) and UMAP/HDBSCAN, whose imports take ≈1.5 s. Errors are left for the flow,
+    which records a failed run."""
+    try:
+        import hdbscan  # noqa: F401
+        import umap  # noqa: F401
 
-    settings = load_settings(db=db)
-    _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision)
+        settings = load_settings(db=db)
+        _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision)
+    except Exception:  # noqa: BLE001  (the flow meets the same error and records the run as failed)
+        pass
 
 
 @task(cache_policy=NONE)

@@ -106,21 +106,24 @@ def test_kill_mid_run(reference: Path, env: dict, point: str) -> None:
                     "order by started_at desc limit 2") == [("success", None), ("abandoned", True)]
     ref = reference.with_name("ref.duckdb")
     if point == "embed":
-        # Vectors finished after the crash were batched differently; they agree with the uninterrupted
-        # run's to float rounding (~1e-7), and UMAP+HDBSCAN can amplify that much into other themes
-        # (ARI 0.80 in one ad-hoc comparison). So here the promise is: same segments, same vectors to 1e-6, a good run.
+        # Vectors finished after the crash were batched differently. int8 activations are quantized
+        # per batch, so they agree with the uninterrupted run's closely but not exactly (fp32 agreed to
+        # ~1e-7), and UMAP+HDBSCAN can amplify even that into other themes (ARI 0.80 in one ad-hoc
+        # comparison). So here the promise is: same segments, close vectors, a good run.
         assert [s for s, _ in assignments(db)] == [s for s, _ in assignments(ref)]
-        assert max_vector_difference(db, ref) < 1e-6
+        cosines = vector_cosines(db, ref)
+        assert min(cosines) > 0.93 and sorted(cosines)[len(cosines) // 2] > 0.98
         assert rows(db, "select status from runs order by started_at desc limit 1") == [("success",)]
     else:
         assert assignments(db) == assignments(ref)
 
 
-def max_vector_difference(a: Path, b: Path) -> float:
+def vector_cosines(a: Path, b: Path) -> list[float]:
+    """Per segment text, the cosine between its vector in ``a`` and in ``b`` (vectors are unit length)."""
     import numpy as np
 
     # segment vectors only: the cache also holds label-candidate phrases, which follow the themes
     sql = "select content_hash, vector from embeddings where content_hash in (select content_hash from segments)"
     va, vb = dict(rows(a, sql)), dict(rows(b, sql))
     assert va.keys() == vb.keys()
-    return max(float(np.abs(np.array(va[k]) - np.array(vb[k])).max()) for k in va)
+    return [float(np.dot(va[k], vb[k])) for k in va]

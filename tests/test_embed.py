@@ -96,9 +96,10 @@ def test_non_mean_pooling_models_are_refused(tmp_path):
     (tmp_path / "modules.json").write_text('[{"path": "", "type": "sentence_transformers.models.Transformer"},'
                                            ' {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]')
     (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}')
+    (tmp_path / "tokenizer.json").write_text("{}")
     with pytest.raises(ValueError, match="mean Pooling"):
         quantized_model(str(tmp_path), lambda: pytest.fail("must not load"))
-    with pytest.raises(ValueError, match="local sentence-transformers model folder"):
+    with pytest.raises(ValueError, match="not a local sentence-transformers folder"):
         quantized_model("some-org/some-hub-model", lambda: pytest.fail("must not load"))
 
 
