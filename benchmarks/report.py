@@ -33,6 +33,11 @@ def _cmd(d: dict) -> str:
     return f"`{d['command'].strip()}`, {str(d['date'])[:10]}"
 
 
+def _table(intro: str, columns: list[str], rows: list[str]) -> list[str]:
+    """A Markdown table under a one-line note on how it was measured."""
+    return [intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *rows]
+
+
 def targets(data: dict) -> str:
     rows = ["| target (issue #6) | measured | |", "|---|---|---|"]
     for r in data.get("quality", {}).get("results", []):
@@ -79,23 +84,22 @@ def speed(data: dict) -> str:
     d = data.get("speed")
     if not d:
         return "(no run yet)"
-    rows = [f"Run: {_cmd(d)}; medians of {len(d['results'][0]['painpoints_all'])} cold runs per tool.", "",
-            "| set | items | painpoints (ingest + run) | BERTopic (fit_transform) | ratio | peak RSS pp / BT | painpoints stages in the run (s) |",
-            "|---|---|---|---|---|---|---|"]
-    for r in d["results"]:
-        stages = ", ".join(f"{k} {v}" for k, v in r["painpoints_stage_seconds"].items())
-        rows.append(f"| {r['set']} | {r['items']:,} | {r['painpoints']['seconds']:.1f} s | {r['bertopic']['seconds']:.1f} s | "
-                    f"**{r['ratio']:.2f}×** | {r['painpoints']['peak_rss_mb']:,.0f} / {r['bertopic']['peak_rss_mb']:,.0f} MB | {stages} |")
-    return "\n".join(rows)
+    rows = [f"| {r['set']} | {r['items']:,} | {r['painpoints']['seconds']:.1f} s | {r['bertopic']['seconds']:.1f} s | "
+            f"**{r['ratio']:.2f}×** | {r['painpoints']['peak_rss_mb']:,.0f} / {r['bertopic']['peak_rss_mb']:,.0f} MB | "
+            + ", ".join(f"{k} {v}" for k, v in r["painpoints_stage_seconds"].items()) + " |" for r in d["results"]]
+    return "\n".join(_table(
+        f"Run: {_cmd(d)}; medians of {len(d['results'][0]['painpoints_all'])} cold runs per tool.",
+        ["set", "items", "painpoints (ingest + run)", "BERTopic (fit_transform)", "ratio", "peak RSS pp / BT",
+         "painpoints stages in the run (s)"], rows))
 
 
 def embedding(data: dict) -> str:
     d = data.get("embedding")
     if not d:
         return "(no run yet)"
-    rows = [f"Run: {_cmd(d)}; medians of the repeats after a warm-up call.", "",
-            "| texts | n | plain `encode` (fp32) texts/s | painpoints int8 texts/s | speed-up | cosine to fp32: mean / median / p1 / min |",
-            "|---|---|---|---|---|---|"]
+    rows = _table(f"Run: {_cmd(d)}; medians of the repeats after a warm-up call.",
+                  ["texts", "n", "plain `encode` (fp32) texts/s", "painpoints int8 texts/s", "speed-up",
+                   "cosine to fp32: mean / median / p1 / min"], [])
     for kind, r in d["throughput"].items():
         rows.append(f"| {kind} | {r['texts']:,} | {r['plain_texts_per_s']:.0f} | {r['int8_texts_per_s']:.0f} | **{r['speedup']:.2f}×** | "
                     f"{r['cosine_mean']:.4f} / {r['cosine_median']:.4f} / {r['cosine_p1']:.4f} / {r['cosine_min']:.4f} |")

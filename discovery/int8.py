@@ -6,7 +6,7 @@ than the fp32 PyTorch forward pass, and embedding is the slowest stage of a cold
 dynamic quantization was tried and lost too much (median cosine 0.976 to fp32); ONNX Runtime's keeps
 the median at ≈0.993 (``python -m benchmarks.embedding`` measures it on every run).
 
-The ONNX file is built once per model from the local weights (export ≈1 s, quantization ≈2 s) and
+The ONNX file is built once per model from the local weights (the export alone took 0.9 s here; quantization was not timed apart) and
 kept under ``$PAINPOINTS_CACHE_DIR`` (default ``~/.cache/painpoints``); nothing is downloaded.
 Only local BERT-style models whose pipeline is Transformer → mean pooling (→ Normalize) and that ship a
 ``tokenizer.json`` are supported (the bundled all-MiniLM-L6-v2 is one); for anything else a clear
