@@ -100,7 +100,7 @@ def child(path: Path, db: Path) -> dict:
     t0 = time.perf_counter()
     ingest_paths(db, [path], "scale", "review")
     mark("ingest", t0)
-    con = store.connect(db)
+    con = store.connect(db, memory_limit=settings.db_memory_limit)  # as the flow's connections
     try:
         t0 = time.perf_counter()
         segments = prepare_segments(con, settings)

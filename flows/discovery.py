@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
@@ -38,9 +39,14 @@ def warm_up(db: str) -> None:
         pass
 
 
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A run's connection: DuckDB's memory bounded by ``db_memory_limit``, the rest spills to disk."""
+    return store.connect(settings.db, lock_wait=settings.lock_wait, memory_limit=settings.db_memory_limit)
+
+
 @task(cache_policy=NONE)
 def prepare(settings: Settings) -> int:
-    con = store.connect(settings.db, lock_wait=settings.lock_wait)
+    con = _connect(settings)
     try:
         n = pipeline.prepare_segments(con, settings)
     finally:
@@ -51,7 +57,7 @@ def prepare(settings: Settings) -> int:
 
 @task(cache_policy=NONE)
 def embed(settings: Settings) -> int:
-    con = store.connect(settings.db, lock_wait=settings.lock_wait)
+    con = _connect(settings)
     try:
         n = embed_missing(con, _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision))
     finally:
@@ -65,7 +71,7 @@ def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> pipeline
     labeler = LLMLabeler(model=settings.llm_model, concurrency=settings.llm_concurrency,
                          token_budget=settings.llm_token_budget, timeout=settings.llm_timeout,
                          max_retries=settings.llm_max_retries) if llm else None
-    con = store.connect(settings.db, lock_wait=settings.lock_wait)
+    con = _connect(settings)
     try:
         result = pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision),
                                    SentimentModel(), llm=labeler, full=full, run_id=run_id)
@@ -84,7 +90,7 @@ def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> pipeline
 
 @task(cache_policy=NONE)
 def write(settings: Settings, run_id: str, result: pipeline.DiscoveryResult, counts: dict[str, int]) -> None:
-    con = store.connect(settings.db, lock_wait=settings.lock_wait)
+    con = _connect(settings)
     try:
         store.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts},
                          result.llm_calls, theme_state=result.theme_state, events=result.events,
@@ -115,7 +121,7 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
 def _begin(settings: Settings, params: dict) -> str:
     from prefect.runtime import flow_run
 
-    con = store.connect(settings.db, lock_wait=settings.lock_wait)
+    con = _connect(settings)
     try:
         return store.start_run(con, {**params, "embed_model": settings.embed_key}, flow_run.id)
     finally:
@@ -123,7 +129,7 @@ def _begin(settings: Settings, params: dict) -> str:
 
 
 def _fail(settings: Settings, run_id: str, error: str) -> None:
-    con = store.connect(settings.db, lock_wait=settings.lock_wait)
+    con = _connect(settings)
     try:
         store.fail_run(con, run_id, error)
     finally:

@@ -46,3 +46,21 @@ def test_measured_reports_wall_time_and_peak_rss_of_children():
                     ["python3", "-c", "pass"]])
     assert out["seconds"] >= 0.2
     assert 300 <= out["peak_rss_mb"] < 1000  # the larger child's peak, not the sum
+
+
+def test_ceiling_references_find_separable_labels_and_miss_overlapping_ones():
+    import numpy as np
+
+    from benchmarks.ceiling import references
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(8, 16)
+    y = np.repeat(np.arange(8), 40)
+    sharp = centres[y] + rng.normal(scale=0.05, size=(len(y), 16))
+    sharp /= np.linalg.norm(sharp, axis=1, keepdims=True)
+    got = references(sharp, y)
+    assert got["kmeans_true_k"]["nmi"] > 0.99 and got["nearest_true_centroid"]["ari"] > 0.99
+    noise = rng.normal(size=(len(y), 16))  # labels unrelated to the vectors
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    got = references(noise, y)
+    assert got["kmeans_true_k"]["ari"] < 0.1 and got["nearest_true_centroid"]["ari"] < 0.5

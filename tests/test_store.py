@@ -87,3 +87,41 @@ def test_store_original_setting_controls_whether_unredacted_text_is_kept(db: Pat
     else:
         assert original is None and "jane.doe" not in stored and "[EMAIL]" in stored
         assert b"jane.doe" not in db.read_bytes()  # not in any table, nor left in the file
+
+
+def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(db: Path) -> None:
+    """load_run_input copies record batches into one preallocated array (1M segments must not be held
+    twice): any batch size gives the same rows, each with its own vector, in segment_id order."""
+    import numpy as np
+
+    from connectors.base import FeedbackRecord
+    from discovery.ingest import ingest_items
+    from discovery.pipeline import prepare_segments
+    from discovery.settings import load_settings
+
+    con = store.connect(db)
+    texts = [f"complaint number {i} about the {w} page" for i, w in enumerate(["login", "billing", "search"] * 7)]
+    ingest_items(con, [FeedbackRecord(source="s", kind="review", text=t) for t in texts])
+    prepare_segments(con, load_settings(db=db))
+    hashes = [h for h, _ in store.texts_to_embed(con, "m")]
+    own = {h: np.full(4, i, np.float32) for i, h in enumerate(hashes)}  # vector i belongs to hash i
+    store.insert_embeddings(con, "m", hashes, np.stack([own[h] for h in hashes]))
+    whole = store.load_run_input(con, "m")
+    for batch_rows in (1, 5, 64):
+        part = store.load_run_input(con, "m", batch_rows=batch_rows)
+        assert part.segment_id == whole.segment_id and part.text == whole.text
+        assert np.array_equal(part.vectors, whole.vectors)
+    assert len(whole.segment_id) == len(texts) and whole.segment_id == sorted(whole.segment_id)
+    assert all(np.array_equal(v, own[h]) for v, h in zip(whole.vectors, whole.content_hash))
+    assert store.load_run_input(con, "other model").vectors.shape[0] == 0
+    con.close()
+
+
+def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
+    from discovery.settings import load_settings
+    from flows.discovery import _connect
+
+    con = _connect(load_settings(db=tmp_path / "m.duckdb", db_memory_limit="300MB"))
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.close()
+    assert limit.replace(" ", "") in {"286.1MiB", "300.0MB"}, limit
