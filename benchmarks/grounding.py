@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from benchmarks.datasets import SETS
 from benchmarks.quality import CACHE
-from discovery import store
+from discovery import runstore, store
 from discovery.embed import Embedder
 from discovery.pipeline import discover, grounding
 from discovery.sentiment import SentimentModel
@@ -37,7 +37,7 @@ def run_set(name: str, embedder: Embedder) -> dict:
     try:
         result = discover(con, load_settings(db=db), embedder, SentimentModel())
         ext = {fid: e for fid, e, _ in store.feedback_index(con)}
-        data = store.load_run_input(con, "all-MiniLM-L6-v2")
+        data = runstore.load_run_input(con, "all-MiniLM-L6-v2")
     finally:
         con.close()
     theme_of = {a["segment_id"]: a["theme_id"] for a in result.assignments}

@@ -32,7 +32,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from benchmarks.common import emit, header, options
 from benchmarks.datasets import DATA, _write_jsonl
-from discovery import store
+from discovery import runstore, store
 from discovery.embed import Embedder, embed_missing
 from discovery.ingest import ingest_paths
 from discovery.pipeline import discover, prepare_segments
@@ -58,9 +58,9 @@ def run_once(db: Path, embedder: Embedder, full: bool = False) -> tuple[float, d
     try:
         prepare_segments(con, settings)
         embed_missing(con, embedder)
-        run_id = store.start_run(con, {"benchmark": True})
+        run_id = runstore.start_run(con, {"benchmark": True})
         result = discover(con, settings, embedder, SentimentModel(), full=full, run_id=run_id)
-        store.finish_run(con, run_id, result.themes, result.assignments, result.stats, result.llm_calls,
+        runstore.finish_run(con, run_id, result.themes, result.assignments, result.stats, result.llm_calls,
                          theme_state=result.theme_state, events=result.events,
                          applied_curation=result.applied_curation)
     finally:

@@ -82,7 +82,7 @@ def build(n: int, path: Path) -> int:
 
 def child(path: Path, db: Path) -> dict:
     """The measured run (in its own process)."""
-    from discovery import store
+    from discovery import runstore, store
     from discovery.embed import Embedder, embed_missing
     from discovery.ingest import ingest_paths
     from discovery.pipeline import discover, prepare_segments
@@ -110,11 +110,11 @@ def child(path: Path, db: Path) -> dict:
         embedded = embed_missing(con, embedder)
         mark("embed", t0)
         t0 = time.perf_counter()
-        run_id = store.start_run(con, {"benchmark": "scale"})
+        run_id = runstore.start_run(con, {"benchmark": "scale"})
         result = discover(con, settings, embedder, SentimentModel(), run_id=run_id)
         mark("discover", t0)
         t0 = time.perf_counter()
-        store.finish_run(con, run_id, result.themes, result.assignments, result.stats, result.llm_calls,
+        runstore.finish_run(con, run_id, result.themes, result.assignments, result.stats, result.llm_calls,
                          theme_state=result.theme_state, events=result.events,
                          applied_curation=result.applied_curation)
         mark("write", t0)

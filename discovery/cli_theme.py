@@ -14,7 +14,7 @@ NOTE = click.option("--note", help="Why, for the curation log")
 
 def _curate(db: str | None, action: str, theme_id: str, target: str | None = None, value: str | None = None,
             note: str | None = None) -> None:
-    from discovery import store
+    from discovery import runstore, store
     from discovery.settings import load_settings
 
     settings = load_settings(db=db)
@@ -23,7 +23,7 @@ def _curate(db: str | None, action: str, theme_id: str, target: str | None = Non
     try:
         con = store.connect(settings.db, lock_wait=settings.lock_wait)
         try:
-            store.add_curation(con, action, theme_id, target, value, note)
+            runstore.add_curation(con, action, theme_id, target, value, note)
         finally:
             con.close()
     except StoreError as err:

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from discovery import store, themes
+from discovery import runstore, store, themes
 from discovery.normalize import content_hash, segment_feedback
 from discovery.settings import Settings
 
@@ -62,7 +62,7 @@ class DiscoveryResult:
     applied_curation: list[str] = field(default_factory=list)
 
 
-def choose_mode(state: store.ThemeState, data: store.RunInput, settings: Settings, full: bool) -> tuple[str, str]:
+def choose_mode(state: runstore.ThemeState, data: runstore.RunInput, settings: Settings, full: bool) -> tuple[str, str]:
     """'incremental' when a previous run exists and little changed, else 'full' — with the reason."""
     if full:
         return "full", "requested"
@@ -74,7 +74,7 @@ def choose_mode(state: store.ThemeState, data: store.RunInput, settings: Setting
     if len(data.segment_id) and new / len(data.segment_id) > settings.incremental_max_new:
         return "full", f"{new / len(data.segment_id):.0%} of segments are new (> incremental_max_new)"
     if settings.full_every_days and state.last_full is not None:
-        age = store._now() - state.last_full
+        age = store.utc_now() - state.last_full
         if age.days >= settings.full_every_days:
             return "full", f"last full run {age.days} days ago (full_every_days = {settings.full_every_days})"
     return "incremental", f"{new} new or changed segments"
@@ -99,8 +99,8 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
 
     seconds: dict[str, float] = {}
     with _timed(seconds, "load"):
-        data = store.load_run_input(con, settings.embed_key, settings.window_days)
-        state = store.load_theme_state(con)
+        data = runstore.load_run_input(con, settings.embed_key, settings.window_days)
+        state = runstore.load_theme_state(con)
     mode, reason = choose_mode(state, data, settings, full)
     make = clusterer or (lambda mcs, leftovers=False: ThemeClusterer(
         min_cluster_size=mcs, n_neighbors=settings.umap_neighbors, n_components=settings.umap_components,
@@ -169,7 +169,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     if llm_report is not None and settings.llm_segment_sentiment:
         if len(labels) <= settings.llm_segment_sentiment_max:
             with _timed(seconds, "llm_sentiment"):
-                llm_sent, _ = llm.classify_sentiment(data.text, lambda key: store.llm_cached(con, key),
+                llm_sent, _ = llm.classify_sentiment(data.text, lambda key: runstore.llm_cached(con, key),
                                                      report=llm_report.report)
         else:
             log.warning("per-segment LLM sentiment skipped: %d segments > llm_segment_sentiment_max %d",
@@ -182,7 +182,7 @@ def discover(con: duckdb.DuckDBPyConnection, settings: Settings, embedder: Any,
     radius = themes.radii(data.vectors, labels, centroids)
     state_rows, life_events = themes.next_state([{**by_id[t], "radius": float(radius[i])} for i, t in enumerate(order)],
                                                 centroids, known, cur, splits,
-                                                run_id, store._now())
+                                                run_id, store.utc_now())
     previous_theme = [state.previous.get(s, (None, None))[0] for s in data.segment_id]
     n = len(labels)
     stats = {"mode": mode, "mode_reason": reason, "segments": n, "feedback_items": len(set(data.feedback_id)),
@@ -244,7 +244,7 @@ def name_with_llm(con: duckdb.DuckDBPyConnection, llm: Any, names: list[Any], ce
 
     todo = list(range(len(names))) if todo is None else todo
     requests = [ThemeRequest(theme=t, phrases=names[t].keywords, quotes=names[t].quotes) for t in todo]
-    report = llm.name(requests, lambda key: store.llm_cached(con, key))
+    report = llm.name(requests, lambda key: runstore.llm_cached(con, key))
     if not todo:
         return LLMNaming(themes={}, report=report, ungrounded=0)
     offline_ground = grounding(embedder.encode([f"{names[t].label}. {names[t].description}" for t in todo]),

@@ -12,7 +12,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from discovery import pipeline, store
+from discovery import pipeline, runstore, store
 from discovery.embed import Embedder, embed_missing
 from discovery.llm import LLMLabeler
 from discovery.sentiment import SentimentModel
@@ -92,7 +92,7 @@ def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> pipeline
 def write(settings: Settings, run_id: str, result: pipeline.DiscoveryResult, counts: dict[str, int]) -> None:
     con = _connect(settings)
     try:
-        store.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts},
+        runstore.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts},
                          result.llm_calls, theme_state=result.theme_state, events=result.events,
                          applied_curation=result.applied_curation)
     finally:
@@ -123,7 +123,7 @@ def _begin(settings: Settings, params: dict) -> str:
 
     con = _connect(settings)
     try:
-        return store.start_run(con, {**params, "embed_model": settings.embed_key}, flow_run.id)
+        return runstore.start_run(con, {**params, "embed_model": settings.embed_key}, flow_run.id)
     finally:
         con.close()
 
@@ -131,6 +131,6 @@ def _begin(settings: Settings, params: dict) -> str:
 def _fail(settings: Settings, run_id: str, error: str) -> None:
     con = _connect(settings)
     try:
-        store.fail_run(con, run_id, error)
+        runstore.fail_run(con, run_id, error)
     finally:
         con.close()

@@ -21,7 +21,7 @@ def die() -> None:
 
 
 def arm(point: str) -> None:
-    from discovery import cluster, embed, ingest, store
+    from discovery import cluster, embed, ingest, runstore, store
 
     if point == "ingest":  # mid-ingest: first chunk inserted inside the open transaction
         ingest.CHUNK = 10
@@ -47,7 +47,7 @@ def arm(point: str) -> None:
     elif point == "cluster":  # mid-clustering: inside HDBSCAN
         cluster.ThemeClusterer._hdbscan = lambda self, Z: die()
     elif point == "write":  # mid-write: snapshots and assignments inserted, COMMIT not reached
-        original_tx, original_finish = store.transaction, store.finish_run
+        original_tx, original_finish = runstore.transaction, runstore.finish_run
         state = {"finishing": False}
 
         @contextmanager
@@ -61,7 +61,7 @@ def arm(point: str) -> None:
             state["finishing"] = True
             return original_finish(*args, **kwargs)
 
-        store.transaction, store.finish_run = tx, finish
+        runstore.transaction, runstore.finish_run = tx, finish  # finish_run's own transaction
     else:
         raise SystemExit(f"unknown crash point {point}")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery import store
+from discovery import runstore, store
 from tests.helpers import rows
 
 
@@ -106,14 +106,14 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     hashes = [h for h, _ in store.texts_to_embed(con, "m")]
     own = {h: np.full(4, i, np.float32) for i, h in enumerate(hashes)}  # vector i belongs to hash i
     store.insert_embeddings(con, "m", hashes, np.stack([own[h] for h in hashes]))
-    whole = store.load_run_input(con, "m")
+    whole = runstore.load_run_input(con, "m")
     for batch_rows in (1, 5, 64):
-        part = store.load_run_input(con, "m", batch_rows=batch_rows)
+        part = runstore.load_run_input(con, "m", batch_rows=batch_rows)
         assert part.segment_id == whole.segment_id and part.text == whole.text
         assert np.array_equal(part.vectors, whole.vectors)
     assert len(whole.segment_id) == len(texts) and whole.segment_id == sorted(whole.segment_id)
     assert all(np.array_equal(v, own[h]) for v, h in zip(whole.vectors, whole.content_hash))
-    assert store.load_run_input(con, "other model").vectors.shape[0] == 0
+    assert runstore.load_run_input(con, "other model").vectors.shape[0] == 0
     con.close()
 
 
