@@ -35,9 +35,10 @@ def run_set(name: str, embedder: Embedder) -> dict:
     db = CACHE / f"{name}.duckdb"
     con = store.connect(db)
     try:
-        result = discover(con, load_settings(db=db), embedder, SentimentModel())
+        settings = load_settings(db=db)
+        result = discover(con, settings, embedder, SentimentModel())
         ext = {fid: e for fid, e, _ in store.feedback_index(con)}
-        data = runstore.load_run_input(con, "all-MiniLM-L6-v2")
+        data = runstore.load_run_input(con, settings.embed_key)  # the vectors the run used (int8 by default)
     finally:
         con.close()
     theme_of = {a["segment_id"]: a["theme_id"] for a in result.assignments}
