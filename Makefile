@@ -37,7 +37,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 # The quick benchmark set (quality + speed vs BERTopic, embedding, incremental, 100k scale, sentiment;
-# ~45 min on 2 cores) on ../shared/data (or $$PAINPOINTS_DATA); rewrites the tables of benchmarks/RESULTS.md.
+# ~35 min on 2 cores) on ../shared/data (or $$PAINPOINTS_DATA); rewrites the tables of benchmarks/RESULTS.md.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --quiet -e '.[dev,bench]'
 	$(PY) -m benchmarks

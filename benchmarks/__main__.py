@@ -1,7 +1,7 @@
 """``python -m benchmarks`` (= ``make bench``): the quick set, each benchmark in its own process,
 then RESULTS.md's tables and ``results.json`` are regenerated from what they wrote.
 
-Quick set (≈45 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
+Quick set (≈35 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
 BERTopic on five labelled sets and the reference points for it (``benchmarks.ceiling``), cold
 end-to-end speed vs BERTopic, embedding throughput, the incremental rerun, 100k items at scale,
 offline sentiment. Not in it: the 1M-item run (``python -m benchmarks.scale --items=1000000
