@@ -23,7 +23,7 @@ QUICK: dict[str, list[str]] = {
     "quality": ["--write"],
     "ceiling": ["--write"],
     "speed": ["--write"],
-    "embedding": ["--per-kind=500", "--write"],
+    "embedding": ["--per-kind=1000", "--write"],
     "incremental": ["--items=20000", "--repeats=3", "--write"],
     "scale": ["--items=100000", "--write"],
     "train_sentiment": ["--evaluate", "--write"],

@@ -113,14 +113,16 @@ def embedding(data: dict) -> str:
     d = data.get("embedding")
     if not d:
         return "(no run yet)"
-    rows = _table(f"Run: {_cmd(d)}; medians of the repeats after a warm-up call.",
+    rows = _table(f"Run: {_cmd(d)}; plain and int8 timed in alternating rounds after a warm-up call: "
+                  "texts/s are medians, the speed-up is the median of the per-round ratios.",
                   ["texts", "n", "plain `encode` (fp32) texts/s", "painpoints int8 texts/s", "speed-up",
                    "cosine to fp32: mean / median / p1 / min"], [])
     for kind, r in d["throughput"].items():
         rows.append(f"| {kind} | {r['texts']:,} | {r['plain_texts_per_s']:.0f} | {r['int8_texts_per_s']:.0f} | **{r['speedup']:.2f}×** | "
                     f"{r['cosine_mean']:.4f} / {r['cosine_median']:.4f} / {r['cosine_p1']:.4f} / {r['cosine_min']:.4f} |")
     q = d["clinc150_quality"]
-    rows += ["", f"Clustering the 4,500 CLINC150 test utterances (same seed): fp32 NMI {q['fp32']['nmi']:.3f}, "
+    seeds = f"median of {q['fp32']['seeds']} seeds" if "seeds" in q["fp32"] else "same seed"
+    rows += ["", f"Clustering the 4,500 CLINC150 test utterances ({seeds}): fp32 NMI {q['fp32']['nmi']:.3f}, "
                  f"ARI {q['fp32']['ari']:.3f}; int8 NMI {q['int8']['nmi']:.3f}, ARI {q['int8']['ari']:.3f}."]
     return "\n".join(rows)
 

@@ -26,8 +26,12 @@ from typing import Any
 
 import numpy as np
 
-TOKEN_BUDGET = 2_048  # padded tokens per batch: ≈128 short utterances or ≈16 long paragraphs (measured best)
+# Padded tokens per batch: ≈64 short utterances or ≈8 long paragraphs. 1,024 measured best on the 2-core
+# Intel Xeon (256–1,024 within noise, 2,048 4–14% slower; benchmarks/RESULTS.md); 2,048 was best on the AMD EPYC.
+TOKEN_BUDGET = 1_024
 MAX_BATCH = 256
+# Part of the cache file name: bump it when the export changes, so an old export is never reused.
+EXPORT_FORMAT = "eager-attention-1"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -60,7 +64,7 @@ def quantized_model(source: str, load: Callable[[], Any]) -> Path:
                          "modules.json and tokenizer.json, which int8 embedding needs: give such a folder, or set "
                          "embed_precision = 'fp32' to load the model through sentence-transformers")
     _check_mean_pooling(folder)
-    digest = hashlib.sha256(str(folder.resolve()).encode())
+    digest = hashlib.sha256(f"{EXPORT_FORMAT}:{folder.resolve()}".encode())
     for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
         digest.update(f.name.encode() + str(f.stat().st_size).encode() + str(f.stat().st_mtime_ns).encode())
     out = cache_dir() / "onnx" / f"{folder.name}-{digest.hexdigest()[:16]}-int8.onnx"
@@ -80,6 +84,13 @@ def quantized_model(source: str, load: Callable[[], Any]) -> Path:
 
 
 def _export(st: Any, path: Path) -> None:
+    """Trace the transformer to ONNX with *eager* attention.
+
+    Why eager: transformers' default SDPA attention traces into extra masking operators (IsNaN, Where
+    over every attention score tensor) that took ≈18% of ONNX Runtime's time on long texts; the eager
+    path traces to plain MatMul → Add(mask) → Softmax → MatMul (profiled with ORT's profiler, session 6).
+    The model's own setting is restored afterwards: the same object may be used for fp32 encoding.
+    """
     import torch
 
     class Body(torch.nn.Module):
@@ -95,11 +106,17 @@ def _export(st: Any, path: Path) -> None:
 
     sample = st.tokenizer(["a short one", "and a somewhat longer sentence"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "hidden")}
-    with torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches: axes are declared
-        torch.onnx.export(Body(st[0].auto_model.eval()), tuple(sample[k] for k in INPUTS), str(path),
-                          input_names=list(INPUTS), output_names=["hidden"], dynamic_axes=axes,
-                          opset_version=17, dynamo=False)
+    model = st[0].auto_model
+    attention = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches: axes are declared
+            torch.onnx.export(Body(model.eval()), tuple(sample[k] for k in INPUTS), str(path),
+                              input_names=list(INPUTS), output_names=["hidden"], dynamic_axes=axes,
+                              opset_version=17, dynamo=False)
+    finally:
+        model.set_attn_implementation(attention)
 
 
 class Int8Encoder:
