@@ -1,8 +1,9 @@
 """``python -m benchmarks`` (= ``make bench``): the quick set, each benchmark in its own process,
 then RESULTS.md's tables and ``results.json`` are regenerated from what they wrote.
 
-Quick set (≈35 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
-BERTopic on five labelled sets and the reference points for it (``benchmarks.ceiling``), cold
+Quick set (≈37 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
+BERTopic on five labelled sets, the reference points for it (``benchmarks.ceiling``), the LLM-label
+grounding check on three of those sets (``benchmarks.grounding``), cold
 end-to-end speed vs BERTopic, embedding throughput, the incremental rerun, 100k items at scale,
 offline sentiment. Not in it: the 1M-item run (``python -m benchmarks.scale --items=1000000
 --write``, see RESULTS.md for its duration) and the 2 GB CSV ingest (``python -m
@@ -22,6 +23,7 @@ from benchmarks.report import render
 QUICK: dict[str, list[str]] = {
     "quality": ["--write"],
     "ceiling": ["--write"],
+    "grounding": ["clinc150", "abcd", "multidogo", "--write"],
     "speed": ["--write"],
     "embedding": ["--per-kind=1000", "--write"],
     "incremental": ["--items=20000", "--repeats=3", "--write"],

@@ -4,20 +4,22 @@ On labelled sets, each theme gets two candidate labels: the name of its majority
 label, e.g. "card declined") and the name of another theme's majority label (a bad label, as a
 hallucinating LLM might produce). Grounding (``discovery.pipeline.grounding``) should be positive
 for the first and negative for the second. Also reported: the grounding of painpoints' own offline
-labels. Run: ``python -m benchmarks.grounding [SET ...]`` (after ``python -m benchmarks.quality``
-has filled the cache).
+labels. Run: ``python -m benchmarks.grounding [SET ...] [--write]`` (after ``python -m
+benchmarks.quality`` has filled the cache; sets default to clinc150 abcd multidogo); ``--write`` saves
+``benchmarks/grounding.json`` for the table in RESULTS.md.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.common import emit, header, options
 from benchmarks.datasets import SETS
 from benchmarks.quality import CACHE
 from discovery import runstore, store
@@ -70,9 +72,12 @@ def run_set(name: str, embedder: Embedder) -> dict:
 
 
 def main(argv: list[str]) -> None:
+    opts = options([a for a in argv if a.startswith("--")])
+    names = [a for a in argv if not a.startswith("--")] or ["clinc150", "abcd", "multidogo"]
     embedder = Embedder(progress=False).fit()
-    for name in argv or ["clinc150", "abcd"]:
-        print(json.dumps(run_set(name, embedder)), flush=True)
+    report = {**header("benchmarks.grounding", argv), "thresholds": list(THRESHOLDS),
+              "results": [run_set(name, embedder) for name in names]}
+    emit(report, Path(__file__).resolve().parent / "grounding.json", "write" in opts)
 
 
 if __name__ == "__main__":

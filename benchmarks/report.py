@@ -17,7 +17,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-SOURCES = ("quality", "ceiling", "speed", "embedding", "incremental", "scale", "sentiment", "large_csv")
+SOURCES = ("quality", "ceiling", "speed", "embedding", "incremental", "scale", "sentiment", "grounding",
+           "large_csv")
 
 
 def load() -> dict[str, Any]:
@@ -174,9 +175,23 @@ def sentiment(data: dict) -> str:
     return "\n".join(rows)
 
 
+def grounding(data: dict) -> str:
+    d = data.get("grounding")
+    if not d:
+        return "(no run yet)"
+    pct = lambda v: f"{v:.1%}"  # noqa: E731
+    rows = [f"| {r['set']} | {r['themes']} | {r['auc_good_vs_bad']:.3f} | {pct(r['good_kept_at_-0.1'])} | "
+            f"{pct(r['bad_rejected_at_-0.1'])} | {pct(r['good_kept_at_0.0'])} | {pct(r['bad_rejected_at_0.0'])} | "
+            f"{pct(r['offline_labels_kept_at_-0.1'])} |" for r in d["results"]]
+    return "\n".join(_table(
+        f"Run: {_cmd(d)}.",
+        ["set", "themes", "AUC good vs bad", "good kept at −0.1", "bad rejected at −0.1", "good kept at 0",
+         "bad rejected at 0", "offline labels kept at −0.1"], rows))
+
+
 SECTIONS: dict[str, Callable[[dict], str]] = {
     "targets": targets, "quality": quality, "ceiling": ceiling, "speed": speed, "embedding": embedding,
-    "incremental": incremental, "scale": scale, "sentiment": sentiment}
+    "incremental": incremental, "scale": scale, "sentiment": sentiment, "grounding": grounding}
 
 
 def render(path: Path = RESULTS) -> list[str]:

@@ -41,6 +41,21 @@ def test_render_rewrites_only_generated_blocks(tmp_path, monkeypatch):
     assert md.read_text() == first  # idempotent
 
 
+def test_grounding_table_renders_from_its_json(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    row = {"set": "s1", "themes": 12, "auc_good_vs_bad": 0.9871, "good_kept_at_-0.1": 0.855,
+           "bad_rejected_at_-0.1": 1.0, "good_kept_at_0.0": 0.5, "bad_rejected_at_0.0": 0.25,
+           "offline_labels_kept_at_-0.1": 1.0}
+    (tmp_path / "grounding.json").write_text(json.dumps(
+        {"date": "2026-11-23", "command": "python -m benchmarks.grounding s1 --write", "results": [row]}))
+    md = tmp_path / "RESULTS.md"
+    md.write_text("<!-- generated:grounding -->\n<!-- /generated:grounding -->\n")
+    assert report.render(md) == ["grounding"]
+    text = md.read_text()
+    assert "`python -m benchmarks.grounding s1 --write`, 2026-11-23" in text
+    assert "| s1 | 12 | 0.987 | 85.5% | 100.0% | 50.0% | 25.0% | 100.0% |" in text
+
+
 def test_measured_reports_wall_time_and_peak_rss_of_children():
     out = measured([["python3", "-c", "x = bytearray(300 * 1024 * 1024); import time; time.sleep(0.2)"],
                     ["python3", "-c", "pass"]])
