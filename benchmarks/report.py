@@ -179,10 +179,9 @@ def grounding(data: dict) -> str:
     d = data.get("grounding")
     if not d:
         return "(no run yet)"
-    pct = lambda v: f"{v:.1%}"  # noqa: E731
-    rows = [f"| {r['set']} | {r['themes']} | {r['auc_good_vs_bad']:.3f} | {pct(r['good_kept_at_-0.1'])} | "
-            f"{pct(r['bad_rejected_at_-0.1'])} | {pct(r['good_kept_at_0.0'])} | {pct(r['bad_rejected_at_0.0'])} | "
-            f"{pct(r['offline_labels_kept_at_-0.1'])} |" for r in d["results"]]
+    rows = [f"| {r['set']} | {r['themes']} | {r['auc_good_vs_bad']:.3f} | {r['good_kept_at_-0.1']:.1%} | "
+            f"{r['bad_rejected_at_-0.1']:.1%} | {r['good_kept_at_0.0']:.1%} | {r['bad_rejected_at_0.0']:.1%} | "
+            f"{r['offline_labels_kept_at_-0.1']:.1%} |" for r in d["results"]]
     return "\n".join(_table(
         f"Run: {_cmd(d)}.",
         ["set", "themes", "AUC good vs bad", "good kept at −0.1", "bad rejected at −0.1", "good kept at 0",
