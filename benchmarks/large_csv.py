@@ -63,7 +63,7 @@ def main(argv: list[str]) -> dict:
         size = csv_path.stat().st_size
         print(f"built {size / 1024**3:.2f} GB, {rows:,} rows in {build_s:.0f} s", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "discovery.cli", "ingest", str(csv_path), "--source", "big",
+        proc = subprocess.run([sys.executable, "-m", "painpoints.cli", "ingest", str(csv_path), "--source", "big",
                                "--kind", "review", "--db", str(db)], capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         if proc.returncode != 0:

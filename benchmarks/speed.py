@@ -55,7 +55,7 @@ def run_set(name: str, work: Path, repeats: int) -> dict:
     path, kind, labels = SETS[name](work)
     env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    cli = [sys.executable, "-m", "discovery.cli"]
+    cli = [sys.executable, "-m", "painpoints.cli"]
     ours, theirs, stages = [], [], []
     for i in range(repeats):
         db = work / f"{name}-{i}.duckdb"

@@ -7,6 +7,8 @@ happen in one transaction, so a crash leaves either the old state or the new one
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import re
@@ -68,12 +70,112 @@ def connect(path: str | Path, read_only: bool = False, lock_wait: float = 60.0,
     except duckdb.IOException as err:
         hint = (f" (waited {lock_wait:.0f} s for another process to release it)" if _is_lock_error(err) else "")
         raise StoreError(f"cannot open {path}{hint}: {err}") from err
-    if not read_only:
-        with transaction(con):
-            for folder in ("schema", "views"):
-                for file in sorted((sql_dir() / folder).glob("*.sql")):
-                    con.execute(file.read_text())
+    try:
+        if read_only:
+            check_version(con)
+        else:
+            migrate(con)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+# ----------------------------------------------------------------------------------------- schema
+def migrations() -> list[tuple[int, str, str]]:
+    """``(version, name, sql)`` of ``sql/schema/NNN_name.sql`` in version order. A migration is
+    applied once per database; files are only ever added, never edited in meaning."""
+    found = []
+    for file in sorted((sql_dir() / "schema").glob("*.sql")):
+        match = re.fullmatch(r"(\d+)_(\w+)\.sql", file.name)
+        if not match:
+            raise StoreError(f"migration file name must be NNN_name.sql: {file.name}")
+        found.append((int(match.group(1)), match.group(2), file.read_text()))
+    versions = [v for v, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise StoreError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest migration applied to this database; 0 for an empty (or pre-versioning) one."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'").fetchone()[0]:
+        return 0
+    return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+
+def check_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The database's schema version; a ``StoreError`` when it is newer than this code knows, since
+    older code could misread or damage tables it does not know."""
+    have, known = schema_version(con), len(migrations())
+    if have > known:
+        raise StoreError(f"this database has schema version {have}, newer than this painpoints knows "
+                         f"({known}); upgrade painpoints to use it")
+    return have
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply pending migrations in order, each with its version row in one transaction, then
+    (re)create the views when their SQL changed; returns how many migrations ran.
+
+    Databases made before versioning hold the tables of migrations 1–3 already: those files are
+    idempotent (``IF NOT EXISTS``), so they run again harmlessly and get recorded."""
+    have = check_version(con)
+    applied = 0
+    for version, name, ddl in migrations()[have:]:
+        with transaction(con):
+            con.execute(SCHEMA_VERSION_DDL)
+            con.execute(ddl)
+            con.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                        [version, name, utc_now()])
+        applied += 1
+    views = "\n".join(f.read_text() for f in sorted((sql_dir() / "views").glob("*.sql")))
+    digest = hashlib.sha256(views.encode()).hexdigest()
+    if applied or con.execute("SELECT count(*) FROM schema_views WHERE sha256 = ?", [digest]).fetchone()[0] == 0:
+        with transaction(con):
+            con.execute(views)
+            con.execute("DELETE FROM schema_views")
+            con.execute("INSERT INTO schema_views (sha256, applied_at) VALUES (?, ?)", [digest, utc_now()])
+    return applied
+
+
+SCHEMA_VERSION_DDL = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                      "applied_at TIMESTAMP NOT NULL); "
+                      "CREATE TABLE IF NOT EXISTS schema_views (sha256 VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+
+
+@functools.cache
+def _named_queries() -> dict[str, str]:
+    queries: dict[str, str] = {}
+    for file in sorted((sql_dir() / "queries").glob("*.sql")):
+        for block in re.split(r"^-- name: ", file.read_text(), flags=re.M)[1:]:
+            name, _, body = block.partition("\n")
+            if name.strip() in queries:
+                raise StoreError(f"query {name.strip()!r} defined twice in sql/queries/")
+            queries[name.strip()] = body.strip().rstrip(";")
+    return queries
+
+
+def sql(name: str) -> str:
+    """The named statement ``-- name: NAME`` from ``sql/queries/*.sql``: SQL longer than a line
+    lives there, next to the schema it reads, not inside Python strings."""
+    try:
+        return _named_queries()[name]
+    except KeyError:
+        raise StoreError(f"no query named {name!r} in sql/queries/") from None
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Arrow tables visible to SQL under the given names for the ``with`` block (explicitly
+    registered: DuckDB can also read Python locals by name, which hides the data flow)."""
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        yield con
+    finally:
+        for name in tables:
+            con.unregister(name)
 
 
 def _is_lock_error(err: BaseException) -> bool:
@@ -127,23 +229,16 @@ def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
         return 0
     for r in rows:
         r["metadata"] = json.dumps(r["metadata"], ensure_ascii=False, default=str)
-    batch = pa.Table.from_pylist(rows, schema=FEEDBACK_SCHEMA)  # noqa: F841 (read by DuckDB by name)
-    con.execute("INSERT INTO feedback (feedback_id, source, kind, external_id, text, created_at, author, "
-                "rating, metadata, content_hash) SELECT feedback_id, source, kind, external_id, text, "
-                "created_at, author, rating, metadata::JSON, content_hash FROM batch")
+    with registered(con, batch=pa.Table.from_pylist(rows, schema=FEEDBACK_SCHEMA)):
+        con.execute(sql("insert_feedback"))
     return len(rows)
 
 
 def insert_rejected(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    batch = pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)  # noqa: F841
-    # a re-ingest of the same file must not record the same rejection twice
-    con.execute("INSERT INTO rejected_rows (source, reason, raw, file, line) "
-                "SELECT b.source, b.reason, b.raw, b.file, b.line FROM batch b WHERE NOT EXISTS ("
-                "SELECT 1 FROM rejected_rows r WHERE r.source = b.source AND r.reason = b.reason "
-                "AND r.raw IS NOT DISTINCT FROM b.raw AND r.file IS NOT DISTINCT FROM b.file "
-                "AND r.line IS NOT DISTINCT FROM b.line)")
+    with registered(con, batch=pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)):
+        con.execute(sql("insert_rejected"))
     return len(rows)
 
 
@@ -155,8 +250,7 @@ def stored_hashes(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]
 def replace_feedback(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
     """A newer version of a stored item (same id): update it and drop its segments, so the next run
     re-cuts, re-embeds and re-assigns it. Earlier runs' assignments stay as history."""
-    con.execute("UPDATE feedback SET text = ?, created_at = ?, author = ?, rating = ?, metadata = ?::JSON, "
-                "content_hash = ?, ingested_at = ? WHERE feedback_id = ?",
+    con.execute(sql("replace_feedback"),
                 [row["text"], row["created_at"], row["author"], row["rating"],
                  json.dumps(row["metadata"], ensure_ascii=False, default=str), row["content_hash"], utc_now(),
                  row["feedback_id"]])
@@ -177,9 +271,7 @@ def get_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
 
 
 def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, detail: dict[str, Any]) -> None:
-    con.execute("INSERT INTO sync_state (source, cursor, updated_at, detail) VALUES (?, ?, ?, ?::JSON) "
-                "ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at, "
-                "detail = excluded.detail", [source, cursor, utc_now(), json.dumps(detail, default=str)])
+    con.execute(sql("set_cursor"), [source, cursor, utc_now(), json.dumps(detail, default=str)])
 
 
 def file_ingested(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str) -> bool:
@@ -189,17 +281,13 @@ def file_ingested(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256
 
 def record_file(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str, size: int,
                 counts: dict[str, Any]) -> None:
-    con.execute("INSERT INTO ingested_files (source, path, sha256, size, counts, ingested_at) "
-                "VALUES (?, ?, ?, ?, ?::JSON, ?) ON CONFLICT DO NOTHING",
-                [source, path, sha256, size, json.dumps(counts), utc_now()])
+    con.execute(sql("record_file"), [source, path, sha256, size, json.dumps(counts), utc_now()])
 
 
 # --------------------------------------------------------------------------------------- segments
 def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """``(feedback_id, kind, text)`` of feedback that has no segments yet, in id order."""
-    return con.execute("SELECT f.feedback_id, f.kind, f.text FROM feedback f WHERE NOT EXISTS "
-                       "(SELECT 1 FROM segments s WHERE s.feedback_id = f.feedback_id) "
-                       "ORDER BY f.feedback_id").fetchall()
+    return con.execute(sql("unsegmented_feedback")).fetchall()
 
 
 def insert_segments(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
@@ -208,17 +296,15 @@ def insert_segments(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
     schema = pa.schema([("segment_id", pa.string()), ("feedback_id", pa.string()), ("segment", pa.int32()),
                         ("text", pa.string()), ("original_text", pa.string()),
                         ("content_hash", pa.string()), ("pii_found", pa.list_(pa.string()))])
-    batch = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841
-    con.execute("INSERT INTO segments SELECT * FROM batch")
+    with registered(con, batch=pa.Table.from_pylist(rows, schema=schema)):
+        con.execute("INSERT INTO segments SELECT * FROM batch")
     return len(rows)
 
 
 # ------------------------------------------------------------------------------------- embeddings
 def texts_to_embed(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str]]:
     """``(content_hash, text)`` of segments with no cached vector for ``model``: the cache lookup."""
-    return con.execute("SELECT content_hash, any_value(text) FROM segments s WHERE NOT EXISTS "
-                       "(SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = ?) "
-                       "GROUP BY content_hash ORDER BY content_hash", [model]).fetchall()
+    return con.execute(sql("texts_to_embed"), [model]).fetchall()
 
 
 def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str],
@@ -226,11 +312,11 @@ def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequen
     if not len(hashes):
         return 0
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
-    batch = pa.table({"content_hash": pa.array(list(hashes), pa.string()),  # noqa: F841
+    batch = pa.table({"content_hash": pa.array(list(hashes), pa.string()),
                       "vector": pa.ListArray.from_arrays(
                           pa.array(np.arange(0, len(flat) + 1, vectors.shape[1], dtype=np.int32)), flat)})
-    con.execute("INSERT INTO embeddings (content_hash, model, vector) "
-                "SELECT content_hash, ?, vector FROM batch ON CONFLICT DO NOTHING", [model])
+    with registered(con, batch=batch):
+        con.execute(sql("insert_embeddings"), [model])
     return len(hashes)
 
 
@@ -238,9 +324,9 @@ def cached_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[
     """The cached vectors among ``hashes`` for ``model``."""
     if not hashes:
         return {}
-    keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})  # noqa: F841
-    tbl = _arrow(con.execute("SELECT e.content_hash, e.vector FROM embeddings e JOIN keys k USING (content_hash) "
-                      "WHERE e.model = ?", [model]))
+    keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})
+    with registered(con, keys=keys):
+        tbl = _arrow(con.execute(sql("cached_vectors"), [model]))
     return {h: np.asarray(v, dtype=np.float32) for h, v in
             zip(tbl.column("content_hash").to_pylist(), tbl.column("vector").to_pylist())}
 

@@ -68,6 +68,6 @@ def arm(point: str) -> None:
 
 if __name__ == "__main__":
     arm(sys.argv[1])
-    from discovery.cli import main
+    from painpoints.cli import main
 
     main(sys.argv[2:])

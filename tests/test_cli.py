@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from discovery.cli import main
+from painpoints.cli import main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def cli(*args: str, crash: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the CLI in its own process group; afterwards kill the group, because a SIGKILLed run leaves
     its temporary Prefect API server (a child process) orphaned."""
-    cmd = [sys.executable, str(RUNNER), crash, *args] if crash else [sys.executable, "-m", "discovery.cli", *args]
+    cmd = [sys.executable, str(RUNNER), crash, *args] if crash else [sys.executable, "-m", "painpoints.cli", *args]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, start_new_session=True,
                                 cwd=Path(__file__).resolve().parents[1])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from discovery.cli import main
+from painpoints.cli import main
 from tests.helpers import rows as q
 
 DATA = Path(__file__).resolve().parent / "data"

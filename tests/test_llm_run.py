@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from discovery.cli import main
+from painpoints.cli import main
 from tests.helpers import rows
 from tests.llm_server import FakeLLM
 

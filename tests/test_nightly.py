@@ -130,7 +130,7 @@ def test_served_deployment_runs_on_request(setup) -> None:
     api = PREFECT_API_URL.value()
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
     log = (root / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "discovery.cli", "serve"], env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "painpoints.cli", "serve"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deployment = _wait_for_deployment(get_client, "painpoints-nightly/painpoints-nightly", proc, root)

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from discovery.cli import main
+from painpoints.cli import main
 from tests.helpers import rows as q
 
 ROOT = Path(__file__).resolve().parents[1]

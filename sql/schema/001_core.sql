@@ -1,4 +1,5 @@
--- Core tables. Applied in file-name order by discovery.store.connect(); every statement is idempotent.
+-- Core tables. Migrations: discovery.store.migrate() applies sql/schema/NNN_*.sql in order, each once per
+-- database, recording it in schema_version. Add a new file for every change; never edit one in meaning.
 
 -- One row per stored feedback item (contract table).
 CREATE TABLE IF NOT EXISTS feedback (
@@ -76,7 +77,7 @@ CREATE TABLE IF NOT EXISTS theme_snapshots (
     rank            INTEGER NOT NULL,
     example_quotes  VARCHAR[],
     sources         VARCHAR[],
-    label_method    VARCHAR NOT NULL,       -- offline | llm
+    label_method    VARCHAR NOT NULL,       -- offline | llm | curated (renamed by a PM)
     PRIMARY KEY (run_id, theme_id)
 );
 
@@ -85,10 +86,11 @@ CREATE TABLE IF NOT EXISTS assignments (
     run_id           VARCHAR NOT NULL,
     segment_id       VARCHAR NOT NULL,
     theme_id         VARCHAR,               -- NULL = unassigned
-    how              VARCHAR NOT NULL,      -- cluster | reassigned | outlier
+    how              VARCHAR NOT NULL,      -- full run: cluster | reassigned | assigned | outlier;
+                                            -- incremental run: kept | assigned | cluster | reassigned | outlier
     sentiment        VARCHAR NOT NULL,
     sentiment_score  DOUBLE NOT NULL,
-    x                DOUBLE,                -- 2-D map coordinates for plots
+    x                DOUBLE,                -- never written; dropped by 004_drop_map_columns.sql
     y                DOUBLE,
     PRIMARY KEY (run_id, segment_id)
 );

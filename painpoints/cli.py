@@ -17,8 +17,8 @@ from typing import Any
 import click
 
 from connectors.files import ColumnMap, ConnectorError
-from discovery.cli_nightly import pull, serve
-from discovery.cli_theme import DB_HELP, theme
+from painpoints.cli_nightly import pull, serve
+from painpoints.cli_theme import DB_HELP, theme
 from discovery.store import StoreError
 
 for _key, _value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",

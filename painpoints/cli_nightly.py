@@ -9,7 +9,7 @@ import time
 
 import click
 
-from discovery.cli_theme import DB_HELP
+from painpoints.cli_theme import DB_HELP
 from discovery.store import StoreError
 
 

@@ -1,0 +1,57 @@
+-- Named statements of discovery/store.py (ingest, segments, embeddings). Loaded by store.sql(name);
+-- `batch` / `keys` are Arrow tables registered for the statement by store.registered().
+
+-- name: insert_feedback
+INSERT INTO feedback (feedback_id, source, kind, external_id, text, created_at, author, rating, metadata,
+                      content_hash)
+SELECT feedback_id, source, kind, external_id, text, created_at, author, rating, metadata::JSON, content_hash
+FROM batch;
+
+-- name: insert_rejected
+-- a re-ingest of the same file must not record the same rejection twice
+INSERT INTO rejected_rows (source, reason, raw, file, line)
+SELECT b.source, b.reason, b.raw, b.file, b.line
+FROM batch b
+WHERE NOT EXISTS (
+    SELECT 1 FROM rejected_rows r
+    WHERE r.source = b.source AND r.reason = b.reason AND r.raw IS NOT DISTINCT FROM b.raw
+      AND r.file IS NOT DISTINCT FROM b.file AND r.line IS NOT DISTINCT FROM b.line
+);
+
+-- name: replace_feedback
+UPDATE feedback
+SET text = ?, created_at = ?, author = ?, rating = ?, metadata = ?::JSON, content_hash = ?, ingested_at = ?
+WHERE feedback_id = ?;
+
+-- name: set_cursor
+INSERT INTO sync_state (source, cursor, updated_at, detail) VALUES (?, ?, ?, ?::JSON)
+ON CONFLICT (source) DO UPDATE
+SET cursor = excluded.cursor, updated_at = excluded.updated_at, detail = excluded.detail;
+
+-- name: record_file
+INSERT INTO ingested_files (source, path, sha256, size, counts, ingested_at) VALUES (?, ?, ?, ?, ?::JSON, ?)
+ON CONFLICT DO NOTHING;
+
+-- name: unsegmented_feedback
+SELECT f.feedback_id, f.kind, f.text
+FROM feedback f
+WHERE NOT EXISTS (SELECT 1 FROM segments s WHERE s.feedback_id = f.feedback_id)
+ORDER BY f.feedback_id;
+
+-- name: texts_to_embed
+-- the embedding cache lookup: segment texts with no vector for the model (?)
+SELECT content_hash, any_value(text)
+FROM segments s
+WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = ?)
+GROUP BY content_hash
+ORDER BY content_hash;
+
+-- name: insert_embeddings
+INSERT INTO embeddings (content_hash, model, vector)
+SELECT content_hash, ?, vector FROM batch
+ON CONFLICT DO NOTHING;
+
+-- name: cached_vectors
+SELECT e.content_hash, e.vector
+FROM embeddings e JOIN keys k USING (content_hash)
+WHERE e.model = ?;
