@@ -88,14 +88,14 @@ def main(argv: list[str]) -> dict:
         base, new = _write_jsonl(rows[:cut], work / "base.jsonl"), _write_jsonl(rows[cut:], work / "new.jsonl")
         embedder = Embedder(progress=False).fit()
         db0 = work / "base.duckdb"
-        ingest_paths(db0, [base], "clinc", "review")
+        ingest_paths(load_settings(db=db0), [base], "clinc", "review")
         cold_s, cold = run_once(db0, embedder)
         print(f"full (cold) on {cut} items: {cold_s:.1f} s, {cold['themes']} themes", flush=True)
         incr, recl = [], []
         for r in range(repeats):
             db = work / f"r{r}.duckdb"
             shutil.copy(db0, db)
-            ingest_paths(db, [new], "clinc", "review")
+            ingest_paths(load_settings(db=db), [new], "clinc", "review")
             s, st = run_once(db, embedder)
             incr.append({"seconds": s, "mode": st["mode"], "same": st["same_theme_share"], "nmi": nmi(db, labels),
                          "new_themes": st["themes_new"]})

@@ -24,7 +24,7 @@ from discovery.settings import load_settings
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "demo.duckdb"
-        list(load_demo(db))
+        list(load_demo(load_settings(db=db)))
         settings = load_settings(db=db)
         con = store.connect(db)
         try:

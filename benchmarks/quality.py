@@ -85,7 +85,7 @@ def prepared_set(name: str, embedder: Embedder | None = None
     computed): an open connection, ``(feedback_id, external_id, text)`` per item and its true label."""
     path, kind, labels = SETS[name](CACHE)
     db = CACHE / f"{name}.duckdb"
-    ingest_paths(db, [path], name, kind)
+    ingest_paths(load_settings(db=db), [path], name, kind)
     con = store.connect(db)
     try:
         prepare_segments(con, load_settings(db=db))

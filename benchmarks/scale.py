@@ -98,7 +98,7 @@ def child(path: Path, db: Path) -> dict:
 
     settings = load_settings(db=db)
     t0 = time.perf_counter()
-    ingest_paths(db, [path], "scale", "review")
+    ingest_paths(settings, [path], "scale", "review")
     mark("ingest", t0)
     con = store.connect(db, memory_limit=settings.db_memory_limit)  # as the flow's connections
     try:

@@ -16,6 +16,18 @@ Kind = Literal["review", "ticket", "transcript"]
 KINDS: tuple[str, ...] = ("review", "ticket", "transcript")
 
 
+@dataclass(frozen=True, slots=True)
+class ColumnMap:
+    """Which input column feeds which record field; ``None`` means auto-detect. Built in one place
+    per surface (CLI options, a declared source, a flow parameter) and passed as one value."""
+
+    text: str | None = None
+    id: str | None = None
+    time: str | None = None
+    rating: str | None = None
+    author: str | None = None
+
+
 @dataclass(slots=True)
 class FeedbackRecord:
     """One piece of customer feedback as read from a source.

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from connectors.base import FeedbackRecord, Item, Rejected
+from connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
 from connectors.readers import MAX_RAW, ConnectorError, detect_encoding, read_tabular
 
 __all__ = ["ColumnMap", "ConnectorError", "FileConnector", "detect_columns", "detect_encoding", "parse_time",
@@ -32,17 +32,6 @@ RATING_NAMES = ("rating", "stars", "score", "star_rating", "satisfaction")
 AUTHOR_NAMES = ("author", "user", "username", "user_name", "customer", "customer_name", "reviewer", "name")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%Y/%m/%d",
                 "%m/%d/%Y %H:%M", "%d %b %Y", "%b %d, %Y")
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnMap:
-    """Which input column feeds which record field; ``None`` means auto-detect."""
-
-    text: str | None = None
-    id: str | None = None
-    time: str | None = None
-    rating: str | None = None
-    author: str | None = None
 
 
 def _norm(name: str) -> str:

@@ -7,12 +7,36 @@ Slack, Mattermost, Rocket.Chat, Teams workflows and most chat tools accept ``{"t
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from connectors.http import RetryingClient
+from discovery import store
+from discovery.settings import Settings
 
-ALERT_SQL = ("SELECT theme_id, label, reason, recent_items, growth, zscore, negative_share, example_quotes "
-             "FROM theme_alerts WHERE run_id = ? ORDER BY (reason = 'spike') DESC, zscore DESC, rank")
+log = logging.getLogger(__name__)
+
+
+def run_alerts(settings: Settings, run_id: str) -> list[dict[str, Any]]:
+    """The emerging themes of ``run_id`` (the ``theme_alerts`` view), read-only."""
+    with store.connect(settings.db, read_only=True) as con:
+        cols, rows = store.query(con, store.sql("run_alerts"), [run_id])
+    return [dict(zip(cols, r)) for r in rows]
+
+
+def notify(settings: Settings, run_id: str) -> int:
+    """Send this run's emerging themes to ``alert_webhook``; returns how many were sent. A failed
+    webhook is logged, not raised: the run's results are already committed and the alerts stay in
+    the ``theme_alerts`` view."""
+    found = run_alerts(settings, run_id)
+    if settings.alert_webhook is None or not found:
+        return 0
+    try:
+        send(settings.alert_webhook.get_secret_value(), found, run_id)
+    except Exception as err:  # noqa: BLE001 (reported, never raised: see docstring)
+        log.error("alert webhook failed: %s", type(err).__name__ + ": " + str(err)[:200])
+        return 0
+    return len(found)
 
 
 def payload(alerts: list[dict[str, Any]], run_id: str, report_url: str | None = None) -> dict[str, Any]:

@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.files import ColumnMap
-from discovery.ingest import ingest_paths
+from connectors.base import ColumnMap
+from discovery.ingest import IngestCounts, ingest_paths
+from discovery.settings import Settings
 
 
 def demo_dir() -> Path:
@@ -19,13 +20,13 @@ def demo_dir() -> Path:
     raise FileNotFoundError("demo data (data/demo/manifest.json) not found")
 
 
-def load_demo(db: Path) -> Iterator[str]:
-    """Recreate ``db`` and ingest every file of the manifest; yields one summary line per file."""
+def load_demo(settings: Settings) -> Iterator[tuple[str, IngestCounts]]:
+    """Recreate ``settings.db`` and ingest every file of the manifest through the same entry as
+    ``painpoints ingest``; yields ``(file name, counts)`` per file."""
+    db = Path(settings.db)
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
     folder = demo_dir()
     for entry in json.loads((folder / "manifest.json").read_text())["files"]:
-        counts = ingest_paths(db, [folder / entry["file"]], entry["source"], entry["kind"],
-                              ColumnMap(**entry.get("columns", {})))
-        yield (f"{entry['file']}: read {counts.read}, stored {counts.stored}, "
-               f"duplicates {counts.duplicates}, rejected {counts.rejected}")
+        yield entry["file"], ingest_paths(settings, [folder / entry["file"]], entry["source"], entry["kind"],
+                                          ColumnMap(**entry.get("columns", {})))

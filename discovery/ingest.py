@@ -8,18 +8,20 @@ All rows of one ingest call commit together: a crash leaves the database as it w
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from connectors.base import FeedbackRecord, Item, Rejected
-from connectors.files import ColumnMap, FileConnector
+from connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
+from connectors.files import FileConnector
 from connectors.transcripts import TranscriptConnector
 from discovery import store
 from discovery.normalize import content_hash
 from discovery.redact import find_names, redact
+from discovery.settings import Settings
 
 CHUNK = 5_000
 # A whole file is one transaction; past this DuckDB writes it to disk instead of holding it in memory
@@ -39,6 +41,17 @@ class IngestCounts:
     deleted: int = 0
     skipped_files: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for people: the four contract counts, then what else happened, if anything."""
+        extra = [f"{name.replace('_', ' ')} {n}" for name, n in
+                 (("updated", self.updated), ("deleted", self.deleted), ("files_skipped", self.skipped_files)) if n]
+        return ", ".join([f"read {self.read}, stored {self.stored}, duplicates {self.duplicates}, "
+                          f"rejected {self.rejected}", *extra])
+
+    def as_dict(self) -> dict[str, int]:
+        """The integer counts (for Prefect results and ``ingested_files.counts``)."""
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
 
     def add(self, other: "IngestCounts") -> None:
         self.read += other.read
@@ -152,16 +165,22 @@ def _row(item: FeedbackRecord, keep_original: bool = True) -> dict:
             "rating": item.rating, "metadata": item.metadata, "content_hash": chash}
 
 
-def ingest_paths(db: str | Path, paths: Iterable[str | Path], source: str, kind: str,
-                 columns: ColumnMap = ColumnMap(), customer_roles: Iterable[str] | None = None,
-                 lock_wait: float = 60.0, keep_original: bool = True) -> IngestCounts:
-    """Ingest files into the database at ``db``; each file commits on its own."""
+@contextmanager
+def ingest_session(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The connection every ingest path writes through: waits ``lock_wait`` for another writer and
+    bounds DuckDB's memory (a whole file is one transaction), then closes."""
+    with store.connect(settings.db, lock_wait=settings.lock_wait, memory_limit=INGEST_MEMORY_LIMIT) as con:
+        yield con
+
+
+def ingest_paths(settings: Settings, paths: Iterable[str | Path], source: str, kind: str,
+                 columns: ColumnMap = ColumnMap(), customer_roles: Iterable[str] | None = None) -> IngestCounts:
+    """Ingest files into ``settings.db``; each file commits on its own. The one entry for file
+    ingest: the CLI, the Prefect ingest flow and the demo call it, so ``store_original = false``
+    (text stored PII-redacted) and ``lock_wait`` hold on every path."""
     total = IngestCounts()
-    con = store.connect(db, lock_wait=lock_wait, memory_limit=INGEST_MEMORY_LIMIT)
-    try:
+    with ingest_session(settings) as con:
         for path in paths:
             total.add(ingest_items(con, connector_for(path, source, kind, columns, customer_roles),
-                                   keep_original=keep_original))
-    finally:
-        con.close()
+                                   keep_original=settings.store_original))
     return total

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from discovery.sources import Source  # noqa: E402  (pydantic models only)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from discovery.source_config import Source
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
     alert_min_items: int = Field(5, description="emerging themes: fewest items in the recent period")
     alert_webhook: SecretStr | None = Field(None, description="Slack-compatible incoming-webhook URL; emerging "
                                             "themes of each run are POSTed there (the URL is a secret)")
-    sources: list[Source] = Field(default_factory=list, description="what the nightly flow pulls; see discovery/sources.py")
+    sources: list[Source] = Field(default_factory=list, description="what the nightly flow pulls; see discovery/source_config.py")
     schedule_cron: str = Field("0 2 * * *", description="when `painpoints serve` runs the nightly flow")
     schedule_timezone: str = Field("UTC", description="IANA timezone of schedule_cron")
     max_segment_chars: int = Field(400, description="texts longer than this are cut into segments")

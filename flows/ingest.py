@@ -1,30 +1,31 @@
 """The ingest flow: one task per file, each file committed on its own (retry-safe: re-ingest is
-idempotent)."""
+idempotent). It calls the same library entry as ``painpoints ingest`` with the same settings."""
 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from connectors.files import ColumnMap
+from connectors.base import ColumnMap
 from discovery.ingest import IngestCounts, ingest_paths
+from discovery.settings import Settings, load_settings
 
 
 @task(cache_policy=NONE)
-def ingest_file(db: str, path: str, source: str, kind: str, columns: ColumnMap) -> IngestCounts:
-    counts = ingest_paths(db, [path], source, kind, columns)
-    get_run_logger().info("%s: %s", path, counts)
+def ingest_file(settings: Settings, path: str, source: str, kind: str, columns: ColumnMap,
+                customer_roles: list[str] | None) -> IngestCounts:
+    counts = ingest_paths(settings, [path], source, kind, columns, customer_roles)
+    get_run_logger().info("%s: %s", path, counts.summary())
     return counts
 
 
 @flow(name="painpoints-ingest")
-def ingest_flow(db: str, paths: list[str], source: str, kind: str = "review", text: str | None = None,
-                id: str | None = None, time: str | None = None, rating: str | None = None,
-                author: str | None = None) -> dict[str, int]:
-    """Ingest ``paths`` into ``db``; returns the summed counts."""
-    columns = ColumnMap(text=text, id=id, time=time, rating=rating, author=author)
+def ingest_flow(db: str, paths: list[str], source: str, kind: str = "review", columns: ColumnMap | None = None,
+                customer_roles: list[str] | None = None) -> dict[str, int]:
+    """Ingest ``paths`` into ``db``; returns the summed counts. ``columns`` maps input columns
+    (auto-detected when None); ``customer_roles`` names the kept speakers of transcripts."""
+    settings = load_settings(db=db)
     total = IngestCounts()
     for path in paths:
-        total.add(ingest_file(db, path, source, kind, columns))
-    return {"read": total.read, "stored": total.stored, "duplicates": total.duplicates,
-            "rejected": total.rejected}
+        total.add(ingest_file(settings, path, source, kind, columns or ColumnMap(), customer_roles))
+    return total.as_dict()

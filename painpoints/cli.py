@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from connectors.files import ColumnMap, ConnectorError
+from connectors.base import ColumnMap
+from connectors.readers import ConnectorError
 from painpoints.cli_nightly import pull, serve
 from painpoints.cli_theme import DB_HELP, theme
 from discovery.store import StoreError
@@ -73,12 +74,10 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
     try:
         settings = load_settings(db=db)
         for path in files:
-            counts.add(ingest_paths(settings.db, [path], source, kind, columns, customer_roles or None,
-                                    settings.lock_wait, keep_original=settings.store_original))
+            counts.add(ingest_paths(settings, [path], source, kind, columns, customer_roles or None))
     except (ConnectorError, StoreError) as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"read {counts.read}, stored {counts.stored}, duplicates {counts.duplicates}, "
-               f"rejected {counts.rejected}")
+    click.echo(counts.summary())
     for reason, n in sorted(counts.reasons.items(), key=lambda kv: -kv[1]):
         click.echo(f"  rejected {n}: {reason}")
 
@@ -141,11 +140,8 @@ def _query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[
     from discovery import store
 
     try:
-        con = store.connect(path, read_only=True)
-        try:
+        with store.connect(path, read_only=True) as con:
             return store.query(con, sql, params)
-        finally:
-            con.close()
     except StoreError as err:
         raise click.ClickException(str(err)) from err
 
@@ -194,10 +190,11 @@ def report(db: str | None, out: str, no_map: bool) -> None:
 def demo(db: str) -> None:
     """Load the bundled sample (reviews, tickets, chat transcripts) into a fresh DB and run discovery."""
     from discovery.demo import load_demo
+    from discovery.settings import load_settings
 
     path = Path(db)
-    for counts_line in load_demo(path):
-        click.echo(counts_line)
+    for name, counts in load_demo(load_settings(db=path)):
+        click.echo(f"{name}: {counts.summary()}")
     _run_flow(path, llm=False, min_theme_size=None, top=10)
     from discovery.report import write_report
 

@@ -19,23 +19,15 @@ def pull(db: str | None) -> None:
     """Pull every source declared in painpoints.toml once, incrementally (files not seen before,
     API records changed since the stored cursor)."""
     from connectors.http import HttpError
-    from discovery import store
-    from discovery.ingest import INGEST_MEMORY_LIMIT
     from discovery.settings import load_settings
-    from discovery.sources import pull as pull_one
+    from discovery.sources import pull_source
 
     settings = load_settings(db=db)
     if not settings.sources:
         raise click.ClickException("no [[sources]] in painpoints.toml (or $PAINPOINTS_CONFIG)")
     try:
-        con = store.connect(settings.db, lock_wait=settings.lock_wait, memory_limit=INGEST_MEMORY_LIMIT)
-        try:
-            for src in settings.sources:
-                c = pull_one(con, src, keep_original=settings.store_original)
-                click.echo(f"{src.name}: read {c.read}, stored {c.stored}, updated {c.updated}, deleted {c.deleted}, "
-                           f"duplicates {c.duplicates}, rejected {c.rejected}, files skipped {c.skipped_files}")
-        finally:
-            con.close()
+        for src in settings.sources:
+            click.echo(f"{src.name}: {pull_source(settings, src).summary()}")
     except (StoreError, HttpError) as err:
         raise click.ClickException(str(err)) from err
 

@@ -21,11 +21,8 @@ def _curate(db: str | None, action: str, theme_id: str, target: str | None = Non
     if not settings.db.exists():
         raise click.ClickException(f"{settings.db} does not exist; run `painpoints ingest` and `painpoints run` first")
     try:
-        con = store.connect(settings.db, lock_wait=settings.lock_wait)
-        try:
+        with store.connect(settings.db, lock_wait=settings.lock_wait) as con:
             runstore.add_curation(con, action, theme_id, target, value, note)
-        finally:
-            con.close()
     except StoreError as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"recorded: {action} {theme_id}{' → ' + target if target else ''}{' ' + repr(value) if value else ''}; "

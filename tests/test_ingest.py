@@ -9,6 +9,7 @@ import pytest
 from connectors.base import FeedbackRecord, Rejected
 from discovery import store
 from discovery.ingest import ingest_items, ingest_paths
+from discovery.settings import load_settings
 from tests.helpers import rows
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -18,9 +19,9 @@ def test_counts_add_up_and_rerun_is_idempotent(db: Path, tmp_path: Path) -> None
     p = tmp_path / "r.csv"
     p.write_text("id,text,stars\n1,The app crashes on start,1\n2,Love it,5\n3,,3\n1,same id other text,2\n"
                  "4,The app crashes on start,1\n5,bad,row,extra\n")
-    first = ingest_paths(db, [p], "play", "review")
+    first = ingest_paths(load_settings(db=db), [p], "play", "review")
     assert (first.read, first.stored, first.duplicates, first.rejected) == (6, 2, 2, 2)
-    again = ingest_paths(db, [p], "play", "review")
+    again = ingest_paths(load_settings(db=db), [p], "play", "review")
     assert (again.read, again.stored, again.duplicates, again.rejected) == (6, 0, 4, 2)
     assert rows(db, "select count(*) from feedback") == [(2,)]
     assert rows(db, "select count(*) from rejected_rows") == [(2,)]  # not recorded twice
@@ -30,13 +31,13 @@ def test_counts_add_up_and_rerun_is_idempotent(db: Path, tmp_path: Path) -> None
 def test_same_content_in_another_source_is_kept(db: Path, tmp_path: Path) -> None:
     p = tmp_path / "r.csv"
     p.write_text("text\nSync is slow\n")
-    ingest_paths(db, [p], "a", "review")
-    ingest_paths(db, [p], "b", "review")
+    ingest_paths(load_settings(db=db), [p], "a", "review")
+    ingest_paths(load_settings(db=db), [p], "b", "review")
     assert rows(db, "select source from feedback order by source") == [("a",), ("b",)]
 
 
 def test_metadata_and_mapped_fields_are_stored(db: Path) -> None:
-    counts = ingest_paths(db, [DATA / "complaints.csv"], "cfpb", "ticket")
+    counts = ingest_paths(load_settings(db=db), [DATA / "complaints.csv"], "cfpb", "ticket")
     assert counts.stored == 40 and counts.rejected == 0
     (meta, created, ext), = rows(db, "select metadata->>'Product', created_at, external_id from feedback limit 1")
     assert meta and created is not None and ext.isdigit()
@@ -57,7 +58,7 @@ def test_a_crash_mid_stream_leaves_nothing_half_written(db: Path) -> None:
 
 
 def test_transcripts_are_stored_as_customer_turns(db: Path) -> None:
-    counts = ingest_paths(db, [DATA / "chats_labelled.csv"], "chat", "transcript")
+    counts = ingest_paths(load_settings(db=db), [DATA / "chats_labelled.csv"], "chat", "transcript")
     assert counts.stored == 90
     texts = [r[0] for r in rows(db, "select text from feedback")]
     assert not any("SYS:" in t or "USR:" in t for t in texts)
