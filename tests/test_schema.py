@@ -1,0 +1,63 @@
+"""Schema versions: ordered migrations applied once each, databases made before versioning upgraded
+in place with their data, a database newer than the code refused, named SQL statements found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from discovery import store
+
+
+def test_fresh_database_gets_every_migration_once(db: Path) -> None:
+    with store.connect(db) as con:
+        assert store.schema_version(con) == len(store.migrations())
+    with store.connect(db) as con:  # a second writer applies nothing again
+        assert store.migrate(con) == 0
+        versions = con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        assert [v for (v,) in versions] == list(range(1, len(store.migrations()) + 1))
+        assert con.execute("SELECT count(*) FROM pain_points").fetchone() == (0,)
+
+
+def test_database_from_before_versioning_is_upgraded_with_its_data(db: Path) -> None:
+    old = duckdb.connect(str(db))  # what a writer of the previous release left: DDL 001-003, no versions
+    for _, _, ddl in store.migrations()[:3]:
+        old.execute(ddl)
+    old.execute("INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score, x, y) "
+                "VALUES ('r1', 's1', 'T001', 'cluster', 'negative', -0.5, 0.1, 0.2)")
+    old.close()
+    with store.connect(db) as con:
+        assert store.schema_version(con) == len(store.migrations())
+        cols = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                          "WHERE table_name = 'assignments'").fetchall()]
+        assert "x" not in cols and "y" not in cols  # 004 dropped the never-written map columns
+        assert con.execute("SELECT theme_id, sentiment_score FROM assignments").fetchall() == [("T001", -0.5)]
+
+
+def test_newer_database_is_refused_by_writers_and_readers(db: Path) -> None:
+    with store.connect(db) as con:
+        con.execute("INSERT INTO schema_version VALUES (999, 'from_the_future', now())")
+    for read_only in (False, True):
+        with pytest.raises(store.StoreError, match="schema version 999, newer than this painpoints"):
+            store.connect(db, read_only=read_only)
+
+
+def test_failed_migration_leaves_the_version_unchanged(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with store.connect(db):
+        pass
+    broken = [*store.migrations(), (len(store.migrations()) + 1, "broken", "CREATE TABLE t5 (a INT); SELEC 1")]
+    monkeypatch.setattr(store, "migrations", lambda: broken)
+    with pytest.raises(duckdb.Error):
+        store.connect(db)
+    monkeypatch.undo()
+    with store.connect(db) as con:  # all-or-nothing: neither the version row nor the table was kept
+        assert store.schema_version(con) == len(store.migrations())
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 't5'").fetchone() == (0,)
+
+
+def test_named_statements() -> None:
+    assert store.sql("insert_feedback").startswith("INSERT INTO feedback")
+    with pytest.raises(store.StoreError, match="no query named"):
+        store.sql("no_such_statement")
