@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM = false
 export PREFECT_SERVER_ANALYTICS_ENABLED = false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 120
 
-.PHONY: install browser demo test test-fast bench sentiment samples clean
+.PHONY: install browser demo test test-fast lint format bench sentiment samples clean
 
 install: $(STAMP)
 
@@ -35,6 +35,17 @@ test: $(STAMP) browser
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+# ruff (lint + format check), mypy on the packages, import-linter (layer contracts in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # The quick benchmark set (quality + speed vs BERTopic, label grounding, embedding, incremental, 100k scale, sentiment;
 # ~37 min on 2 cores) on ../shared/data (or $$PAINPOINTS_DATA); rewrites the tables of benchmarks/RESULTS.md.

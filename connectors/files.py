@@ -57,11 +57,11 @@ def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: Colu
     text = given.text or _pick(columns, TEXT_NAMES, taken)
     if text is None:
         lengths = {c: sum(len(str(r.get(c) or "")) for r in sample) for c in columns if c not in taken}
-        text = max(lengths, key=lengths.get) if lengths and max(lengths.values()) > 0 else None
+        text = max(lengths, key=lambda c: lengths[c]) if lengths and max(lengths.values()) > 0 else None
     if text is None:
         raise ConnectorError(f"no text column found among {columns}; pass --text COLUMN")
     taken.add(text)
-    out = {"text": text}
+    out: dict[str, str | None] = {"text": text}
     for field_name, names in (("id", ID_NAMES), ("time", TIME_NAMES), ("rating", RATING_NAMES),
                               ("author", AUTHOR_NAMES)):
         col = getattr(given, field_name) or _pick(columns, names, taken)
@@ -121,7 +121,7 @@ def _jsonable(value: Any) -> Any:
 def row_to_item(row: dict[str, Any], cols: ColumnMap, source: str, kind: str, file: str,
                 line: int) -> Item:
     """Map one input row to a record, or reject it with the reason."""
-    raw = row.get(cols.text)
+    raw = row.get(cols.text) if cols.text else None
     if raw is None or (isinstance(raw, float) and raw != raw):
         return _reject(source, "empty text", row, file, line)
     if not isinstance(raw, str):

@@ -182,13 +182,13 @@ class TranscriptConnector:
             return False
         if isinstance(data, dict):
             return any(k in data for k in ("turns", "messages", "dialogue", "utterances"))
-        first = data[0] if isinstance(data, list) and data else None
-        if isinstance(first, dict):
-            return any(k in first for k in ("speaker", "role", "from")) and not any(
-                isinstance(v, list) for v in first.values())
+        item = data[0] if isinstance(data, list) and data else None
+        if isinstance(item, dict):
+            return any(k in item for k in ("speaker", "role", "from")) and not any(
+                isinstance(v, list) for v in item.values())
         # a pair list: ["customer", "text"] is a turn, ["SYS: … USR: …", "label"] a table row
-        return isinstance(first, list) and len(first) >= 2 and isinstance(first[0], str) \
-            and len(first[0]) <= 30 and "\n" not in first[0]
+        return isinstance(item, list) and len(item) >= 2 and isinstance(item[0], str) \
+            and len(item[0]) <= 30 and "\n" not in item[0]
 
     def _conversation(self, text: str, external_id: str | None, file: str, line: int | None,
                       base: FeedbackRecord | None) -> Iterator[Item]:

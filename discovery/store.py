@@ -99,9 +99,9 @@ def migrations() -> list[tuple[int, str, str]]:
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The newest migration applied to this database; 0 for an empty (or pre-versioning) one."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'").fetchone()[0]:
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'"):
         return 0
-    return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+    return int(scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version"))
 
 
 def check_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -131,7 +131,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         applied += 1
     views = "\n".join(f.read_text() for f in sorted((sql_dir() / "views").glob("*.sql")))
     digest = hashlib.sha256(views.encode()).hexdigest()
-    if applied or con.execute("SELECT count(*) FROM schema_views WHERE sha256 = ?", [digest]).fetchone()[0] == 0:
+    if applied or not scalar(con, "SELECT count(*) FROM schema_views WHERE sha256 = ?", [digest]):
         with transaction(con):
             con.execute(views)
             con.execute("DELETE FROM schema_views")
@@ -275,8 +275,8 @@ def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, 
 
 
 def file_ingested(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str) -> bool:
-    return con.execute("SELECT count(*) FROM ingested_files WHERE source = ? AND path = ? AND sha256 = ?",
-                       [source, path, sha256]).fetchone()[0] > 0
+    return scalar(con, "SELECT count(*) FROM ingested_files WHERE source = ? AND path = ? AND sha256 = ?",
+                  [source, path, sha256]) > 0
 
 
 def record_file(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str, size: int,
@@ -340,10 +340,16 @@ def _arrow(cur: duckdb.DuckDBPyConnection) -> pa.Table:
     """The result as an Arrow table (DuckDB 2 renamed ``fetch_arrow_table``)."""
     import warnings
 
-    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
+    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table  # type: ignore[attr-defined]
     with warnings.catch_warnings():  # "extra copy" advice: irrelevant at our sizes, parameters need execute()
         warnings.simplefilter("ignore", UserWarning)
         return fetch()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
+    """The first column of the first row of ``sql`` (None when there is no row)."""
+    row = con.execute(sql, params or []).fetchone()
+    return row[0] if row else None
 
 
 def utc_now() -> datetime:

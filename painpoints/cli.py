@@ -133,7 +133,8 @@ def query(sql: str | None, sql_file: str | None, db: str | None, fmt: str) -> No
     """Run a read-only SQL query, e.g. "select * from pain_points limit 10"."""
     if (sql is None) == (sql_file is None):
         raise click.UsageError("give either SQL or --file, not both")
-    _print(*_query(_db(db), sql if sql is not None else Path(sql_file).read_text()), fmt)
+    text = sql if sql is not None else Path(str(sql_file)).read_text()
+    _print(*_query(_db(db), text), fmt)
 
 
 def _query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
