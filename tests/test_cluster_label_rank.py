@@ -141,6 +141,7 @@ def test_exact_knn_matches_brute_force_and_puts_self_first() -> None:
     assert np.allclose(dist, 1 - np.take_along_axis(sims, idx, 1), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_umap_kernels_are_cached_on_disk(tmp_path):
     """A new process must not recompile UMAP's numba kernels (≈5 s of every cold run)."""
     import subprocess

@@ -25,6 +25,7 @@ def fp32():
     return Embedder(progress=False, precision="fp32").fit()
 
 
+@pytest.mark.slow
 def test_int8_vectors_stay_close_to_fp32(embedder, fp32):
     assert embedder.precision == "int8"
     a, b = embedder.encode(TEXTS), fp32.encode(TEXTS)
@@ -36,6 +37,7 @@ def test_int8_vectors_stay_close_to_fp32(embedder, fp32):
     assert ((a @ b.T).argmax(axis=1) == np.arange(len(TEXTS))).all()
 
 
+@pytest.mark.slow
 def test_batching_changes_vectors_only_slightly(embedder, monkeypatch):
     """Activations are quantized per batch (dynamic quantization), so a text's vector depends a
     little on its batch; vectors are cached per text, so a text is embedded once."""
@@ -50,6 +52,7 @@ def test_batching_changes_vectors_only_slightly(embedder, monkeypatch):
     assert same.min() > 0.93  # the same text in two batches of one call
 
 
+@pytest.mark.slow
 def test_export_is_reused_and_written_once(embedder, tmp_path, monkeypatch):
     monkeypatch.setenv("PAINPOINTS_CACHE_DIR", str(tmp_path))
     from discovery.embed import resolve_model
@@ -61,6 +64,7 @@ def test_export_is_reused_and_written_once(embedder, tmp_path, monkeypatch):
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary files left
 
 
+@pytest.mark.slow
 def test_export_traces_eager_attention_and_restores_the_model(embedder, tmp_path, monkeypatch):
     """SDPA attention traces into IsNaN/Where masking over every score tensor (≈18% of the run
     time on long texts); the export uses eager attention and gives the model its own setting back,
@@ -79,6 +83,7 @@ def test_export_traces_eager_attention_and_restores_the_model(embedder, tmp_path
     assert model.config._attn_implementation == before
 
 
+@pytest.mark.slow
 def test_precisions_are_cached_apart(embedder, fp32, tmp_path):
     con = store.connect(tmp_path / "e.duckdb")
     try:
@@ -92,6 +97,7 @@ def test_precisions_are_cached_apart(embedder, fp32, tmp_path):
         con.close()
 
 
+@pytest.mark.slow
 def test_tokenizer_matches_sentence_transformers(embedder, fp32):
     """int8 tokenizes with the ``tokenizers`` library directly; ids must equal the model's own."""
     long = " ".join(["word"] * 400)  # truncated at max_seq_length by both
@@ -101,6 +107,7 @@ def test_tokenizer_matches_sentence_transformers(embedder, fp32):
         assert ours == theirs, text
 
 
+@pytest.mark.slow
 def test_cold_int8_process_never_imports_torch(embedder):
     """Once the ONNX export exists, a run embeds without loading torch (≈7 s of imports saved)."""
     code = ("import sys; from discovery.embed import Embedder; e = Embedder(progress=False).fit(); "

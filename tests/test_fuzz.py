@@ -114,6 +114,7 @@ def test_deeply_nested_json_is_rejected_not_a_crash(tmp_path: Path) -> None:
     check(read_all(tmp_path / "deep.json", "review"))
 
 
+@pytest.mark.slow
 def test_ten_megabyte_cell_is_kept_and_segmented(tmp_path: Path) -> None:
     big = ("The export button fails every time. " * 300_000)[:10_000_000]
     path = tmp_path / "big.csv"

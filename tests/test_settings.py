@@ -30,6 +30,7 @@ def test_llm_is_configured_the_openai_clients_way(monkeypatch: pytest.MonkeyPatc
     assert llm_configured()
 
 
+@pytest.mark.slow
 def test_prefect_yaml_deploys_the_nightly_flow_on_the_default_schedule() -> None:
     import importlib
 

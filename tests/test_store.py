@@ -32,6 +32,7 @@ def seeded(db: Path) -> Path:
     return db
 
 
+@pytest.mark.slow
 def test_writer_waits_for_a_reader_in_another_process(seeded: Path, caplog: pytest.LogCaptureFixture) -> None:
     holder = hold(seeded, 2.0)
     start = time.monotonic()
@@ -117,6 +118,7 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     con.close()
 
 
+@pytest.mark.slow
 def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
     from discovery.settings import load_settings
     from flows.discovery import _connect
