@@ -1,0 +1,210 @@
+"""Offline feedback type per segment: problem | request | question | praise | other.
+
+Two signals, because neither is enough alone:
+
+* a 5-class logistic regression on the sentence embeddings the run already has (weights in
+  ``discovery/models/feedback_type.npz``, trained by ``benchmarks/train_feedback_type.py`` on
+  permissively licensed data plus a hand-written seed set). Embeddings capture *what* a text is about
+  and its tone well — praise vs complaint — but feature requests are rare in every public corpus and
+  "I wish it had a dark mode" sits next to "it has no dark mode" in embedding space.
+* cue rules over the text: a request is mostly a matter of *phrasing* ("please add", "I wish",
+  "would be nice if", "can you add"), and phrasing generalises across domains better than a classifier
+  trained on a few hundred written examples. The rules also catch the phrasings that look like requests
+  but are complaints ("I wish it didn't crash", "please fix", "I wish I had read the reviews",
+  "would have been better"), and questions (trailing "?", wh-/auxiliary-initial sentences).
+
+A segment may hold several sentences; precedence is request > problem cue > question > classifier,
+so a segment that asks for something is counted as a request even when it also praises or complains.
+No pickle is loaded, only arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS = Path(__file__).resolve().parent / "models" / "feedback_type.npz"
+TYPES = ("problem", "request", "question", "praise", "other")
+RHETORICAL_MIN_P = 0.6  # a question-shaped sentence the classifier calls problem/praise this surely is rhetorical
+# without a cue the classifier's "request" needs this much: it learned from a few hundred written examples
+# and otherwise calls any talk of features ("has every feature I need") a request
+# (a question without "?" or a question opening is not one: the model only learned its topics)
+REQUEST_MIN_P = 0.7
+
+_ASK = (
+    r"add|make|bring|include|consider|implement|support|offer|allow|let|enable|provide|introduce|"
+    r"integrate|create|restore|extend|sell|stock|open|put|give|get"
+)
+_THING = (
+    r"options?|settings?|features?|ways?|buttons?|ability|toggles?|modes?|support|filters?|shortcuts?|integrations?"
+)
+_NICE = (
+    r"nice|nicer|great|good|awesome|helpful|useful|cool|amazing|fantastic|lovely|perfect|wonderful|"
+    r"(?:\w+ )?better (?:if|to have|with an?)|"
+    r"ideal|handy|brilliant|appreciated|a plus|a huge help|a big help|a nice touch|a (?:great|good|nice|cool) \w+"
+)
+REQUEST_CUES = [
+    re.compile(p, re.I)
+    for p in (
+        rf"\bplease\s+(?:\w+\s+)?(?:{_ASK})\b(?!\s+(?:me|us)\s+know)",  # please add / please do make
+        # imperative opening, with verbs that are rarely nouns ("Support never answered" is not a request)
+        r"^\s*(?:please\s+)?(?:add|include|consider|allow|enable|provide|implement|introduce|integrate|restore|"
+        r"bring back|make (?:it|the|this|a|an)|let (?:us|me|users|people|admins))\b(?!\s+(?:me|us)\s+know)",
+        r"(?:^|\b(?:i|we|only|really|just|so|do)\s+)wish\b(?!\s*list)|\bmy (?:only |one )?wish\b(?!\s*list)",
+        rf"\b(?:would|'d|will)\s+(?:also\s+|really\s+|definitely\s+)?(?:be|make (?:it|this))\s+"
+        rf"(?:so\s+|really\s+|very\s+|even\s+|much\s+|super\s+)?(?:{_NICE})\b",  # would be nice (if)
+        r"\b(?:would|'d)\s+(?:really\s+|also\s+|so\s+|much\s+)?(?:love|like|appreciate|prefer)\s+(?:it\s+)?"
+        r"(?:to see|to have|to be able|if|an? (?:\w+\s+){0,2}(?:option|way|feature|setting|button|version)|"
+        r"the (?:ability|option))\b",
+        r"\b(?:would|'d)\s+(?:really\s+|also\s+|so\s+|much\s+)?(?:love|appreciate)\s+(?!(?:this|it|that|these|them|you|"
+        r"to (?:use|wear|keep|give|recommend|buy|love|like|say|know|hear))\b)",
+        r"\b(?:i|we)\s+(?:really\s+|just\s+)?want\s+(?:to be able|the (?:option|ability))\b|\b(?:i'?d|i would|we'?d)\s+"
+        r"(?:also\s+)?ask for\b|\bany chance (?:you|of|to|we)\b|\b(?:maybe|perhaps|pls|plz)\s+(?:add|make|include|"
+        r"consider|bring|offer|allow)\b|^\s*should (?:have|offer|include|allow) (?:an?|the|more|some)\b|"
+        r"^\s*more\b[^.?!]*\bplease\b",
+        r"\bwould (?:really\s+)?help (?:a lot |so much )?(?:to have|if)\b|"
+        r"\bwould make (?:it|this|the \w+|this \w+|things|life) (?:\w+ )?(?:perfect|complete|better|easier|a \w+)\b",
+        rf"\b(?:can|could|will|would)\s+(?:you|they|we|u|the devs?)\s+(?:please\s+|maybe\s+|just\s+)?(?:{_ASK})\b",
+        rf"\b(?:add|adding|need|needs|want|get|offer|provide|include|allow|introduce)\s+(?:an?|the|some|more)?\s*"
+        rf"(?:\w+\s+)?(?:{_THING})\b",  # need a way to / add an option
+        r"\bfeature requests?\b|\bsuggestions?\s*:|\bmy (?:only |one |main )?(?:request|suggestion)\b|"
+        r"\bwish ?list\s*:|\bfeatures? to add\b|\b(?:i'?d|i would|we'?d|we would)\s+(?:also\s+)?add\b|"
+        r"\bsuggest (?:adding|that you add)\b|\bcould use (?:an?|some|more)\b",
+        r"\bthere\s+(?:should|needs to)\s+be\b|\b(?:it|this|app|you|they|the \w+)\s+should\s+(?:really\s+|also\s+)?"
+        r"(?:add|have|offer|include|allow|let|support|show|play|be able|make|give|provide|sell|come)\b(?!\s+been)",
+        rf"\bbring back\b|\bhop(?:e|ing)\s+(?:you|they|the devs?|devs)\s+(?:will\s+|can\s+)?(?:{_ASK})\b|"
+        r"\bhoping for\b",
+        rf"\bif only\b|\bwhy (?:not|don't you)\s+(?:just\s+)?(?:{_ASK}|have)\b|"
+        r"\b(?:\d+|one|two|a few|few) more features?\b",
+        r"\bif (?:you|they|the devs?)\s+(?:\w+\s+)?(?:add|added|made|make|offered|offer|supported|support|included|"
+        r"include|brought)\b|\bif it (?:only\s+)?had (?:an?|the|more|some)\b",
+    )
+]
+PROBLEM_CUES = [
+    re.compile(p, re.I)
+    for p in (
+        r"\bplease\s+(?:\w+\s+)?(?:fix|repair|sort out|look into|stop|refund|respond|answer|get back|resolve)\b",
+        r"\bwish\s+(?:that\s+)?(?:i|we)\s+(?:had|hadn't|'d|would have|never|got|ordered|bought|went|sized|read|knew|"
+        r"checked|listened|could (?:give|return|say|love|like|keep|rate|get|send|recommend))\b",
+        r"\bwish\s+(?:that\s+)?(?:they|you|he|she|someone|the \w+)\s+had\s+\w+(?:ed|en|old|one|ad)\b",
+        r"\bwish\s+(?:that\s+)?(?:it|they|this|these|the \w+)\s+(?:\w+\s+)?(?:fit|fits|worked|work|lasted)\b",
+        r"\bwould(?:'ve| have)\s+been\s+(?:\w+\s+)?(?:nice|nicer|better|great|good|helpful)\b",
+        r"\b(?:zero|0|no|negative) stars?\b",
+        r"\bwould(?:'ve| have)\s+(?:\w+\s+)?(?:been|fit|worked|looked|loved|liked)\b[^.!?]*\bif\b",  # counterfactual
+        # contrast: the clause after "but" carries the verdict ("pretty colours, but the seams came apart")
+        r"\b(?:but|however|unfortunately|sadly)\b(?![^.!?]*\bnot too\b)[^.!?]*(?:\b(?:not|never|too|lacks?|lacking|"
+        r"returned|returning|disappoint\w*|issues?|problems?|bugs?|crash\w*|broken|cheap|awful|terrible|poor)\b|n't\b)",
+    )
+]
+# inside a request-shaped sentence, these words make it a complaint ("I wish it didn't crash")
+MALFUNCTION = re.compile(
+    r"\b(?:didn'?t|did not|wouldn'?t|would not|doesn'?t|does not|won'?t|wasn'?t|weren'?t|stop|stopped|crash\w*|"
+    r"freez(?:es|ing)\b|freezes? up|bugs?|buggy|broken|fix\w*|glitch\w*|lag\w*|worked|actually work\w*|"
+    r"work (?:properly|right|correctly|again|better))\b",
+    re.I,
+)
+QUESTION_START = re.compile(
+    r"^\s*(?:how|what|when|where|which|who|why|any(?:one|body) know|(?:is|are|does|do|did|can|could|will|should|"
+    r"has|have)\s+(?:i|we|you|it|this|that|these|they|the|there|anyone|anybody|my|your)\b)",
+    re.I,
+)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a segment (a cheap split: cues only need clause-sized pieces)."""
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+
+
+def sentence_cue(sentence: str) -> str | None:
+    """'request', 'problem' or 'question' when the phrasing decides the type, else None."""
+    s = sentence.replace("\u2019", "'").strip()
+    if any(p.search(s) for p in PROBLEM_CUES):
+        return "problem"
+    if any(p.search(s) for p in REQUEST_CUES):
+        return "problem" if MALFUNCTION.search(s) else "request"
+    if s.rstrip(" )!.\"'").endswith("?") or (QUESTION_START.match(s) and not s.endswith((".", "!"))):
+        return "question"
+    return None
+
+
+def text_cue(text: str) -> str | None:
+    """The cue of a whole segment: request > problem > question (see the module docstring)."""
+    cues = {sentence_cue(s) for s in sentences(text)}
+    return next((c for c in ("request", "problem", "question") if c in cues), None)
+
+
+@dataclass
+class FeedbackTypeModel:
+    """Parameters
+    ----------
+    path : the ``.npz`` with ``coef`` (5 × d), ``intercept`` (5), ``classes`` and ``model``.
+    use_rules : combine the cue rules with the classifier (False = classifier only, for comparison).
+
+    Attributes
+    ----------
+    coef_, intercept_, classes_, model_name_ : loaded by ``fit()``.
+    """
+
+    path: Path = WEIGHTS
+    use_rules: bool = True
+
+    def fit(self) -> FeedbackTypeModel:
+        with np.load(self.path, allow_pickle=False) as data:
+            self.coef_ = data["coef"].astype(np.float32)
+            self.intercept_ = data["intercept"].astype(np.float32)
+            self.classes_ = tuple(str(c) for c in data["classes"])
+            self.model_name_ = str(data["model"])
+        if set(self.classes_) != set(TYPES):
+            raise ValueError(f"{self.path} holds classes {self.classes_}, expected {TYPES}")
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Classifier probabilities (columns in ``classes_`` order), rules not applied."""
+        if not hasattr(self, "coef_"):
+            self.fit()
+        if X.ndim != 2 or X.shape[1] != self.coef_.shape[1]:
+            raise ValueError(
+                f"feedback-type weights expect {self.coef_.shape[1]}-d vectors of "
+                f"{self.model_name_!r}, got shape {X.shape}"
+            )
+        logits = X.astype(np.float32) @ self.coef_.T + self.intercept_
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X: np.ndarray, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Type per row and a confidence in 0..1.
+
+        ``X`` holds the embeddings of ``texts`` (same order). Without a cue the classifier decides and
+        the confidence is its probability. A request/problem cue decides alone; its confidence is
+        ``(1 + p) / 2`` with p the classifier's probability of that type, so a cue the embedding also
+        supports scores higher. A question cue loses to a confident problem/praise reading
+        (rhetorical questions: "why are the settings never saved??").
+        """
+        if len(X) != len(texts):
+            raise ValueError(f"{len(X)} vectors for {len(texts)} texts")
+        if len(X) == 0:
+            return [], np.zeros(0)
+        p = self.predict_proba(X)
+        idx = {c: i for i, c in enumerate(self.classes_)}
+        labels, conf = [], np.empty(len(X))
+        for i, text in enumerate(texts):
+            top = self.classes_[int(p[i].argmax())]
+            cue = text_cue(text) if self.use_rules else None
+            if cue == "question" and top in ("problem", "praise") and p[i, idx[top]] >= RHETORICAL_MIN_P:
+                cue = None
+            if cue is None and (
+                top == "question"
+                or top == "request"
+                and (p[i, idx["request"]] < REQUEST_MIN_P or MALFUNCTION.search(text))
+            ):
+                top = self.classes_[int(np.argsort(p[i])[-2])]  # these types are a matter of form: no cue, no type
+            label = cue or top
+            labels.append(label)
+            conf[i] = p[i, idx[label]] if cue is None else (1 + p[i, idx[label]]) / 2
+        return labels, conf

@@ -1,0 +1,197 @@
+"""Feedback type: the cue rules on strings (fast), the shipped weights (fast), the real embedder (slow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discovery.feedback_type import TYPES, FeedbackTypeModel, sentence_cue, text_cue
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please add a dark mode.",
+        "I wish there was a way to export my data.",
+        "It would be nice if it synced with Outlook.",
+        "Can you add an option to hide read posts?",
+        "Would love to see a tablet version.",
+        "Feature request: bulk edit.",
+        "It would be great if the bank let me freeze my card online.",
+        "We need a way to assign two owners.",
+        "Bring back the old widget!",
+        "If you made this in navy I would buy two.",
+        "Any chance of Android Auto support?",
+        "Only wish is that the sleeves were longer.",
+        "Would give it 5 stars if it had a search bar.",
+    ],
+)
+def test_request_cues(text: str) -> None:
+    assert sentence_cue(text) == "request"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I wish it didn't crash every time I open it.",
+        "Please fix the login, I can't get in.",
+        "I wish I had read the reviews before buying.",
+        "Wish it would stop freezing.",
+        "I wish that it fit.",
+        "It would have been nice if someone explained the fuel policy.",
+        "Would give zero stars if I could.",
+        "Great colours, but the fabric is too thin.",
+        "It would be great if it actually worked.",
+    ],
+)
+def test_request_shaped_complaints_are_problems(text: str) -> None:
+    assert sentence_cue(text) == "problem"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I change my password?",
+        "Is there a way to back up my settings?",
+        "does this run small",
+        "Will it come back in stock?",
+    ],
+)
+def test_question_cues(text: str) -> None:
+    assert sentence_cue(text) == "question"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Would recommend to anyone.",
+        "I should have sized down.",
+        "Does everything I need.",
+        "I had this on my wish list.",
+        "The app keeps logging me out.",
+        "Love it!",
+        "I'm 5'4 and ordered a small.",
+        "Won't let me add new podcasts.",
+    ],
+)
+def test_no_request_or_question_cue(text: str) -> None:
+    assert sentence_cue(text) not in ("request", "question")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limits: 'if it had' needs a determiner after it; a contrast "
+    "needs a negation or a listed negative word",
+)
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Would give it 5 stars if it had offline mode.", "request"),
+        ("Great colours, but the seams came apart after one wash.", "problem"),
+    ],
+)
+def test_known_misses(text: str, expected: str) -> None:
+    assert sentence_cue(text) == expected
+
+
+def test_a_noun_opening_is_not_an_imperative() -> None:
+    assert sentence_cue("Support never answered my emails.") is None
+    assert sentence_cue("Add an export button.") == "request"
+
+
+def test_segment_precedence_request_over_praise_and_problem() -> None:
+    assert text_cue("Great app. I wish it had a dark mode.") == "request"
+    assert text_cue("Crashes daily. Please fix it. How do I get a refund?") == "problem"
+    assert text_cue("Nice colours. Is it lined?") == "question"
+    assert text_cue("Nice colours and soft fabric.") is None
+
+
+def test_weights_load_and_guard_shapes() -> None:
+    m = FeedbackTypeModel().fit()
+    assert set(m.classes_) == set(TYPES) and m.coef_.shape == (5, 384) and m.model_name_ == "all-MiniLM-L6-v2"
+    with pytest.raises(ValueError, match="expect 384-d"):
+        m.predict(np.zeros((1, 10), np.float32), ["x"])
+    with pytest.raises(ValueError, match="1 vectors for 2 texts"):
+        m.predict(np.zeros((1, 384), np.float32), ["x", "y"])
+    assert m.predict(np.zeros((0, 384), np.float32), []) == ([], pytest.approx(np.zeros(0)))
+
+
+def test_a_cue_decides_whatever_the_vector() -> None:
+    labels, conf = (
+        FeedbackTypeModel()
+        .fit()
+        .predict(np.zeros((2, 384), np.float32), ["Please add a dark mode.", "Please fix the crash."])
+    )
+    assert labels == ["request", "problem"] and np.all((conf >= 0.5) & (conf <= 1))
+
+
+CLEAR = {
+    "problem": [
+        "The app crashes every time I open a photo.",
+        "My package arrived two weeks late and damaged.",
+        "I was charged twice for the same order.",
+        "The zipper broke after one wear.",
+        "Support never answered my emails.",
+        "It keeps logging me out since the update.",
+        "The car was dirty and the AC did not work.",
+        "Terrible battery life, dead by noon.",
+        "The website is so slow it times out at checkout.",
+        "They lost my luggage.",
+        "The fabric is thin and see-through.",
+        "Notifications stopped working on my phone.",
+    ],
+    "request": [
+        "Please add a dark mode.",
+        "I wish the app had a tablet layout.",
+        "It would be nice to export reports as CSV.",
+        "Can you add Apple Pay?",
+        "Would love to see this dress in petite sizes.",
+        "Please bring back the old menu.",
+        "It would be great if I could schedule transfers.",
+        "Need a way to mute a single chat.",
+        "Feature request: offline mode.",
+        "You should offer a student plan.",
+        "Please let us pick a delivery slot.",
+        "Would be awesome to have widgets.",
+    ],
+    "question": [
+        "How do I reset my password?",
+        "Does this come in a size 14?",
+        "Is there a student discount?",
+        "What is the return policy?",
+        "When will the update be released?",
+        "Can I use it on two phones?",
+        "Where do I find my invoices?",
+        "Why is my order still pending?",
+        "Is the shuttle free?",
+        "Do you ship to Canada?",
+        "How long does delivery take?",
+        "Which plan includes SSO?",
+    ],
+    "praise": [
+        "I love this app, it is so easy to use!",
+        "Beautiful dress and it fits perfectly.",
+        "The staff were friendly and helpful.",
+        "Best banking app I have used.",
+        "Super soft and comfortable.",
+        "Fast delivery and great quality.",
+        "Works flawlessly on my old phone.",
+        "Great customer service, thank you!",
+        "The new design looks fantastic.",
+        "Absolutely worth the price.",
+        "Check-in took two minutes, excellent.",
+        "Clean interface and no ads.",
+    ],
+}
+
+
+@pytest.mark.slow
+def test_clear_examples_with_the_real_embedder(embedder) -> None:
+    texts = [t for ts in CLEAR.values() for t in ts]
+    truth = [label for label, ts in CLEAR.items() for _ in ts]
+    labels, conf = FeedbackTypeModel().fit().predict(embedder.encode(texts), texts)
+    wrong = [(t, y, p) for t, y, p in zip(texts, truth, labels, strict=False) if y != p]
+    # ≥ 44 of 48; known misses: "Why is my order still pending?" (rhetorical-looking → problem),
+    # "The fabric is thin and see-through.", "Check-in took two minutes, excellent.", "Clean interface and no ads."
+    assert len(wrong) <= 4, wrong
+    assert conf.min() > 0.2 and conf.max() <= 1
