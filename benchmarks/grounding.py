@@ -2,7 +2,7 @@
 
 On labelled sets, each theme gets two candidate labels: the name of its majority true label (a good
 label, e.g. "card declined") and the name of another theme's majority label (a bad label, as a
-hallucinating LLM might produce). Grounding (``discovery.pipeline.grounding``) should be positive
+hallucinating LLM might produce). Grounding (``discovery.naming.grounding``) should be positive
 for the first and negative for the second. Also reported: the grounding of painpoints' own offline
 labels. Run: ``python -m benchmarks.grounding [SET ...] [--write]`` (after ``python -m
 benchmarks.quality`` has filled the cache; sets default to clinc150 abcd multidogo); ``--write`` saves
@@ -24,7 +24,8 @@ from benchmarks.datasets import SETS
 from benchmarks.quality import CACHE
 from discovery import runstore, store
 from discovery.embed import Embedder
-from discovery.pipeline import discover, grounding
+from discovery.naming import grounding
+from discovery.pipeline import discover
 from discovery.sentiment import SentimentModel
 from discovery.settings import load_settings
 
@@ -39,12 +40,13 @@ def run_set(name: str, embedder: Embedder) -> dict:
     try:
         settings = load_settings(db=db)
         result = discover(con, settings, embedder, SentimentModel())
+        runstore.cache_embeddings(con, result.embeddings)
         ext = {fid: e for fid, e, _ in store.feedback_index(con)}
         data = runstore.load_run_input(con, settings.embed_key)  # the vectors the run used (int8 by default)
     finally:
         con.close()
-    theme_of = {a["segment_id"]: a["theme_id"] for a in result.assignments}
-    ids = sorted({t["theme_id"] for t in result.themes})
+    theme_of = {a.segment_id: a.theme_id for a in result.assignments}
+    ids = sorted({t.theme_id for t in result.themes})
     index = {tid: i for i, tid in enumerate(ids)}
     centroids = np.zeros((len(ids), data.vectors.shape[1]), np.float32)
     majority: dict[int, str] = {}
@@ -59,7 +61,7 @@ def run_set(name: str, embedder: Embedder) -> dict:
     readable = lambda s: s.replace("_", " ").replace("/", " ")  # noqa: E731
     good = grounding(embedder.encode([readable(majority[t]) for t in themes]), centroids, themes)
     bad = grounding(embedder.encode([readable(w) for w in wrong]), centroids, themes)
-    own = {t["theme_id"]: f"{t['label']}. {t['description']}" for t in result.themes}
+    own = {t.theme_id: f"{t.label}. {t.description}" for t in result.themes}
     ours = grounding(embedder.encode([own[tid] for tid in ids]), centroids, themes)
     return {"set": name, "themes": len(themes),
             "good_label_grounding_median": round(float(np.median(good)), 3),

@@ -33,9 +33,11 @@ from sklearn.metrics import normalized_mutual_info_score
 from benchmarks.common import emit, header, options
 from benchmarks.datasets import DATA, _write_jsonl
 from discovery import runstore, store
-from discovery.embed import Embedder, embed_missing
+from discovery.embed import Embedder
+from discovery.embed_cache import embed_missing
 from discovery.ingest import ingest_paths
 from discovery.pipeline import discover, prepare_segments
+from discovery.records import RunStats
 from discovery.sentiment import SentimentModel
 from discovery.settings import load_settings
 
@@ -50,7 +52,7 @@ def clinc_all(n: int, seed: int = 0) -> list[dict]:
     return rows[:n]
 
 
-def run_once(db: Path, embedder: Embedder, full: bool = False) -> tuple[float, dict]:
+def run_once(db: Path, embedder: Embedder, full: bool = False) -> tuple[float, RunStats]:
     """One discovery run as the flow does it, timed end to end; returns (seconds, stats)."""
     settings = load_settings(db=db, full_every_days=0)
     t0 = time.perf_counter()
@@ -60,9 +62,7 @@ def run_once(db: Path, embedder: Embedder, full: bool = False) -> tuple[float, d
         embed_missing(con, embedder)
         run_id = runstore.start_run(con, {"benchmark": True})
         result = discover(con, settings, embedder, SentimentModel(), full=full, run_id=run_id)
-        runstore.finish_run(con, run_id, result.themes, result.assignments, result.stats, result.llm_calls,
-                         theme_state=result.theme_state, events=result.events,
-                         applied_curation=result.applied_curation)
+        runstore.finish_run(con, run_id, result)
     finally:
         con.close()
     return time.perf_counter() - t0, result.stats
@@ -90,17 +90,17 @@ def main(argv: list[str]) -> dict:
         db0 = work / "base.duckdb"
         ingest_paths(load_settings(db=db0), [base], "clinc", "review")
         cold_s, cold = run_once(db0, embedder)
-        print(f"full (cold) on {cut} items: {cold_s:.1f} s, {cold['themes']} themes", flush=True)
+        print(f"full (cold) on {cut} items: {cold_s:.1f} s, {cold.themes} themes", flush=True)
         incr, recl = [], []
         for r in range(repeats):
             db = work / f"r{r}.duckdb"
             shutil.copy(db0, db)
             ingest_paths(load_settings(db=db), [new], "clinc", "review")
             s, st = run_once(db, embedder)
-            incr.append({"seconds": s, "mode": st["mode"], "same": st["same_theme_share"], "nmi": nmi(db, labels),
-                         "new_themes": st["themes_new"]})
+            incr.append({"seconds": s, "mode": st.mode, "same": st.same_theme_share, "nmi": nmi(db, labels),
+                         "new_themes": st.themes_new})
             s, st = run_once(db, embedder, full=True)
-            recl.append({"seconds": s, "same": st["same_theme_share"], "nmi": nmi(db, labels)})
+            recl.append({"seconds": s, "same": st.same_theme_share, "nmi": nmi(db, labels)})
             print(f"repeat {r}: incremental {incr[-1]}, full recluster {recl[-1]}", flush=True)
         med = {k: statistics.median(x[k] for x in incr) for k in ("seconds", "same", "nmi")}
         med_r = {k: statistics.median(x[k] for x in recl) for k in ("seconds", "same", "nmi")}

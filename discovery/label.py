@@ -18,19 +18,12 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from discovery.normalize import PLACEHOLDER
+from discovery.records import ThemeName
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 EXTRA_STOP = {"hi", "hello", "thanks", "thank", "please", "just", "like", "im", "ive", "dont", "app",
               "really", "got", "get", "would", "could", "also", "one", "want", "need", "know", "okay",
               "ok", "yes", "help", "hey", "wa", "ha", "let", "sure", "sir", "today", "id"}
-
-
-@dataclass
-class ThemeName:
-    label: str
-    description: str
-    keywords: list[str]
-    quotes: list[str]
 
 
 STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP)
@@ -118,10 +111,10 @@ class OfflineLabeler:
         fixed = fixed or {}
         n_themes = len(centroids)
         sample = self._sample(labels, n_themes)
-        weights, vocab = ctfidf([texts[i] for i in sample], labels[sample], n_themes)
+        weights, vocab = ctfidf([texts[i] for i in sample.tolist()], labels[sample], n_themes)
         cands_per_theme = []
         for t in range(n_themes):
-            order = np.argsort(-weights[t])[: self.n_candidates] if weights.shape[1] else []
+            order: list[int] = np.argsort(-weights[t])[: self.n_candidates].tolist() if weights.shape[1] else []
             cands_per_theme.append([str(vocab[i]) for i in order if weights[t, i] > 0])
         phrase_vecs: dict[str, np.ndarray] = {}
         if encode is not None:
@@ -132,7 +125,7 @@ class OfflineLabeler:
         used: set[str] = {label.lower() for label in fixed.values()}
         for t in range(n_themes):
             members = np.flatnonzero(labels == t)
-            name = self._one(cands_per_theme[t], phrase_vecs, centroids[t], [texts[i] for i in members],
+            name = self._one(cands_per_theme[t], phrase_vecs, centroids[t], [texts[i] for i in members.tolist()],
                              X[members], len(members), used)
             if t in fixed:
                 name.label = fixed[t]

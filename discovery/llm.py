@@ -184,8 +184,8 @@ class LLMLabeler:
         """Per-text sentiment (negative/neutral/positive) in batches; None where a batch failed."""
         report = report or LLMReport()
         jobs = [_Job(start, sentiment_messages(texts[start:start + batch]),
-                     lambda text, n=len(texts[start:start + batch]): {"sentiments": parse_sentiments(text, n)},
-                     schema=False, max_tokens=SENTIMENT_MAX_TOKENS)
+                     _sentiment_parser(len(texts[start:start + batch])), schema=False,
+                     max_tokens=SENTIMENT_MAX_TOKENS)
                 for start in range(0, len(texts), batch)]
         out: list[str | None] = [None] * len(texts)
         for start, value in self._run(jobs, cache_get, run_id, report).items():
@@ -280,6 +280,11 @@ SENTIMENT_SYSTEM = (
 def sentiment_messages(texts: list[str], chars: int = 300) -> list[dict[str, str]]:
     payload = json.dumps([redact(t[:chars])[0] for t in texts], ensure_ascii=False).replace("<", "\\u003c")
     return [{"role": "system", "content": SENTIMENT_SYSTEM}, {"role": "user", "content": f"<texts>{payload}</texts>"}]
+
+
+def _sentiment_parser(expected: int) -> Callable[[str], dict]:
+    """The reply parser of one sentiment batch of ``expected`` texts."""
+    return lambda text: {"sentiments": parse_sentiments(text, expected)}
 
 
 def parse_sentiments(text: str, expected: int) -> list[str]:

@@ -1,12 +1,15 @@
-"""What a discovery run reads from and writes to DuckDB: its input, the run log, theme state, curation.
+"""What a discovery run reads from and writes to DuckDB: its input, the run log, theme state, curation,
+and the latest run for readers (report, CLI).
 
-Split from ``discovery.store`` (connection, ingest, embeddings, queries), whose helpers it uses.
-``finish_run`` writes a run's whole result in one transaction, so the views show either the previous
-run or this one, never a mix.
+Split from ``discovery.store`` (connection, ingest, embeddings, queries), whose helpers it uses; its
+SQL is in ``sql/queries/run.sql``. Records (``discovery.records``) become Arrow tables here, at the
+store boundary, with types taken from the records' own fields. ``finish_run`` writes a run's whole
+result in one transaction, so the views show either the previous run or this one, never a mix.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -20,11 +23,19 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from discovery.store import StoreError, transaction, utc_now
-from discovery.themes import Curation, KnownTheme
-
-
-RUN_COLUMNS = ("s.segment_id", "s.feedback_id", "f.source", "f.created_at", "s.text", "s.content_hash")
+from discovery import store
+from discovery.records import (
+    Assignment,
+    DiscoveryResult,
+    KnownTheme,
+    LatestRun,
+    NewEmbeddings,
+    RunStats,
+    ThemeEvent,
+    ThemeSnapshot,
+)
+from discovery.store import StoreError, registered, sql, transaction, utc_now
+from discovery.themes import Curation
 
 
 @dataclass
@@ -40,8 +51,9 @@ class RunInput:
     content_hash: list[str] = field(default_factory=list)
 
 
-def load_run_input(con: duckdb.DuckDBPyConnection, model: str, window_days: int | None = None,
-                   batch_rows: int = 65_536) -> RunInput:
+def load_run_input(
+    con: duckdb.DuckDBPyConnection, model: str, window_days: int | None = None, batch_rows: int = 65_536
+) -> RunInput:
     """Segments with their vectors for ``model``, in a stable order (segment_id). With
     ``window_days``, only feedback created (else ingested) within that many days of the newest item.
 
@@ -49,26 +61,19 @@ def load_run_input(con: duckdb.DuckDBPyConnection, model: str, window_days: int 
     preallocated float32 array, so they are never held twice (whole Arrow table + NumPy copy peaked at
     9.6 GB on 1M segments). Count and rows come from one snapshot (one transaction).
     """
-    window = ("" if not window_days else
-              "WHERE coalesce(f.created_at, f.ingested_at) >= (SELECT max(coalesce(created_at, ingested_at)) "
-              "FROM feedback) - to_days(CAST(? AS INTEGER)) ")
-    source = ("FROM segments s JOIN feedback f USING (feedback_id) "
-              "JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ? " + window)
-    params = [model] + ([window_days] if window_days else [])
-    columns: dict[str, list[Any]] = {c.split(".")[1]: [] for c in RUN_COLUMNS}
+    params = [model, window_days or None, window_days or None]
     with transaction(con):
-        (n, dim), = con.execute(f"SELECT count(*), max(len(e.vector)) {source}", params).fetchall()
+        n, dim = con.execute(sql("run_input_size"), params).fetchall()[0]
         vectors = np.empty((n, dim or 0), np.float32)
         # a relation streams; an execute() result would be materialised first (DuckDB warns of the copy)
-        reader = con.sql(f"SELECT {', '.join(RUN_COLUMNS)}, e.vector {source}ORDER BY s.segment_id",
-                         params=params).to_arrow_reader(batch_rows)
+        reader = con.sql(sql("run_input"), params=params).to_arrow_reader(batch_rows)
+        columns: dict[str, list[Any]] = {name: [] for name in reader.schema.names if name != "vector"}
         row = 0
         for batch in reader:
             k = batch.num_rows
-            flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
-            vectors[row:row + k] = flat.reshape(k, -1)
-            for i, values in enumerate(columns.values()):
-                values += batch.column(i).to_pylist()
+            vectors[row : row + k] = batch.column("vector").flatten().to_numpy(zero_copy_only=False).reshape(k, -1)
+            for name, values in columns.items():
+                values += batch.column(name).to_pylist()
             row += k
     if row != n:  # cannot happen within one transaction; a silent misalignment would be far worse
         raise StoreError(f"run input changed while loading: counted {n} segments, read {row}")
@@ -81,8 +86,7 @@ def start_run(con: duckdb.DuckDBPyConnection, params: dict[str, Any], flow_run_i
     abandon_dead_runs(con)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     params = {**params, "pid": os.getpid(), "host": socket.gethostname()}
-    con.execute("INSERT INTO runs (run_id, started_at, status, flow_run_id, params) VALUES (?, ?, 'running', ?, ?)",
-                [run_id, utc_now(), flow_run_id, json.dumps(params, default=str)])
+    con.execute(sql("insert_run"), [run_id, utc_now(), flow_run_id, json.dumps(params, default=str)])
     return run_id
 
 
@@ -96,9 +100,16 @@ def abandon_dead_runs(con: duckdb.DuckDBPyConnection) -> int:
         if p.get("host") == socket.gethostname() and isinstance(p.get("pid"), int) and not _alive(p["pid"]):
             dead.append((run_id, p["pid"]))
     for run_id, pid in dead:
-        con.execute("UPDATE runs SET status = 'abandoned', finished_at = ?, error = ? WHERE run_id = ?",
-                    [utc_now(), f"process {pid} ended without finishing the run (killed or crashed)", run_id])
+        error = f"process {pid} ended without finishing the run (killed or crashed)"
+        con.execute(sql("abandon_run"), [utc_now(), error, run_id])
     return len(dead)
+
+
+def _first(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of the named query, reading the result to its end: DuckDB refuses to register
+    an Arrow table on a connection whose last result is only half read."""
+    rows = con.execute(sql(query), params or []).fetchall()
+    return rows[0] if rows else None
 
 
 def _alive(pid: int) -> bool:
@@ -113,40 +124,86 @@ def _alive(pid: int) -> bool:
 
 def llm_cached(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:
     """The parsed reply of the latest successful LLM call with this cache key."""
-    row = con.execute("SELECT parsed FROM llm_calls WHERE cache_key = ? AND status = 'ok' "
-                      "ORDER BY created_at DESC LIMIT 1", [key]).fetchone()
+    row = _first(con, "llm_cached", [key])
     return json.loads(row[0]) if row else None
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, themes: list[dict[str, Any]],
-               assignments: list[dict[str, Any]], stats: dict[str, Any],
-               llm_calls: list[dict[str, Any]] | None = None, theme_state: list[dict[str, Any]] | None = None,
-               events: list[dict[str, Any]] | None = None, applied_curation: Sequence[str] = ()) -> None:
-    """Write the run's themes, assignments, LLM calls, the new theme state and its events, and mark
-    the run successful, atomically: a crash before COMMIT leaves the previous state whole."""
-    theme_tbl = pa.Table.from_pylist([{**t, "run_id": run_id} for t in themes])  # noqa: F841
-    assign_tbl = pa.Table.from_pylist([{**a, "run_id": run_id} for a in assignments])  # noqa: F841
-    calls_tbl = pa.Table.from_pylist([{**c, "run_id": run_id} for c in llm_calls or []])  # noqa: F841
-    event_tbl = pa.Table.from_pylist([{**e, "run_id": run_id} for e in events or []])  # noqa: F841
-    state_tbl = pa.Table.from_pylist(theme_state or [])  # noqa: F841
-    with transaction(con):
-        if llm_calls:
-            con.execute("INSERT INTO llm_calls BY NAME SELECT * EXCLUDE (messages, parsed), "
-                        "messages::JSON AS messages, parsed::JSON AS parsed FROM calls_tbl")
-        if themes:
-            con.execute("INSERT INTO theme_snapshots BY NAME SELECT * FROM theme_tbl")
-        if assignments:
-            con.execute("INSERT INTO assignments BY NAME SELECT * FROM assign_tbl")
-        if theme_state is not None:
-            con.execute("DELETE FROM themes")
-            if theme_state:
-                con.execute("INSERT INTO themes BY NAME SELECT * FROM state_tbl")
-        if events:
-            con.execute("INSERT INTO theme_events BY NAME SELECT * FROM event_tbl")
-        for cid in applied_curation:
-            con.execute("UPDATE curation SET applied_run = ? WHERE curation_id = ?", [run_id, cid])
-        con.execute("UPDATE runs SET status = 'success', finished_at = ?, stats = ? WHERE run_id = ?",
-                    [utc_now(), json.dumps(stats, default=str), run_id])
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryResult) -> None:
+    """Write the run's themes, assignments, LLM calls, the new theme state and its events, the
+    vectors it computed for the embedding cache, and mark the run successful, atomically: a crash
+    before COMMIT leaves the previous state whole.
+
+    It writes on a cursor of its own (``con`` must not be inside a transaction): a half-read result
+    on ``con`` would stop DuckDB from registering the tables, and registering them outside the
+    transaction lets a failed statement be rolled back before they are unregistered."""
+    tables = {
+        "snapshots": arrow_rows(ThemeSnapshot, result.themes, run_id),
+        "assigned": arrow_rows(Assignment, result.assignments, run_id),
+        "events": arrow_rows(ThemeEvent, result.events, run_id),
+        "state": arrow_rows(KnownTheme, result.theme_state or []),
+        "calls": pa.Table.from_pylist([{**c, "run_id": run_id} for c in result.llm_calls]),
+    }
+    tables = {name: table for name, table in tables.items() if table.num_columns}
+    with con.cursor() as cur, registered(cur, **tables), transaction(cur):
+        _write_run(cur, run_id, result)
+
+
+def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryResult) -> None:
+    """``finish_run``'s statements, inside its transaction with its tables registered."""
+    cache_embeddings(con, result.embeddings)
+    if result.llm_calls:
+        con.execute(sql("insert_llm_calls"))
+    if result.themes:
+        con.execute(sql("insert_theme_snapshots"))
+    if result.assignments:
+        con.execute(sql("insert_assignments"))
+    if result.theme_state is not None:
+        con.execute("DELETE FROM themes")
+        if result.theme_state:
+            con.execute(sql("insert_themes"))
+    if result.events:
+        con.execute(sql("insert_theme_events"))
+    for cid in result.applied_curation:
+        con.execute(sql("mark_curation_applied"), [run_id, cid])
+    con.execute(sql("finish_run"), [utc_now(), json.dumps(result.stats.as_dict(), default=str), run_id])
+
+
+def cache_embeddings(con: duckdb.DuckDBPyConnection, embeddings: Sequence[NewEmbeddings]) -> int:
+    """Write vectors a run computed (``DiscoveryResult.embeddings``) into the embedding cache; vectors
+    already cached are kept. ``finish_run`` does this with the run; scripts that discover without
+    writing a run can call it to warm the cache. Returns how many vectors were offered."""
+    for new in embeddings:
+        store.insert_embeddings(con, new.model, new.hashes, new.vectors)
+    return sum(len(new.hashes) for new in embeddings)
+
+
+ARROW_TYPES = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "list[str]": pa.list_(pa.string()),
+    "datetime": pa.timestamp("us"),
+    "np.ndarray": pa.list_(pa.float32()),  # KnownTheme.centroid
+}
+
+
+def arrow_schema(record: type) -> pa.Schema:
+    """The Arrow schema of a record's rows, from its field annotations (``float | None`` → float64)."""
+    return pa.schema(
+        [(f.name, ARROW_TYPES[str(f.type).removesuffix(" | None")]) for f in dataclasses.fields(record)]
+    )
+
+
+def arrow_rows(record: type, rows: list[Any], run_id: str | None = None) -> pa.Table:
+    """Records as an Arrow table (column by column: a million assignments stay cheap), with a
+    ``run_id`` column when given."""
+    schema = arrow_schema(record)
+    columns = {name: [getattr(r, name) for r in rows] for name in schema.names}
+    if "centroid" in columns:
+        columns["centroid"] = [None if c is None else np.asarray(c, np.float32) for c in columns["centroid"]]
+    table = pa.table({name: pa.array(columns[name], schema.field(name).type) for name in schema.names})
+    return table.append_column("run_id", pa.array([run_id] * len(rows), pa.string())) if run_id else table
 
 
 @dataclass
@@ -156,33 +213,67 @@ class ThemeState:
     known: dict[str, KnownTheme]
     previous: dict[str, tuple[str | None, str | None]]  # segment_id → (theme_id, content_hash)
     run_id: str | None
-    stats: dict[str, Any]
+    stats: RunStats | None  # of the last successful run
     last_full: datetime | None
     curation: Curation
 
 
 def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
+    """The themes table, the latest successful run's assignment and stats, the last full run's end
+    and the effective curation."""
     known = {}
-    for row in con.execute("SELECT theme_id, label, label_method, status, centroid, description, merged_into, "
-                           "items, first_run, last_run, first_seen, last_seen, radius FROM themes").fetchall():
-        known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3],
-                                   np.asarray(row[4], np.float32) if row[4] is not None else None, *row[5:])
-    last = con.execute("SELECT run_id, stats FROM latest_run").fetchone()
+    for row in con.execute(sql("known_themes")).fetchall():
+        centroid = np.asarray(row[4], np.float32) if row[4] is not None else None
+        known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3], centroid, *row[5:])
+    last = latest_run(con)
     previous = {}
-    if last:
-        previous = {sid: (tid, h) for sid, tid, h in con.execute(
-            "SELECT segment_id, theme_id, content_hash FROM assignments WHERE run_id = ?", [last[0]]).fetchall()}
-    full = con.execute("SELECT max(finished_at) FROM runs WHERE status = 'success' "
-                       "AND stats->>'mode' = 'full'").fetchone()
-    rows = con.execute("SELECT curation_id, action, theme_id, target_theme_id, value, applied_run FROM curation "
-                       "ORDER BY created_at, curation_id").fetchall()
-    return ThemeState(known=known, previous=previous, run_id=last[0] if last else None,
-                      stats=json.loads(last[1]) if last and last[1] else {}, last_full=full[0] if full else None,
-                      curation=Curation.from_rows(rows))
+    if last is not None:
+        rows = con.execute(sql("run_assignments"), [last.run_id]).fetchall()
+        previous = {sid: (tid, h) for sid, tid, h in rows}
+    full = _first(con, "last_full_run")
+    return ThemeState(
+        known=known,
+        previous=previous,
+        run_id=last.run_id if last else None,
+        stats=last.stats if last else None,
+        last_full=full[0] if full else None,
+        curation=Curation.from_rows(con.execute(sql("curation_rows")).fetchall()),
+    )
 
 
-def add_curation(con: duckdb.DuckDBPyConnection, action: str, theme_id: str, target_theme_id: str | None = None,
-                 value: str | None = None, note: str | None = None) -> str:
+def latest_run(con: duckdb.DuckDBPyConnection) -> LatestRun | None:
+    """The latest successful run (what the views show) with its parsed stats; None before any."""
+    row = _first(con, "latest_run")
+    if row is None:
+        return None
+    return LatestRun(row[0], row[1], row[2], RunStats.from_dict(json.loads(row[3] or "{}")))
+
+
+def run_stats(con: duckdb.DuckDBPyConnection, run_id: str) -> RunStats | None:
+    """``runs.stats`` of one run, parsed; None when the run is unknown or wrote no stats (not finished)."""
+    row = _first(con, "run_stats", [run_id])
+    return RunStats.from_dict(json.loads(row[0])) if row and row[0] else None
+
+
+def latest_vectors(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray]:
+    """Theme id and vector (the one the run clustered) of each assigned segment of the latest
+    successful run, in segment order; for maps of the themes."""
+    table = con.sql(sql("latest_run_vectors")).to_arrow_reader(65_536).read_all()
+    n = table.num_rows
+    if not n:
+        return [], np.zeros((0, 0), np.float32)
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return table.column("theme_id").to_pylist(), np.asarray(flat, np.float32).reshape(n, -1)
+
+
+def add_curation(
+    con: duckdb.DuckDBPyConnection,
+    action: str,
+    theme_id: str,
+    target_theme_id: str | None = None,
+    value: str | None = None,
+    note: str | None = None,
+) -> str:
     """Record one curation action; the next run applies it. Unknown themes are refused."""
     known = dict(con.execute("SELECT theme_id, status FROM themes").fetchall())
     for t in (theme_id, target_theme_id):
@@ -191,16 +282,13 @@ def add_curation(con: duckdb.DuckDBPyConnection, action: str, theme_id: str, tar
     if action == "merge":
         if target_theme_id == theme_id:
             raise StoreError("a theme cannot be merged into itself")
-        cur = Curation.from_rows(con.execute("SELECT curation_id, action, theme_id, target_theme_id, value, "
-                                             "applied_run FROM curation ORDER BY created_at").fetchall())
+        cur = Curation.from_rows(con.execute(sql("curation_rows")).fetchall())
         if cur.resolve(target_theme_id) == theme_id:
             raise StoreError(f"{target_theme_id} is already merged into {theme_id}")
     cid = uuid.uuid4().hex[:12]
-    con.execute("INSERT INTO curation (curation_id, action, theme_id, target_theme_id, value, note, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", [cid, action, theme_id, target_theme_id, value, note, utc_now()])
+    con.execute(sql("insert_curation"), [cid, action, theme_id, target_theme_id, value, note, utc_now()])
     return cid
 
 
 def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
-    con.execute("UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
-                [utc_now(), error[:4000], run_id])
+    con.execute(sql("fail_run"), [utc_now(), error[:4000], run_id])

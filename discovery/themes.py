@@ -22,34 +22,18 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from discovery.components import ClustererFactory
+from discovery.records import KnownTheme, ThemeEvent
+from discovery.vectors import nearest
+
 SPLIT_SHARE = 0.25  # an old theme counts as split when ≥ 2 new themes each got this share of it
-
-
-@dataclass
-class KnownTheme:
-    """A row of the ``themes`` table."""
-
-    theme_id: str
-    label: str
-    label_method: str
-    status: str  # active | dormant | merged | split
-    centroid: np.ndarray | None
-    description: str | None = None
-    merged_into: str | None = None
-    items: int = 0
-    first_run: str = ""
-    last_run: str = ""
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
-    radius: float | None = None
 
 
 @dataclass
@@ -104,15 +88,6 @@ def match(new: np.ndarray, old: np.ndarray, threshold: float) -> list[tuple[int,
     return [(int(r), int(c), float(sims[r, c])) for r, c in zip(rows, cols) if sims[r, c] >= threshold]
 
 
-def nearest(X: np.ndarray, centroids: np.ndarray, threshold: float) -> np.ndarray:
-    """Index of the nearest centroid per row, −1 where the best cosine similarity is below ``threshold``."""
-    if not len(X) or not len(centroids):
-        return np.full(len(X), -1, dtype=int)
-    sims = X @ centroids.T
-    best = sims.argmax(axis=1)
-    return np.where(sims[np.arange(len(X)), best] >= threshold, best, -1)
-
-
 def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
                previous: dict[str, tuple[str | None, str | None]], known: dict[str, KnownTheme],
                curation: Curation, threshold: float) -> tuple[list[str | None], np.ndarray]:
@@ -125,7 +100,7 @@ def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
     topic vanish into the nearest big theme. Last run's unassigned and new segments that fit no
     theme are the leftovers."""
     active = [t for t in known.values() if t.status == "active" and t.centroid is not None]
-    centroids = np.stack([t.centroid for t in active]) if active else np.zeros((0, X.shape[1]), np.float32)
+    centroids = np.stack([_centroid(t) for t in active]) if active else np.zeros((0, X.shape[1]), np.float32)
     radius = np.array([max(threshold, t.radius or 0.0) for t in active])
     theme_of: list[str | None] = [None] * len(segment_ids)
     how = np.full(len(segment_ids), "outlier", dtype=object)
@@ -143,6 +118,11 @@ def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
     return theme_of, how
 
 
+def _centroid(theme: KnownTheme) -> np.ndarray:
+    assert theme.centroid is not None, theme.theme_id  # callers pick themes with a centroid
+    return theme.centroid
+
+
 def name_clusters(labels: np.ndarray, centroids: np.ndarray, known: dict[str, KnownTheme],
                   taken: set[str], threshold: float, curation: Curation, new_id: Iterator[str]) -> dict[int, str]:
     """Cluster index → theme id: the known theme it matches (dormant ones come back; one merged away by
@@ -150,21 +130,21 @@ def name_clusters(labels: np.ndarray, centroids: np.ndarray, known: dict[str, Kn
     themes in ``taken`` are not candidates."""
     candidates = [t for t in known.values() if t.status in ("active", "dormant", "merged")
                   and t.centroid is not None and t.theme_id not in taken]
-    pairs = match(centroids, np.stack([t.centroid for t in candidates]), threshold) if candidates else []
+    pairs = match(centroids, np.stack([_centroid(t) for t in candidates]), threshold) if candidates else []
     matched = {c: curation.resolve(candidates[j].theme_id) for c, j, _ in pairs}
     return {int(c): matched.get(int(c)) or next(new_id) for c in sorted(np.unique(labels)) if c >= 0}
 
 
 def apply_curation(theme_of: list[str | None], X: np.ndarray, previous_theme: Sequence[str | None],
                    curation: Curation, new_id: Iterator[str], seed: int
-                   ) -> tuple[list[str | None], list[dict], list[str]]:
+                   ) -> tuple[list[str | None], list[ThemeEvent], list[str]]:
     """Merges, pending splits and pins, applied to the run's assignment. ``previous_theme`` is last
     run's theme per segment (None if none); split parts get ids from ``new_id``. Returns the new
     assignment, the split events and the ids of the split curations performed (they apply once)."""
     from sklearn.cluster import KMeans
 
     out = [curation.resolve(t) for t in theme_of]
-    events: list[dict] = []
+    events: list[ThemeEvent] = []
     applied: list[str] = []
     for theme in sorted(curation.pinned):  # a pinned theme keeps its members even if reclustering dropped it
         if theme not in out:
@@ -180,21 +160,21 @@ def apply_curation(theme_of: list[str | None], X: np.ndarray, previous_theme: Se
         ids = {c: next(new_id) for c in order}
         for i, c in zip(members, cut):
             out[i] = ids[int(c)]
-        events += [{"theme_id": ids[c], "event": "split", "other_theme_id": theme,
-                    "share": float((cut == c).mean()), "detail": f"curation {cid}"} for c in order]
+        events += [ThemeEvent(ids[c], "split", other_theme_id=theme, share=float((cut == c).mean()),
+                              detail=f"curation {cid}") for c in order]
         applied.append(cid)
     return out, events, applied
 
 
 def change_events(previous_theme: Sequence[str | None], theme_of: Sequence[str | None],
-                  min_items: int) -> list[dict]:
+                  min_items: int) -> list[ThemeEvent]:
     """Splits and merges seen in the data: an old theme whose items now sit in ≥ 2 themes with
     ≥ 25% each was split; a theme now holding ≥ 25% each of ≥ 2 old themes' items merged them."""
     moved: dict[str, Counter] = defaultdict(Counter)
     for old, new in zip(previous_theme, theme_of):
         if old is not None and new is not None:
             moved[old][new] += 1
-    events = []
+    events: list[ThemeEvent] = []
     gathered: dict[str, Counter] = defaultdict(Counter)
     for old, counts in moved.items():
         total = sum(counts.values())
@@ -202,16 +182,16 @@ def change_events(previous_theme: Sequence[str | None], theme_of: Sequence[str |
             continue
         big = {new: n / total for new, n in counts.items() if n / total >= SPLIT_SHARE}
         if len(big) >= 2:
-            events += [{"theme_id": new, "event": "split", "other_theme_id": old, "share": share,
-                        "detail": "reclustering"} for new, share in sorted(big.items()) if new != old]
+            events += [ThemeEvent(new, "split", other_theme_id=old, share=share, detail="reclustering")
+                       for new, share in sorted(big.items()) if new != old]
         for new, n in counts.items():
             gathered[new][old] += n
     for new, counts in gathered.items():
         total = sum(counts.values())
         big = {old: n / total for old, n in counts.items() if n / total >= SPLIT_SHARE}
         if len(big) >= 2:
-            events += [{"theme_id": old, "event": "merged", "other_theme_id": new, "share": share,
-                        "detail": "reclustering"} for old, share in sorted(big.items()) if old != new]
+            events += [ThemeEvent(old, "merged", other_theme_id=new, share=share, detail="reclustering")
+                       for old, share in sorted(big.items()) if old != new]
     return events
 
 
@@ -227,14 +207,14 @@ class Identity:
 
     theme_of: list[str | None]
     how: np.ndarray  # kept | assigned | cluster | reassigned | outlier
-    events: list[dict]
+    events: list[ThemeEvent]
     applied_curation: list[str]
     min_cluster_size: int | None
 
 
 def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], known: dict[str, KnownTheme],
              previous: dict[str, tuple[str | None, str | None]], curation: Curation, mode: str,
-             make_clusterer: Callable[..., Any], min_cluster_size: int | None,
+             make_clusterer: ClustererFactory, min_cluster_size: int | None,
              match_threshold: float, outlier_threshold: float, seed: int) -> Identity:
     """Assign every segment to a stable theme id (see the module docstring for the two modes).
     ``make_clusterer(min_cluster_size, leftovers=False)`` builds an unfitted clusterer."""
@@ -242,7 +222,7 @@ def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], k
     if mode == "incremental":
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
         rest = np.flatnonzero(how == "outlier")
-        fresh = sum(previous.get(segment_ids[i], (None, None))[1] != hashes[i] for i in rest)
+        fresh = sum(previous.get(segment_ids[i], (None, None))[1] != hashes[i] for i in rest.tolist())
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
         if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:
@@ -265,35 +245,26 @@ def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], k
     return Identity(theme_of, how, events, applied, min_cluster_size)
 
 
-def radii(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, q: float = 10) -> np.ndarray:
-    """Per theme, the ``q``-th percentile of its members' cosine similarity to the centroid."""
-    return np.array([float(np.percentile(X[labels == t] @ c, q)) if (labels == t).any() else 0.0
-                     for t, c in enumerate(centroids)])
-
-
-def next_state(themes: list[dict], centroids: np.ndarray, known: dict[str, KnownTheme], curation: Curation,
-               splits: list[dict], run_id: str, now: datetime) -> tuple[list[dict], list[dict]]:
+def next_state(found: list[KnownTheme], known: dict[str, KnownTheme], curation: Curation,
+               splits: list[ThemeEvent], run_id: str, now: datetime) -> tuple[list[KnownTheme], list[ThemeEvent]]:
     """The new ``themes`` table and the lifecycle events (new, revived, dormant, merged).
 
-    ``themes`` are this run's snapshot rows (with ``theme_id``, ``label``, ``label_method``,
-    ``description``, ``items``), aligned with ``centroids``; ``splits`` the run's split events."""
-    rows, events = [], []
-    present = set()
-    split_parents = {e["other_theme_id"] for e in splits if e["detail"].startswith("curation")}
-    split_children = {e["theme_id"] for e in splits if e["detail"].startswith("curation")}
-    for t, c in zip(themes, centroids):
-        tid = t["theme_id"]
-        present.add(tid)
-        old = known.get(tid)
-        if old is None and tid not in split_children:
-            events.append({"theme_id": tid, "event": "new"})
+    ``found`` are this run's themes (id, label, label_method, description, centroid, radius, items);
+    they are active and keep their first run and first sighting; ``splits`` are the run's split events.
+    Known themes without members this run become dormant, or merged/split as curation says."""
+    rows: list[KnownTheme] = []
+    events: list[ThemeEvent] = []
+    split_parents = {e.other_theme_id for e in splits if (e.detail or "").startswith("curation")}
+    split_children = {e.theme_id for e in splits if (e.detail or "").startswith("curation")}
+    for t in found:
+        old = known.get(t.theme_id)
+        if old is None and t.theme_id not in split_children:
+            events.append(ThemeEvent(t.theme_id, "new"))
         elif old is not None and old.status == "dormant":
-            events.append({"theme_id": tid, "event": "revived"})
-        rows.append({"theme_id": tid, "label": t["label"], "label_method": t["label_method"],
-                     "description": t["description"], "status": "active", "merged_into": None,
-                     "centroid": [float(v) for v in c], "radius": t.get("radius"), "items": t["items"],
-                     "first_run": old.first_run if old else run_id, "last_run": run_id,
-                     "first_seen": old.first_seen if old else now, "last_seen": now})
+            events.append(ThemeEvent(t.theme_id, "revived"))
+        rows.append(replace(t, status="active", merged_into=None, first_run=old.first_run if old else run_id,
+                            last_run=run_id, first_seen=old.first_seen if old else now, last_seen=now))
+    present = {t.theme_id for t in found}
     for tid, old in sorted(known.items()):
         if tid in present:
             continue
@@ -301,21 +272,11 @@ def next_state(themes: list[dict], centroids: np.ndarray, known: dict[str, Known
         if tid in curation.merges:
             status, into = "merged", curation.resolve(tid)
             if old.status != "merged":
-                events.append({"theme_id": tid, "event": "merged", "other_theme_id": into, "detail": "curation"})
+                events.append(ThemeEvent(tid, "merged", other_theme_id=into, detail="curation"))
         elif tid in split_parents:
             status = "split"
         elif old.status == "active":
             status = "dormant"
-            events.append({"theme_id": tid, "event": "dormant"})
-        rows.append({**old.__dict__, "centroid": None if old.centroid is None else [float(v) for v in old.centroid],
-                     "status": status, "merged_into": into})
+            events.append(ThemeEvent(tid, "dormant"))
+        rows.append(replace(old, status=status, merged_into=into))
     return rows, events
-
-
-def centroids(X: np.ndarray, labels: np.ndarray, n_themes: int) -> np.ndarray:
-    """Normalised mean vector per theme index."""
-    out = np.zeros((n_themes, X.shape[1] if X.ndim == 2 else 0), np.float32)
-    for t in range(n_themes):
-        c = X[labels == t].mean(axis=0)
-        out[t] = c / (np.linalg.norm(c) or 1.0)
-    return out

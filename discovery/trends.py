@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from discovery.records import ThemeTrend
+
 
 @dataclass
 class TrendRule:
@@ -30,13 +32,12 @@ class TrendRule:
 
 
 def theme_trends(labels: np.ndarray, created: Sequence[datetime | None], n_themes: int,
-                 is_new: Sequence[bool], rule: TrendRule = TrendRule()) -> list[dict]:
+                 is_new: Sequence[bool], rule: TrendRule = TrendRule()) -> list[ThemeTrend]:
     """Per theme index: recent_items, baseline_mean, growth, zscore, emerging, emerging_reason."""
     stamps = [c for c in created if c is not None]
-    empty = {"recent_items": None, "baseline_mean": None, "growth": None, "zscore": None}
     if not stamps:
-        return [{**empty, "emerging": bool(is_new[t]), "emerging_reason": "new" if is_new[t] else None}
-                for t in range(n_themes)]
+        return [ThemeTrend(None, None, None, None, emerging=bool(is_new[t]),
+                           emerging_reason="new" if is_new[t] else None) for t in range(n_themes)]
     end = max(stamps)
     period = timedelta(days=rule.period_days)
     # period index 0 = the latest period, 1 = the one before, …; -1 = undated or too old
@@ -52,6 +53,6 @@ def theme_trends(labels: np.ndarray, created: Sequence[datetime | None], n_theme
         reason = None
         if recent >= rule.min_items:
             reason = "new" if is_new[t] else "spike" if z >= rule.z_threshold else None
-        out.append({"recent_items": recent, "baseline_mean": mean, "growth": growth, "zscore": float(z),
-                    "emerging": reason is not None, "emerging_reason": reason})
+        out.append(ThemeTrend(recent_items=recent, baseline_mean=mean, growth=growth, zscore=float(z),
+                              emerging=reason is not None, emerging_reason=reason))
     return out

@@ -13,8 +13,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from discovery import pipeline, runstore, store
-from discovery.embed import Embedder, embed_missing
+from discovery.embed import Embedder
+from discovery.embed_cache import embed_missing
 from discovery.llm import LLMLabeler
+from discovery.records import DiscoveryResult, RunStats
 from discovery.sentiment import SentimentModel
 from discovery.settings import Settings, llm_configured, load_settings
 
@@ -25,6 +27,10 @@ def _embedder(model: str, batch_size: int, precision: str) -> Embedder:
     return Embedder(model=model, batch_size=batch_size, precision=precision).fit()
 
 
+def _run_embedder(settings: Settings) -> Embedder:
+    return _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision)
+
+
 def warm_up(db: str) -> None:
     """Load what a run needs before the flow starts (see ``flows.local_api``): the embedder (kept by
     ``_embedder``'s cache) and UMAP/HDBSCAN, whose imports take ≈1.5 s. Errors are left for the flow,
@@ -33,75 +39,69 @@ def warm_up(db: str) -> None:
         import hdbscan  # noqa: F401
         import umap  # noqa: F401
 
-        settings = load_settings(db=db)
-        _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision)
+        _run_embedder(load_settings(db=db))
     except Exception:  # noqa: BLE001  (the flow meets the same error and records the run as failed)
         pass
 
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """A run's connection: DuckDB's memory bounded by ``db_memory_limit``, the rest spills to disk."""
+    """A run's connection: DuckDB's memory bounded by ``db_memory_limit``, the rest spills to disk.
+    Use it as ``with _connect(settings) as con:``: the connection closes when the block ends."""
     return store.connect(settings.db, lock_wait=settings.lock_wait, memory_limit=settings.db_memory_limit)
+
+
+def _llm_labeler(settings: Settings) -> LLMLabeler:
+    return LLMLabeler(model=settings.llm_model, concurrency=settings.llm_concurrency,
+                      token_budget=settings.llm_token_budget, timeout=settings.llm_timeout,
+                      max_retries=settings.llm_max_retries)
 
 
 @task(cache_policy=NONE)
 def prepare(settings: Settings) -> int:
-    con = _connect(settings)
-    try:
+    with _connect(settings) as con:
         n = pipeline.prepare_segments(con, settings)
-    finally:
-        con.close()
     get_run_logger().info("prepared %d new segments", n)
     return n
 
 
 @task(cache_policy=NONE)
 def embed(settings: Settings) -> int:
-    con = _connect(settings)
-    try:
-        n = embed_missing(con, _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision))
-    finally:
-        con.close()
+    with _connect(settings) as con:
+        n = embed_missing(con, _run_embedder(settings))
     get_run_logger().info("embedded %d new texts", n)
     return n
 
 
 @task(cache_policy=NONE)
-def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> pipeline.DiscoveryResult:
-    labeler = LLMLabeler(model=settings.llm_model, concurrency=settings.llm_concurrency,
-                         token_budget=settings.llm_token_budget, timeout=settings.llm_timeout,
-                         max_retries=settings.llm_max_retries) if llm else None
-    con = _connect(settings)
-    try:
-        result = pipeline.discover(con, settings, _embedder(settings.embed_model, settings.embed_batch_size, settings.embed_precision),
-                                   SentimentModel(), llm=labeler, full=full, run_id=run_id)
-    finally:
-        con.close()
-    s = result.stats
-    get_run_logger().info("%s run (%s): %d segments, %d themes (%d new), %s on the same theme as last run",
-                          s["mode"], s["mode_reason"], s["segments"], s["themes"], s["themes_new"],
-                          "n/a" if s["same_theme_share"] is None else f"{s['same_theme_share']:.1%}")
-    if llm:
-        get_run_logger().info("LLM: %d requests, %d cached, %d themes kept offline names, %d tokens",
-                              s["llm_requests"], s["llm_cache_hits"], s["llm_themes_offline"],
-                              s["llm_tokens_in"] + s["llm_tokens_out"])
+def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> DiscoveryResult:
+    with _connect(settings) as con:
+        result = pipeline.discover(con, settings, _run_embedder(settings), SentimentModel(),
+                                   llm=_llm_labeler(settings) if llm else None, full=full, run_id=run_id)
+    _log_run(result.stats)
     return result
 
 
+def _log_run(s: RunStats) -> None:
+    share = "n/a" if s.same_theme_share is None else f"{s.same_theme_share:.1%}"
+    get_run_logger().info("%s run (%s): %d segments, %d themes (%d new), %s on the same theme as last run",
+                          s.mode, s.mode_reason, s.segments, s.themes, s.themes_new, share)
+    if s.llm is not None:
+        get_run_logger().info("LLM: %d requests, %d cached, %d themes kept offline names, %d tokens",
+                              s.llm.requests, s.llm.cache_hits, s.llm.themes_offline,
+                              s.llm.tokens_in + s.llm.tokens_out)
+
+
 @task(cache_policy=NONE)
-def write(settings: Settings, run_id: str, result: pipeline.DiscoveryResult, counts: dict[str, int]) -> None:
-    con = _connect(settings)
-    try:
-        runstore.finish_run(con, run_id, result.themes, result.assignments, {**result.stats, **counts},
-                         result.llm_calls, theme_state=result.theme_state, events=result.events,
-                         applied_curation=result.applied_curation)
-    finally:
-        con.close()
+def write(settings: Settings, run_id: str, result: DiscoveryResult, counts: dict[str, int]) -> None:
+    """The run's only write: snapshot, assignments, theme state, events, LLM calls and the vectors
+    discovery computed, in one transaction (``runstore.finish_run``)."""
+    with _connect(settings) as con:
+        runstore.finish_run(con, run_id, result.with_counts(**counts))
 
 
 @flow(name="painpoints-discover", log_prints=False)
 def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None = None,
-                   full: bool = False) -> str:
+                  full: bool = False) -> str:
     """Discover themes in what is stored in ``db`` (within ``window_days``); returns the run id.
     ``llm`` None: name new themes with an LLM when an endpoint is configured (OPENAI_API_KEY /
     OPENAI_BASE_URL). ``full``: recluster everything instead of an incremental run."""
@@ -121,16 +121,10 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
 def _begin(settings: Settings, params: dict) -> str:
     from prefect.runtime import flow_run
 
-    con = _connect(settings)
-    try:
+    with _connect(settings) as con:
         return runstore.start_run(con, {**params, "embed_model": settings.embed_key}, flow_run.id)
-    finally:
-        con.close()
 
 
 def _fail(settings: Settings, run_id: str, error: str) -> None:
-    con = _connect(settings)
-    try:
+    with _connect(settings) as con:
         runstore.fail_run(con, run_id, error)
-    finally:
-        con.close()

@@ -109,14 +109,14 @@ def test_rank_score_components() -> None:
     sentiment = ["positive", "positive", "neutral", "positive", "negative", "negative", "negative"]
     scores = np.array([0.8, 0.7, 0.0, 0.9, -0.9, -0.8, -0.5])
     rows = rank_themes(labels, sentiment, scores, ["a"] * 7, [str(i) for i in range(7)], [None] * 7)
-    assert [r["theme"] for r in rows] == [1, 0]  # small but all negative beats bigger praise
+    assert [r.theme for r in rows] == [1, 0]  # small but all negative beats bigger praise
     top = rows[0]
-    assert top["rank"] == 1 and top["items"] == 2 and top["negative_share"] == 1.0
-    assert top["trend"] is None and top["trend_factor"] == 1.0
-    assert top["score"] == pytest.approx(100 * 2 / 7 * 1.0)
+    assert top.rank == 1 and top.items == 2 and top.negative_share == 1.0
+    assert top.trend is None and top.trend_factor == 1.0
+    assert top.score == pytest.approx(100 * 2 / 7 * 1.0)
     weighted = rank_themes(labels, sentiment, scores, ["a"] * 4 + ["b"] * 3, [str(i) for i in range(7)],
                            [None] * 7, source_weights={"a": 10.0})
-    assert weighted[0]["theme"] == 0
+    assert weighted[0].theme == 0
 
 
 def test_rank_trend_from_timestamps() -> None:
@@ -124,13 +124,13 @@ def test_rank_trend_from_timestamps() -> None:
     created = [now - timedelta(days=d) for d in (1, 2, 3, 100, 101, 102, 103, 104)]
     labels = np.array([0, 0, 0, 1, 1, 1, 1, 0])  # theme 0 dominates the last 30 days
     rows = rank_themes(labels, ["negative"] * 8, -np.ones(8), ["a"] * 8, [str(i) for i in range(8)], created)
-    by_theme = {r["theme"]: r for r in rows}
-    assert by_theme[0]["trend"] > 0 > by_theme[1]["trend"]
-    assert by_theme[0]["trend_factor"] > 1 > by_theme[1]["trend_factor"]
+    by_theme = {r.theme: r for r in rows}
+    assert by_theme[0].trend > 0 > by_theme[1].trend
+    assert by_theme[0].trend_factor > 1 > by_theme[1].trend_factor
 
 
 def test_exact_knn_matches_brute_force_and_puts_self_first() -> None:
-    from discovery.cluster import exact_knn
+    from discovery.vectors import exact_knn
 
     X, _ = blobs(n_per=100, k=3, dim=16)
     idx, dist = exact_knn(X, 6, block=64)
@@ -147,7 +147,8 @@ def test_umap_kernels_are_cached_on_disk(tmp_path):
     import subprocess
     import sys
 
-    code = ("import numpy as np; from discovery.cluster import ThemeClusterer, cache_numba_functions; "
+    code = ("import numpy as np; from discovery.cluster import ThemeClusterer; "
+            "from discovery.vectors import cache_numba_functions; "
             "X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32); "
             "X /= np.linalg.norm(X, axis=1, keepdims=True); ThemeClusterer(random_state=0).fit(X); "
             "print(cache_numba_functions())")

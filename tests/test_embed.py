@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from discovery import store
-from discovery.embed import Embedder, encode_cached
+from discovery.embed import Embedder
+from discovery.embed_cache import encode_cached
 from discovery.int8 import quantized_model
 
 TEXTS = ["my card was declined at the store", "how do I reset my password",

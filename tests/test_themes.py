@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from discovery import themes
+from discovery.records import ThemeEvent
 from discovery.themes import Curation, KnownTheme
 from discovery.trends import TrendRule, theme_trends
+from discovery.vectors import centroids
 
 
 def blobs(n_per: int, k: int, dim: int = 16, seed: int = 0, spread: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
@@ -38,13 +40,13 @@ class KMeansStandIn:
 
         self.labels_ = KMeans(self.k, n_init=4, random_state=0).fit_predict(X)
         self.how_ = np.full(len(X), "cluster", dtype=object)
-        self.centroids_ = themes.centroids(X, self.labels_, self.k)
+        self.centroids_ = centroids(X, self.labels_, self.k)
         self.min_cluster_size_ = self.min_cluster_size or 5
         return self
 
 
 def known_from(X: np.ndarray, labels: np.ndarray, ids: list[str], status: str = "active") -> dict[str, KnownTheme]:
-    C = themes.centroids(X, labels, len(ids))
+    C = centroids(X, labels, len(ids))
     return {t: KnownTheme(t, f"label {t}", "offline", status, C[i]) for i, t in enumerate(ids)}
 
 
@@ -108,11 +110,11 @@ def test_full_run_keeps_ids_of_matched_clusters_and_retires_lost_ones() -> None:
     assert {themes_of for themes_of in ident.theme_of} == {"T001", "T002", "T003"}
     for c, tid in enumerate(["T001", "T002", "T003"]):
         assert {ident.theme_of[i] for i in np.flatnonzero(y == c)} == {tid}
-    snapshot = [{"theme_id": t, "label": "x", "label_method": "offline", "description": None, "items": 40}
-                for t in ["T001", "T002", "T003"]]
-    state, events = themes.next_state(snapshot, themes.centroids(X, y, 3), known, Curation(), [], "r2", datetime.now())
-    assert {r["theme_id"]: r["status"] for r in state}["T009"] == "dormant"
-    assert events == [{"theme_id": "T009", "event": "dormant"}]
+    C = centroids(X, y, 3)
+    found = [KnownTheme(t, "x", "offline", "active", C[i], items=40) for i, t in enumerate(["T001", "T002", "T003"])]
+    state, events = themes.next_state(found, known, Curation(), [], "r2", datetime.now())
+    assert {r.theme_id: r.status for r in state}["T009"] == "dormant"
+    assert events == [ThemeEvent("T009", "dormant")]
 
 
 def test_full_run_new_cluster_gets_new_id_and_split_is_recorded() -> None:
@@ -125,8 +127,8 @@ def test_full_run_new_cluster_gets_new_id_and_split_is_recorded() -> None:
     ids = {c: {ident.theme_of[i] for i in np.flatnonzero(y == c)} for c in range(3)}
     assert ids[0] == {"T001"}
     assert {ids[1].pop(), ids[2].pop()} == {"T002", "T003"}  # one half keeps T002, the other is new
-    splits = [e for e in ident.events if e["event"] == "split"]
-    assert [(e["theme_id"], e["other_theme_id"]) for e in splits] == [("T003", "T002")]
+    splits = [e for e in ident.events if e.event == "split"]
+    assert [(e.theme_id, e.other_theme_id) for e in splits] == [("T003", "T002")]
     assert themes.same_theme_share([previous[s][0] for s in seg], ident.theme_of) == pytest.approx(80 / 120)  # blob 0 and T002's kept half
 
 
@@ -147,7 +149,7 @@ def test_curation_merge_split_and_pin_survive_a_full_recluster() -> None:
     assert got[3] == {"T004"}                                  # pinned theme keeps its members
     assert len(got[2]) == 2 and not got[2] & {"T003"}          # split into two new ids, parent gone
     assert ident.applied_curation == ["cid"]
-    assert sum(e["event"] == "split" for e in ident.events) >= 2
+    assert sum(e.event == "split" for e in ident.events) >= 2
 
 
 def test_incremental_clusters_leftovers_only_when_new_text_is_left_over() -> None:
@@ -168,12 +170,11 @@ def test_incremental_clusters_leftovers_only_when_new_text_is_left_over() -> Non
 def test_next_state_marks_curated_merges() -> None:
     X, y = blobs(10, 2)
     known = known_from(X, y, ["T001", "T002"])
-    snapshot = [{"theme_id": "T001", "label": "x", "label_method": "offline", "description": None, "items": 20}]
-    state, events = themes.next_state(snapshot, themes.centroids(X, np.zeros(20, int), 1), known,
-                                      Curation(merges={"T002": "T001"}), [], "r", datetime.now())
-    row = {r["theme_id"]: r for r in state}["T002"]
-    assert row["status"] == "merged" and row["merged_into"] == "T001"
-    assert events == [{"theme_id": "T002", "event": "merged", "other_theme_id": "T001", "detail": "curation"}]
+    found = [KnownTheme("T001", "x", "offline", "active", centroids(X, np.zeros(20, int), 1)[0], items=20)]
+    state, events = themes.next_state(found, known, Curation(merges={"T002": "T001"}), [], "r", datetime.now())
+    row = {r.theme_id: r for r in state}["T002"]
+    assert row.status == "merged" and row.merged_into == "T001"
+    assert events == [ThemeEvent("T002", "merged", other_theme_id="T001", detail="curation")]
 
 
 def test_emerging_themes_new_and_spiking() -> None:
@@ -188,10 +189,10 @@ def test_emerging_themes_new_and_spiking() -> None:
     created += [end - timedelta(hours=1)] * 6 + [None] * 4  # theme 2: new, 6 recent items; 4 undated items
     labels += [2] * 10
     rows = theme_trends(np.array(labels), created, 3, [False, False, True], TrendRule())
-    assert not rows[0]["emerging"] and abs(rows[0]["zscore"]) < 1
-    assert rows[1]["emerging"] and rows[1]["emerging_reason"] == "spike" and rows[1]["growth"] == pytest.approx(4.0)
-    assert rows[2]["emerging"] and rows[2]["emerging_reason"] == "new" and rows[2]["recent_items"] == 6
+    assert not rows[0].emerging and abs(rows[0].zscore) < 1
+    assert rows[1].emerging and rows[1].emerging_reason == "spike" and rows[1].growth == pytest.approx(4.0)
+    assert rows[2].emerging and rows[2].emerging_reason == "new" and rows[2].recent_items == 6
     quiet = theme_trends(np.array(labels), created, 3, [False, False, False], TrendRule(min_items=20))
-    assert not any(r["emerging"] for r in quiet)
+    assert not any(r.emerging for r in quiet)
     undated = theme_trends(np.zeros(3, int), [None] * 3, 1, [True])
-    assert undated[0]["emerging"] and undated[0]["zscore"] is None
+    assert undated[0].emerging and undated[0].zscore is None

@@ -1,0 +1,264 @@
+"""Typed records that travel between the discovery steps and to the store.
+
+Each record is one row of a table (``ThemeSnapshot`` ↔ ``theme_snapshots``, ``Assignment`` ↔
+``assignments``, ``KnownTheme`` ↔ ``themes``, ``ThemeEvent`` ↔ ``theme_events``) or one JSON document
+(``RunStats`` ↔ ``runs.stats``); ``discovery.runstore`` turns them into Arrow tables at the store
+boundary. Field names are the column (or JSON key) names, so SQL, the views and these records read
+alike. This module imports nothing from the library: every step can depend on it.
+
+Results used to be plain dicts, and notebooks and scripts index them (``theme["label"]``,
+``result.stats["themes"]``); records keep that read access by column name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+
+class Columns:
+    """Read access by column name, ``row["label"]`` as ``row.label``, for code written against the
+    dict rows that records replaced."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.__dataclass_fields__:  # type: ignore[attr-defined]
+            raise KeyError(key)
+        return getattr(self, key)
+
+
+@dataclass(slots=True)
+class ThemeName(Columns):
+    """A theme's name from a labeler: label, one-line description, keywords, representative quotes."""
+
+    label: str
+    description: str
+    keywords: list[str]
+    quotes: list[str]
+
+
+@dataclass(slots=True)
+class ThemeScore(Columns):
+    """The pain-point score of one theme with its components (``discovery.rank``); ``theme`` is the
+    theme's index in the run, ``rank`` 1 = most painful."""
+
+    theme: int
+    items: int
+    feedback_items: int
+    share: float
+    weighted_share: float
+    negative_share: float
+    avg_sentiment: float
+    trend: float | None
+    trend_factor: float
+    score: float
+    sources: list[str]
+    rank: int = 0
+
+
+@dataclass(slots=True)
+class ThemeTrend(Columns):
+    """Is a theme emerging (``discovery.trends``): its latest period against a baseline."""
+
+    recent_items: int | None
+    baseline_mean: float | None
+    growth: float | None
+    zscore: float | None
+    emerging: bool
+    emerging_reason: str | None  # new | spike
+
+
+@dataclass(slots=True)
+class ThemeSnapshot(Columns):
+    """One row of ``theme_snapshots`` (``run_id`` is added by the store): a theme as this run saw it."""
+
+    theme_id: str
+    label: str
+    description: str | None
+    keywords: list[str]
+    items: int
+    feedback_items: int
+    share: float
+    weighted_share: float
+    negative_share: float
+    avg_sentiment: float
+    trend: float | None
+    trend_factor: float
+    score: float
+    rank: int
+    example_quotes: list[str]
+    sources: list[str]
+    label_method: str  # offline | llm | curated
+    label_offline: str | None = None
+    grounding: float | None = None
+    llm_sentiment: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    status: str | None = None  # new | continuing | revived | split
+    pinned: bool = False
+    hidden: bool = False
+    recent_items: int | None = None
+    baseline_mean: float | None = None
+    growth: float | None = None
+    zscore: float | None = None
+    emerging: bool = False
+    emerging_reason: str | None = None
+
+
+@dataclass(slots=True)
+class Assignment(Columns):
+    """One row of ``assignments`` (``run_id`` added by the store): a segment's theme and sentiment."""
+
+    segment_id: str
+    theme_id: str | None  # None = unassigned
+    how: str  # cluster | reassigned | assigned | kept | outlier
+    content_hash: str
+    sentiment: str
+    sentiment_score: float
+    llm_sentiment: str | None = None
+
+
+@dataclass(slots=True)
+class ThemeEvent(Columns):
+    """One row of ``theme_events`` (``run_id`` added by the store)."""
+
+    theme_id: str
+    event: str  # new | revived | dormant | split | merged
+    other_theme_id: str | None = None  # split: the parent; merged: the theme it went into
+    share: float | None = None
+    detail: str | None = None  # "reclustering" | "curation <id>" | "curation"
+
+
+@dataclass
+class KnownTheme(Columns):
+    """One row of the ``themes`` table: what a theme is across runs."""
+
+    theme_id: str
+    label: str
+    label_method: str
+    status: str  # active | dormant | merged | split
+    centroid: np.ndarray | None
+    description: str | None = None
+    merged_into: str | None = None
+    items: int = 0
+    first_run: str = ""
+    last_run: str = ""
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    radius: float | None = None
+
+
+@dataclass
+class LLMStats:
+    """The ``llm_*`` keys of ``runs.stats``: what LLM naming cost and how much of it was used."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    fallbacks: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_estimate: float = 0.0
+    ungrounded: int = 0  # LLM labels that failed the grounding check
+    themes_offline: int = 0  # themes that kept their offline name
+
+
+@dataclass
+class RunStats:
+    """``runs.stats``: counts, shares and stage durations of one run. Serialised by ``as_dict`` to
+    the JSON keys the views, the CLI and the benchmarks read (``mode``, ``themes``, ``llm_requests``…).
+
+    ``llm`` is None when no LLM was used (no ``llm_*`` keys then); ``new_segments`` and
+    ``new_embeddings`` are the prepare and embed steps' counts, set by the flow; ``extra`` keeps keys
+    this code does not know (written by a newer version), so a round trip loses nothing.
+    """
+
+    mode: str = "full"  # full | incremental
+    mode_reason: str = ""
+    segments: int = 0
+    feedback_items: int = 0
+    themes: int = 0
+    unassigned: int = 0
+    unassigned_share: float = 0.0
+    reassigned: int = 0
+    kept: int = 0
+    assigned_to_known: int = 0
+    themes_new: int = 0
+    themes_revived: int = 0
+    themes_dormant: int = 0
+    same_theme_share: float | None = None  # None on a first run
+    emerging: int = 0
+    min_theme_size: int | None = None
+    window_days: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    embed_model: str | None = None
+    llm: LLMStats | None = None
+    new_segments: int | None = None
+    new_embeddings: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``runs.stats`` JSON document."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_PLAIN}
+        if self.llm is not None:
+            out.update({f"llm_{f.name}": getattr(self.llm, f.name) for f in fields(self.llm)})
+        out.update({k: getattr(self, k) for k in ("new_segments", "new_embeddings") if getattr(self, k) is not None})
+        return {**out, **self.extra}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunStats:
+        """Parse ``runs.stats``; keys missing in runs of older versions take the defaults."""
+        plain = {f.name for f in fields(cls)} - {"llm", "extra"}
+        llm_keys = {f"llm_{f.name}": f.name for f in fields(LLMStats)}
+        llm = {llm_keys[k]: v for k, v in data.items() if k in llm_keys}
+        extra = {k: v for k, v in data.items() if k not in plain and k not in llm_keys}
+        return cls(**{k: v for k, v in data.items() if k in plain}, llm=LLMStats(**llm) if llm else None, extra=extra)
+
+    def __getitem__(self, key: str) -> Any:
+        """``stats["themes"]``, ``stats["llm_requests"]``: the JSON document's keys."""
+        return self.as_dict()[key]
+
+
+_NOT_PLAIN = ("llm", "new_segments", "new_embeddings", "extra")
+
+
+@dataclass
+class NewEmbeddings:
+    """Vectors a run computed that the embedding cache did not hold: ``vectors[i]`` embeds the text
+    whose content hash is ``hashes[i]`` under cache key ``model``. The store writes them with the run."""
+
+    model: str
+    hashes: list[str]
+    vectors: np.ndarray
+
+
+@dataclass
+class DiscoveryResult:
+    """What one run found, before it is written (``runstore.finish_run`` writes it in one transaction)."""
+
+    themes: list[ThemeSnapshot]
+    assignments: list[Assignment]
+    stats: RunStats
+    llm_calls: list[dict[str, Any]] = field(default_factory=list)  # rows of llm_calls, see discovery.llm
+    theme_state: list[KnownTheme] | None = None  # the new themes table; None leaves it as it is
+    events: list[ThemeEvent] = field(default_factory=list)
+    applied_curation: list[str] = field(default_factory=list)
+    embeddings: list[NewEmbeddings] = field(default_factory=list)
+
+    def with_counts(self, new_segments: int | None = None, new_embeddings: int | None = None) -> DiscoveryResult:
+        """This result with the prepare and embed steps' counts added to its stats."""
+        stats = replace(self.stats, new_segments=new_segments, new_embeddings=new_embeddings)
+        return replace(self, stats=stats)
+
+
+@dataclass
+class LatestRun:
+    """The latest successful run (the one the views show) and its parsed stats."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None
+    stats: RunStats

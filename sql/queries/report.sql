@@ -1,0 +1,27 @@
+-- Named queries of discovery/report.py. The report reads only the public views (and runstore
+-- functions for the run itself), so it shows exactly what a PM's SQL would.
+
+-- name: report_pain_points
+SELECT * FROM pain_points ORDER BY rank;
+
+-- name: report_sentiment_counts
+-- segments per theme and sentiment class
+SELECT theme_id, sentiment, count(*)
+FROM feedback_themes
+WHERE theme_id IS NOT NULL
+GROUP BY ALL;
+
+-- name: report_last_week
+SELECT max(period_start) FROM theme_trends WHERE period = 'week';
+
+-- name: report_weekly_items
+-- items per theme per week, for the weeks (?2) up to the last one (?1)
+SELECT theme_id, period_start, items
+FROM theme_trends
+WHERE period = 'week' AND period_start > ?::DATE - INTERVAL (? * 7) DAY;
+
+-- name: report_source_shares
+SELECT theme_id, source, sum(share_of_theme)
+FROM theme_sources
+GROUP BY ALL
+ORDER BY 3 DESC;

@@ -1,0 +1,109 @@
+-- Named statements of discovery/runstore.py: a run's input, the run log, theme state, curation.
+-- Loaded by store.sql(name); `snapshots`, `assigned`, `calls`, `state`, `events` are Arrow tables
+-- registered for the statement by store.registered().
+
+-- name: run_input_size
+-- segments with a vector for the model (?1) within window_days (?2, ?3; NULL = all) of the newest item;
+-- must select the same rows as run_input
+SELECT count(*), max(len(e.vector))
+FROM segments s
+JOIN feedback f USING (feedback_id)
+JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
+WHERE CAST(? AS INTEGER) IS NULL
+   OR coalesce(f.created_at, f.ingested_at)
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER));
+
+-- name: run_input
+-- the run's segments and vectors in a stable order; parameters as run_input_size
+SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, e.vector
+FROM segments s
+JOIN feedback f USING (feedback_id)
+JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
+WHERE CAST(? AS INTEGER) IS NULL
+   OR coalesce(f.created_at, f.ingested_at)
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER))
+ORDER BY s.segment_id;
+
+-- name: insert_run
+INSERT INTO runs (run_id, started_at, status, flow_run_id, params)
+VALUES (?, ?, 'running', ?, ?);
+
+-- name: abandon_run
+UPDATE runs SET status = 'abandoned', finished_at = ?, error = ?
+WHERE run_id = ?;
+
+-- name: fail_run
+UPDATE runs SET status = 'failed', finished_at = ?, error = ?
+WHERE run_id = ?;
+
+-- name: finish_run
+UPDATE runs SET status = 'success', finished_at = ?, stats = ?
+WHERE run_id = ?;
+
+-- name: llm_cached
+-- the parsed reply of the latest successful LLM call with this cache key
+SELECT parsed
+FROM llm_calls
+WHERE cache_key = ? AND status = 'ok'
+ORDER BY created_at DESC
+LIMIT 1;
+
+-- name: insert_llm_calls
+INSERT INTO llm_calls BY NAME
+SELECT * EXCLUDE (messages, parsed), messages::JSON AS messages, parsed::JSON AS parsed
+FROM calls;
+
+-- name: insert_theme_snapshots
+INSERT INTO theme_snapshots BY NAME SELECT * FROM snapshots;
+
+-- name: insert_assignments
+INSERT INTO assignments BY NAME SELECT * FROM assigned;
+
+-- name: insert_themes
+INSERT INTO themes BY NAME SELECT * FROM state;
+
+-- name: insert_theme_events
+INSERT INTO theme_events BY NAME SELECT * FROM events;
+
+-- name: mark_curation_applied
+UPDATE curation SET applied_run = ? WHERE curation_id = ?;
+
+-- name: known_themes
+SELECT theme_id, label, label_method, status, centroid, description, merged_into, items, first_run, last_run,
+       first_seen, last_seen, radius
+FROM themes;
+
+-- name: run_assignments
+SELECT segment_id, theme_id, content_hash
+FROM assignments
+WHERE run_id = ?;
+
+-- name: last_full_run
+SELECT max(finished_at)
+FROM runs
+WHERE status = 'success' AND stats->>'mode' = 'full';
+
+-- name: curation_rows
+SELECT curation_id, action, theme_id, target_theme_id, value, applied_run
+FROM curation
+ORDER BY created_at, curation_id;
+
+-- name: insert_curation
+INSERT INTO curation (curation_id, action, theme_id, target_theme_id, value, note, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+
+-- name: latest_run
+SELECT run_id, started_at, finished_at, stats FROM latest_run;
+
+-- name: run_stats
+SELECT stats FROM runs WHERE run_id = ?;
+
+-- name: latest_run_vectors
+-- the latest run's assigned segments with the vectors it clustered, in segment order
+SELECT a.theme_id, e.vector
+FROM assignments a
+JOIN latest_run r USING (run_id)
+JOIN segments s USING (segment_id)
+JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = r.stats->>'embed_model'
+WHERE a.theme_id IS NOT NULL
+ORDER BY a.segment_id;
