@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,13 +22,13 @@ from painpoints.cli_nightly import pull, serve
 from painpoints.cli_theme import DB_HELP, theme
 from discovery.store import StoreError
 
+if TYPE_CHECKING:
+    from discovery.records import RunStats
+
 for _key, _value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
                      "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "HF_HUB_OFFLINE": "1",
                      "TOKENIZERS_PARALLELISM": "false"}.items():
     os.environ.setdefault(_key, _value)
-
-TOP_SQL = ("SELECT rank, label, items, round(negative_share, 2) AS negative_share, "
-           "round(avg_sentiment, 2) AS avg_sentiment, round(score, 2) AS score FROM pain_points LIMIT ?")
 
 
 def _db(db: str | None) -> Path:
@@ -110,17 +110,17 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
         run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=llm, full=full)
     except (StoreError, ConnectorError) as err:
         raise click.ClickException(str(err)) from err
-    stats = _query(path, "SELECT stats FROM runs WHERE run_id = ?", [run_id])[1][0][0]
-    s = json.loads(stats)
-    click.echo(f"run {run_id} ({s['mode']}: {s['mode_reason']}): {s['feedback_items']} items, "
-               f"{s['segments']} segments, {s['themes']} themes ({s['themes_new']} new, {s['emerging']} emerging), "
-               f"{s['unassigned_share']:.0%} unassigned")
-    if "llm_requests" in s:
-        click.echo(f"LLM: {s['llm_requests']} requests, {s['llm_cache_hits']} cached, "
-                   f"{s['llm_tokens_in'] + s['llm_tokens_out']} tokens (~${s['llm_cost_estimate']:.4f}), "
-                   f"{s['llm_themes_offline']} of {s['themes']} themes kept offline names "
-                   f"({s['llm_ungrounded']} LLM labels failed the grounding check)")
-    _print(*_query(path, TOP_SQL, [top]), "table")
+    s = _run_stats(path, run_id)
+    click.echo(f"run {run_id} ({s.mode}: {s.mode_reason}): {s.feedback_items} items, {s.segments} segments, "
+               f"{s.themes} themes ({s.themes_new} new, {s.emerging} emerging), {s.unassigned_share:.0%} unassigned")
+    if s.llm is not None:
+        click.echo(f"LLM: {s.llm.requests} requests, {s.llm.cache_hits} cached, "
+                   f"{s.llm.tokens_in + s.llm.tokens_out} tokens (~${s.llm.cost_estimate:.4f}), "
+                   f"{s.llm.themes_offline} of {s.themes} themes kept offline names "
+                   f"({s.llm.ungrounded} LLM labels failed the grounding check)")
+    from discovery import store
+
+    _print(*_query(path, store.sql("top_pain_points"), [top]), "table")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})  # SQL may start with "-- comment"
@@ -135,6 +135,16 @@ def query(sql: str | None, sql_file: str | None, db: str | None, fmt: str) -> No
         raise click.UsageError("give either SQL or --file, not both")
     text = sql if sql is not None else Path(str(sql_file)).read_text()
     _print(*_query(_db(db), text), fmt)
+
+
+def _run_stats(path: Path, run_id: str) -> RunStats:
+    from discovery import runstore, store
+
+    with store.connect(path, read_only=True) as con:
+        stats = runstore.run_stats(con, run_id)
+    if stats is None:
+        raise click.ClickException(f"run {run_id} finished without stats")
+    return stats
 
 
 def _query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
