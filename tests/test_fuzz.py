@@ -58,6 +58,7 @@ def test_random_bytes_never_crash(suffix: str, kind: str, data: bytes) -> None:
         check(read_all(path, kind))
 
 
+@pytest.mark.slow  # 60 fresh DuckDB files, one per example: 2-4 s
 @FUZZ
 @given(rows=st.lists(st.tuples(ODD_TEXT, ODD_TEXT), min_size=1, max_size=20),
        encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252"]),
