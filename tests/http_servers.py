@@ -27,7 +27,8 @@ class _Server:
         self.script: list[dict[str, Any]] = []  # consumed one per request: {"status": 429, "headers": {...}}
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # a short poll interval: shutdown() waits for the next poll (0.5 s by default, per test)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:

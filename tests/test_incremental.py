@@ -4,7 +4,6 @@ theme ids, curation survives a full recluster, a failed run leaves the last good
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from click.testing import CliRunner
 from painpoints.cli import main
 from tests.helpers import rows as q
 
-DATA = Path(__file__).resolve().parent / "data"
 pytestmark = pytest.mark.slow
 
 NEW_REVIEWS = [
@@ -34,24 +32,8 @@ def last_stats(db: Path) -> dict:
     return json.loads(q(db, "select stats from runs where status = 'success' order by finished_at desc limit 1")[0][0])
 
 
-@pytest.fixture(scope="module")
-def base(prefect_harness, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("incr") / "base.duckdb"
-    for path, source, kind in [("chats_labelled.csv", "chat", "transcript"), ("reviews.jsonl", "play", "review"),
-                               ("complaints.csv", "cfpb", "ticket")]:
-        invoke("ingest", str(DATA / path), "--source", source, "--kind", kind, "--db", str(db))
-    invoke("run", "--db", str(db))
-    return db
-
-
-def copy(db: Path, name: str) -> Path:
-    out = db.parent / name
-    shutil.copy(db, out)
-    return out
-
-
-def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(base: Path, tmp_path: Path) -> None:
-    db = copy(base, "incr.duckdb")
+def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: Path, tmp_path: Path) -> None:
+    db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
     before = dict(q(db, "select segment_id, theme_id from assignments where run_id = (select run_id from latest_run)"))
     assert last_stats(db)["mode"] == "full"
     new = tmp_path / "new.csv"
@@ -70,8 +52,8 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(base: Path, 
     assert q(db, "select count(*) from theme_events where event = 'new' and run_id = (select run_id from latest_run)") == [(0,)]
 
 
-def test_curation_survives_a_full_recluster(base: Path) -> None:
-    db = copy(base, "curated.duckdb")
+def test_curation_survives_a_full_recluster(golden_db: Path) -> None:
+    db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
     ranked = q(db, "select theme_id from pain_points order by rank")
     top, hidden, small, big = ranked[0][0], ranked[1][0], ranked[-1][0], ranked[2][0]
     invoke("theme", "rename", top, "Top problem (named by PM)", "--db", str(db))
@@ -92,8 +74,8 @@ def test_curation_survives_a_full_recluster(base: Path) -> None:
     assert result.exit_code != 0 and "already merged" in result.output
 
 
-def test_failed_run_leaves_theme_state_and_views_alone(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = copy(base, "failed.duckdb")
+def test_failed_run_leaves_theme_state_and_views_alone(golden_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
     state = q(db, "select * exclude (centroid) from themes order by theme_id")
     points = q(db, "select theme_id, label, items from pain_points")
     q_new = db.parent / "more.csv"
@@ -129,8 +111,8 @@ NON_ENGLISH = [
 ]
 
 
-def test_non_english_feedback_is_stored_and_clustered(base: Path, tmp_path: Path) -> None:
-    db = copy(base, "languages.duckdb")
+def test_non_english_feedback_is_stored_and_clustered(golden_db: Path, tmp_path: Path) -> None:
+    db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
     path = tmp_path / "intl.jsonl"
     path.write_text("".join(json.dumps({"id": f"i{i}", "text": t}, ensure_ascii=False) + "\n"
                             for i, t in enumerate(NON_ENGLISH)), encoding="utf-8")

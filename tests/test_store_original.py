@@ -58,6 +58,7 @@ def test_cli_pull_files_and_zendesk(private: Path, db: Path, tmp_path: Path,
     assert_redacted(db)
 
 
+@pytest.mark.slow  # imports Prefect
 def test_nightly_pull_task(private: Path, db: Path) -> None:
     from prefect.logging import disable_run_logger
 
