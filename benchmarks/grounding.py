@@ -29,7 +29,6 @@ from discovery.pipeline import discover
 from discovery.sentiment import SentimentModel
 from discovery.settings import load_settings
 
-
 THRESHOLDS = (0.0, -0.1, -0.2)
 
 
@@ -63,22 +62,29 @@ def run_set(name: str, embedder: Embedder) -> dict:
     bad = grounding(embedder.encode([readable(w) for w in wrong]), centroids, themes)
     own = {t.theme_id: f"{t.label}. {t.description}" for t in result.themes}
     ours = grounding(embedder.encode([own[tid] for tid in ids]), centroids, themes)
-    return {"set": name, "themes": len(themes),
-            "good_label_grounding_median": round(float(np.median(good)), 3),
-            "bad_label_grounding_median": round(float(np.median(bad)), 3),
-            **{f"good_kept_at_{t}": round(float((good >= t).mean()), 3) for t in THRESHOLDS},
-            **{f"bad_rejected_at_{t}": round(float((bad < t).mean()), 3) for t in THRESHOLDS},
-            "auc_good_vs_bad": round(float(roc_auc_score([1] * len(good) + [0] * len(bad),
-                                                          np.concatenate([good, bad]))), 3),
-            "offline_labels_kept_at_-0.1": round(float((ours >= -0.1).mean()), 3)}
+    return {
+        "set": name,
+        "themes": len(themes),
+        "good_label_grounding_median": round(float(np.median(good)), 3),
+        "bad_label_grounding_median": round(float(np.median(bad)), 3),
+        **{f"good_kept_at_{t}": round(float((good >= t).mean()), 3) for t in THRESHOLDS},
+        **{f"bad_rejected_at_{t}": round(float((bad < t).mean()), 3) for t in THRESHOLDS},
+        "auc_good_vs_bad": round(
+            float(roc_auc_score([1] * len(good) + [0] * len(bad), np.concatenate([good, bad]))), 3
+        ),
+        "offline_labels_kept_at_-0.1": round(float((ours >= -0.1).mean()), 3),
+    }
 
 
 def main(argv: list[str]) -> None:
     opts = options([a for a in argv if a.startswith("--")])
     names = [a for a in argv if not a.startswith("--")] or ["clinc150", "abcd", "multidogo"]
     embedder = Embedder(progress=False).fit()
-    report = {**header("benchmarks.grounding", argv), "thresholds": list(THRESHOLDS),
-              "results": [run_set(name, embedder) for name in names]}
+    report = {
+        **header("benchmarks.grounding", argv),
+        "thresholds": list(THRESHOLDS),
+        "results": [run_set(name, embedder) for name in names],
+    }
     emit(report, Path(__file__).resolve().parent / "grounding.json", "write" in opts)
 
 

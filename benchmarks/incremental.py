@@ -46,8 +46,11 @@ OUT = Path(__file__).resolve().parent / "incremental.json"
 
 def clinc_all(n: int, seed: int = 0) -> list[dict]:
     data = json.loads((DATA / "clinc150" / "data_full.json").read_text())
-    rows = [{"id": f"{split}-{i}", "text": t, "label": y}
-            for split in ("train", "val", "test") for i, (t, y) in enumerate(data[split])]
+    rows = [
+        {"id": f"{split}-{i}", "text": t, "label": y}
+        for split in ("train", "val", "test")
+        for i, (t, y) in enumerate(data[split])
+    ]
     random.Random(seed).shuffle(rows)
     return rows[:n]
 
@@ -97,19 +100,33 @@ def main(argv: list[str]) -> dict:
             shutil.copy(db0, db)
             ingest_paths(load_settings(db=db), [new], "clinc", "review")
             s, st = run_once(db, embedder)
-            incr.append({"seconds": s, "mode": st.mode, "same": st.same_theme_share, "nmi": nmi(db, labels),
-                         "new_themes": st.themes_new})
+            incr.append(
+                {
+                    "seconds": s,
+                    "mode": st.mode,
+                    "same": st.same_theme_share,
+                    "nmi": nmi(db, labels),
+                    "new_themes": st.themes_new,
+                }
+            )
             s, st = run_once(db, embedder, full=True)
             recl.append({"seconds": s, "same": st.same_theme_share, "nmi": nmi(db, labels)})
             print(f"repeat {r}: incremental {incr[-1]}, full recluster {recl[-1]}", flush=True)
         med = {k: statistics.median(x[k] for x in incr) for k in ("seconds", "same", "nmi")}
         med_r = {k: statistics.median(x[k] for x in recl) for k in ("seconds", "same", "nmi")}
         report = {
-            **header("benchmarks.incremental", argv), "items": len(rows), "new_items": len(rows) - cut, "repeats": repeats,
-            "full_cold_seconds": round(cold_s, 1), "full_cold_nmi": nmi(db0, labels),
-            "incremental_seconds": round(med["seconds"], 1), "incremental_same_theme_share": med["same"],
-            "incremental_nmi": med["nmi"], "incremental_modes": [x["mode"] for x in incr],
-            "full_recluster_seconds": round(med_r["seconds"], 1), "full_recluster_same_theme_share": med_r["same"],
+            **header("benchmarks.incremental", argv),
+            "items": len(rows),
+            "new_items": len(rows) - cut,
+            "repeats": repeats,
+            "full_cold_seconds": round(cold_s, 1),
+            "full_cold_nmi": nmi(db0, labels),
+            "incremental_seconds": round(med["seconds"], 1),
+            "incremental_same_theme_share": med["same"],
+            "incremental_nmi": med["nmi"],
+            "incremental_modes": [x["mode"] for x in incr],
+            "full_recluster_seconds": round(med_r["seconds"], 1),
+            "full_recluster_same_theme_share": med_r["same"],
             "full_recluster_nmi": med_r["nmi"],
             "ratio_incremental_vs_full_cold": round(med["seconds"] / cold_s, 3),
             "ratio_incremental_vs_full_recluster": round(med["seconds"] / med_r["seconds"], 3),

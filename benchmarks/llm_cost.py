@@ -39,10 +39,15 @@ def main() -> None:
     requests = [ThemeRequest(i, t.keywords, t.example_quotes) for i, t in enumerate(result.themes)]
     chars = sum(len(m["content"]) for r in requests for m in build_messages(r))
     est_in = chars / 4
-    out = {"feedback_items": items, "themes": len(requests), "requests_per_run": len(requests),
-           "prompt_chars": chars, "est_prompt_tokens": round(est_in),
-           "est_prompt_tokens_per_1000_items": round(est_in / items * 1000),
-           "max_reply_tokens_per_1000_items": round(len(requests) * LLMLabeler.max_tokens / items * 1000)}
+    out = {
+        "feedback_items": items,
+        "themes": len(requests),
+        "requests_per_run": len(requests),
+        "prompt_chars": chars,
+        "est_prompt_tokens": round(est_in),
+        "est_prompt_tokens_per_1000_items": round(est_in / items * 1000),
+        "max_reply_tokens_per_1000_items": round(len(requests) * LLMLabeler.max_tokens / items * 1000),
+    }
     print(json.dumps(out, indent=2))
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -47,11 +47,13 @@ CACHE = Path(os.environ.get("PAINPOINTS_BENCH_CACHE", Path(__file__).resolve().p
 
 
 def _scores(truth: list[str], pred: list[int], labels: dict[int, str], fp32: Embedder) -> dict[str, float]:
-    return {"nmi": round(float(normalized_mutual_info_score(truth, pred)), 4),
-            "ari": round(float(adjusted_rand_score(truth, pred)), 4),
-            "unassigned": round(float(np.mean(np.array(pred) < 0)), 4),
-            "themes": len({p for p in pred if p >= 0}),
-            "label_quality": label_quality(truth, pred, labels, fp32)}
+    return {
+        "nmi": round(float(normalized_mutual_info_score(truth, pred)), 4),
+        "ari": round(float(adjusted_rand_score(truth, pred)), 4),
+        "unassigned": round(float(np.mean(np.array(pred) < 0)), 4),
+        "themes": len({p for p in pred if p >= 0}),
+        "label_quality": label_quality(truth, pred, labels, fp32),
+    }
 
 
 def _readable(name: str) -> str:
@@ -62,7 +64,7 @@ def label_quality(truth: list[str], pred: list[int], labels: dict[int, str], fp3
     """Mean over themes of cos(theme label, name of the theme's majority true label)."""
     majority = {}
     for theme in {p for p in pred if p >= 0}:
-        members = Counter(t for t, p in zip(truth, pred) if p == theme)
+        members = Counter(t for t, p in zip(truth, pred, strict=True) if p == theme)
         majority[theme] = _readable(members.most_common(1)[0][0])
     themes = [t for t in majority if labels.get(t)]
     if not themes:
@@ -81,8 +83,9 @@ def _median(runs: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def prepared_set(name: str, embedder: Embedder | None = None
-                 ) -> tuple[duckdb.DuckDBPyConnection, list[tuple[str, str, str]], list[str]]:
+def prepared_set(
+    name: str, embedder: Embedder | None = None
+) -> tuple[duckdb.DuckDBPyConnection, list[tuple[str, str, str]], list[str]]:
     """The set's cached database, ingested, segmented and embedded (only what is missing is
     computed): an open connection, ``(feedback_id, external_id, text)`` per item and its true label."""
     path, kind, labels = SETS[name](CACHE)
@@ -114,10 +117,15 @@ def run_set(name: str, embedder: Embedder, fp32: Embedder, with_bertopic: bool =
             runstore.cache_embeddings(con, result.embeddings)  # label phrases: later repeats find them cached
             seconds = time.perf_counter() - t0
             labels = {int(t.theme_id[1:]): t.label for t in result.themes}
-            ours.append({**_scores(truth, _primary_theme(result.assignments, index), labels, fp32),
-                         "seconds": seconds})
-        out = {"set": name, "items": len(index), "true_labels": len(set(truth)), "painpoints": _median(ours),
-               "segments": result.stats.segments, "prepare_seconds": round(embed_s, 1)}  # ingest, segment, embed (cached: ~0)
+            ours.append({**_scores(truth, _primary_theme(result.assignments, index), labels, fp32), "seconds": seconds})
+        out = {
+            "set": name,
+            "items": len(index),
+            "true_labels": len(set(truth)),
+            "painpoints": _median(ours),
+            "segments": result.stats.segments,
+            "prepare_seconds": round(embed_s, 1),
+        }  # ingest, segment, embed (cached: ~0)
         if with_bertopic:
             from bertopic import BERTopic
 
@@ -162,9 +170,12 @@ def main(argv: list[str]) -> None:
         r = run_set(name, embedder, fp32, with_bertopic="--no-bertopic" not in argv, repeats=repeats)
         results.append(r)
         print(json.dumps(r), flush=True)
-    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
-              "command": "python -m benchmarks.quality " + " ".join(argv), "results": results}
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
+        "command": "python -m benchmarks.quality " + " ".join(argv),
+        "results": results,
+    }
     (CACHE / "quality.json").write_text(json.dumps(report, indent=2))
     if "--write" in argv:
         (Path(__file__).resolve().parent / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -175,20 +186,30 @@ def markdown(report: dict) -> str:
     """The tables for RESULTS.md: figures, then each target (NMI ≥ BERTopic + 0.03, ARI ≥ BERTopic +
     0.10, unassigned ≤ 10%) as met or not."""
     nan = float("nan")
-    lines = [f"Run {report['date']} on {report['machine']}: `{report['command'].strip()}` — medians of "
-             f"{report['results'][0]['painpoints']['runs']} runs each (painpoints seeds 0, 1, …; BERTopic unseeded as shipped)", "",
-             "| set | items | true labels | NMI pp / BT | ARI pp / BT | unassigned pp / BT | themes pp / BT | label quality pp / BT |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Run {report['date']} on {report['machine']}: `{report['command'].strip()}` — medians of "
+        f"{report['results'][0]['painpoints']['runs']} runs each "
+        "(painpoints seeds 0, 1, …; BERTopic unseeded as shipped)",
+        "",
+        "| set | items | true labels | NMI pp / BT | ARI pp / BT | unassigned pp / BT | themes pp / BT "
+        "| label quality pp / BT |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     targets = ["", "| set | NMI margin (≥ +0.03) | ARI margin (≥ +0.10) | unassigned (≤ 10%) |", "|---|---|---|---|"]
     for r in report["results"]:
         p, b = r["painpoints"], r.get("bertopic", {})
-        lines.append(f"| {r['set']} | {r['items']} | {r['true_labels']} | **{p['nmi']:.3f}** / {b.get('nmi', nan):.3f} | "
-                     f"**{p['ari']:.3f}** / {b.get('ari', nan):.3f} | {p['unassigned']:.1%} / {b.get('unassigned', nan):.1%} | "
-                     f"{p['themes']} / {b.get('themes', '')} | {p.get('label_quality', nan):.3f} / {b.get('label_quality', nan):.3f} |")
+        lines.append(
+            f"| {r['set']} | {r['items']} | {r['true_labels']} | **{p['nmi']:.3f}** / {b.get('nmi', nan):.3f} | "
+            f"**{p['ari']:.3f}** / {b.get('ari', nan):.3f} | {p['unassigned']:.1%} / {b.get('unassigned', nan):.1%} | "
+            f"{p['themes']} / {b.get('themes', '')} | "
+            f"{p.get('label_quality', nan):.3f} / {b.get('label_quality', nan):.3f} |"
+        )
         dn, da = p["nmi"] - b.get("nmi", nan), p["ari"] - b.get("ari", nan)
-        targets.append(f"| {r['set']} | {dn:+.3f} {'met' if dn >= 0.03 else 'not met'} | "
-                       f"{da:+.3f} {'met' if da >= 0.10 else 'not met'} | "
-                       f"{p['unassigned']:.1%} {'met' if p['unassigned'] <= 0.10 else 'not met'} |")
+        targets.append(
+            f"| {r['set']} | {dn:+.3f} {'met' if dn >= 0.03 else 'not met'} | "
+            f"{da:+.3f} {'met' if da >= 0.10 else 'not met'} | "
+            f"{p['unassigned']:.1%} {'met' if p['unassigned'] <= 0.10 else 'not met'} |"
+        )
     return "\n".join(lines + targets)
 
 

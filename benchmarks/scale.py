@@ -46,10 +46,12 @@ def pool() -> list[str]:
     texts: list[str] = []
     clinc = json.loads((DATA / "clinc150" / "data_full.json").read_text())
     texts += [t for split in clinc.values() for t, _ in split]
-    for folder, name, column in (("womens_clothing_reviews", "Womens Clothing E-Commerce Reviews.csv", "Review Text"),
-                                 ("it_service_tickets", "all_tickets_processed_improved_v3.csv", "Document"),
-                                 ("cfpb_complaints_sample", "complaints_sample.csv", "Consumer complaint narrative"),
-                                 ("multidogo", "multidogo_conversations_dev_test.csv", "customer_text")):
+    for folder, name, column in (
+        ("womens_clothing_reviews", "Womens Clothing E-Commerce Reviews.csv", "Review Text"),
+        ("it_service_tickets", "all_tickets_processed_improved_v3.csv", "Document"),
+        ("cfpb_complaints_sample", "complaints_sample.csv", "Consumer complaint narrative"),
+        ("multidogo", "multidogo_conversations_dev_test.csv", "customer_text"),
+    ):
         with (DATA / folder / name).open(newline="", encoding="utf-8") as fh:
             texts += [r[column] for r in csv.DictReader(fh)]
     texts += [json.loads(line)["text"] for line in (DATA / "review_pulse_app_issues" / "LABELLED_REVIEWS.jsonl").open()]
@@ -93,8 +95,10 @@ def child(path: Path, db: Path) -> dict:
     stages: dict[str, dict[str, float]] = {}
 
     def mark(name: str, t0: float) -> None:
-        stages[name] = {"seconds": round(time.perf_counter() - t0, 1),
-                        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        stages[name] = {
+            "seconds": round(time.perf_counter() - t0, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        }
         print(name, stages[name], file=sys.stderr, flush=True)
 
     settings = load_settings(db=db)
@@ -120,9 +124,15 @@ def child(path: Path, db: Path) -> dict:
     finally:
         con.close()
     s = result.stats
-    return {"segments": segments, "embedded": embedded, "themes": s.themes,
-            "unassigned_share": s.unassigned_share, "discover_stage_seconds": s.seconds, "stages": stages,
-            "db_mb": round(db.stat().st_size / 1024**2)}
+    return {
+        "segments": segments,
+        "embedded": embedded,
+        "themes": s.themes,
+        "unassigned_share": s.unassigned_share,
+        "discover_stage_seconds": s.seconds,
+        "stages": stages,
+        "db_mb": round(db.stat().st_size / 1024**2),
+    }
 
 
 def main(argv: list[str]) -> dict:
@@ -138,8 +148,11 @@ def main(argv: list[str]) -> dict:
         pairs = build(n, path)
         print(f"built {n:,} items ({pairs:,} joined pairs) in {time.perf_counter() - t0:.0f} s", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", str(path), str(work / "s.duckdb")],
-                              stdout=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.scale", "--child", str(path), str(work / "s.duckdb")],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         total = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"scale run failed with exit code {proc.returncode}")
@@ -147,8 +160,14 @@ def main(argv: list[str]) -> dict:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     peak = max(s["peak_rss_mb"] for s in result["stages"].values())
-    entry = {**header("benchmarks.scale", argv), "items": n, "joined_pairs": pairs, "total_seconds": round(total, 1),
-             "peak_rss_mb": peak, **result}
+    entry = {
+        **header("benchmarks.scale", argv),
+        "items": n,
+        "joined_pairs": pairs,
+        "total_seconds": round(total, 1),
+        "peak_rss_mb": peak,
+        **result,
+    }
     print(json.dumps(entry, indent=1))
     if "write" in opts:
         saved = json.loads(OUT.read_text()) if OUT.exists() else {}

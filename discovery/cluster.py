@@ -68,7 +68,7 @@ class ThemeClusterer:
     max_fit: int | None = 50_000
     allow_single_cluster: bool = False
 
-    def fit(self, X: np.ndarray) -> "ThemeClusterer":
+    def fit(self, X: np.ndarray) -> ThemeClusterer:
         X = np.asarray(X, dtype=np.float32)
         n = len(X)
         if self.max_fit and n > self.max_fit:
@@ -83,7 +83,7 @@ class ThemeClusterer:
         self._finish(X, raw)
         return self
 
-    def _fit_sample(self, X: np.ndarray) -> "ThemeClusterer":
+    def _fit_sample(self, X: np.ndarray) -> ThemeClusterer:
         rng = np.random.default_rng(self.random_state)
         sample = np.sort(rng.choice(len(X), size=self.max_fit, replace=False))
         sub = replace(self, max_fit=None).fit(X[sample])
@@ -91,7 +91,7 @@ class ThemeClusterer:
         how = np.full(len(X), "assigned", dtype=object)
         rest = np.setdiff1d(np.arange(len(X)), sample)
         for start in range(0, len(rest), FIT_BLOCK):
-            block = rest[start:start + FIT_BLOCK]
+            block = rest[start : start + FIT_BLOCK]
             labels[block] = nearest(X[block], sub.centroids_, self.outlier_threshold)
         how[rest[labels[rest] < 0]] = "outlier"
         labels[sample], how[sample] = sub.labels_, sub.how_
@@ -103,17 +103,23 @@ class ThemeClusterer:
 
     def _reduce(self, X: np.ndarray) -> np.ndarray:
         n = len(X)
-        return umap_reduce(X, self.n_neighbors, min(self.n_components, n - 2), min_dist=0.0,
-                           random_state=self.random_state)
+        return umap_reduce(
+            X, self.n_neighbors, min(self.n_components, n - 2), min_dist=0.0, random_state=self.random_state
+        )
 
     def _hdbscan(self, Z: np.ndarray) -> np.ndarray:
         import hdbscan
 
         min_samples = self.min_samples or self.min_cluster_size_
         cap = max(int(self.max_share * len(Z)), 20 * self.min_cluster_size_)
-        model = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_, min_samples=min_samples,
-                                metric="euclidean", cluster_selection_method="eom", max_cluster_size=cap,
-                                allow_single_cluster=self.allow_single_cluster)
+        model = hdbscan.HDBSCAN(
+            min_cluster_size=self.min_cluster_size_,
+            min_samples=min_samples,
+            metric="euclidean",
+            cluster_selection_method="eom",
+            max_cluster_size=cap,
+            allow_single_cluster=self.allow_single_cluster,
+        )
         return model.fit_predict(Z)
 
     def _finish(self, X: np.ndarray, raw: np.ndarray) -> None:

@@ -219,6 +219,18 @@ class EchoLLM:
 
 def _echo_call(key: str, run_id: str | None) -> dict[str, Any]:
     """A row of ``llm_calls`` as the real labeler records it (nothing was sent)."""
-    return {"call_id": uuid.uuid4().hex, "run_id": run_id, "cache_key": key, "model": "echo", "base_url": None,
-            "messages": "[]", "response": None, "parsed": None, "status": "ok", "error": None,
-            "tokens_in": 0, "tokens_out": 0, "latency_ms": 0}
+    return {
+        "call_id": uuid.uuid4().hex,
+        "run_id": run_id,
+        "cache_key": key,
+        "model": "echo",
+        "base_url": None,
+        "messages": "[]",
+        "response": None,
+        "parsed": None,
+        "status": "ok",
+        "error": None,
+        "tokens_in": 0,
+        "tokens_out": 0,
+        "latency_ms": 0,
+    }

@@ -63,7 +63,7 @@ class Embedder:
         """Cache key of this embedder's vectors (model + precision)."""
         return embedding_key(self.model, self.precision)
 
-    def fit(self) -> "Embedder":
+    def fit(self) -> Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         if self.precision == "int8":
@@ -92,8 +92,13 @@ class Embedder:
             return np.zeros((0, self.dimension), np.float32)
         if self.precision == "int8":
             return self.int8_.encode(list(texts))
-        vectors = self.model_.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+        vectors = self.model_.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     @property
@@ -121,7 +126,7 @@ def encode_chunks(embedder: Encoder, todo: Sequence[tuple[str, str]], sink: Sink
         bar.start()
     try:
         for start in range(0, len(todo), ENCODE_CHUNK):
-            chunk = todo[start:start + ENCODE_CHUNK]
+            chunk = todo[start : start + ENCODE_CHUNK]
             sink([h for h, _ in chunk], np.asarray(embedder.encode([t for _, t in chunk]), np.float32))
             log.info("embedded %d/%d new texts", min(start + ENCODE_CHUNK, len(todo)), len(todo))
             if bar is not None:

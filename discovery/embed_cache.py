@@ -33,8 +33,9 @@ def embed_missing(con: duckdb.DuckDBPyConnection, embedder: Encoder) -> int:
     """Embed every segment text with no cached vector for ``embedder.key``, writing each chunk to
     the cache as it is done; returns how many texts were embedded."""
     todo = store.texts_to_embed(con, embedder.key)
-    return encode_chunks(embedder, todo, lambda hashes, vectors: store.insert_embeddings(con, embedder.key, hashes,
-                                                                                          vectors))
+    return encode_chunks(
+        embedder, todo, lambda hashes, vectors: store.insert_embeddings(con, embedder.key, hashes, vectors)
+    )
 
 
 @dataclass
@@ -67,8 +68,8 @@ class CachingEncoder:
         hashes = [content_hash(t) for t in texts]
         found = self.lookup(self.key, hashes)
         found.update({h: computed[h] for h in hashes if h in computed and h not in found})
-        missing = sorted({h: t for h, t in zip(hashes, texts) if h not in found}.items())
-        encode_chunks(self.embedder, missing, lambda done, vectors: computed.update(zip(done, vectors)))
+        missing = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in found}.items())
+        encode_chunks(self.embedder, missing, lambda done, vectors: computed.update(zip(done, vectors, strict=True)))
         found.update({h: computed[h] for h, _ in missing})
         return np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
 

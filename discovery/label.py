@@ -21,9 +21,41 @@ from discovery.normalize import PLACEHOLDER
 from discovery.records import ThemeName
 
 Encode = Callable[[Sequence[str]], np.ndarray]
-EXTRA_STOP = {"hi", "hello", "thanks", "thank", "please", "just", "like", "im", "ive", "dont", "app",
-              "really", "got", "get", "would", "could", "also", "one", "want", "need", "know", "okay",
-              "ok", "yes", "help", "hey", "wa", "ha", "let", "sure", "sir", "today", "id"}
+EXTRA_STOP = {
+    "hi",
+    "hello",
+    "thanks",
+    "thank",
+    "please",
+    "just",
+    "like",
+    "im",
+    "ive",
+    "dont",
+    "app",
+    "really",
+    "got",
+    "get",
+    "would",
+    "could",
+    "also",
+    "one",
+    "want",
+    "need",
+    "know",
+    "okay",
+    "ok",
+    "yes",
+    "help",
+    "hey",
+    "wa",
+    "ha",
+    "let",
+    "sure",
+    "sir",
+    "today",
+    "id",
+}
 
 
 STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP)
@@ -38,7 +70,7 @@ def phrases(text: str) -> list[str]:
     out = []
     for n in (1, 2, 3):
         for i in range(len(words) - n + 1):
-            gram = words[i:i + n]
+            gram = words[i : i + n]
             if gram[0] not in STOP_SET and gram[-1] not in STOP_SET and len(gram[0]) > 1 and len(gram[-1]) > 1:
                 out.append(" ".join(gram))
     return out
@@ -103,8 +135,15 @@ class OfflineLabeler:
     quote_chars: int = 240
     max_texts_per_theme: int = 1_000
 
-    def name(self, texts: Sequence[str], X: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
-             encode: Encode | None = None, fixed: dict[int, str] | None = None) -> list[ThemeName]:
+    def name(
+        self,
+        texts: Sequence[str],
+        X: np.ndarray,
+        labels: np.ndarray,
+        centroids: np.ndarray,
+        encode: Encode | None = None,
+        fixed: dict[int, str] | None = None,
+    ) -> list[ThemeName]:
         """One name per theme. ``fixed`` labels (themes kept from earlier runs, curated names) are
         used as they are and never given to another theme; those themes still get fresh keywords
         and quotes."""
@@ -120,13 +159,20 @@ class OfflineLabeler:
         if encode is not None:
             uniq = sorted({p for cands in cands_per_theme for p in cands})
             if uniq:
-                phrase_vecs = dict(zip(uniq, encode(uniq)))
+                phrase_vecs = dict(zip(uniq, encode(uniq), strict=True))
         names: list[ThemeName] = []
         used: set[str] = {label.lower() for label in fixed.values()}
         for t in range(n_themes):
             members = np.flatnonzero(labels == t)
-            name = self._one(cands_per_theme[t], phrase_vecs, centroids[t], [texts[i] for i in members.tolist()],
-                             X[members], len(members), used)
+            name = self._one(
+                cands_per_theme[t],
+                phrase_vecs,
+                centroids[t],
+                [texts[i] for i in members.tolist()],
+                X[members],
+                len(members),
+                used,
+            )
             if t in fixed:
                 name.label = fixed[t]
             used.add(name.label.lower())
@@ -144,15 +190,24 @@ class OfflineLabeler:
             keep.append(members)
         return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
 
-    def _one(self, cands: list[str], phrase_vecs: dict[str, np.ndarray], centroid: np.ndarray,
-             member_texts: list[str], member_X: np.ndarray, size: int, used: set[str]) -> ThemeName:
+    def _one(
+        self,
+        cands: list[str],
+        phrase_vecs: dict[str, np.ndarray],
+        centroid: np.ndarray,
+        member_texts: list[str],
+        member_X: np.ndarray,
+        size: int,
+        used: set[str],
+    ) -> ThemeName:
         if cands and phrase_vecs:
             P = np.stack([phrase_vecs[c] for c in cands])
             # prefer multi-word phrases a little: "card never arrived" reads better than "card"
             boost = np.array([0.04 * min(len(c.split()) - 1, 2) for c in cands])
             order = mmr(P, centroid, k=len(cands), diversity=0.4)
-            ranked = [cands[i] for i in sorted(order, key=lambda i: -(P[i] @ centroid + boost[i]
-                                                                       - 0.002 * order.index(i)))]
+            ranked = [
+                cands[i] for i in sorted(order, key=lambda i: -(P[i] @ centroid + boost[i] - 0.002 * order.index(i)))
+            ]
             keywords = [cands[i] for i in order][: self.n_keywords]
         else:
             ranked = keywords = cands[: self.n_keywords]
@@ -184,5 +239,6 @@ class OfflineLabeler:
 def _related(a: str, b: str) -> bool:
     """Same word, or a plural/inflection of it ("podcast" / "podcasts")."""
     wa, wb = a.split(), b.split()
-    return any(x == y or (min(len(x), len(y)) >= 4 and (x.startswith(y[:4]) and y.startswith(x[:4])))
-               for x in wa for y in wb)
+    return any(
+        x == y or (min(len(x), len(y)) >= 4 and (x.startswith(y[:4]) and y.startswith(x[:4]))) for x in wa for y in wb
+    )

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -39,17 +40,29 @@ SYSTEM = (
 )
 RESPONSE_SCHEMA = {
     "type": "json_schema",
-    "json_schema": {"name": "theme_name", "strict": True, "schema": {
-        "type": "object", "additionalProperties": False,
-        "required": ["label", "description", "sentiment", "severity", "category"],
-        "properties": {"label": {"type": "string"}, "description": {"type": "string"},
-                       "sentiment": {"type": "string", "enum": list(SENTIMENTS)},
-                       "severity": {"type": "string", "enum": list(SEVERITIES)},
-                       "category": {"type": "string"}}}},
+    "json_schema": {
+        "name": "theme_name",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["label", "description", "sentiment", "severity", "category"],
+            "properties": {
+                "label": {"type": "string"},
+                "description": {"type": "string"},
+                "sentiment": {"type": "string", "enum": list(SENTIMENTS)},
+                "severity": {"type": "string", "enum": list(SEVERITIES)},
+                "category": {"type": "string"},
+            },
+        },
+    },
 }
 MODES: tuple[dict[str, Any] | None, ...] = (RESPONSE_SCHEMA, {"type": "json_object"}, None)
-ABSURD = re.compile(r"(https?://|www\.|\bignore\b|\binstruction|\bas an ai\b|\bjson\b|^(theme|label|"
-                    r"customer|customers|feedback|n/?a|none|unknown|misc(ellaneous)?|other|test)$)", re.I)
+ABSURD = re.compile(
+    r"(https?://|www\.|\bignore\b|\binstruction|\bas an ai\b|\bjson\b|^(theme|label|"
+    r"customer|customers|feedback|n/?a|none|unknown|misc(ellaneous)?|other|test)$)",
+    re.I,
+)
 
 
 class LLMError(RuntimeError):
@@ -85,18 +98,21 @@ class LLMReport:
     tokens_out: int = 0
 
     def stats(self, price_in: float, price_out: float) -> dict[str, Any]:
-        return {"llm_requests": self.requests, "llm_cache_hits": self.cache_hits, "llm_fallbacks": self.fallbacks,
-                "llm_tokens_in": self.tokens_in, "llm_tokens_out": self.tokens_out,
-                "llm_cost_estimate": round(self.tokens_in / 1000 * price_in + self.tokens_out / 1000 * price_out, 6)}
+        return {
+            "llm_requests": self.requests,
+            "llm_cache_hits": self.cache_hits,
+            "llm_fallbacks": self.fallbacks,
+            "llm_tokens_in": self.tokens_in,
+            "llm_tokens_out": self.tokens_out,
+            "llm_cost_estimate": round(self.tokens_in / 1000 * price_in + self.tokens_out / 1000 * price_out, 6),
+        }
 
 
 def build_messages(req: ThemeRequest, quote_chars: int = 300) -> list[dict[str, str]]:
     """The exact messages for one theme: PII redacted, quotes capped, data JSON-encoded and fenced."""
-    data = {"phrases": [redact(p)[0] for p in req.phrases],
-            "quotes": [redact(q[:quote_chars])[0] for q in req.quotes]}
+    data = {"phrases": [redact(p)[0] for p in req.phrases], "quotes": [redact(q[:quote_chars])[0] for q in req.quotes]}
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # no tag can close the fence
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"<theme_data>{payload}</theme_data>"}]
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"<theme_data>{payload}</theme_data>"}]
 
 
 def cache_key(model: str, messages: list[dict[str, str]]) -> str:
@@ -110,7 +126,7 @@ def parse_reply(text: str) -> ThemeNaming:
     if start < 0 or end <= start:
         raise LLMError("no JSON object in reply")
     try:
-        obj = json.loads(cleaned[start:end + 1])
+        obj = json.loads(cleaned[start : end + 1])
     except json.JSONDecodeError as err:
         raise LLMError(f"invalid JSON: {err}") from err
     if not isinstance(obj, dict) or not isinstance(obj.get("label"), str):
@@ -122,9 +138,13 @@ def parse_reply(text: str) -> ThemeNaming:
     sentiment = str(obj.get("sentiment", "")).lower()
     severity = str(obj.get("severity", "")).lower()
     category = sanitize(str(obj.get("category") or ""), words=3, chars=40) or None
-    return ThemeNaming(label=label, description=description or label,
-                       sentiment=sentiment if sentiment in SENTIMENTS else None,
-                       severity=severity if severity in SEVERITIES else None, category=category)
+    return ThemeNaming(
+        label=label,
+        description=description or label,
+        sentiment=sentiment if sentiment in SENTIMENTS else None,
+        severity=severity if severity in SEVERITIES else None,
+        category=category,
+    )
 
 
 def sanitize(text: str, words: int, chars: int) -> str:
@@ -159,7 +179,7 @@ class LLMLabeler:
     max_retries: int = 3
     client: Any = None
 
-    def fit(self) -> "LLMLabeler":
+    def fit(self) -> LLMLabeler:
         if self.client is None:
             from openai import OpenAI
 
@@ -168,57 +188,71 @@ class LLMLabeler:
         self.mode_ = 0  # index into MODES: the response_format this endpoint accepts
         return self
 
-    def name(self, requests: list[ThemeRequest], cache_get: Callable[[str], dict | None],
-             run_id: str | None = None, report: LLMReport | None = None) -> LLMReport:
+    def name(
+        self,
+        requests: list[ThemeRequest],
+        cache_get: Callable[[str], dict | None],
+        run_id: str | None = None,
+        report: LLMReport | None = None,
+    ) -> LLMReport:
         """Name every theme; results in ``report.results`` by theme index."""
         report = report or LLMReport()
-        jobs = [_Job(req.theme, build_messages(req), lambda text: parse_reply(text).__dict__,
-                     schema=True, max_tokens=self.max_tokens) for req in requests]
+        jobs = [
+            _Job(
+                req.theme,
+                build_messages(req),
+                lambda text: parse_reply(text).__dict__,
+                schema=True,
+                max_tokens=self.max_tokens,
+            )
+            for req in requests
+        ]
         for theme, parsed in self._run(jobs, cache_get, run_id, report).items():
             report.results[theme] = ThemeNaming(**parsed)
         return report
 
-    def classify_sentiment(self, texts: list[str], cache_get: Callable[[str], dict | None],
-                           run_id: str | None = None, report: LLMReport | None = None,
-                           batch: int = 25) -> tuple[list[str | None], LLMReport]:
+    def classify_sentiment(
+        self,
+        texts: list[str],
+        cache_get: Callable[[str], dict | None],
+        run_id: str | None = None,
+        report: LLMReport | None = None,
+        batch: int = 25,
+    ) -> tuple[list[str | None], LLMReport]:
         """Per-text sentiment (negative/neutral/positive) in batches; None where a batch failed."""
         report = report or LLMReport()
-        jobs = [_Job(start, sentiment_messages(texts[start:start + batch]),
-                     _sentiment_parser(len(texts[start:start + batch])), schema=False,
-                     max_tokens=SENTIMENT_MAX_TOKENS)
-                for start in range(0, len(texts), batch)]
+        jobs = [
+            _Job(
+                start,
+                sentiment_messages(texts[start : start + batch]),
+                _sentiment_parser(len(texts[start : start + batch])),
+                schema=False,
+                max_tokens=SENTIMENT_MAX_TOKENS,
+            )
+            for start in range(0, len(texts), batch)
+        ]
         out: list[str | None] = [None] * len(texts)
         for start, value in self._run(jobs, cache_get, run_id, report).items():
-            out[start:start + len(value["sentiments"])] = value["sentiments"]
+            out[start : start + len(value["sentiments"])] = value["sentiments"]
         return out, report
 
-    def _run(self, jobs: list["_Job"], cache_get: Callable[[str], dict | None], run_id: str | None,
-             report: LLMReport) -> dict[Any, dict]:
+    def _run(
+        self, jobs: list[_Job], cache_get: Callable[[str], dict | None], run_id: str | None, report: LLMReport
+    ) -> dict[Any, dict]:
         """Cache lookups, then the rest concurrently within the token budget; returns parsed replies."""
         if not hasattr(self, "client_"):
             self.fit()
         lock = threading.Lock()
         base = urlparse(str(getattr(self.client_, "base_url", ""))).netloc or None
-        results: dict[Any, dict] = {}
-        todo = []
-        for job in jobs:
-            key = cache_key(self.model, job.messages)
-            cached = cache_get(key)
-            if cached is not None:
-                results[job.id] = cached
-                report.cache_hits += 1
-                report.calls.append(_call(run_id, key, self.model, base, job.messages, status="cache_hit",
-                                          parsed=cached))
-            else:
-                todo.append((job, key))
+        results, todo = self._cached(jobs, cache_get, run_id, base, report)
 
         def work(item: tuple[_Job, str]) -> None:
             job, key = item
             with lock:
                 if report.tokens_in + report.tokens_out >= self.token_budget:
                     report.fallbacks += 1
-                    report.calls.append(_call(run_id, key, self.model, base, job.messages, status="budget",
-                                              error="per-run token budget reached"))
+                    record = partial(_call, run_id, key, self.model, base, job.messages)
+                    report.calls.append(record(status="budget", error="per-run token budget reached"))
                     return
                 report.requests += 1
             call, parsed = self._ask(job, key, run_id, base)
@@ -235,15 +269,38 @@ class LLMLabeler:
             list(pool.map(work, todo))
         return results
 
-    def _ask(self, job: "_Job", key: str, run_id: str | None, base: str | None) -> tuple[dict, dict | None]:
+    def _cached(
+        self,
+        jobs: list[_Job],
+        cache_get: Callable[[str], dict | None],
+        run_id: str | None,
+        base: str | None,
+        report: LLMReport,
+    ) -> tuple[dict[Any, dict], list[tuple[_Job, str]]]:
+        """Replies found in the cache (each recorded as a cache hit), and the jobs left to send."""
+        results: dict[Any, dict] = {}
+        todo = []
+        for job in jobs:
+            key = cache_key(self.model, job.messages)
+            cached = cache_get(key)
+            if cached is not None:
+                results[job.id] = cached
+                report.cache_hits += 1
+                report.calls.append(
+                    _call(run_id, key, self.model, base, job.messages, status="cache_hit", parsed=cached)
+                )
+            else:
+                todo.append((job, key))
+        return results, todo
+
+    def _ask(self, job: _Job, key: str, run_id: str | None, base: str | None) -> tuple[dict, dict | None]:
         """One request: try the remembered response_format, fall back to simpler ones on refusal.
         Jobs without a JSON schema start at ``json_object``."""
-        start = time.perf_counter()
-        messages = job.messages
+        record = partial(_call, run_id, key, self.model, base, job.messages, start=time.perf_counter())
         last_error, raw, usage = "", None, (0, 0)
         for mode in range(self.mode_ if job.schema else max(self.mode_, 1), len(MODES)):
-            kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0,
-                                      "max_tokens": job.max_tokens}
+            kwargs: dict[str, Any] = {"model": self.model, "messages": job.messages, "temperature": 0}
+            kwargs["max_tokens"] = job.max_tokens
             if MODES[mode] is not None:
                 kwargs["response_format"] = MODES[mode]
             try:
@@ -259,14 +316,11 @@ class LLMLabeler:
             try:
                 parsed = job.parse(raw)
             except LLMError as err:
-                return _call(run_id, key, self.model, base, messages, status="invalid", error=str(err),
-                             response=raw, usage=usage, start=start), None
+                return record(status="invalid", error=str(err), response=raw, usage=usage), None
             if job.schema:
                 self.mode_ = mode
-            return _call(run_id, key, self.model, base, messages, status="ok", response=raw, parsed=parsed,
-                         usage=usage, start=start), parsed
-        return _call(run_id, key, self.model, base, messages, status="error", error=last_error, response=raw,
-                     usage=usage, start=start), None
+            return record(status="ok", response=raw, parsed=parsed, usage=usage), parsed
+        return record(status="error", error=last_error, response=raw, usage=usage), None
 
 
 SENTIMENT_MAX_TOKENS = 400  # 25 one-word answers and the JSON around them
@@ -290,7 +344,7 @@ def _sentiment_parser(expected: int) -> Callable[[str], dict]:
 def parse_sentiments(text: str, expected: int) -> list[str]:
     start, end = text.find("{"), text.rfind("}")
     try:
-        obj = json.loads(text[start:end + 1]) if start >= 0 and end > start else None
+        obj = json.loads(text[start : end + 1]) if start >= 0 and end > start else None
     except json.JSONDecodeError as err:
         raise LLMError(f"invalid JSON: {err}") from err
     values = obj.get("sentiments") if isinstance(obj, dict) else None
@@ -306,11 +360,32 @@ def _safe(err: Exception) -> str:
     return re.sub(r"(sk-|key[=:]\s*)[\w-]{6,}", r"\1***", str(err))[:500]
 
 
-def _call(run_id: str | None, key: str, model: str, base: str | None, messages: list[dict[str, str]], *,
-          status: str, error: str | None = None, response: str | None = None, parsed: dict | None = None,
-          usage: tuple[int, int] = (0, 0), start: float | None = None) -> dict[str, Any]:
-    return {"call_id": uuid.uuid4().hex, "run_id": run_id, "cache_key": key, "model": model, "base_url": base,
-            "messages": json.dumps(messages, ensure_ascii=False), "response": response,
-            "parsed": json.dumps(parsed, ensure_ascii=False) if parsed is not None else None,
-            "status": status, "error": error, "tokens_in": usage[0], "tokens_out": usage[1],
-            "latency_ms": int((time.perf_counter() - start) * 1000) if start else 0}
+def _call(
+    run_id: str | None,
+    key: str,
+    model: str,
+    base: str | None,
+    messages: list[dict[str, str]],
+    *,
+    status: str,
+    error: str | None = None,
+    response: str | None = None,
+    parsed: dict | None = None,
+    usage: tuple[int, int] = (0, 0),
+    start: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "call_id": uuid.uuid4().hex,
+        "run_id": run_id,
+        "cache_key": key,
+        "model": model,
+        "base_url": base,
+        "messages": json.dumps(messages, ensure_ascii=False),
+        "response": response,
+        "parsed": json.dumps(parsed, ensure_ascii=False) if parsed is not None else None,
+        "status": status,
+        "error": error,
+        "tokens_in": usage[0],
+        "tokens_out": usage[1],
+        "latency_ms": int((time.perf_counter() - start) * 1000) if start else 0,
+    }

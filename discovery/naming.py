@@ -9,14 +9,13 @@ its own theme's centroid than to any other theme's (``grounding`` ≥ ``llm_min_
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from discovery.components import CacheGet, Encoder, LLMNamer
-from discovery.llm import LLMReport, ThemeRequest
-from discovery.records import KnownTheme, ThemeName
+from discovery.llm import ThemeRequest
+from discovery.records import KnownTheme, LLMNaming, ThemeName
 from discovery.settings import Settings
 from discovery.themes import Curation
 
@@ -33,15 +32,6 @@ def fixed_labels(order: list[str], known: dict[str, KnownTheme], curation: Curat
     }
 
 
-@dataclass
-class LLMNaming:
-    """Per theme index, the snapshot columns the LLM sets; plus the call report."""
-
-    themes: dict[int, dict[str, Any]]
-    report: LLMReport
-    ungrounded: int  # LLM labels that failed the grounding check
-
-
 def grounding(vectors: Any, centroids: Any, themes: list[int]) -> np.ndarray:
     """How well each label fits its theme: cosine similarity of the embedded label+description
     (row i, naming theme ``themes[i]``) to that theme's centroid, minus the best similarity to any
@@ -55,8 +45,15 @@ def grounding(vectors: Any, centroids: Any, themes: list[int]) -> np.ndarray:
     return own - sims.max(axis=1)
 
 
-def name_with_llm(llm: LLMNamer, names: list[ThemeName], centroids: np.ndarray, embedder: Encoder,
-                  settings: Settings, cache_get: CacheGet, todo: list[int] | None = None) -> LLMNaming:
+def name_with_llm(
+    llm: LLMNamer,
+    names: list[ThemeName],
+    centroids: np.ndarray,
+    embedder: Encoder,
+    settings: Settings,
+    cache_get: CacheGet,
+    todo: list[int] | None = None,
+) -> LLMNaming:
     """Ask the LLM for the themes in ``todo`` (default all), keep only grounded labels; the rest keep
     their offline names. ``cache_get`` looks up earlier replies (an unchanged theme costs no tokens)."""
     todo = list(range(len(names))) if todo is None else todo
@@ -64,21 +61,23 @@ def name_with_llm(llm: LLMNamer, names: list[ThemeName], centroids: np.ndarray, 
     report = llm.name(requests, cache_get)
     if not todo:
         return LLMNaming(themes={}, report=report, ungrounded=0)
-    offline_ground = grounding(embedder.encode([f"{names[t].label}. {names[t].description}" for t in todo]),
-                               centroids, todo)
-    out: dict[int, dict[str, Any]] = {t: {"grounding": float(g)} for t, g in zip(todo, offline_ground)}
+    offline_ground = grounding(
+        embedder.encode([f"{names[t].label}. {names[t].description}" for t in todo]), centroids, todo
+    )
+    out: dict[int, dict[str, Any]] = {t: {"grounding": float(g)} for t, g in zip(todo, offline_ground, strict=True)}
     got = sorted(report.results)
     ungrounded = 0
     if got:
         vectors = embedder.encode([f"{report.results[t].label}. {report.results[t].description}" for t in got])
-        for t, score in zip(got, grounding(vectors, centroids, got)):
+        for t, score in zip(got, grounding(vectors, centroids, got), strict=True):
             res = report.results[t]
             out[t].update({"llm_sentiment": res.sentiment, "severity": res.severity, "category": res.category})
             if score < settings.llm_min_grounding:
                 ungrounded += 1
                 continue
-            out[t].update({"label": res.label, "description": res.description, "label_method": "llm",
-                           "grounding": float(score)})
+            out[t].update(
+                {"label": res.label, "description": res.description, "label_method": "llm", "grounding": float(score)}
+            )
     return LLMNaming(themes=out, report=report, ungrounded=ungrounded)
 
 
@@ -88,7 +87,10 @@ def wants_llm_sentiment(settings: Settings, segments: int) -> bool:
     if not settings.llm_segment_sentiment:
         return False
     if segments > settings.llm_segment_sentiment_max:
-        log.warning("per-segment LLM sentiment skipped: %d segments > llm_segment_sentiment_max %d",
-                    segments, settings.llm_segment_sentiment_max)
+        log.warning(
+            "per-segment LLM sentiment skipped: %d segments > llm_segment_sentiment_max %d",
+            segments,
+            settings.llm_segment_sentiment_max,
+        )
         return False
     return True

@@ -39,9 +39,16 @@ def trend(theme_mask: np.ndarray, created: Sequence[datetime | None], recent_day
     return float(share_recent / share_before - 1)
 
 
-def rank_themes(labels: np.ndarray, sentiment: Sequence[str], sentiment_score: np.ndarray,
-                source: Sequence[str], feedback_id: Sequence[str], created: Sequence[datetime | None],
-                source_weights: dict[str, float] | None = None, recent_days: int = 30) -> list[ThemeScore]:
+def rank_themes(
+    labels: np.ndarray,
+    sentiment: Sequence[str],
+    sentiment_score: np.ndarray,
+    source: Sequence[str],
+    feedback_id: Sequence[str],
+    created: Sequence[datetime | None],
+    source_weights: dict[str, float] | None = None,
+    recent_days: int = 30,
+) -> list[ThemeScore]:
     """One score per theme with its components, ``rank`` 1 = most painful; ties broken by size."""
     n = len(labels)
     if n == 0:
@@ -56,15 +63,21 @@ def rank_themes(labels: np.ndarray, sentiment: Sequence[str], sentiment_score: n
         neg_share = negative[mask].mean()
         tr = trend(mask, created, recent_days)
         factor = 1 + 0.5 * float(np.clip(tr, -1, 1)) if tr is not None else 1.0
-        rows.append(ThemeScore(
-            theme=t, items=int(mask.sum()),
-            feedback_items=len({feedback_id[i] for i in np.flatnonzero(mask).tolist()}),
-            share=float(share), weighted_share=float(weighted_share),
-            negative_share=float(neg_share), avg_sentiment=float(sentiment_score[mask].mean()),
-            trend=tr, trend_factor=factor,
-            score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
-            sources=sorted({source[i] for i in np.flatnonzero(mask).tolist()}),
-        ))
+        rows.append(
+            ThemeScore(
+                theme=t,
+                items=int(mask.sum()),
+                feedback_items=len({feedback_id[i] for i in np.flatnonzero(mask).tolist()}),
+                share=float(share),
+                weighted_share=float(weighted_share),
+                negative_share=float(neg_share),
+                avg_sentiment=float(sentiment_score[mask].mean()),
+                trend=tr,
+                trend_factor=factor,
+                score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
+                sources=sorted({source[i] for i in np.flatnonzero(mask).tolist()}),
+            )
+        )
     rows.sort(key=lambda r: (-r.score, -r.items, r.theme))
     for i, r in enumerate(rows, start=1):
         r.rank = i

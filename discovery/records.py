@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from discovery.llm import LLMReport
 
 
 class Columns:
@@ -262,3 +265,57 @@ class LatestRun:
     started_at: datetime
     finished_at: datetime | None
     stats: RunStats
+
+
+# ------------------------------------------------------------------- between the steps of discover
+@dataclass
+class Identity:
+    """The run's assignment after identity tracking and curation (``themes.identify``)."""
+
+    theme_of: list[str | None]  # stable theme id per segment, None = unassigned
+    how: np.ndarray  # kept | assigned | cluster | reassigned | outlier
+    events: list[ThemeEvent]
+    applied_curation: list[str]
+    min_cluster_size: int | None
+
+
+@dataclass
+class Found:
+    """The identify step's result: each segment's stable theme id, and the run's theme index."""
+
+    identity: Identity
+    order: list[str]  # theme ids by decreasing size: theme index i is order[i]
+    labels: np.ndarray  # theme index per segment, -1 = unassigned
+    centroids: np.ndarray  # normalised, per theme index
+
+
+@dataclass
+class Scores:
+    """The score step's result: sentiment per segment, then the pain-point score per theme."""
+
+    sentiment: list[str]
+    sentiment_score: np.ndarray
+    ranked: list[ThemeScore] = field(default_factory=list)
+
+
+@dataclass
+class LLMNaming:
+    """Per theme index, the snapshot columns the LLM sets; plus the call report."""
+
+    themes: dict[int, dict[str, Any]]
+    report: LLMReport
+    ungrounded: int  # LLM labels that failed the grounding check
+
+
+@dataclass
+class Naming:
+    """The name step's result: a name per theme index, which labels were kept, what the LLM said."""
+
+    names: list[ThemeName]
+    fixed: dict[int, str]  # theme index → label kept from earlier runs or curated
+    llm: LLMNaming | None = None
+    llm_sentiment: list[str | None] | None = None  # per segment, opt-in
+
+    def open(self) -> list[int]:
+        """Theme indices without a kept label: the ones an LLM may name."""
+        return [i for i in range(len(self.names)) if i not in self.fixed]

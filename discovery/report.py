@@ -10,7 +10,7 @@ text); only the SVG numbers are built in Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,24 @@ from discovery import runstore, store
 from discovery.vectors import umap_reduce
 
 MAP_SAMPLE = 1500
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#bab0ac", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf"]
+PALETTE = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#1f77b4",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#17becf",
+]
 
 
 @dataclass
@@ -41,10 +57,11 @@ def theme_map(con: duckdb.DuckDBPyConnection, sample: int = MAP_SAMPLE, seed: in
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(len(theme_ids), size=min(sample, len(theme_ids)), replace=False))
     X = vectors[keep]
-    xy = umap_reduce(X, n_neighbors=15, n_components=2, min_dist=0.1, random_state=seed,
-                     init="random" if len(X) < 50 else "spectral")
+    xy = umap_reduce(
+        X, n_neighbors=15, n_components=2, min_dist=0.1, random_state=seed, init="random" if len(X) < 50 else "spectral"
+    )
     xy = (xy - xy.min(axis=0)) / np.maximum(np.ptp(xy, axis=0), 1e-9)
-    return [MapPoint(float(a), float(b), theme_ids[i]) for (a, b), i in zip(xy, keep)]
+    return [MapPoint(float(a), float(b), theme_ids[i]) for (a, b), i in zip(xy, keep, strict=True)]
 
 
 def sparkline(values: list[int], width: int = 120, height: int = 28) -> str:
@@ -62,7 +79,7 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
     if run is None:
         raise store.StoreError("no successful run yet: run `painpoints run` first")
     cols, rows = store.query(con, store.sql("report_pain_points"))
-    themes = [dict(zip(cols, r)) for r in rows]
+    themes = [dict(zip(cols, r, strict=True)) for r in rows]
     starts, weekly = _weekly(con, weeks)
     sentiment, shares = _sentiment_counts(con), _source_shares(con)
     colour = {t["theme_id"]: PALETTE[i % len(PALETTE)] for i, t in enumerate(themes)}
@@ -77,13 +94,23 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
         t["colour"] = colour[t["theme_id"]]
     points = theme_map(con) if with_map else []
     visible = {t["theme_id"] for t in themes}
-    return {"run": {"run_id": run.run_id, "started_at": run.started_at, "finished_at": run.finished_at,
-                    **run.stats.as_dict()},
-            "themes": themes, "weeks": [d.isoformat() for d in starts],
-            "map": [{"x": p.x, "y": p.y, "colour": colour[p.theme_id], "theme_id": p.theme_id}
-                    for p in points if p.theme_id in visible],
-            "map_labels": _map_labels(points, themes[:10]),
-            "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return {
+        "run": {
+            "run_id": run.run_id,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            **run.stats.as_dict(),
+        },
+        "themes": themes,
+        "weeks": [d.isoformat() for d in starts],
+        "map": [
+            {"x": p.x, "y": p.y, "colour": colour[p.theme_id], "theme_id": p.theme_id}
+            for p in points
+            if p.theme_id in visible
+        ],
+        "map_labels": _map_labels(points, themes[:10]),
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def _weekly(con: duckdb.DuckDBPyConnection, weeks: int) -> tuple[list[date], dict[str, dict[Any, int]]]:
@@ -126,8 +153,10 @@ def _map_labels(points: list[MapPoint], top: list[dict[str, Any]]) -> list[dict[
 def render(data: dict[str, Any]) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
     env.filters["pct"] = lambda v: "" if v is None else f"{v:.0%}"
     env.filters["num"] = lambda v, d=2: "" if v is None else f"{v:.{d}f}"
     return env.get_template("report.html.j2").render(**data)

@@ -16,7 +16,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -84,7 +84,7 @@ def start_run(con: duckdb.DuckDBPyConnection, params: dict[str, Any], flow_run_i
     """Record a new run as 'running' (with this process's pid and host), after closing out runs whose
     process died without finishing."""
     abandon_dead_runs(con)
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     params = {**params, "pid": os.getpid(), "host": socket.gethostname()}
     con.execute(sql("insert_run"), [run_id, utc_now(), flow_run_id, json.dumps(params, default=str)])
     return run_id
@@ -190,9 +190,7 @@ ARROW_TYPES = {
 
 def arrow_schema(record: type) -> pa.Schema:
     """The Arrow schema of a record's rows, from its field annotations (``float | None`` → float64)."""
-    return pa.schema(
-        [(f.name, ARROW_TYPES[str(f.type).removesuffix(" | None")]) for f in dataclasses.fields(record)]
-    )
+    return pa.schema([(f.name, ARROW_TYPES[str(f.type).removesuffix(" | None")]) for f in dataclasses.fields(record)])
 
 
 def arrow_rows(record: type, rows: list[Any], run_id: str | None = None) -> pa.Table:
@@ -278,7 +276,7 @@ def add_curation(
     known = dict(con.execute("SELECT theme_id, status FROM themes").fetchall())
     for t in (theme_id, target_theme_id):
         if t is not None and t not in known:
-            raise StoreError(f"unknown theme {t!r}; see `painpoints query \"select theme_id, label from themes\"`")
+            raise StoreError(f'unknown theme {t!r}; see `painpoints query "select theme_id, label from themes"`')
     if action == "merge":
         if target_theme_id == theme_id:
             raise StoreError("a theme cannot be merged into itself")

@@ -30,7 +30,7 @@ class SentimentModel:
 
     path: Path = WEIGHTS
 
-    def fit(self) -> "SentimentModel":
+    def fit(self) -> SentimentModel:
         with np.load(self.path, allow_pickle=False) as data:
             self.coef_ = data["coef"].astype(np.float32)
             self.intercept_ = data["intercept"].astype(np.float32)
@@ -42,8 +42,9 @@ class SentimentModel:
         if not hasattr(self, "coef_"):
             self.fit()
         if X.shape[1] != self.coef_.shape[1]:
-            raise ValueError(f"sentiment weights expect {self.coef_.shape[1]}-d vectors of "
-                             f"{self.model_name_!r}, got {X.shape[1]}-d")
+            raise ValueError(
+                f"sentiment weights expect {self.coef_.shape[1]}-d vectors of {self.model_name_!r}, got {X.shape[1]}-d"
+            )
         logits = X @ self.coef_.T + self.intercept_
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from discovery.components import ClustererFactory
-from discovery.records import KnownTheme, ThemeEvent
+from discovery.records import Identity, KnownTheme, ThemeEvent
 from discovery.vectors import nearest
 
 SPLIT_SHARE = 0.25  # an old theme counts as split when ≥ 2 new themes each got this share of it
@@ -47,7 +47,7 @@ class Curation:
     splits: dict[str, tuple[str, int]] = field(default_factory=dict)  # theme → (curation_id, parts)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str, str | None, str | None, str | None]]) -> "Curation":
+    def from_rows(cls, rows: Iterable[tuple[str, str, str, str | None, str | None, str | None]]) -> Curation:
         """``(curation_id, action, theme_id, target_theme_id, value, applied_run)`` in creation order."""
         cur = cls()
         for cid, action, theme, target, value, applied in rows:
@@ -85,12 +85,18 @@ def match(new: np.ndarray, old: np.ndarray, threshold: float) -> list[tuple[int,
         return []
     sims = np.asarray(new) @ np.asarray(old).T
     rows, cols = linear_sum_assignment(-sims)
-    return [(int(r), int(c), float(sims[r, c])) for r, c in zip(rows, cols) if sims[r, c] >= threshold]
+    return [(int(r), int(c), float(sims[r, c])) for r, c in zip(rows, cols, strict=True) if sims[r, c] >= threshold]
 
 
-def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
-               previous: dict[str, tuple[str | None, str | None]], known: dict[str, KnownTheme],
-               curation: Curation, threshold: float) -> tuple[list[str | None], np.ndarray]:
+def carry_over(
+    segment_ids: Sequence[str],
+    hashes: Sequence[str],
+    X: np.ndarray,
+    previous: dict[str, tuple[str | None, str | None]],
+    known: dict[str, KnownTheme],
+    curation: Curation,
+    threshold: float,
+) -> tuple[list[str | None], np.ndarray]:
     """Incremental assignment. Returns the theme per segment and how it got it: 'kept' | 'assigned' |
     'outlier' (the leftovers to cluster).
 
@@ -105,14 +111,14 @@ def carry_over(segment_ids: Sequence[str], hashes: Sequence[str], X: np.ndarray,
     theme_of: list[str | None] = [None] * len(segment_ids)
     how = np.full(len(segment_ids), "outlier", dtype=object)
     fresh: list[int] = []
-    for i, (sid, h) in enumerate(zip(segment_ids, hashes)):
+    for i, (sid, h) in enumerate(zip(segment_ids, hashes, strict=True)):
         prev = previous.get(sid)
         if prev is not None and prev[1] == h and prev[0] is not None:
             theme_of[i], how[i] = curation.resolve(prev[0]), "kept"
         elif prev is None or prev[1] != h:
             fresh.append(i)
     if fresh:
-        for i, j in zip(fresh, nearest(X[fresh], centroids, threshold)):
+        for i, j in zip(fresh, nearest(X[fresh], centroids, threshold), strict=True):
             if j >= 0 and float(X[i] @ centroids[j]) >= radius[j]:
                 theme_of[i], how[i] = curation.resolve(active[j].theme_id), "assigned"
     return theme_of, how
@@ -123,21 +129,36 @@ def _centroid(theme: KnownTheme) -> np.ndarray:
     return theme.centroid
 
 
-def name_clusters(labels: np.ndarray, centroids: np.ndarray, known: dict[str, KnownTheme],
-                  taken: set[str], threshold: float, curation: Curation, new_id: Iterator[str]) -> dict[int, str]:
+def name_clusters(
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    known: dict[str, KnownTheme],
+    taken: set[str],
+    threshold: float,
+    curation: Curation,
+    new_id: Iterator[str],
+) -> dict[int, str]:
     """Cluster index → theme id: the known theme it matches (dormant ones come back; one merged away by
     a PM resolves to its target, so merged themes stay merged), else a fresh id. Split parents and
     themes in ``taken`` are not candidates."""
-    candidates = [t for t in known.values() if t.status in ("active", "dormant", "merged")
-                  and t.centroid is not None and t.theme_id not in taken]
+    candidates = [
+        t
+        for t in known.values()
+        if t.status in ("active", "dormant", "merged") and t.centroid is not None and t.theme_id not in taken
+    ]
     pairs = match(centroids, np.stack([_centroid(t) for t in candidates]), threshold) if candidates else []
     matched = {c: curation.resolve(candidates[j].theme_id) for c, j, _ in pairs}
     return {int(c): matched.get(int(c)) or next(new_id) for c in sorted(np.unique(labels)) if c >= 0}
 
 
-def apply_curation(theme_of: list[str | None], X: np.ndarray, previous_theme: Sequence[str | None],
-                   curation: Curation, new_id: Iterator[str], seed: int
-                   ) -> tuple[list[str | None], list[ThemeEvent], list[str]]:
+def apply_curation(
+    theme_of: list[str | None],
+    X: np.ndarray,
+    previous_theme: Sequence[str | None],
+    curation: Curation,
+    new_id: Iterator[str],
+    seed: int,
+) -> tuple[list[str | None], list[ThemeEvent], list[str]]:
     """Merges, pending splits and pins, applied to the run's assignment. ``previous_theme`` is last
     run's theme per segment (None if none); split parts get ids from ``new_id``. Returns the new
     assignment, the split events and the ids of the split curations performed (they apply once)."""
@@ -158,20 +179,23 @@ def apply_curation(theme_of: list[str | None], X: np.ndarray, previous_theme: Se
         cut = KMeans(n_clusters=parts, n_init=4, random_state=seed).fit_predict(X[members])
         order = [c for c, _ in Counter(cut.tolist()).most_common()]
         ids = {c: next(new_id) for c in order}
-        for i, c in zip(members, cut):
+        for i, c in zip(members, cut, strict=True):
             out[i] = ids[int(c)]
-        events += [ThemeEvent(ids[c], "split", other_theme_id=theme, share=float((cut == c).mean()),
-                              detail=f"curation {cid}") for c in order]
+        events += [
+            ThemeEvent(ids[c], "split", other_theme_id=theme, share=float((cut == c).mean()), detail=f"curation {cid}")
+            for c in order
+        ]
         applied.append(cid)
     return out, events, applied
 
 
-def change_events(previous_theme: Sequence[str | None], theme_of: Sequence[str | None],
-                  min_items: int) -> list[ThemeEvent]:
+def change_events(
+    previous_theme: Sequence[str | None], theme_of: Sequence[str | None], min_items: int
+) -> list[ThemeEvent]:
     """Splits and merges seen in the data: an old theme whose items now sit in ≥ 2 themes with
     ≥ 25% each was split; a theme now holding ≥ 25% each of ≥ 2 old themes' items merged them."""
     moved: dict[str, Counter] = defaultdict(Counter)
-    for old, new in zip(previous_theme, theme_of):
+    for old, new in zip(previous_theme, theme_of, strict=True):
         if old is not None and new is not None:
             moved[old][new] += 1
     events: list[ThemeEvent] = []
@@ -182,40 +206,45 @@ def change_events(previous_theme: Sequence[str | None], theme_of: Sequence[str |
             continue
         big = {new: n / total for new, n in counts.items() if n / total >= SPLIT_SHARE}
         if len(big) >= 2:
-            events += [ThemeEvent(new, "split", other_theme_id=old, share=share, detail="reclustering")
-                       for new, share in sorted(big.items()) if new != old]
+            events += [
+                ThemeEvent(new, "split", other_theme_id=old, share=share, detail="reclustering")
+                for new, share in sorted(big.items())
+                if new != old
+            ]
         for new, n in counts.items():
             gathered[new][old] += n
     for new, counts in gathered.items():
         total = sum(counts.values())
         big = {old: n / total for old, n in counts.items() if n / total >= SPLIT_SHARE}
         if len(big) >= 2:
-            events += [ThemeEvent(old, "merged", other_theme_id=new, share=share, detail="reclustering")
-                       for old, share in sorted(big.items()) if old != new]
+            events += [
+                ThemeEvent(old, "merged", other_theme_id=new, share=share, detail="reclustering")
+                for old, share in sorted(big.items())
+                if old != new
+            ]
     return events
 
 
 def same_theme_share(previous_theme: Sequence[str | None], theme_of: Sequence[str | None]) -> float | None:
     """Share of segments assigned last run that sit on the same theme id now (theme stability)."""
-    pairs = [(a, b) for a, b in zip(previous_theme, theme_of) if a is not None]
+    pairs = [(a, b) for a, b in zip(previous_theme, theme_of, strict=True) if a is not None]
     return sum(a == b for a, b in pairs) / len(pairs) if pairs else None
 
 
-@dataclass
-class Identity:
-    """The run's assignment after identity tracking and curation."""
-
-    theme_of: list[str | None]
-    how: np.ndarray  # kept | assigned | cluster | reassigned | outlier
-    events: list[ThemeEvent]
-    applied_curation: list[str]
-    min_cluster_size: int | None
-
-
-def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], known: dict[str, KnownTheme],
-             previous: dict[str, tuple[str | None, str | None]], curation: Curation, mode: str,
-             make_clusterer: ClustererFactory, min_cluster_size: int | None,
-             match_threshold: float, outlier_threshold: float, seed: int) -> Identity:
+def identify(
+    X: np.ndarray,
+    segment_ids: Sequence[str],
+    hashes: Sequence[str],
+    known: dict[str, KnownTheme],
+    previous: dict[str, tuple[str | None, str | None]],
+    curation: Curation,
+    mode: str,
+    make_clusterer: ClustererFactory,
+    min_cluster_size: int | None,
+    match_threshold: float,
+    outlier_threshold: float,
+    seed: int,
+) -> Identity:
     """Assign every segment to a stable theme id (see the module docstring for the two modes).
     ``make_clusterer(min_cluster_size, leftovers=False)`` builds an unfitted clusterer."""
     new_id = fresh_ids(known)
@@ -227,15 +256,21 @@ def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], k
         # alone already had their chance, and reclustering them would churn themes on reruns
         if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:
             clusterer = make_clusterer(min_cluster_size, leftovers=True).fit(X[rest])
-            ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, {t for t in theme_of if t},
-                                match_threshold, curation, new_id)
-            for i, lab, h in zip(rest, clusterer.labels_, clusterer.how_):
+            ids = name_clusters(
+                clusterer.labels_,
+                clusterer.centroids_,
+                known,
+                {t for t in theme_of if t},
+                match_threshold,
+                curation,
+                new_id,
+            )
+            for i, lab, h in zip(rest, clusterer.labels_, clusterer.how_, strict=True):
                 if lab >= 0:
                     theme_of[i], how[i] = ids[int(lab)], h
     else:
         clusterer = make_clusterer(min_cluster_size).fit(X)
-        ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation,
-                            new_id)
+        ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation, new_id)
         theme_of = [ids[int(lab)] if lab >= 0 else None for lab in clusterer.labels_]
         how, min_cluster_size = clusterer.how_.copy(), clusterer.min_cluster_size_
     previous_theme = [previous.get(s, (None, None))[0] for s in segment_ids]
@@ -245,8 +280,14 @@ def identify(X: np.ndarray, segment_ids: Sequence[str], hashes: Sequence[str], k
     return Identity(theme_of, how, events, applied, min_cluster_size)
 
 
-def next_state(found: list[KnownTheme], known: dict[str, KnownTheme], curation: Curation,
-               splits: list[ThemeEvent], run_id: str, now: datetime) -> tuple[list[KnownTheme], list[ThemeEvent]]:
+def next_state(
+    found: list[KnownTheme],
+    known: dict[str, KnownTheme],
+    curation: Curation,
+    splits: list[ThemeEvent],
+    run_id: str,
+    now: datetime,
+) -> tuple[list[KnownTheme], list[ThemeEvent]]:
     """The new ``themes`` table and the lifecycle events (new, revived, dormant, merged).
 
     ``found`` are this run's themes (id, label, label_method, description, centroid, radius, items);
@@ -262,8 +303,17 @@ def next_state(found: list[KnownTheme], known: dict[str, KnownTheme], curation: 
             events.append(ThemeEvent(t.theme_id, "new"))
         elif old is not None and old.status == "dormant":
             events.append(ThemeEvent(t.theme_id, "revived"))
-        rows.append(replace(t, status="active", merged_into=None, first_run=old.first_run if old else run_id,
-                            last_run=run_id, first_seen=old.first_seen if old else now, last_seen=now))
+        rows.append(
+            replace(
+                t,
+                status="active",
+                merged_into=None,
+                first_run=old.first_run if old else run_id,
+                last_run=run_id,
+                first_seen=old.first_seen if old else now,
+                last_seen=now,
+            )
+        )
     present = {t.theme_id for t in found}
     for tid, old in sorted(known.items()):
         if tid in present:

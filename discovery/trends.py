@@ -31,13 +31,20 @@ class TrendRule:
     min_items: int = 5
 
 
-def theme_trends(labels: np.ndarray, created: Sequence[datetime | None], n_themes: int,
-                 is_new: Sequence[bool], rule: TrendRule = TrendRule()) -> list[ThemeTrend]:
+def theme_trends(
+    labels: np.ndarray,
+    created: Sequence[datetime | None],
+    n_themes: int,
+    is_new: Sequence[bool],
+    rule: TrendRule = TrendRule(),
+) -> list[ThemeTrend]:
     """Per theme index: recent_items, baseline_mean, growth, zscore, emerging, emerging_reason."""
     stamps = [c for c in created if c is not None]
     if not stamps:
-        return [ThemeTrend(None, None, None, None, emerging=bool(is_new[t]),
-                           emerging_reason="new" if is_new[t] else None) for t in range(n_themes)]
+        return [
+            ThemeTrend(None, None, None, None, emerging=bool(is_new[t]), emerging_reason="new" if is_new[t] else None)
+            for t in range(n_themes)
+        ]
     end = max(stamps)
     period = timedelta(days=rule.period_days)
     # period index 0 = the latest period, 1 = the one before, …; -1 = undated or too old
@@ -46,13 +53,21 @@ def theme_trends(labels: np.ndarray, created: Sequence[datetime | None], n_theme
     out = []
     for t in range(n_themes):
         counts = np.bincount(idx[(labels == t) & (idx >= 0)], minlength=rule.baseline_periods + 1)
-        recent, base = int(counts[0]), counts[1:rule.baseline_periods + 1].astype(float)
+        recent, base = int(counts[0]), counts[1 : rule.baseline_periods + 1].astype(float)
         mean = float(base.mean())
         z = (recent - mean) / float(np.sqrt(max(base.var(), mean, 1.0)))
         growth = recent / mean - 1 if mean > 0 else None
         reason = None
         if recent >= rule.min_items:
             reason = "new" if is_new[t] else "spike" if z >= rule.z_threshold else None
-        out.append(ThemeTrend(recent_items=recent, baseline_mean=mean, growth=growth, zscore=float(z),
-                              emerging=reason is not None, emerging_reason=reason))
+        out.append(
+            ThemeTrend(
+                recent_items=recent,
+                baseline_mean=mean,
+                growth=growth,
+                zscore=float(z),
+                emerging=reason is not None,
+                emerging_reason=reason,
+            )
+        )
     return out

@@ -1,5 +1,9 @@
 """The discovery flow: prepare → embed → discover (cluster, sentiment, name, rank) → write.
 
+prepare and embed write segments and the embedding cache; discover only reads; write stores the run
+(snapshot, assignments, theme state, LLM calls, the vectors discover computed) in one transaction.
+Each task opens its own connection (``with _connect(settings) as con``) and calls one library function.
+
 Runs in Prefect's ephemeral mode when no ``PREFECT_API_URL`` is set. A failure in any task marks the
 run ``failed`` in ``runs`` and leaves the last successful snapshot (what the views show) untouched.
 """
@@ -51,9 +55,13 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 def _llm_labeler(settings: Settings) -> LLMLabeler:
-    return LLMLabeler(model=settings.llm_model, concurrency=settings.llm_concurrency,
-                      token_budget=settings.llm_token_budget, timeout=settings.llm_timeout,
-                      max_retries=settings.llm_max_retries)
+    return LLMLabeler(
+        model=settings.llm_model,
+        concurrency=settings.llm_concurrency,
+        token_budget=settings.llm_token_budget,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
 
 
 @task(cache_policy=NONE)
@@ -75,20 +83,38 @@ def embed(settings: Settings) -> int:
 @task(cache_policy=NONE)
 def discover(settings: Settings, llm: bool, full: bool, run_id: str) -> DiscoveryResult:
     with _connect(settings) as con:
-        result = pipeline.discover(con, settings, _run_embedder(settings), SentimentModel(),
-                                   llm=_llm_labeler(settings) if llm else None, full=full, run_id=run_id)
+        result = pipeline.discover(
+            con,
+            settings,
+            _run_embedder(settings),
+            SentimentModel(),
+            llm=_llm_labeler(settings) if llm else None,
+            full=full,
+            run_id=run_id,
+        )
     _log_run(result.stats)
     return result
 
 
 def _log_run(s: RunStats) -> None:
     share = "n/a" if s.same_theme_share is None else f"{s.same_theme_share:.1%}"
-    get_run_logger().info("%s run (%s): %d segments, %d themes (%d new), %s on the same theme as last run",
-                          s.mode, s.mode_reason, s.segments, s.themes, s.themes_new, share)
+    get_run_logger().info(
+        "%s run (%s): %d segments, %d themes (%d new), %s on the same theme as last run",
+        s.mode,
+        s.mode_reason,
+        s.segments,
+        s.themes,
+        s.themes_new,
+        share,
+    )
     if s.llm is not None:
-        get_run_logger().info("LLM: %d requests, %d cached, %d themes kept offline names, %d tokens",
-                              s.llm.requests, s.llm.cache_hits, s.llm.themes_offline,
-                              s.llm.tokens_in + s.llm.tokens_out)
+        get_run_logger().info(
+            "LLM: %d requests, %d cached, %d themes kept offline names, %d tokens",
+            s.llm.requests,
+            s.llm.cache_hits,
+            s.llm.themes_offline,
+            s.llm.tokens_in + s.llm.tokens_out,
+        )
 
 
 @task(cache_policy=NONE)
@@ -100,15 +126,21 @@ def write(settings: Settings, run_id: str, result: DiscoveryResult, counts: dict
 
 
 @flow(name="painpoints-discover", log_prints=False)
-def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None = None,
-                  full: bool = False) -> str:
+def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None = None, full: bool = False) -> str:
     """Discover themes in what is stored in ``db`` (within ``window_days``); returns the run id.
     ``llm`` None: name new themes with an LLM when an endpoint is configured (OPENAI_API_KEY /
     OPENAI_BASE_URL). ``full``: recluster everything instead of an incremental run."""
     settings = load_settings(db=db, min_theme_size=min_theme_size)
     use_llm = llm_configured() if llm is None else llm
-    run_id = _begin(settings, {"min_theme_size": min_theme_size, "llm": use_llm, "full": full,
-                               "llm_model": settings.llm_model if use_llm else None})
+    run_id = _begin(
+        settings,
+        {
+            "min_theme_size": min_theme_size,
+            "llm": use_llm,
+            "full": full,
+            "llm_model": settings.llm_model if use_llm else None,
+        },
+    )
     try:
         counts = {"new_segments": prepare(settings), "new_embeddings": embed(settings)}
         write(settings, run_id, discover(settings, use_llm, full, run_id), counts)

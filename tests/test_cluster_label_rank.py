@@ -12,7 +12,9 @@ from discovery.label import OfflineLabeler, ctfidf, mmr
 from discovery.rank import rank_themes
 
 
-def blobs(n_per: int = 60, k: int = 3, dim: int = 32, noise: float = 0.08, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def blobs(
+    n_per: int = 60, k: int = 3, dim: int = 32, noise: float = 0.08, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     centers = rng.normal(size=(k, dim))
     X = np.concatenate([c + noise * np.linalg.norm(c) * rng.normal(size=(n_per, dim)) for c in centers])
@@ -68,8 +70,14 @@ def test_auto_min_cluster_size_grows_slowly() -> None:
 
 
 def test_ctfidf_prefers_distinctive_phrases() -> None:
-    texts = ["refund never arrived", "my refund never arrived yet", "refund never arrived again",
-             "app crashes on login", "the app crashes on login screen", "crashes on login daily"]
+    texts = [
+        "refund never arrived",
+        "my refund never arrived yet",
+        "refund never arrived again",
+        "app crashes on login",
+        "the app crashes on login screen",
+        "crashes on login daily",
+    ]
     labels = np.array([0, 0, 0, 1, 1, 1])
     weights, vocab = ctfidf(texts, labels, 2)
     top0 = {vocab[i] for i in np.argsort(-weights[0])[:3]}
@@ -86,8 +94,14 @@ def test_mmr_picks_relevant_then_diverse() -> None:
 
 
 def test_offline_labeler_names_with_phrases_not_numbers() -> None:
-    texts = ["refund never arrived", "my refund never arrived yet", "refund never arrived again",
-             "app crashes on login", "the app crashes on login screen", "crashes on login daily"]
+    texts = [
+        "refund never arrived",
+        "my refund never arrived yet",
+        "refund never arrived again",
+        "app crashes on login",
+        "the app crashes on login screen",
+        "crashes on login daily",
+    ]
     labels = np.array([0, 0, 0, 1, 1, 1])
     X = np.eye(6, 4, dtype=np.float32) + 0.01
     X[:3, 0], X[3:, 1] = 1, 1
@@ -114,8 +128,15 @@ def test_rank_score_components() -> None:
     assert top.rank == 1 and top.items == 2 and top.negative_share == 1.0
     assert top.trend is None and top.trend_factor == 1.0
     assert top.score == pytest.approx(100 * 2 / 7 * 1.0)
-    weighted = rank_themes(labels, sentiment, scores, ["a"] * 4 + ["b"] * 3, [str(i) for i in range(7)],
-                           [None] * 7, source_weights={"a": 10.0})
+    weighted = rank_themes(
+        labels,
+        sentiment,
+        scores,
+        ["a"] * 4 + ["b"] * 3,
+        [str(i) for i in range(7)],
+        [None] * 7,
+        source_weights={"a": 10.0},
+    )
     assert weighted[0].theme == 0
 
 
@@ -147,11 +168,13 @@ def test_umap_kernels_are_cached_on_disk(tmp_path):
     import subprocess
     import sys
 
-    code = ("import numpy as np; from discovery.cluster import ThemeClusterer; "
-            "from discovery.vectors import cache_numba_functions; "
-            "X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32); "
-            "X /= np.linalg.norm(X, axis=1, keepdims=True); ThemeClusterer(random_state=0).fit(X); "
-            "print(cache_numba_functions())")
+    code = (
+        "import numpy as np; from discovery.cluster import ThemeClusterer; "
+        "from discovery.vectors import cache_numba_functions; "
+        "X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32); "
+        "X /= np.linalg.norm(X, axis=1, keepdims=True); ThemeClusterer(random_state=0).fit(X); "
+        "print(cache_numba_functions())"
+    )
     env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) > 50

@@ -15,10 +15,16 @@ from discovery.embed import Embedder
 from discovery.embed_cache import encode_cached
 from discovery.int8 import quantized_model
 
-TEXTS = ["my card was declined at the store", "how do I reset my password",
-         "the app crashes whenever I open the settings page and I lose everything I typed, which "
-         "is really annoying because it has happened every day this week", "refund please", "ok",
-         "Ich kann mich nicht anmelden", "le paiement a échoué deux fois"]
+TEXTS = [
+    "my card was declined at the store",
+    "how do I reset my password",
+    "the app crashes whenever I open the settings page and I lose everything I typed, which "
+    "is really annoying because it has happened every day this week",
+    "refund please",
+    "ok",
+    "Ich kann mich nicht anmelden",
+    "le paiement a échoué deux fois",
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +55,7 @@ def test_batching_changes_vectors_only_slightly(embedder, monkeypatch):
     regrouped = embedder.encode(TEXTS * 20)
     assert (whole * regrouped).sum(axis=1).min() > 0.93  # "ok" moves most; median stays ~0.99
     assert np.median((whole * regrouped).sum(axis=1)) > 0.985
-    same = (whole[:len(TEXTS)] * whole[len(TEXTS):2 * len(TEXTS)]).sum(axis=1)
+    same = (whole[: len(TEXTS)] * whole[len(TEXTS) : 2 * len(TEXTS)]).sum(axis=1)
     assert same.min() > 0.93  # the same text in two batches of one call
 
 
@@ -90,8 +96,10 @@ def test_precisions_are_cached_apart(embedder, fp32, tmp_path):
     try:
         a = encode_cached(con, embedder, TEXTS)
         b = encode_cached(con, fp32, TEXTS)
-        assert con.execute("SELECT model, count(*) FROM embeddings GROUP BY model ORDER BY model").fetchall() == \
-            [("all-MiniLM-L6-v2", len(TEXTS)), ("all-MiniLM-L6-v2+int8", len(TEXTS))]
+        assert con.execute("SELECT model, count(*) FROM embeddings GROUP BY model ORDER BY model").fetchall() == [
+            ("all-MiniLM-L6-v2", len(TEXTS)),
+            ("all-MiniLM-L6-v2+int8", len(TEXTS)),
+        ]
         np.testing.assert_allclose(b, fp32.encode(TEXTS), atol=1e-5)
         np.testing.assert_allclose(a, encode_cached(con, embedder, TEXTS), atol=0)
     finally:
@@ -111,17 +119,21 @@ def test_tokenizer_matches_sentence_transformers(embedder, fp32):
 @pytest.mark.slow
 def test_cold_int8_process_never_imports_torch(embedder):
     """Once the ONNX export exists, a run embeds without loading torch (≈7 s of imports saved)."""
-    code = ("import sys; from discovery.embed import Embedder; e = Embedder(progress=False).fit(); "
-            "v = e.encode(['refund please']); assert v.shape == (1, 384); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers')))")
+    code = (
+        "import sys; from discovery.embed import Embedder; e = Embedder(progress=False).fit(); "
+        "v = e.encode(['refund please']); assert v.shape == (1, 384); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_non_mean_pooling_models_are_refused(tmp_path):
     (tmp_path / "1_Pooling").mkdir()
-    (tmp_path / "modules.json").write_text('[{"path": "", "type": "sentence_transformers.models.Transformer"},'
-                                           ' {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]')
+    (tmp_path / "modules.json").write_text(
+        '[{"path": "", "type": "sentence_transformers.models.Transformer"},'
+        ' {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]'
+    )
     (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}')
     (tmp_path / "tokenizer.json").write_text("{}")
     with pytest.raises(ValueError, match="mean Pooling"):

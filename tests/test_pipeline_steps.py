@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from discovery import pipeline, runstore, store
+from discovery.assemble import RunInfo, assemble
 from discovery.components import AxisClusterer, EchoLLM, FirstTextLabeler, HashEncoder, SignSentiment
 from discovery.embed_cache import CachingEncoder, embed_missing
 from discovery.naming import fixed_labels, name_with_llm
-from discovery.records import KnownTheme, LLMStats, RunStats
+from discovery.records import KnownTheme, LLMStats, RunStats, Scores
 from discovery.runstore import RunInput, ThemeState
 from discovery.settings import load_settings
 from discovery.themes import Curation
@@ -35,11 +36,18 @@ def axis_blobs(sizes: list[int], dim: int = DIM, seed: int = 0) -> tuple[np.ndar
 
 def run_input(X: np.ndarray, words: list[str] | None = None, created: list[datetime | None] | None = None) -> RunInput:
     n = len(X)
-    texts = [f"{(words or ['item'])[int(np.argmax(x)) % len(words or ['item'])]} problem number {i}"
-             for i, x in enumerate(X)]
-    return RunInput(segment_id=[f"s{i:03d}" for i in range(n)], feedback_id=[f"f{i:03d}" for i in range(n)],
-                    source=["app"] * n, created_at=created or [NOW - timedelta(days=i % 20) for i in range(n)],
-                    text=texts, vectors=X, content_hash=[f"h{i}" for i in range(n)])
+    texts = [
+        f"{(words or ['item'])[int(np.argmax(x)) % len(words or ['item'])]} problem number {i}" for i, x in enumerate(X)
+    ]
+    return RunInput(
+        segment_id=[f"s{i:03d}" for i in range(n)],
+        feedback_id=[f"f{i:03d}" for i in range(n)],
+        source=["app"] * n,
+        created_at=created or [NOW - timedelta(days=i % 20) for i in range(n)],
+        text=texts,
+        vectors=X,
+        content_hash=[f"h{i}" for i in range(n)],
+    )
 
 
 def empty_state() -> ThemeState:
@@ -60,16 +68,20 @@ def test_choose_mode_cases(tmp_path: Path) -> None:
     X, _ = axis_blobs([5, 5])
     data = run_input(X)
     known = {"T001": KnownTheme("T001", "a", "offline", "active", X[0])}
-    seen = {sid: ("T001", h) for sid, h in zip(data.segment_id, data.content_hash)}
+    seen = {sid: ("T001", h) for sid, h in zip(data.segment_id, data.content_hash, strict=True)}
     state = ThemeState(known, seen, "r1", RunStats(embed_model=s.embed_key), NOW - timedelta(days=1), Curation())
     assert pipeline.choose_mode(state, data, s, full=True) == ("full", "requested")
     assert pipeline.choose_mode(empty_state(), data, s, full=False) == ("full", "no previous themes")
-    assert pipeline.choose_mode(replace(state, stats=RunStats(embed_model="other")), data, s, False, NOW)[1] == \
-        "embedding model changed"
+    assert (
+        pipeline.choose_mode(replace(state, stats=RunStats(embed_model="other")), data, s, False, NOW)[1]
+        == "embedding model changed"
+    )
     assert pipeline.choose_mode(state, data, s, False, NOW) == ("incremental", "0 new or changed segments")
     half_new = replace(state, previous=dict(list(seen.items())[:5]))
-    assert pipeline.choose_mode(half_new, data, s, False, NOW) == \
-        ("full", "50% of segments are new (> incremental_max_new)")
+    assert pipeline.choose_mode(half_new, data, s, False, NOW) == (
+        "full",
+        "50% of segments are new (> incremental_max_new)",
+    )
     assert pipeline.choose_mode(state, data, s, False, NOW + timedelta(days=7))[1].startswith("last full run 8 days")
 
 
@@ -86,9 +98,11 @@ def test_identify_numbers_themes_by_size_with_stable_ids(tmp_path: Path) -> None
 def test_identify_incremental_keeps_last_runs_assignment(tmp_path: Path) -> None:
     X, y = axis_blobs([6, 6])
     data = run_input(X)
-    known = {t: KnownTheme(t, t, "offline", "active", centroids(X, y, 2)[k], radius=0.5)
-             for k, t in enumerate(["T001", "T002"])}
-    previous = {sid: (["T001", "T002"][c], h) for sid, h, c in zip(data.segment_id, data.content_hash, y)}
+    known = {
+        t: KnownTheme(t, t, "offline", "active", centroids(X, y, 2)[k], radius=0.5)
+        for k, t in enumerate(["T001", "T002"])
+    }
+    previous = {sid: (["T001", "T002"][c], h) for sid, h, c in zip(data.segment_id, data.content_hash, y, strict=True)}
     state = ThemeState(known, previous, "r1", RunStats(min_theme_size=3), NOW, Curation())
     found = pipeline.identify(data, state, "incremental", settings(tmp_path), make)
     assert set(found.identity.how) == {"kept"} and found.identity.theme_of == [["T001", "T002"][c] for c in y]
@@ -119,7 +133,7 @@ def test_score_themes_ranks_the_negative_theme_first(tmp_path: Path) -> None:
     X, _ = axis_blobs([6, 3])
     data = run_input(X)
     found = pipeline.identify(data, empty_state(), "full", settings(tmp_path), make)
-    scores = pipeline.Scores(["positive"] * 6 + ["negative"] * 3, np.array([0.5] * 6 + [-0.8] * 3))
+    scores = Scores(["positive"] * 6 + ["negative"] * 3, np.array([0.5] * 6 + [-0.8] * 3))
     ranked = pipeline.score_themes(data, found, scores, settings(tmp_path))
     assert [(r.theme, r.rank, r.items) for r in ranked] == [(1, 1, 3), (0, 2, 6)]
     assert ranked[0].negative_share == 1.0 and ranked[0].sources == ["app"]
@@ -127,8 +141,10 @@ def test_score_themes_ranks_the_negative_theme_first(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------- name
 def test_fixed_labels_keep_curated_and_known_labels() -> None:
-    known = {"T001": KnownTheme("T001", "Old offline", "offline", "active", None),
-             "T002": KnownTheme("T002", "Old LLM", "llm", "active", None)}
+    known = {
+        "T001": KnownTheme("T001", "Old offline", "offline", "active", None),
+        "T002": KnownTheme("T002", "Old LLM", "llm", "active", None),
+    }
     cur = Curation(renames={"T003": "PM name"})
     order = ["T001", "T002", "T003", "T004"]
     assert fixed_labels(order, known, cur, use_llm=False) == {0: "Old offline", 1: "Old LLM", 2: "PM name"}
@@ -146,8 +162,9 @@ def test_name_keeps_fixed_labels_and_collects_phrase_vectors(tmp_path: Path) -> 
     assert naming.names[1].label == "Kept label" and "refund" in naming.names[0].label.lower()
     new = encoder.new_embeddings()
     assert new is not None and new.model == f"hash-{DIM}" and len(new.hashes) == len(new.vectors) > 0
-    again = CachingEncoder(HashEncoder(), lambda key, hashes: {h: new.vectors[new.hashes.index(h)]
-                                                               for h in hashes if h in new.hashes})
+    again = CachingEncoder(
+        HashEncoder(), lambda key, hashes: {h: new.vectors[new.hashes.index(h)] for h in hashes if h in new.hashes}
+    )
     pipeline.name(data, found, OfflineLabeler(), again, fixed={})
     assert again.new_embeddings() is None  # every phrase came from the cache
 
@@ -157,11 +174,19 @@ def test_name_with_llm_keeps_only_grounded_labels(tmp_path: Path) -> None:
     data = run_input(X)
     found = pipeline.identify(data, empty_state(), "full", settings(tmp_path), make)
     names = pipeline.name(data, found, FirstTextLabeler(), HashEncoder(), fixed={}).names
-    loose = name_with_llm(EchoLLM(), names, found.centroids, HashEncoder(), settings(tmp_path, llm_min_grounding=-9),
-                          lambda key: None, todo=[1])
+    loose = name_with_llm(
+        EchoLLM(),
+        names,
+        found.centroids,
+        HashEncoder(),
+        settings(tmp_path, llm_min_grounding=-9),
+        lambda key: None,
+        todo=[1],
+    )
     assert list(loose.themes) == [1] and loose.themes[1]["label_method"] == "llm" and loose.ungrounded == 0
-    strict = name_with_llm(EchoLLM(), names, found.centroids, HashEncoder(), settings(tmp_path, llm_min_grounding=9),
-                           lambda key: None)
+    strict = name_with_llm(
+        EchoLLM(), names, found.centroids, HashEncoder(), settings(tmp_path, llm_min_grounding=9), lambda key: None
+    )
     assert strict.ungrounded == 2 and all("label" not in cols for cols in strict.themes.values())
     assert all(cols["severity"] == "low" for cols in strict.themes.values())
 
@@ -173,51 +198,97 @@ def test_assemble_status_events_and_stats(tmp_path: Path) -> None:
     X, y = axis_blobs([12, 10, 8, 6])
     data = run_input(X)
     C = centroids(X, y, 4)
-    known = {"T001": KnownTheme("T001", "Kept", "llm", "active", C[0], description="kept description",
-                                first_run="r0", first_seen=NOW),
-             "T002": KnownTheme("T002", "Sleeping", "offline", "dormant", C[1]),
-             "T003": KnownTheme("T003", "Too broad", "offline", "active", C[2]),
-             "T009": KnownTheme("T009", "Gone", "offline", "active", -C[0])}
-    previous = {sid: ("T001", "old") for sid, c in zip(data.segment_id, y) if c == 0}
+    known = {
+        "T001": KnownTheme(
+            "T001", "Kept", "llm", "active", C[0], description="kept description", first_run="r0", first_seen=NOW
+        ),
+        "T002": KnownTheme("T002", "Sleeping", "offline", "dormant", C[1]),
+        "T003": KnownTheme("T003", "Too broad", "offline", "active", C[2]),
+        "T009": KnownTheme("T009", "Gone", "offline", "active", -C[0]),
+    }
+    previous = {sid: ("T001", "old") for sid, c in zip(data.segment_id, y, strict=True) if c == 0}
     state = ThemeState(known, previous, "r1", RunStats(), None, Curation(splits={"T003": ("cid", 2)}))
     s = settings(tmp_path)
     found = pipeline.identify(data, state, "full", s, make)
     scores = pipeline.score_sentiment(data, SignSentiment(), s, lambda model: pytest.fail("not needed"))
     scores.ranked = pipeline.score_themes(data, found, scores, s)
-    naming = pipeline.name(data, found, FirstTextLabeler(), HashEncoder(), fixed_labels(found.order, known,
-                                                                                         state.curation, False))
-    result = pipeline.assemble(data, state, found, scores, naming, s, pipeline.RunInfo("r2", "full", "test", {}, NOW))
+    naming = pipeline.name(
+        data, found, FirstTextLabeler(), HashEncoder(), fixed_labels(found.order, known, state.curation, False)
+    )
+    result = assemble(data, state, found, scores, naming, s, RunInfo("r2", "full", "test", {}, NOW))
     by_id = {t.theme_id: t for t in result.themes}
-    assert {t: r.status for t, r in by_id.items()} == {"T001": "continuing", "T002": "revived", "T010": "new",
-                                                       "T011": "split", "T012": "split"}
+    assert {t: r.status for t, r in by_id.items()} == {
+        "T001": "continuing",
+        "T002": "revived",
+        "T010": "new",
+        "T011": "split",
+        "T012": "split",
+    }
     assert by_id["T001"].label == "Kept" and by_id["T001"].label_method == "llm"
     assert by_id["T001"].description == "kept description"
     assert sorted(r.rank for r in result.themes) == [1, 2, 3, 4, 5]
-    assert [(e.theme_id, e.event) for e in result.events if e.event != "split"] == [("T002", "revived"),
-                                                                                     ("T010", "new"), ("T009", "dormant")]
+    assert [(e.theme_id, e.event) for e in result.events if e.event != "split"] == [
+        ("T002", "revived"),
+        ("T010", "new"),
+        ("T009", "dormant"),
+    ]
     state_rows = {k.theme_id: k for k in result.theme_state or []}
     assert state_rows["T003"].status == "split" and state_rows["T009"].status == "dormant"
     assert state_rows["T001"].first_run == "r0" and state_rows["T010"].first_run == "r2"
     assert state_rows["T010"].radius is not None and state_rows["T001"].last_seen == NOW
     assert result.applied_curation == ["cid"]
     st = result.stats
-    assert (st.mode, st.segments, st.themes, st.themes_new, st.themes_revived, st.themes_dormant) == \
-        ("full", 36, 5, 1, 1, 1)
+    assert (st.mode, st.segments, st.themes, st.themes_new, st.themes_revived, st.themes_dormant) == (
+        "full",
+        36,
+        5,
+        1,
+        1,
+        1,
+    )
     assert st.same_theme_share == 1.0 and st.unassigned == 0 and st.llm is None
     assert [a.theme_id for a in result.assignments][:12] == ["T001"] * 12
 
 
 # ------------------------------------------------------------------------------------ run records
 def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
-    keys = ["mode", "mode_reason", "segments", "feedback_items", "themes", "unassigned", "unassigned_share",
-            "reassigned", "kept", "assigned_to_known", "themes_new", "themes_revived", "themes_dormant",
-            "same_theme_share", "emerging", "min_theme_size", "window_days", "seconds", "embed_model"]
+    keys = [
+        "mode",
+        "mode_reason",
+        "segments",
+        "feedback_items",
+        "themes",
+        "unassigned",
+        "unassigned_share",
+        "reassigned",
+        "kept",
+        "assigned_to_known",
+        "themes_new",
+        "themes_revived",
+        "themes_dormant",
+        "same_theme_share",
+        "emerging",
+        "min_theme_size",
+        "window_days",
+        "seconds",
+        "embed_model",
+    ]
     assert list(RunStats().as_dict()) == keys
     with_llm = RunStats(llm=LLMStats(requests=3), new_segments=1, new_embeddings=2, extra={"engine": "local"})
     d = with_llm.as_dict()
-    assert list(d)[len(keys):] == ["llm_requests", "llm_cache_hits", "llm_fallbacks", "llm_tokens_in",
-                                   "llm_tokens_out", "llm_cost_estimate", "llm_ungrounded", "llm_themes_offline",
-                                   "new_segments", "new_embeddings", "engine"]
+    assert list(d)[len(keys) :] == [
+        "llm_requests",
+        "llm_cache_hits",
+        "llm_fallbacks",
+        "llm_tokens_in",
+        "llm_tokens_out",
+        "llm_cost_estimate",
+        "llm_ungrounded",
+        "llm_themes_offline",
+        "new_segments",
+        "new_embeddings",
+        "engine",
+    ]
     assert RunStats.from_dict(d) == with_llm and with_llm["llm_requests"] == 3
     assert RunStats.from_dict({"mode": "incremental"}).themes == 0  # runs of older versions lack keys
 
@@ -229,8 +300,11 @@ def seeded_store(tmp_path: Path) -> tuple[object, object]:
 
     s = settings(tmp_path)
     con = store.connect(s.db)
-    texts = [f"{w} problem {i}: the {w} {x}" for i in range(12) for w, x in
-             [("refund", "never arrived"), ("login", "fails every time"), ("search", "finds nothing")]]
+    texts = [
+        f"{w} problem {i}: the {w} {x}"
+        for i in range(12)
+        for w, x in [("refund", "never arrived"), ("login", "fails every time"), ("search", "finds nothing")]
+    ]
     ingest_items(con, [FeedbackRecord(source="app", kind="review", text=t) for t in texts])
     pipeline.prepare_segments(con, s)
     embed_missing(con, HashEncoder())

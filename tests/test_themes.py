@@ -35,7 +35,7 @@ class KMeansStandIn:
     k: int
     min_cluster_size: int | None = None
 
-    def fit(self, X: np.ndarray) -> "KMeansStandIn":
+    def fit(self, X: np.ndarray) -> KMeansStandIn:
         from sklearn.cluster import KMeans
 
         self.labels_ = KMeans(self.k, n_init=4, random_state=0).fit_predict(X)
@@ -66,11 +66,17 @@ def test_fresh_ids_never_reuse() -> None:
 
 
 def test_curation_latest_wins_and_merges_resolve_without_cycles() -> None:
-    rows = [("a", "rename", "T1", None, "Old", None), ("b", "rename", "T1", None, "New", None),
-            ("c", "pin", "T2", None, None, None), ("d", "unpin", "T2", None, None, None),
-            ("e", "hide", "T3", None, None, None), ("f", "merge", "T4", "T5", None, None),
-            ("g", "merge", "T5", "T6", None, None), ("h", "split", "T7", None, "3", None),
-            ("i", "split", "T8", None, "2", "run-1")]
+    rows = [
+        ("a", "rename", "T1", None, "Old", None),
+        ("b", "rename", "T1", None, "New", None),
+        ("c", "pin", "T2", None, None, None),
+        ("d", "unpin", "T2", None, None, None),
+        ("e", "hide", "T3", None, None, None),
+        ("f", "merge", "T4", "T5", None, None),
+        ("g", "merge", "T5", "T6", None, None),
+        ("h", "split", "T7", None, "3", None),
+        ("i", "split", "T8", None, "2", "run-1"),
+    ]
     cur = Curation.from_rows(rows)
     assert cur.renames == {"T1": "New"} and cur.pinned == set() and cur.hidden == {"T3"}
     assert cur.resolve("T4") == "T6" and cur.resolve("T9") == "T9" and cur.resolve(None) is None
@@ -85,11 +91,11 @@ def test_incremental_keeps_old_assignments_and_assigns_new_by_centroid() -> None
     known = known_from(X, y, ids)
     seg = [f"s{i}" for i in range(len(X))]
     hashes = [f"h{i}" for i in range(len(X))]
-    previous = {s: (ids[c], h) for s, h, c in zip(seg, hashes, y)}
-    previous["s0"] = (None, "h0")             # unassigned last time: stays a leftover
-    previous["s1"] = ("T002", "h1")            # deliberately "wrong" but kept: old items never move
-    del previous["s2"]                         # new segment: nearest centroid
-    previous["s3"] = ("T001", "changed")       # text changed: reassigned like a new one
+    previous = {s: (ids[c], h) for s, h, c in zip(seg, hashes, y, strict=True)}
+    previous["s0"] = (None, "h0")  # unassigned last time: stays a leftover
+    previous["s1"] = ("T002", "h1")  # deliberately "wrong" but kept: old items never move
+    del previous["s2"]  # new segment: nearest centroid
+    previous["s3"] = ("T001", "changed")  # text changed: reassigned like a new one
     theme_of, how = themes.carry_over(seg, hashes, X, previous, known, Curation(), threshold=0.5)
     assert theme_of[0] is None and how[0] == "outlier"
     assert theme_of[1] == "T002" and how[1] == "kept"
@@ -105,8 +111,20 @@ def test_full_run_keeps_ids_of_matched_clusters_and_retires_lost_ones() -> None:
     known = known_from(X, y, ["T001", "T002", "T003"])
     known["T009"] = KnownTheme("T009", "gone", "offline", "active", np.roll(np.eye(16, dtype=np.float32)[0], 8))
     seg = [f"s{i}" for i in range(len(X))]
-    ident = themes.identify(X, seg, seg, known, {}, Curation(), "full", lambda mcs, leftovers=False: KMeansStandIn(3), None,
-                            match_threshold=0.8, outlier_threshold=0.3, seed=0)
+    ident = themes.identify(
+        X,
+        seg,
+        seg,
+        known,
+        {},
+        Curation(),
+        "full",
+        lambda mcs, leftovers=False: KMeansStandIn(3),
+        None,
+        match_threshold=0.8,
+        outlier_threshold=0.3,
+        seed=0,
+    )
     assert {themes_of for themes_of in ident.theme_of} == {"T001", "T002", "T003"}
     for c, tid in enumerate(["T001", "T002", "T003"]):
         assert {ident.theme_of[i] for i in np.flatnonzero(y == c)} == {tid}
@@ -121,15 +139,29 @@ def test_full_run_new_cluster_gets_new_id_and_split_is_recorded() -> None:
     X, y = blobs(40, 3)
     known = known_from(X, np.minimum(y, 1), ["T001", "T002"])  # last run had blobs 1 and 2 as one theme
     seg = [f"s{i}" for i in range(len(X))]
-    previous = {s: ("T001" if c == 0 else "T002", s) for s, c in zip(seg, y)}
-    ident = themes.identify(X, seg, seg, known, previous, Curation(), "full", lambda mcs, leftovers=False: KMeansStandIn(3), None,
-                            match_threshold=0.6, outlier_threshold=0.3, seed=0)
+    previous = {s: ("T001" if c == 0 else "T002", s) for s, c in zip(seg, y, strict=True)}
+    ident = themes.identify(
+        X,
+        seg,
+        seg,
+        known,
+        previous,
+        Curation(),
+        "full",
+        lambda mcs, leftovers=False: KMeansStandIn(3),
+        None,
+        match_threshold=0.6,
+        outlier_threshold=0.3,
+        seed=0,
+    )
     ids = {c: {ident.theme_of[i] for i in np.flatnonzero(y == c)} for c in range(3)}
     assert ids[0] == {"T001"}
     assert {ids[1].pop(), ids[2].pop()} == {"T002", "T003"}  # one half keeps T002, the other is new
     splits = [e for e in ident.events if e.event == "split"]
     assert [(e.theme_id, e.other_theme_id) for e in splits] == [("T003", "T002")]
-    assert themes.same_theme_share([previous[s][0] for s in seg], ident.theme_of) == pytest.approx(80 / 120)  # blob 0 and T002's kept half
+    assert themes.same_theme_share([previous[s][0] for s in seg], ident.theme_of) == pytest.approx(
+        80 / 120
+    )  # blob 0 and T002's kept half
 
 
 def test_curation_merge_split_and_pin_survive_a_full_recluster() -> None:
@@ -137,32 +169,68 @@ def test_curation_merge_split_and_pin_survive_a_full_recluster() -> None:
     ids = ["T001", "T002", "T003", "T004"]
     known = known_from(X, y, ids)
     seg = [f"s{i}" for i in range(len(X))]
-    previous = {s: (ids[c], s) for s, c in zip(seg, y)}
+    previous = {s: (ids[c], s) for s, c in zip(seg, y, strict=True)}
     cur = Curation(merges={"T002": "T001"}, pinned={"T004"}, splits={"T003": ("cid", 2)})
     # the stand-in finds only 3 clusters: blobs 3 and 4 collapse, so T004 would be lost without the pin
     X3 = X.copy()
     X3[y == 3] = X[y == 2][: (y == 3).sum()]
-    ident = themes.identify(X3, seg, seg, known, previous, cur, "full", lambda mcs, leftovers=False: KMeansStandIn(3), None,
-                            match_threshold=0.8, outlier_threshold=0.3, seed=0)
+    ident = themes.identify(
+        X3,
+        seg,
+        seg,
+        known,
+        previous,
+        cur,
+        "full",
+        lambda mcs, leftovers=False: KMeansStandIn(3),
+        None,
+        match_threshold=0.8,
+        outlier_threshold=0.3,
+        seed=0,
+    )
     got = {c: {ident.theme_of[i] for i in np.flatnonzero(y == c)} for c in range(4)}
-    assert got[0] == got[1] == {"T001"}                        # merged stays merged
-    assert got[3] == {"T004"}                                  # pinned theme keeps its members
-    assert len(got[2]) == 2 and not got[2] & {"T003"}          # split into two new ids, parent gone
+    assert got[0] == got[1] == {"T001"}  # merged stays merged
+    assert got[3] == {"T004"}  # pinned theme keeps its members
+    assert len(got[2]) == 2 and not got[2] & {"T003"}  # split into two new ids, parent gone
     assert ident.applied_curation == ["cid"]
     assert sum(e.event == "split" for e in ident.events) >= 2
 
 
 def test_incremental_clusters_leftovers_only_when_new_text_is_left_over() -> None:
     X, y = blobs(30, 3)
-    known = known_from(X[y < 2], y[y < 2], ["T001", "T002"])   # the third blob was never a theme
+    known = known_from(X[y < 2], y[y < 2], ["T001", "T002"])  # the third blob was never a theme
     seg = [f"s{i}" for i in range(len(X))]
-    old = {s: (("T001", "T002", None)[c], s) for s, c in zip(seg, y)}
-    same = themes.identify(X, seg, seg, known, old, Curation(), "incremental", lambda mcs, leftovers=False: KMeansStandIn(1, mcs),
-                           10, match_threshold=0.8, outlier_threshold=0.5, seed=0)
+    old = {s: (("T001", "T002", None)[c], s) for s, c in zip(seg, y, strict=True)}
+    same = themes.identify(
+        X,
+        seg,
+        seg,
+        known,
+        old,
+        Curation(),
+        "incremental",
+        lambda mcs, leftovers=False: KMeansStandIn(1, mcs),
+        10,
+        match_threshold=0.8,
+        outlier_threshold=0.5,
+        seed=0,
+    )
     assert {same.theme_of[i] for i in np.flatnonzero(y == 2)} == {None}  # old leftovers alone: no churn
     fresh = {s: v for s, v in old.items() if int(s[1:]) < 75}  # 15 of the third blob are new
-    grown = themes.identify(X, seg, seg, known, fresh, Curation(), "incremental", lambda mcs, leftovers=False: KMeansStandIn(1, mcs),
-                            10, match_threshold=0.8, outlier_threshold=0.5, seed=0)
+    grown = themes.identify(
+        X,
+        seg,
+        seg,
+        known,
+        fresh,
+        Curation(),
+        "incremental",
+        lambda mcs, leftovers=False: KMeansStandIn(1, mcs),
+        10,
+        match_threshold=0.8,
+        outlier_threshold=0.5,
+        seed=0,
+    )
     assert {grown.theme_of[i] for i in np.flatnonzero(y == 2)} == {"T003"}
     assert {grown.theme_of[i] for i in np.flatnonzero(y == 0)} == {"T001"}
 

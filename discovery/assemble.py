@@ -1,0 +1,220 @@
+"""The last step of a discovery run: from what the steps found to the rows a run writes.
+
+Theme snapshots (ranked, with kept and curated labels, LLM columns, status and emerging flags),
+one assignment per segment, the next ``themes`` table with its lifecycle events, and ``runs.stats``.
+Pure: records in, ``DiscoveryResult`` out; ``runstore.finish_run`` writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from discovery import themes
+from discovery.records import (
+    Assignment,
+    DiscoveryResult,
+    Found,
+    KnownTheme,
+    LLMNaming,
+    LLMStats,
+    Naming,
+    RunStats,
+    Scores,
+    ThemeScore,
+    ThemeSnapshot,
+    ThemeTrend,
+)
+from discovery.runstore import RunInput, ThemeState
+from discovery.settings import Settings
+from discovery.store import utc_now
+from discovery.trends import TrendRule, theme_trends
+from discovery.vectors import radii
+
+
+@dataclass
+class RunInfo:
+    """What the assemble step records about the run itself."""
+
+    run_id: str
+    mode: str
+    reason: str
+    seconds: dict[str, float]
+    now: datetime = field(default_factory=utc_now)
+
+
+def assemble(
+    data: RunInput, state: ThemeState, found: Found, scores: Scores, naming: Naming, settings: Settings, run: RunInfo
+) -> DiscoveryResult:
+    """The run's rows: theme snapshots, assignments, the next theme state with its events, stats."""
+    status = theme_status(found, state)
+    trends = theme_trends(
+        found.labels,
+        data.created_at,
+        len(found.order),
+        [s == "new" and state.run_id is not None for s in status],
+        TrendRule(
+            settings.alert_period_days, settings.alert_baseline_periods, settings.alert_zscore, settings.alert_min_items
+        ),
+    )
+    snapshots = theme_snapshots(found, scores.ranked, naming, status, trends, state)
+    splits = [e for e in found.identity.events if e.event == "split"]
+    state_rows, life_events = themes.next_state(
+        found_themes(data, found, snapshots), state.known, state.curation, splits, run.run_id, run.now
+    )
+    stats = run_summary(data, state, found, snapshots, status, life_events, settings, run)
+    if naming.llm is not None:
+        stats.llm = llm_stats(naming.llm, snapshots, settings)
+    return DiscoveryResult(
+        themes=snapshots,
+        assignments=assignments(data, found, scores, naming),
+        stats=stats,
+        llm_calls=naming.llm.report.calls if naming.llm else [],
+        theme_state=state_rows,
+        events=found.identity.events + life_events,
+        applied_curation=found.identity.applied_curation,
+    )
+
+
+def theme_status(found: Found, state: ThemeState) -> list[str]:
+    """Per theme index: continuing | revived (was dormant) | split (a part of a curated split) | new."""
+    split_children = {
+        e.theme_id for e in found.identity.events if e.event == "split" and (e.detail or "").startswith("curation")
+    }
+    known = state.known
+    return [
+        "continuing"
+        if t in known and known[t].status != "dormant"
+        else "revived"
+        if t in known
+        else "split"
+        if t in split_children
+        else "new"
+        for t in found.order
+    ]
+
+
+def theme_snapshots(
+    found: Found,
+    ranked: list[ThemeScore],
+    naming: Naming,
+    status: list[str],
+    trends: list[ThemeTrend],
+    state: ThemeState,
+) -> list[ThemeSnapshot]:
+    """One snapshot row per theme, ranked 1..n over the visible themes by score; hidden ones last."""
+    cur, known = state.curation, state.known
+    rows = []
+    for r in ranked:
+        t, tid, nm = r.theme, found.order[r.theme], naming.names[r.theme]
+        score = {k: v for k, v in asdict(r).items() if k != "theme"}
+        row = ThemeSnapshot(
+            theme_id=tid,
+            label=nm.label,
+            label_offline=nm.label,
+            description=nm.description,
+            keywords=nm.keywords,
+            example_quotes=nm.quotes,
+            label_method="offline",
+            status=status[t],
+            pinned=tid in cur.pinned,
+            hidden=tid in cur.hidden,
+            **score,
+            **asdict(trends[t]),
+        )
+        if t in naming.fixed:
+            row.label_method = "curated" if tid in cur.renames else known[tid].label_method
+            if row.label_method != "offline" and tid in known:
+                row.description = known[tid].description
+        if naming.llm is not None:
+            row = replace(row, **naming.llm.themes.get(t, {}))
+        rows.append(row)
+    rows.sort(key=lambda r: (r.hidden, r.rank))
+    for i, row in enumerate(rows, start=1):
+        row.rank = i
+    return rows
+
+
+def found_themes(data: RunInput, found: Found, snapshots: list[ThemeSnapshot]) -> list[KnownTheme]:
+    """This run's themes as rows of the ``themes`` table, with centroid and radius (how close a new
+    item must be to join in an incremental run)."""
+    by_id = {r.theme_id: r for r in snapshots}
+    radius = radii(data.vectors, found.labels, found.centroids)
+    return [
+        KnownTheme(
+            t,
+            by_id[t].label,
+            by_id[t].label_method,
+            "active",
+            found.centroids[i],
+            description=by_id[t].description,
+            items=by_id[t].items,
+            radius=float(radius[i]),
+        )
+        for i, t in enumerate(found.order)
+    ]
+
+
+def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) -> list[Assignment]:
+    """One row per segment: its theme (None = unassigned), how it got it, its sentiment."""
+    llm_sentiment = naming.llm_sentiment or [None] * len(data.segment_id)
+    return [
+        Assignment(sid, tid, str(how), h, s, float(sc), ls)
+        for sid, tid, how, h, s, sc, ls in zip(
+            data.segment_id,
+            found.identity.theme_of,
+            found.identity.how,
+            data.content_hash,
+            scores.sentiment,
+            scores.sentiment_score,
+            llm_sentiment,
+            strict=True,
+        )
+    ]
+
+
+def run_summary(
+    data: RunInput,
+    state: ThemeState,
+    found: Found,
+    snapshots: list[ThemeSnapshot],
+    status: list[str],
+    life_events: list[Any],
+    settings: Settings,
+    run: RunInfo,
+) -> RunStats:
+    """``runs.stats`` of the run (without the LLM part)."""
+    labels, how, n = found.labels, found.identity.how, len(found.labels)
+    previous_theme = [state.previous.get(s, (None, None))[0] for s in data.segment_id]
+    return RunStats(
+        mode=run.mode,
+        mode_reason=run.reason,
+        segments=n,
+        feedback_items=len(set(data.feedback_id)),
+        themes=len(snapshots),
+        unassigned=int((labels < 0).sum()),
+        unassigned_share=float((labels < 0).mean()) if n else 0.0,
+        reassigned=int((how == "reassigned").sum()) if n else 0,
+        kept=int((how == "kept").sum()) if n else 0,
+        assigned_to_known=int((how == "assigned").sum()) if n else 0,
+        themes_new=status.count("new"),
+        themes_revived=status.count("revived"),
+        themes_dormant=sum(e.event == "dormant" for e in life_events),
+        same_theme_share=themes.same_theme_share(previous_theme, found.identity.theme_of),
+        emerging=sum(bool(r.emerging) for r in snapshots),
+        min_theme_size=found.identity.min_cluster_size,
+        window_days=settings.window_days,
+        seconds=run.seconds,
+        embed_model=settings.embed_key,
+    )
+
+
+def llm_stats(naming: LLMNaming, snapshots: list[ThemeSnapshot], settings: Settings) -> LLMStats:
+    """The ``llm_*`` part of ``runs.stats``: requests, tokens, cost estimate, fallbacks."""
+    spent = naming.report.stats(settings.llm_price_in_per_1k, settings.llm_price_out_per_1k)
+    return LLMStats(
+        **{k.removeprefix("llm_"): v for k, v in spent.items()},
+        ungrounded=naming.ungrounded,
+        themes_offline=sum(r.label_method == "offline" for r in snapshots),
+    )
