@@ -89,68 +89,100 @@ def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item], replace:
     ``replace`` (live APIs, where the source's id is authoritative): a record whose id is stored with
     different text replaces it (its segments are dropped, so the next run re-cuts and re-embeds it),
     and a record with ``metadata['status'] == 'deleted'`` removes it. ``before_commit`` runs inside
-    the same transaction with the counts (it stores the connector's cursor or the file's hash), so the data and the
-    position it was read up to commit together or not at all. ``keep_original=False`` (setting
-    ``store_original = false``) stores the text PII-redacted, so unredacted text is never stored."""
-    counts = IngestCounts()
-    known: dict[str, tuple[set[int], set[int]]] = {}
-    stored_hash: dict[str, dict[str, str]] = {}
-    records: list[dict] = []
-    rejects: list[dict] = []
-
-    def flush() -> None:
-        counts.stored += store.insert_feedback(con, records)
-        store.insert_rejected(con, rejects)
-        records.clear()
-        rejects.clear()
-
+    the same transaction with the counts (it stores the connector's cursor or the file's hash), so the
+    data and the position it was read up to commit together or not at all. ``keep_original=False``
+    (setting ``store_original = false``) stores the text PII-redacted, so unredacted text is never stored."""
+    batch = _Batch(con)
+    take = _replacing(con, batch) if replace else _deduping(con, batch)
     with store.transaction(con):
         for item in items:
-            counts.read += 1
+            batch.counts.read += 1
             if isinstance(item, Rejected):
-                counts.rejected += 1
-                key = item.reason.split(":")[0]
-                counts.reasons[key] = counts.reasons.get(key, 0) + 1
-                rejects.append({"source": item.source, "reason": item.reason, "raw": item.raw,
-                                "file": item.file, "line": item.line})
-            elif replace:
-                if item.source not in stored_hash:
-                    stored_hash[item.source] = store.stored_hashes(con, item.source)
-                hashes = stored_hash[item.source]
-                row = _row(item, keep_original)
-                fid, old = row["feedback_id"], hashes.get(row["feedback_id"])
-                if item.metadata.get("status") == "deleted":
-                    counts.deleted += store.delete_feedback(con, [fid]) if old else 0
-                    counts.duplicates += 0 if old else 1
-                    hashes.pop(fid, None)
-                elif old is None:
-                    hashes[fid] = row["content_hash"]
-                    records.append(row)
-                elif old != row["content_hash"]:
-                    flush()  # an earlier version of this id may still be in the batch
-                    store.replace_feedback(con, row)
-                    hashes[fid] = row["content_hash"]
-                    counts.updated += 1
-                else:
-                    counts.duplicates += 1
+                batch.reject(item)
             else:
-                if item.source not in known:
-                    known[item.source] = store.existing_keys(con, item.source)
-                ids, hashes_ = known[item.source]
-                row = _row(item, keep_original)
-                fkey, hkey = int(row["feedback_id"], 16), int(row["content_hash"], 16)
-                if fkey in ids or hkey in hashes_:
-                    counts.duplicates += 1
-                    continue
-                ids.add(fkey)
-                hashes_.add(hkey)
-                records.append(row)
-            if len(records) + len(rejects) >= CHUNK:
-                flush()
-        flush()
+                take(item, _row(item, keep_original))
+            batch.flush_when_full()
+        batch.flush()
         if before_commit is not None:
-            before_commit(con, counts)
-    return counts
+            before_commit(con, batch.counts)
+    return batch.counts
+
+
+class _Batch:
+    """Rows and rejections waiting to be inserted, written every ``CHUNK`` items, and the counts."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.counts = con, IngestCounts()
+        self.records: list[dict] = []
+        self.rejects: list[dict] = []
+
+    def reject(self, item: Rejected) -> None:
+        self.counts.rejected += 1
+        key = item.reason.split(":")[0]
+        self.counts.reasons[key] = self.counts.reasons.get(key, 0) + 1
+        self.rejects.append({"source": item.source, "reason": item.reason, "raw": item.raw, "file": item.file,
+                             "line": item.line})
+
+    def flush_when_full(self) -> None:
+        if len(self.records) + len(self.rejects) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        self.counts.stored += store.insert_feedback(self.con, self.records)
+        store.insert_rejected(self.con, self.rejects)
+        self.records.clear()
+        self.rejects.clear()
+
+
+Take = Callable[[FeedbackRecord, dict], None]
+
+
+def _deduping(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
+    """Files: an item whose id or content is already stored for its source is a duplicate. Keys are
+    kept as the integers their hex digits spell (about half the memory of the strings)."""
+    known: dict[str, tuple[set[int], set[int]]] = {}
+
+    def take(item: FeedbackRecord, row: dict) -> None:
+        if item.source not in known:
+            known[item.source] = store.existing_keys(con, item.source)
+        ids, hashes = known[item.source]
+        fkey, hkey = int(row["feedback_id"], 16), int(row["content_hash"], 16)
+        if fkey in ids or hkey in hashes:
+            batch.counts.duplicates += 1
+            return
+        ids.add(fkey)
+        hashes.add(hkey)
+        batch.records.append(row)
+
+    return take
+
+
+def _replacing(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
+    """Live APIs: the source's id decides; changed text replaces the stored item, a deleted status
+    removes it, unchanged text is a duplicate."""
+    stored: dict[str, dict[str, str]] = {}
+
+    def take(item: FeedbackRecord, row: dict) -> None:
+        if item.source not in stored:
+            stored[item.source] = store.stored_hashes(con, item.source)
+        hashes = stored[item.source]
+        fid, old = row["feedback_id"], hashes.get(row["feedback_id"])
+        if item.metadata.get("status") == "deleted":
+            batch.counts.deleted += store.delete_feedback(con, [fid]) if old else 0
+            batch.counts.duplicates += 0 if old else 1
+            hashes.pop(fid, None)
+        elif old is None:
+            hashes[fid] = row["content_hash"]
+            batch.records.append(row)
+        elif old != row["content_hash"]:
+            batch.flush()  # an earlier version of this id may still be in the batch
+            store.replace_feedback(con, row)
+            hashes[fid] = row["content_hash"]
+            batch.counts.updated += 1
+        else:
+            batch.counts.duplicates += 1
+
+    return take
 
 
 def _row(item: FeedbackRecord, keep_original: bool = True) -> dict:

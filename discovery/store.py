@@ -266,8 +266,8 @@ def delete_feedback(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> int:
 
 
 def get_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
-    row = con.execute("SELECT cursor FROM sync_state WHERE source = ?", [source]).fetchone()
-    return row[0] if row else None
+    rows = con.execute("SELECT cursor FROM sync_state WHERE source = ?", [source]).fetchall()
+    return rows[0][0] if rows else None
 
 
 def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, detail: dict[str, Any]) -> None:
@@ -347,9 +347,10 @@ def _arrow(cur: duckdb.DuckDBPyConnection) -> pa.Table:
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
-    """The first column of the first row of ``sql`` (None when there is no row)."""
-    row = con.execute(sql, params or []).fetchone()
-    return row[0] if row else None
+    """The first column of the first row of ``sql`` (None when there is no row). Reads the result to
+    the end: a half-read result keeps the connection busy, and DuckDB 2 then refuses ``register()``."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
 
 
 def utc_now() -> datetime:
