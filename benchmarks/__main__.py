@@ -41,8 +41,9 @@ def main(argv: list[str]) -> None:
     for step in steps:
         t0 = time.perf_counter()
         print(f"== benchmarks.{step} {' '.join(QUICK[step])}", flush=True)
-        subprocess.run([sys.executable, "-m", f"benchmarks.{step}", *QUICK[step]], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", f"benchmarks.{step}", *QUICK[step]], check=True, stdout=subprocess.DEVNULL
+        )
         print(f"   done in {time.perf_counter() - t0:.0f} s", flush=True)
     print("rendered RESULTS.md blocks:", ", ".join(render()))
 

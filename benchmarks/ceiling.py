@@ -57,11 +57,18 @@ def references(X: np.ndarray, y: np.ndarray, seeds: int = 3) -> dict[str, dict[s
     centroids = np.stack([X[y == c].mean(axis=0) for c in range(k)])
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     nearest = (X @ centroids.T).argmax(axis=1)
-    score = lambda pred: {"nmi": round(float(normalized_mutual_info_score(y, pred)), 4),  # noqa: E731
-                          "ari": round(float(adjusted_rand_score(y, pred)), 4)}
+
+    def score(pred: np.ndarray) -> dict[str, float]:
+        return {
+            "nmi": round(float(normalized_mutual_info_score(y, pred)), 4),
+            "ari": round(float(adjusted_rand_score(y, pred)), 4),
+        }
+
     kmeans = [score(p) for p in runs]
-    return {"kmeans_true_k": {m: float(np.median([r[m] for r in kmeans])) for m in ("nmi", "ari")},
-            "nearest_true_centroid": score(nearest)}
+    return {
+        "kmeans_true_k": {m: float(np.median([r[m] for r in kmeans])) for m in ("nmi", "ari")},
+        "nearest_true_centroid": score(nearest),
+    }
 
 
 def main(argv: list[str]) -> dict:

@@ -8,7 +8,7 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,11 @@ def options(argv: list[str]) -> dict[str, str]:
 
 def header(module: str, argv: list[str]) -> dict[str, Any]:
     """Date, machine and the exact command, at the top of every report."""
-    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "command": f"python -m {module} " + " ".join(argv)}
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "command": f"python -m {module} " + " ".join(argv),
+    }
 
 
 def emit(report: dict[str, Any], out: Path, write: bool) -> dict[str, Any]:
@@ -45,8 +47,9 @@ def measured(commands: list[list[str]], env: dict[str, str] | None = None) -> di
     """Run ``commands`` one after another, each a cold process, inside a wrapper process; return
     their total wall time and the largest peak RSS among them (``RUSAGE_CHILDREN`` of the wrapper,
     so earlier measurements in this process do not leak in)."""
-    proc = subprocess.run([sys.executable, "-c", _WRAPPER, json.dumps(commands)], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, json.dumps(commands)], capture_output=True, text=True, env=env
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{commands} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

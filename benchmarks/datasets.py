@@ -45,8 +45,13 @@ def multidogo(work: Path) -> tuple[Path, str, dict[str, str]]:
     with (DATA / "multidogo" / "multidogo_conversations_dev_test.csv").open(newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             if r["primary_intent"]:
-                rows.append({"id": r["conversation_id"], "text": r["customer_text"],
-                             "label": f"{r['domain']}/{r['primary_intent']}"})
+                rows.append(
+                    {
+                        "id": r["conversation_id"],
+                        "text": r["customer_text"],
+                        "label": f"{r['domain']}/{r['primary_intent']}",
+                    }
+                )
     return _write_jsonl(rows, work / "multidogo.jsonl"), "ticket", {r["id"]: r["label"] for r in rows}
 
 
@@ -73,5 +78,9 @@ def cfpb(work: Path) -> tuple[Path, str, dict[str, str]]:
 
 
 SETS: dict[str, Callable[[Path], tuple[Path, str, dict[str, str]]]] = {
-    "clinc150": clinc150, "abcd": abcd, "multidogo": multidogo, "review_pulse": review_pulse, "cfpb": cfpb,
+    "clinc150": clinc150,
+    "abcd": abcd,
+    "multidogo": multidogo,
+    "review_pulse": review_pulse,
+    "cfpb": cfpb,
 }

@@ -36,9 +36,13 @@ from discovery.embed import Embedder
 def corpora(per_kind: int) -> dict[str, list[str]]:
     clinc = [t for t, _ in json.loads((DATA / "clinc150" / "data_full.json").read_text())["test"]]
     with (DATA / "cfpb_complaints_sample" / "complaints_sample.csv").open(newline="", encoding="utf-8") as fh:
-        cfpb = [r["Consumer complaint narrative"][:400] for r in csv.DictReader(fh) if r["Consumer complaint narrative"]]
-    reviews = [json.loads(line)["text"] for line in
-               (DATA / "review_pulse_app_issues" / "LABELLED_REVIEWS.jsonl").open(encoding="utf-8")]
+        cfpb = [
+            r["Consumer complaint narrative"][:400] for r in csv.DictReader(fh) if r["Consumer complaint narrative"]
+        ]
+    reviews = [
+        json.loads(line)["text"]
+        for line in (DATA / "review_pulse_app_issues" / "LABELLED_REVIEWS.jsonl").open(encoding="utf-8")
+    ]
     return {"short": clinc[:per_kind], "long": cfpb[:per_kind], "reviews": reviews[:per_kind]}
 
 
@@ -57,8 +61,13 @@ def _paired(base, ours, repeats: int) -> tuple[float, float, float, np.ndarray, 
         base_s.append(t1 - t0)
         ours_s.append(t2 - t1)
         ratios.append((t1 - t0) / (t2 - t1))
-    return (statistics.median(base_s), statistics.median(ours_s), statistics.median(ratios),
-            np.asarray(base_v, dtype=np.float32), np.asarray(ours_v, dtype=np.float32))
+    return (
+        statistics.median(base_s),
+        statistics.median(ours_s),
+        statistics.median(ratios),
+        np.asarray(base_v, dtype=np.float32),
+        np.asarray(ours_v, dtype=np.float32),
+    )
 
 
 def throughput(texts: dict[str, list[str]], int8: Embedder, repeats: int) -> dict:
@@ -66,12 +75,21 @@ def throughput(texts: dict[str, list[str]], int8: Embedder, repeats: int) -> dic
     rows = {}
     for kind, items in {**texts, "mixed": [t for ts in texts.values() for t in ts]}.items():
         base_s, ours_s, speedup, base_v, ours_v = _paired(
-            lambda: plain.encode(items, normalize_embeddings=True), lambda: int8.encode(items), repeats)
+            lambda items=items: plain.encode(items, normalize_embeddings=True),
+            lambda items=items: int8.encode(items),
+            repeats,
+        )
         cos = (base_v * ours_v).sum(axis=1)
-        rows[kind] = {"texts": len(items), "plain_texts_per_s": round(len(items) / base_s, 1),
-                      "int8_texts_per_s": round(len(items) / ours_s, 1), "speedup": round(speedup, 2),
-                      "cosine_mean": round(float(cos.mean()), 4), "cosine_median": round(float(np.median(cos)), 4),
-                      "cosine_p1": round(float(np.percentile(cos, 1)), 4), "cosine_min": round(float(cos.min()), 4)}
+        rows[kind] = {
+            "texts": len(items),
+            "plain_texts_per_s": round(len(items) / base_s, 1),
+            "int8_texts_per_s": round(len(items) / ours_s, 1),
+            "speedup": round(speedup, 2),
+            "cosine_mean": round(float(cos.mean()), 4),
+            "cosine_median": round(float(np.median(cos)), 4),
+            "cosine_p1": round(float(np.percentile(cos, 1)), 4),
+            "cosine_min": round(float(cos.min()), 4),
+        }
         print(kind, rows[kind], file=sys.stderr, flush=True)
     return rows
 
@@ -83,10 +101,12 @@ def clustering_quality(int8: Embedder, seeds: tuple[int, ...] = (0, 1, 2)) -> di
     out = {}
     for name, vectors in (("fp32", int8.model_.encode(texts, normalize_embeddings=True)), ("int8", int8.encode(texts))):
         runs = [ThemeClusterer(random_state=seed).fit(vectors).labels_ for seed in seeds]
-        out[name] = {"nmi": round(statistics.median(normalized_mutual_info_score(truth, y) for y in runs), 4),
-                     "ari": round(statistics.median(adjusted_rand_score(truth, y) for y in runs), 4),
-                     "unassigned": round(statistics.median(float(np.mean(y < 0)) for y in runs), 4),
-                     "seeds": len(seeds)}
+        out[name] = {
+            "nmi": round(statistics.median(normalized_mutual_info_score(truth, y) for y in runs), 4),
+            "ari": round(statistics.median(adjusted_rand_score(truth, y) for y in runs), 4),
+            "unassigned": round(statistics.median(float(np.mean(y < 0)) for y in runs), 4),
+            "seeds": len(seeds),
+        }
     return out
 
 
@@ -94,15 +114,20 @@ def run(per_kind: int = 1000, repeats: int = 3) -> dict:
     t0 = time.perf_counter()
     int8 = Embedder(progress=False, precision="int8").fit()
     load_s = time.perf_counter() - t0
-    return {"model": int8.model, "load_seconds": round(load_s, 1),
-            "throughput": throughput(corpora(per_kind), int8, repeats),
-            "clinc150_quality": clustering_quality(int8)}
+    return {
+        "model": int8.model,
+        "load_seconds": round(load_s, 1),
+        "throughput": throughput(corpora(per_kind), int8, repeats),
+        "clinc150_quality": clustering_quality(int8),
+    }
 
 
 def main(argv: list[str]) -> dict:
     opts = options(argv)
-    report = {**header("benchmarks.embedding", argv),
-              **run(int(opts.get("per-kind", 1000)), int(opts.get("repeats", 3)))}
+    report = {
+        **header("benchmarks.embedding", argv),
+        **run(int(opts.get("per-kind", 1000)), int(opts.get("repeats", 3))),
+    }
     return emit(report, Path(__file__).with_name("embedding.json"), "write" in opts)
 
 

@@ -45,8 +45,15 @@ def build(path: Path, size: int) -> int:
         while fh.tell() < size:
             for t in texts:
                 rows += 1
-                writer.writerow([f"r{rows}", f"2026-{1 + rows % 12:02d}-{1 + rows % 28:02d}", 1 + rows % 5,
-                                 f"{t} (case {rows})", f"5.{rows % 40}"])
+                writer.writerow(
+                    [
+                        f"r{rows}",
+                        f"2026-{1 + rows % 12:02d}-{1 + rows % 28:02d}",
+                        1 + rows % 5,
+                        f"{t} (case {rows})",
+                        f"5.{rows % 40}",
+                    ]
+                )
             fh.flush()
     return rows
 
@@ -63,15 +70,37 @@ def main(argv: list[str]) -> dict:
         size = csv_path.stat().st_size
         print(f"built {size / 1024**3:.2f} GB, {rows:,} rows in {build_s:.0f} s", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "painpoints.cli", "ingest", str(csv_path), "--source", "big",
-                               "--kind", "review", "--db", str(db)], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "painpoints.cli",
+                "ingest",
+                str(csv_path),
+                "--source",
+                "big",
+                "--kind",
+                "review",
+                "--db",
+                str(db),
+            ],
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(proc.stderr[-2000:])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-        report = {**header("benchmarks.large_csv", argv), "csv_gb": round(size / 1024**3, 2), "rows": rows, "ingest_seconds": round(seconds, 1),
-                  "rows_per_second": round(rows / seconds), "peak_rss_mb": round(peak_mb),
-                  "db_gb": round(db.stat().st_size / 1024**3, 2), "cli_output": proc.stdout.strip().splitlines()[:3]}
+        report = {
+            **header("benchmarks.large_csv", argv),
+            "csv_gb": round(size / 1024**3, 2),
+            "rows": rows,
+            "ingest_seconds": round(seconds, 1),
+            "rows_per_second": round(rows / seconds),
+            "peak_rss_mb": round(peak_mb),
+            "db_gb": round(db.stat().st_size / 1024**3, 2),
+            "cli_output": proc.stdout.strip().splitlines()[:3],
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return emit(report, OUT, "write" in opts)

@@ -30,8 +30,16 @@ def main() -> None:
             stated += 1
             if name.lower() in joined or any(p.lower() in words for p in name.split() if len(p) > 3):
                 leaked += 1
-    print(json.dumps({"conversations": len(chats), "conversation_names": stated, "leaked": leaked,
-                      "removed_share": round(1 - leaked / stated, 4)}))
+    print(
+        json.dumps(
+            {
+                "conversations": len(chats),
+                "conversation_names": stated,
+                "leaked": leaked,
+                "removed_share": round(1 - leaked / stated, 4),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

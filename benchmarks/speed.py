@@ -44,7 +44,9 @@ def _stage_seconds(db: Path) -> dict[str, float]:
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        stats = con.execute("SELECT stats FROM runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1").fetchone()
+        stats = con.execute(
+            "SELECT stats FROM runs WHERE status = 'success' ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
     finally:
         con.close()
     seconds = json.loads(stats[0]).get("seconds", {}) if stats else {}
@@ -53,24 +55,42 @@ def _stage_seconds(db: Path) -> dict[str, float]:
 
 def run_set(name: str, work: Path, repeats: int) -> dict:
     path, kind, labels = SETS[name](work)
-    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     cli = [sys.executable, "-m", "painpoints.cli"]
     ours, theirs, stages = [], [], []
     for i in range(repeats):
         db = work / f"{name}-{i}.duckdb"
-        ours.append(measured([[*cli, "ingest", str(path), "--source", name, "--kind", kind, "--db", str(db)],
-                              [*cli, "run", "--db", str(db), "--no-llm", "--top", "1"]], env))
+        ours.append(
+            measured(
+                [
+                    [*cli, "ingest", str(path), "--source", name, "--kind", kind, "--db", str(db)],
+                    [*cli, "run", "--db", str(db), "--no-llm", "--top", "1"],
+                ],
+                env,
+            )
+        )
         stages.append(_stage_seconds(db))
         theirs.append(measured([[sys.executable, "-c", BERTOPIC, str(path)]], env))
         print(name, i, ours[-1], theirs[-1], file=sys.stderr, flush=True)
-    med = {tool: {k: round(statistics.median(r[k] for r in runs), 1) for k in ("seconds", "peak_rss_mb")}
-           for tool, runs in (("painpoints", ours), ("bertopic", theirs))}
-    return {"set": name, "items": len(labels), **med,
-            "ratio": round(med["painpoints"]["seconds"] / med["bertopic"]["seconds"], 3),
-            "painpoints_all": [round(r["seconds"], 1) for r in ours],
-            "bertopic_all": [round(r["seconds"], 1) for r in theirs],
-            "painpoints_stage_seconds": stages[len(stages) // 2]}
+    med = {
+        tool: {k: round(statistics.median(r[k] for r in runs), 1) for k in ("seconds", "peak_rss_mb")}
+        for tool, runs in (("painpoints", ours), ("bertopic", theirs))
+    }
+    return {
+        "set": name,
+        "items": len(labels),
+        **med,
+        "ratio": round(med["painpoints"]["seconds"] / med["bertopic"]["seconds"], 3),
+        "painpoints_all": [round(r["seconds"], 1) for r in ours],
+        "bertopic_all": [round(r["seconds"], 1) for r in theirs],
+        "painpoints_stage_seconds": stages[len(stages) // 2],
+    }
 
 
 def main(argv: list[str]) -> dict:
@@ -81,8 +101,11 @@ def main(argv: list[str]) -> dict:
         results = [run_set(n, work, int(opts.get("repeats", 3))) for n in names]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return emit({**header("benchmarks.speed", argv), "results": results},
-                Path(__file__).with_name("speed.json"), "write" in opts)
+    return emit(
+        {**header("benchmarks.speed", argv), "results": results},
+        Path(__file__).with_name("speed.json"),
+        "write" in opts,
+    )
 
 
 if __name__ == "__main__":

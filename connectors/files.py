@@ -11,27 +11,81 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
 from connectors.readers import MAX_RAW, ConnectorError, detect_encoding, read_tabular
 
-__all__ = ["ColumnMap", "ConnectorError", "FileConnector", "detect_columns", "detect_encoding", "parse_time",
-           "row_to_item"]
+__all__ = [
+    "ColumnMap",
+    "ConnectorError",
+    "FileConnector",
+    "detect_columns",
+    "detect_encoding",
+    "parse_time",
+    "row_to_item",
+]
 
-TEXT_NAMES = ("text", "body", "review", "review_text", "comment", "comments", "content", "description",
-              "narrative", "consumer_complaint_narrative", "message", "feedback", "customer_service",
-              "transcript", "conversation", "customer_text", "utterance", "complaint", "summary")
-ID_NAMES = ("id", "external_id", "review_id", "reviewid", "ticket_id", "complaint_id", "conversation_id",
-            "convo_id", "uuid", "key")
-TIME_NAMES = ("created_at", "created", "date", "timestamp", "time", "date_received", "submitted_at",
-              "review_date", "updated_at", "at")
+TEXT_NAMES = (
+    "text",
+    "body",
+    "review",
+    "review_text",
+    "comment",
+    "comments",
+    "content",
+    "description",
+    "narrative",
+    "consumer_complaint_narrative",
+    "message",
+    "feedback",
+    "customer_service",
+    "transcript",
+    "conversation",
+    "customer_text",
+    "utterance",
+    "complaint",
+    "summary",
+)
+ID_NAMES = (
+    "id",
+    "external_id",
+    "review_id",
+    "reviewid",
+    "ticket_id",
+    "complaint_id",
+    "conversation_id",
+    "convo_id",
+    "uuid",
+    "key",
+)
+TIME_NAMES = (
+    "created_at",
+    "created",
+    "date",
+    "timestamp",
+    "time",
+    "date_received",
+    "submitted_at",
+    "review_date",
+    "updated_at",
+    "at",
+)
 RATING_NAMES = ("rating", "stars", "score", "star_rating", "satisfaction")
 AUTHOR_NAMES = ("author", "user", "username", "user_name", "customer", "customer_name", "reviewer", "name")
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%Y/%m/%d",
-                "%m/%d/%Y %H:%M", "%d %b %Y", "%b %d, %Y")
+TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%m/%d/%Y %H:%M",
+    "%d %b %Y",
+    "%b %d, %Y",
+)
 
 
 def _norm(name: str) -> str:
@@ -62,8 +116,12 @@ def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: Colu
         raise ConnectorError(f"no text column found among {columns}; pass --text COLUMN")
     taken.add(text)
     out: dict[str, str | None] = {"text": text}
-    for field_name, names in (("id", ID_NAMES), ("time", TIME_NAMES), ("rating", RATING_NAMES),
-                              ("author", AUTHOR_NAMES)):
+    for field_name, names in (
+        ("id", ID_NAMES),
+        ("time", TIME_NAMES),
+        ("rating", RATING_NAMES),
+        ("author", AUTHOR_NAMES),
+    ):
         col = getattr(given, field_name) or _pick(columns, names, taken)
         if col:
             taken.add(col)
@@ -76,11 +134,11 @@ def parse_time(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value
         try:
-            return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+            return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
         except (OverflowError, OSError, ValueError):
             return None
     text = str(value).strip()
@@ -118,16 +176,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def row_to_item(row: dict[str, Any], cols: ColumnMap, source: str, kind: str, file: str,
-                line: int) -> Item:
+def row_to_item(row: dict[str, Any], cols: ColumnMap, source: str, kind: str, file: str, line: int) -> Item:
     """Map one input row to a record, or reject it with the reason."""
     raw = row.get(cols.text) if cols.text else None
     if raw is None or (isinstance(raw, float) and raw != raw):
         return _reject(source, "empty text", row, file, line)
     if not isinstance(raw, str):
         if isinstance(raw, (dict, list)):
-            return _reject(source, f"text column {cols.text!r} holds {type(raw).__name__}, not text",
-                           row, file, line)
+            return _reject(source, f"text column {cols.text!r} holds {type(raw).__name__}, not text", row, file, line)
         raw = str(raw)
     if any("\udc80" <= ch <= "\udcff" for ch in raw):
         return _reject(source, "undecodable bytes in text", row, file, line)
@@ -142,7 +198,9 @@ def row_to_item(row: dict[str, Any], cols: ColumnMap, source: str, kind: str, fi
         metadata[f"{cols.time}_unparsed"] = str(time_raw)
     ext = row.get(cols.id) if cols.id else None
     return FeedbackRecord(
-        source=source, kind=kind, text=text,
+        source=source,
+        kind=kind,
+        text=text,
         external_id=None if ext in (None, "") else str(ext),
         created_at=created,
         author=None if not cols.author or row.get(cols.author) in (None, "") else str(row[cols.author]),

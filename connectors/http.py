@@ -9,6 +9,7 @@ errors name the method, path and status only.
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -36,9 +37,9 @@ def retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            from datetime import datetime, timezone
+            from datetime import datetime
 
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
         except (TypeError, ValueError):
             return None
 
@@ -46,8 +47,15 @@ def retry_after_seconds(value: str | None) -> float | None:
 class RetryingClient:
     """``get_json``/``post_json`` over one ``httpx.Client`` with the retry policy above."""
 
-    def __init__(self, base_url: str = "", auth: Any = None, headers: dict[str, str] | None = None,
-                 timeout: float = 30.0, max_retries: int = 5, max_wait: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str = "",
+        auth: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        max_wait: float = 120.0,
+    ) -> None:
         self.client = httpx.Client(base_url=base_url, auth=auth, headers=headers, timeout=timeout)
         self.max_retries = max_retries
         self.max_wait = max_wait
@@ -55,7 +63,7 @@ class RetryingClient:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "RetryingClient":
+    def __enter__(self) -> RetryingClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -76,12 +84,23 @@ class RetryingClient:
 
         def before_sleep(state: RetryCallState) -> None:
             err = state.outcome.exception() if state.outcome else None
-            log.warning("%s %s: %s; retry %d/%d in %.1f s", method, _path(url), err, state.attempt_number,
-                        self.max_retries, state.upcoming_sleep)
+            log.warning(
+                "%s %s: %s; retry %d/%d in %.1f s",
+                method,
+                _path(url),
+                err,
+                state.attempt_number,
+                self.max_retries,
+                state.upcoming_sleep,
+            )
 
-        retrying = Retrying(retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-                            stop=stop_after_attempt(self.max_retries), wait=wait, before_sleep=before_sleep,
-                            reraise=True)
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            stop=stop_after_attempt(self.max_retries),
+            wait=wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
         try:
             return retrying(self._once, method, url, **kwargs)
         except _Retryable as err:

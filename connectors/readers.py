@@ -25,8 +25,21 @@ class ConnectorError(ValueError):
     """A whole file cannot be read (unknown format, no text column); rows are never lost silently."""
 
 
-MULTIBYTE = {"shift_jis", "cp932", "euc_jp", "gb2312", "gb18030", "gbk", "big5", "euc_kr", "cp949", "utf_16",
-             "utf_32", "iso2022_jp", "hz"}
+MULTIBYTE = {
+    "shift_jis",
+    "cp932",
+    "euc_jp",
+    "gb2312",
+    "gb18030",
+    "gbk",
+    "big5",
+    "euc_kr",
+    "cp949",
+    "utf_16",
+    "utf_32",
+    "iso2022_jp",
+    "hz",
+}
 
 
 def detect_encoding(path: Path) -> str:
@@ -90,10 +103,13 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
             return
         except csv.Error as err:
             raise ConnectorError(f"{path}: cannot read CSV header: {err}") from err
-        header = [h.strip() or f"column_{i}" for i, h in enumerate(first)] if has_header else \
-            [f"column_{i}" for i in range(len(first))]
+        header = (
+            [h.strip() or f"column_{i}" for i, h in enumerate(first)]
+            if has_header
+            else [f"column_{i}" for i in range(len(first))]
+        )
         if not has_header:
-            yield reader.line_num, dict(zip(header, first))
+            yield reader.line_num, dict(zip(header, first, strict=True))
         while True:
             try:
                 values = next(reader)
@@ -106,11 +122,18 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
                 continue
             if len(values) != len(header):
                 raw = dialect.delimiter.join(values) if hasattr(dialect, "delimiter") else str(values)
-                yield reader.line_num, Rejected(
-                    "", f"expected {len(header)} fields, got {len(values)}",
-                    raw.encode("utf-8", "replace").decode("utf-8")[:MAX_RAW], str(path), reader.line_num)
+                yield (
+                    reader.line_num,
+                    Rejected(
+                        "",
+                        f"expected {len(header)} fields, got {len(values)}",
+                        raw.encode("utf-8", "replace").decode("utf-8")[:MAX_RAW],
+                        str(path),
+                        reader.line_num,
+                    ),
+                )
                 continue
-            yield reader.line_num, dict(zip(header, values))
+            yield reader.line_num, dict(zip(header, values, strict=True))
 
 
 def _sniff_header(fh: Any, dialect: Any) -> bool:
@@ -134,8 +157,12 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
                 yield number, Rejected("", f"invalid JSON: {err}", _clean_raw(line), str(path), number)
                 continue
             if not isinstance(obj, dict):
-                yield number, Rejected("", f"expected a JSON object, got {type(obj).__name__}",
-                                       _clean_raw(line), str(path), number)
+                yield (
+                    number,
+                    Rejected(
+                        "", f"expected a JSON object, got {type(obj).__name__}", _clean_raw(line), str(path), number
+                    ),
+                )
                 continue
             yield number, obj
 
@@ -156,8 +183,13 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
     groups: list[tuple[str | None, Any]]
     if isinstance(data, dict):
         lists = {k: v for k, v in data.items() if isinstance(v, list)}
-        groups = ([(None, next(iter(lists.values())))] if len(lists) == 1
-                  else [(k, v) for k, v in lists.items()] if lists else [(None, [data])])
+        groups = (
+            [(None, next(iter(lists.values())))]
+            if len(lists) == 1
+            else [(k, v) for k, v in lists.items()]
+            if lists
+            else [(None, [data])]
+        )
     elif isinstance(data, list):
         groups = [(None, data)]
     else:
@@ -171,8 +203,16 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
             if isinstance(obj, dict):
                 yield number, obj if group is None else {**obj, "_group": group}
             else:
-                yield number, Rejected("", f"expected a JSON object, got {type(obj).__name__}",
-                                       _clean_raw(json.dumps(obj, default=str)), str(path), number)
+                yield (
+                    number,
+                    Rejected(
+                        "",
+                        f"expected a JSON object, got {type(obj).__name__}",
+                        _clean_raw(json.dumps(obj, default=str)),
+                        str(path),
+                        number,
+                    ),
+                )
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:

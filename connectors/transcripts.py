@@ -18,13 +18,48 @@ from typing import Any
 from connectors.base import FeedbackRecord, Item, Rejected
 from connectors.files import ColumnMap, FileConnector, detect_encoding
 
-CUSTOMER_ROLES = frozenset({"customer", "usr", "user", "client", "caller", "cust", "buyer", "guest",
-                            "member", "consumer", "patient", "visitor", "speaker 1"})
-AGENT_ROLES = frozenset({"agent", "sys", "system", "support", "rep", "representative", "assistant", "bot",
-                         "act", "action", "operator", "advisor", "csr", "staff", "speaker 2"})
-FILLER = re.compile(r"^(ok(ay)?|k|yes|yeah|yep|no|nope|sure|thanks?( you)?( so much| very much)?|thx|"
-                    r"hi|hello|hey|bye|good ?bye|great|cool|perfect|alright|right|got it|that'?s all|"
-                    r"nothing else|no thanks|you too|awesome|fine|done)[\s!.,]*$", re.I)
+CUSTOMER_ROLES = frozenset(
+    {
+        "customer",
+        "usr",
+        "user",
+        "client",
+        "caller",
+        "cust",
+        "buyer",
+        "guest",
+        "member",
+        "consumer",
+        "patient",
+        "visitor",
+        "speaker 1",
+    }
+)
+AGENT_ROLES = frozenset(
+    {
+        "agent",
+        "sys",
+        "system",
+        "support",
+        "rep",
+        "representative",
+        "assistant",
+        "bot",
+        "act",
+        "action",
+        "operator",
+        "advisor",
+        "csr",
+        "staff",
+        "speaker 2",
+    }
+)
+FILLER = re.compile(
+    r"^(ok(ay)?|k|yes|yeah|yep|no|nope|sure|thanks?( you)?( so much| very much)?|thx|"
+    r"hi|hello|hey|bye|good ?bye|great|cool|perfect|alright|right|got it|that'?s all|"
+    r"nothing else|no thanks|you too|awesome|fine|done)[\s!.,]*$",
+    re.I,
+)
 SPEAKER_LINE = re.compile(r"^\s*([A-Za-z][\w .'-]{0,30}?)\s*:\s?(.*)$")
 TIMING = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}\s*-->\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}")
 VOICE = re.compile(r"<v(?:\.[\w.]+)?\s+([^>]+)>(.*?)(?:</v>|$)", re.S)
@@ -55,8 +90,14 @@ def parse_turns(text: str) -> tuple[list[Turn], list[str]]:
 
 def _json_turns(data: Any) -> list[Turn]:
     if isinstance(data, dict):
-        data = next((v for k, v in data.items() if k in ("turns", "messages", "original", "dialogue",
-                                                          "utterances", "transcript")), None)
+        data = next(
+            (
+                v
+                for k, v in data.items()
+                if k in ("turns", "messages", "original", "dialogue", "utterances", "transcript")
+            ),
+            None,
+        )
     if not isinstance(data, list):
         raise ValueError("no turn list")
     turns = []
@@ -99,7 +140,7 @@ def _parse_cues(text: str, vtt: bool) -> tuple[list[Turn], list[str]]:
         if timing_at is None or not TIMING.match(lines[timing_at]):
             problems.append(f"cue without a valid timing line: {block.strip()[:200]!r}")
             continue
-        body = " ".join(lines[timing_at + 1:]).strip()
+        body = " ".join(lines[timing_at + 1 :]).strip()
         voice = VOICE.search(body) if vtt else None
         if voice:
             turns.append(Turn(voice.group(1).strip(), TAG.sub("", voice.group(2)).strip()))
@@ -110,8 +151,9 @@ def _parse_cues(text: str, vtt: bool) -> tuple[list[Turn], list[str]]:
     return turns, problems
 
 
-def customer_segments(turns: list[Turn], customer_roles: frozenset[str] = CUSTOMER_ROLES,
-                      agent_roles: frozenset[str] = AGENT_ROLES) -> list[str]:
+def customer_segments(
+    turns: list[Turn], customer_roles: frozenset[str] = CUSTOMER_ROLES, agent_roles: frozenset[str] = AGENT_ROLES
+) -> list[str]:
     """Keep the customer's turns, merge consecutive ones into one block, drop filler.
 
     When no speaker is a known customer role (e.g. real names), every speaker that is not a known
@@ -185,13 +227,20 @@ class TranscriptConnector:
         item = data[0] if isinstance(data, list) and data else None
         if isinstance(item, dict):
             return any(k in item for k in ("speaker", "role", "from")) and not any(
-                isinstance(v, list) for v in item.values())
+                isinstance(v, list) for v in item.values()
+            )
         # a pair list: ["customer", "text"] is a turn, ["SYS: … USR: …", "label"] a table row
-        return isinstance(item, list) and len(item) >= 2 and isinstance(item[0], str) \
-            and len(item[0]) <= 30 and "\n" not in item[0]
+        return (
+            isinstance(item, list)
+            and len(item) >= 2
+            and isinstance(item[0], str)
+            and len(item[0]) <= 30
+            and "\n" not in item[0]
+        )
 
-    def _conversation(self, text: str, external_id: str | None, file: str, line: int | None,
-                      base: FeedbackRecord | None) -> Iterator[Item]:
+    def _conversation(
+        self, text: str, external_id: str | None, file: str, line: int | None, base: FeedbackRecord | None
+    ) -> Iterator[Item]:
         turns, problems = parse_turns(text)
         for problem in problems:
             yield Rejected(self.source, problem.split(":")[0], problem, file, line)
@@ -206,4 +255,3 @@ class TranscriptConnector:
         record.segments = segments
         record.metadata = {**record.metadata, "turns": len(turns)}
         yield record
-

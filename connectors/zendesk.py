@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -58,8 +58,7 @@ class ZendeskConnector:
 
     def __iter__(self) -> Iterator[Item]:
         with self._client() as client:
-            params: dict[str, Any] = ({"cursor": self._cursor} if self._cursor
-                                      else {"start_time": self.start_time})
+            params: dict[str, Any] = {"cursor": self._cursor} if self._cursor else {"start_time": self.start_time}
             params["per_page"] = self.per_page
             for _ in range(self.max_pages):
                 page = client.get_json(EXPORT_PATH, params=params)
@@ -80,13 +79,22 @@ class ZendeskConnector:
         status = t.get("status")
         if not text and status != "deleted":
             return Rejected(self.source, "ticket without subject or description", str(t)[:10_000])
-        meta = {k: t.get(k) for k in ("status", "priority", "type", "tags", "updated_at", "group_id",
-                                      "organization_id", "brand_id") if t.get(k) is not None}
+        meta = {
+            k: t.get(k)
+            for k in ("status", "priority", "type", "tags", "updated_at", "group_id", "organization_id", "brand_id")
+            if t.get(k) is not None
+        }
         if isinstance(t.get("via"), dict) and t["via"].get("channel"):
             meta["channel"] = t["via"]["channel"]
-        return FeedbackRecord(source=self.source, kind="ticket", text=text, external_id=str(t["id"]),
-                              created_at=_time(t.get("created_at")), author=_str(t.get("requester_id")),
-                              metadata=meta)
+        return FeedbackRecord(
+            source=self.source,
+            kind="ticket",
+            text=text,
+            external_id=str(t["id"]),
+            created_at=_time(t.get("created_at")),
+            author=_str(t.get("requester_id")),
+            metadata=meta,
+        )
 
 
 def _time(value: Any) -> datetime | None:
@@ -96,7 +104,7 @@ def _time(value: Any) -> datetime | None:
         stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return stamp.astimezone(timezone.utc).replace(tzinfo=None) if stamp.tzinfo else stamp
+    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
 
 
 def _str(value: Any) -> str | None:

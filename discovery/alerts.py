@@ -21,7 +21,7 @@ def run_alerts(settings: Settings, run_id: str) -> list[dict[str, Any]]:
     """The emerging themes of ``run_id`` (the ``theme_alerts`` view), read-only."""
     with store.connect(settings.db, read_only=True) as con:
         cols, rows = store.query(con, store.sql("run_alerts"), [run_id])
-    return [dict(zip(cols, r)) for r in rows]
+    return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
 def notify(settings: Settings, run_id: str) -> int:
@@ -43,8 +43,11 @@ def payload(alerts: list[dict[str, Any]], run_id: str, report_url: str | None = 
     """The message for this run's emerging themes."""
     lines = []
     for a in alerts:
-        why = (f"new theme, {a['recent_items']} items this period" if a["reason"] == "new" else
-               f"{a['recent_items']} items this period, {_growth(a['growth'])} over baseline (z = {a['zscore']:.1f})")
+        why = (
+            f"new theme, {a['recent_items']} items this period"
+            if a["reason"] == "new"
+            else f"{a['recent_items']} items this period, {_growth(a['growth'])} over baseline (z = {a['zscore']:.1f})"
+        )
         lines.append(f"• *{a['label']}* ({a['theme_id']}): {why}; {a['negative_share']:.0%} negative")
     head = f"painpoints: {len(alerts)} emerging theme{'s' if len(alerts) != 1 else ''} in run {run_id}"
     text = "\n".join([head, *lines] + ([f"Report: {report_url}"] if report_url else []))

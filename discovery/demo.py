@@ -28,5 +28,13 @@ def load_demo(settings: Settings) -> Iterator[tuple[str, IngestCounts]]:
         stale.unlink(missing_ok=True)
     folder = demo_dir()
     for entry in json.loads((folder / "manifest.json").read_text())["files"]:
-        yield entry["file"], ingest_paths(settings, [folder / entry["file"]], entry["source"], entry["kind"],
-                                          ColumnMap(**entry.get("columns", {})))
+        yield (
+            entry["file"],
+            ingest_paths(
+                settings,
+                [folder / entry["file"]],
+                entry["source"],
+                entry["kind"],
+                ColumnMap(**entry.get("columns", {})),
+            ),
+        )

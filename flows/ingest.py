@@ -12,16 +12,23 @@ from discovery.settings import Settings, load_settings
 
 
 @task(cache_policy=NONE)
-def ingest_file(settings: Settings, path: str, source: str, kind: str, columns: ColumnMap,
-                customer_roles: list[str] | None) -> IngestCounts:
+def ingest_file(
+    settings: Settings, path: str, source: str, kind: str, columns: ColumnMap, customer_roles: list[str] | None
+) -> IngestCounts:
     counts = ingest_paths(settings, [path], source, kind, columns, customer_roles)
     get_run_logger().info("%s: %s", path, counts.summary())
     return counts
 
 
 @flow(name="painpoints-ingest")
-def ingest_flow(db: str, paths: list[str], source: str, kind: str = "review", columns: ColumnMap | None = None,
-                customer_roles: list[str] | None = None) -> dict[str, int]:
+def ingest_flow(
+    db: str,
+    paths: list[str],
+    source: str,
+    kind: str = "review",
+    columns: ColumnMap | None = None,
+    customer_roles: list[str] | None = None,
+) -> dict[str, int]:
     """Ingest ``paths`` into ``db``; returns the summed counts. ``columns`` maps input columns
     (auto-detected when None); ``customer_roles`` names the kept speakers of transcripts."""
     settings = load_settings(db=db)

@@ -46,6 +46,9 @@ def serve(settings: Settings) -> None:
     ``PREFECT_API_URL``; Prefect's temporary in-process API cannot schedule."""
     from prefect.schedules import Cron
 
-    nightly_flow.serve(name=DEPLOYMENT, schedules=[Cron(settings.schedule_cron, timezone=settings.schedule_timezone)],
-                       parameters={"db": str(Path(settings.db).resolve())},
-                       description="painpoints: pull sources, discover themes, alert on emerging ones")
+    nightly_flow.serve(
+        name=DEPLOYMENT,
+        schedules=[Cron(settings.schedule_cron, timezone=settings.schedule_timezone)],
+        parameters={"db": str(Path(settings.db).resolve())},
+        description="painpoints: pull sources, discover themes, alert on emerging ones",
+    )

@@ -18,16 +18,20 @@ import click
 
 from connectors.base import ColumnMap
 from connectors.readers import ConnectorError
+from discovery.store import StoreError
 from painpoints.cli_nightly import pull, serve
 from painpoints.cli_theme import DB_HELP, theme
-from discovery.store import StoreError
 
 if TYPE_CHECKING:
     from discovery.records import RunStats
 
-for _key, _value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
-                     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "HF_HUB_OFFLINE": "1",
-                     "TOKENIZERS_PARALLELISM": "false"}.items():
+for _key, _value in {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
     os.environ.setdefault(_key, _value)
 
 
@@ -52,12 +56,25 @@ def main() -> None:
 @click.option("--time", "time_col", help="Column holding the creation time")
 @click.option("--rating", "rating_col", help="Column holding a star rating")
 @click.option("--author", "author_col", help="Column holding the author")
-@click.option("--customer-role", "customer_roles", multiple=True,
-              help="Transcripts: speaker name whose turns are kept (repeatable; default customer/user/USR/caller…)")
+@click.option(
+    "--customer-role",
+    "customer_roles",
+    multiple=True,
+    help="Transcripts: speaker name whose turns are kept (repeatable; default customer/user/USR/caller…)",
+)
 @click.option("--db", help=DB_HELP)
-def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None, id_col: str | None,
-           time_col: str | None, rating_col: str | None, author_col: str | None,
-           customer_roles: tuple[str, ...], db: str | None) -> None:
+def ingest(
+    paths: tuple[str, ...],
+    source: str,
+    kind: str,
+    text_col: str | None,
+    id_col: str | None,
+    time_col: str | None,
+    rating_col: str | None,
+    author_col: str | None,
+    customer_roles: tuple[str, ...],
+    db: str | None,
+) -> None:
     """Load review/ticket exports (CSV, JSON, JSONL, Parquet) or transcripts (VTT, SRT, speaker lines,
     JSON turns) into the database. Unmapped columns are kept as metadata; bad rows go to rejected_rows."""
     from rich.console import Console
@@ -69,8 +86,11 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
     counts = IngestCounts()
     # a progress bar over files on a terminal only: CI logs and pipes stay clean
-    files = (track(paths, description="ingesting", console=Console(stderr=True))
-             if sys.stderr.isatty() and len(paths) > 1 else paths)
+    files = (
+        track(paths, description="ingesting", console=Console(stderr=True))
+        if sys.stderr.isatty() and len(paths) > 1
+        else paths
+    )
     try:
         settings = load_settings(db=db)
         for path in files:
@@ -84,8 +104,11 @@ def ingest(paths: tuple[str, ...], source: str, kind: str, text_col: str | None,
 
 @main.command()
 @click.option("--db", help=DB_HELP)
-@click.option("--llm/--no-llm", default=None,
-              help="Name themes with an LLM (default: when OPENAI_API_KEY or OPENAI_BASE_URL is set)")
+@click.option(
+    "--llm/--no-llm",
+    default=None,
+    help="Name themes with an LLM (default: when OPENAI_API_KEY or OPENAI_BASE_URL is set)",
+)
 @click.option("--min-theme-size", type=click.IntRange(2), help="Smallest theme (default: by data size)")
 @click.option("--full", is_flag=True, help="Recluster everything (default: incremental when little changed)")
 @click.option("--top", default=10, show_default=True, help="Rows of the ranked table to print")
@@ -111,13 +134,17 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
     except (StoreError, ConnectorError) as err:
         raise click.ClickException(str(err)) from err
     s = _run_stats(path, run_id)
-    click.echo(f"run {run_id} ({s.mode}: {s.mode_reason}): {s.feedback_items} items, {s.segments} segments, "
-               f"{s.themes} themes ({s.themes_new} new, {s.emerging} emerging), {s.unassigned_share:.0%} unassigned")
+    click.echo(
+        f"run {run_id} ({s.mode}: {s.mode_reason}): {s.feedback_items} items, {s.segments} segments, "
+        f"{s.themes} themes ({s.themes_new} new, {s.emerging} emerging), {s.unassigned_share:.0%} unassigned"
+    )
     if s.llm is not None:
-        click.echo(f"LLM: {s.llm.requests} requests, {s.llm.cache_hits} cached, "
-                   f"{s.llm.tokens_in + s.llm.tokens_out} tokens (~${s.llm.cost_estimate:.4f}), "
-                   f"{s.llm.themes_offline} of {s.themes} themes kept offline names "
-                   f"({s.llm.ungrounded} LLM labels failed the grounding check)")
+        click.echo(
+            f"LLM: {s.llm.requests} requests, {s.llm.cache_hits} cached, "
+            f"{s.llm.tokens_in + s.llm.tokens_out} tokens (~${s.llm.cost_estimate:.4f}), "
+            f"{s.llm.themes_offline} of {s.themes} themes kept offline names "
+            f"({s.llm.ungrounded} LLM labels failed the grounding check)"
+        )
     from discovery import store
 
     _print(*_query(path, store.sql("top_pain_points"), [top]), "table")
@@ -125,8 +152,12 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
 
 @main.command(context_settings={"ignore_unknown_options": True})  # SQL may start with "-- comment"
 @click.argument("sql", required=False)
-@click.option("--file", "sql_file", type=click.Path(exists=True, dir_okay=False),
-              help="Read the SQL from a file, e.g. sql/examples/01_top_pain_points.sql")
+@click.option(
+    "--file",
+    "sql_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the SQL from a file, e.g. sql/examples/01_top_pain_points.sql",
+)
 @click.option("--db", help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def query(sql: str | None, sql_file: str | None, db: str | None, fmt: str) -> None:
@@ -159,7 +190,9 @@ def _query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[
 
 def _print(columns: list[str], rows: list[tuple], fmt: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], default=str, ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False, indent=1)
+        )
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -210,10 +243,12 @@ def demo(db: str) -> None:
     from discovery.report import write_report
 
     report_path = write_report(path, path.with_name("painpoints-report.html"))
-    click.echo(f"\nDatabase: {path.resolve()}\nReport:   {report_path.resolve()} (open it in a browser)\n"
-               f"Query it: painpoints query \"select rank, label, items, score from pain_points\" --db {db}\n"
-               f"          painpoints query --file sql/examples/02_top_negative_themes_this_week.sql --db {db}\n"
-               f"          notebooks/explore.ipynb (PAINPOINTS_DB={db})")
+    click.echo(
+        f"\nDatabase: {path.resolve()}\nReport:   {report_path.resolve()} (open it in a browser)\n"
+        f'Query it: painpoints query "select rank, label, items, score from pain_points" --db {db}\n'
+        f"          painpoints query --file sql/examples/02_top_negative_themes_this_week.sql --db {db}\n"
+        f"          notebooks/explore.ipynb (PAINPOINTS_DB={db})"
+    )
 
 
 main.add_command(theme)

@@ -9,8 +9,8 @@ import time
 
 import click
 
-from painpoints.cli_theme import DB_HELP
 from discovery.store import StoreError
+from painpoints.cli_theme import DB_HELP
 
 
 @click.command()
@@ -36,8 +36,12 @@ def pull(db: str | None) -> None:
 @click.option("--db", help=DB_HELP)
 @click.option("--cron", help="Override schedule_cron (default from settings: 0 2 * * *)")
 @click.option("--timezone", "tz", help="Override schedule_timezone (IANA name, default UTC)")
-@click.option("--port", default=4200, show_default=True, help="Port of the local Prefect server started "
-              "when PREFECT_API_URL is not set")
+@click.option(
+    "--port",
+    default=4200,
+    show_default=True,
+    help="Port of the local Prefect server started when PREFECT_API_URL is not set",
+)
 def serve(db: str | None, cron: str | None, tz: str | None, port: int) -> None:
     """Serve the nightly deployment (pull → discover → alert) on its cron schedule until stopped.
 
@@ -50,8 +54,10 @@ def serve(db: str | None, cron: str | None, tz: str | None, port: int) -> None:
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         url = f"http://127.0.0.1:{port}/api"
-        click.echo(f"PREFECT_API_URL is not set: starting a local Prefect server at {url} "
-                   f"(UI: http://127.0.0.1:{port}); set PREFECT_API_URL to use your own server or Prefect Cloud")
+        click.echo(
+            f"PREFECT_API_URL is not set: starting a local Prefect server at {url} "
+            f"(UI: http://127.0.0.1:{port}); set PREFECT_API_URL to use your own server or Prefect Cloud"
+        )
         server = _start_server(port)
         os.environ["PREFECT_API_URL"] = url
     click.echo(f"serving {settings.db} on '{settings.schedule_cron}' ({settings.schedule_timezone}); Ctrl-C stops")
@@ -69,12 +75,17 @@ def serve(db: str | None, cron: str | None, tz: str | None, port: int) -> None:
 def _start_server(port: int, timeout: float = 120.0) -> subprocess.Popen:
     import httpx
 
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise click.ClickException(f"the local Prefect server exited (code {proc.returncode}); is port {port} free?")
+            raise click.ClickException(
+                f"the local Prefect server exited (code {proc.returncode}); is port {port} free?"
+            )
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
                 return proc

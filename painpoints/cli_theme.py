@@ -12,8 +12,14 @@ THEME = click.argument("theme_id")
 NOTE = click.option("--note", help="Why, for the curation log")
 
 
-def _curate(db: str | None, action: str, theme_id: str, target: str | None = None, value: str | None = None,
-            note: str | None = None) -> None:
+def _curate(
+    db: str | None,
+    action: str,
+    theme_id: str,
+    target: str | None = None,
+    value: str | None = None,
+    note: str | None = None,
+) -> None:
     from discovery import runstore, store
     from discovery.settings import load_settings
 
@@ -25,8 +31,10 @@ def _curate(db: str | None, action: str, theme_id: str, target: str | None = Non
             runstore.add_curation(con, action, theme_id, target, value, note)
     except StoreError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"recorded: {action} {theme_id}{' → ' + target if target else ''}{' ' + repr(value) if value else ''}; "
-               "the next `painpoints run` applies it")
+    click.echo(
+        f"recorded: {action} {theme_id}{' → ' + target if target else ''}{' ' + repr(value) if value else ''}; "
+        "the next `painpoints run` applies it"
+    )
 
 
 @click.group()

@@ -65,14 +65,24 @@ def main() -> None:
     write_jsonl(review_pulse(1500, rng), DEMO / "app_reviews.jsonl")
     write_csv(cfpb(300, rng), DEMO / "complaints.csv")
     write_csv(abcd(300, rng, labels=False), DEMO / "support_chats.csv")
-    (DEMO / "manifest.json").write_text(json.dumps({"files": [
-        {"file": "app_reviews.jsonl", "source": "play_store", "kind": "review"},
-        {"file": "complaints.csv", "source": "cfpb", "kind": "ticket"},
-        {"file": "support_chats.csv", "source": "support_chat", "kind": "transcript"},
-    ]}, indent=2) + "\n")
+    (DEMO / "manifest.json").write_text(
+        json.dumps(
+            {
+                "files": [
+                    {"file": "app_reviews.jsonl", "source": "play_store", "kind": "review"},
+                    {"file": "complaints.csv", "source": "cfpb", "kind": "ticket"},
+                    {"file": "support_chats.csv", "source": "support_chat", "kind": "transcript"},
+                ]
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     # tests: three well-separated chat problems + a slice of reviews
-    write_csv(abcd({"recover_password": 30, "slow_speed": 30, "refund_status": 30}, rng, labels=True),
-              TESTS / "chats_labelled.csv")
+    write_csv(
+        abcd({"recover_password": 30, "slow_speed": 30, "refund_status": 30}, rng, labels=True),
+        TESTS / "chats_labelled.csv",
+    )
     write_jsonl(review_pulse(120, rng), TESTS / "reviews.jsonl")
     cf = cfpb(40, rng)
     write_csv(cf, TESTS / "complaints.csv")

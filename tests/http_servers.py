@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -48,8 +49,9 @@ class _Server:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def respond(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
-                ) -> tuple[int, dict[str, str], Any]:
+    def respond(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         raise NotImplementedError
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -63,14 +65,22 @@ class _Server:
                 parsed = urlparse(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with outer.lock:
-                    outer.requests.append({"method": method, "path": parsed.path, "query": parse_qs(parsed.query),
-                                           "headers": dict(self.headers), "body": body})
+                    outer.requests.append(
+                        {
+                            "method": method,
+                            "path": parsed.path,
+                            "query": parse_qs(parsed.query),
+                            "headers": dict(self.headers),
+                            "body": body,
+                        }
+                    )
                     scripted = outer.script.pop(0) if outer.script else None
                 if scripted:
                     status, headers, payload = scripted["status"], scripted.get("headers", {}), {"error": "scripted"}
                 else:
-                    status, headers, payload = outer.respond(method, parsed.path, parse_qs(parsed.query),
-                                                             self.headers, body)
+                    status, headers, payload = outer.respond(
+                        method, parsed.path, parse_qs(parsed.query), self.headers, body
+                    )
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 for k, v in headers.items():
@@ -80,10 +90,10 @@ class _Server:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._serve("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._serve("POST")
 
         return Handler
@@ -104,13 +114,23 @@ class FakeZendesk(_Server):
         self.clock += 60
         old = self.tickets.get(ticket_id, {})
         created = old.get("created_at") or _iso(self.clock)
-        self.tickets[ticket_id] = {"id": ticket_id, "subject": subject, "description": description,
-                                   "status": status, "created_at": created, "updated_at": _iso(self.clock),
-                                   "_updated": self.clock, "via": {"channel": "email"}, "tags": ["billing"],
-                                   "requester_id": 9000 + ticket_id, **extra}
+        self.tickets[ticket_id] = {
+            "id": ticket_id,
+            "subject": subject,
+            "description": description,
+            "status": status,
+            "created_at": created,
+            "updated_at": _iso(self.clock),
+            "_updated": self.clock,
+            "via": {"channel": "email"},
+            "tags": ["billing"],
+            "requester_id": 9000 + ticket_id,
+            **extra,
+        }
 
-    def respond(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
-                ) -> tuple[int, dict[str, str], Any]:
+    def respond(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         expected = "Basic " + base64.b64encode(f"{self.email}/token:{self.token}".encode()).decode()
         if headers.get("Authorization") != expected:
             return 401, {}, {"error": "Couldn't authenticate you"}
@@ -123,19 +143,31 @@ class FakeZendesk(_Server):
             since = (int(query["start_time"][0]) - 1, 10**12)
         else:
             return 400, {}, {"error": "start_time or cursor required"}
-        todo = sorted((t for t in self.tickets.values() if (t["_updated"], t["id"]) > since),
-                      key=lambda t: (t["_updated"], t["id"]))
+        todo = sorted(
+            (t for t in self.tickets.values() if (t["_updated"], t["id"]) > since),
+            key=lambda t: (t["_updated"], t["id"]),
+        )
         page = todo[:per_page]
         last = (page[-1]["_updated"], page[-1]["id"]) if page else since
         cursor = base64.b64encode(f"{last[0]}:{last[1]}".encode()).decode()
-        return 200, {}, {"tickets": [{k: v for k, v in t.items() if k != "_updated"} for t in page],
-                         "after_cursor": cursor, "after_url": f"{self.url}{path}?cursor={cursor}",
-                         "before_cursor": None, "before_url": None, "end_of_stream": len(todo) <= per_page}
+        return (
+            200,
+            {},
+            {
+                "tickets": [{k: v for k, v in t.items() if k != "_updated"} for t in page],
+                "after_cursor": cursor,
+                "after_url": f"{self.url}{path}?cursor={cursor}",
+                "before_cursor": None,
+                "before_url": None,
+                "end_of_stream": len(todo) <= per_page,
+            },
+        )
 
 
 class Webhook(_Server):
-    def respond(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
-                ) -> tuple[int, dict[str, str], Any]:
+    def respond(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         return 200, {}, {"ok": True}
 
     def posts(self) -> list[dict[str, Any]]:
@@ -143,6 +175,6 @@ class Webhook(_Server):
 
 
 def _iso(ts: int) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

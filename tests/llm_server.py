@@ -38,12 +38,20 @@ class FakeLLM(_Server):
         texts = re.search(r"<texts>(.*)</texts>", user, re.S)
         if texts:
             negative = re.compile(r"crash|never|late|slow|bug|broken|can't|cannot|not|worst|fee", re.I)
-            return json.dumps({"sentiments": ["negative" if negative.search(t) else "positive"
-                                              for t in json.loads(texts.group(1))]})
+            return json.dumps(
+                {"sentiments": ["negative" if negative.search(t) else "positive" for t in json.loads(texts.group(1))]}
+            )
         data = json.loads(re.search(r"<theme_data>(.*)</theme_data>", user, re.S).group(1))
         phrase = (data["phrases"] or ["general issue"])[0]
-        return json.dumps({"label": f"Trouble with {phrase}", "description": f"Customers report {phrase}.",
-                           "sentiment": "negative", "severity": "medium", "category": "Product"})
+        return json.dumps(
+            {
+                "label": f"Trouble with {phrase}",
+                "description": f"Customers report {phrase}.",
+                "sentiment": "negative",
+                "severity": "medium",
+                "category": "Product",
+            }
+        )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -62,31 +70,51 @@ class FakeLLM(_Server):
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake.requests.append({"path": self.path, "method": "GET"})
                 self._send(200, json.dumps({"object": "list", "data": [{"id": "fake-model", "object": "model"}]}))
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 with fake.lock:
-                    fake.requests.append({"path": self.path, "method": "POST", "body": body,
-                                          "authorization": self.headers.get("Authorization")})
+                    fake.requests.append(
+                        {
+                            "path": self.path,
+                            "method": "POST",
+                            "body": body,
+                            "authorization": self.headers.get("Authorization"),
+                        }
+                    )
                     step = fake.script.pop(0) if fake.script else {}
                 if step.get("delay"):
                     time.sleep(step["delay"])
                 if fake.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
                     return self._send(500, json.dumps({"error": {"message": "json_schema not supported"}}))
                 if "status" in step:
-                    return self._send(step["status"], json.dumps({"error": {"message": "scripted"}}),
-                                      step.get("headers"))
+                    return self._send(
+                        step["status"], json.dumps({"error": {"message": "scripted"}}), step.get("headers")
+                    )
                 if "raw" in step:
                     return self._send(200, step["raw"])
                 content = step.get("content") or fake.answer(body)
-                self._send(200, json.dumps({
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
-                    "model": body.get("model", "fake-model"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}))
+                self._send(
+                    200,
+                    json.dumps(
+                        {
+                            "id": "chatcmpl-test",
+                            "object": "chat.completion",
+                            "created": int(time.time()),
+                            "model": body.get("model", "fake-model"),
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": content},
+                                }
+                            ],
+                            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                        }
+                    ),
+                )
 
         return Handler

@@ -10,24 +10,62 @@ from benchmarks.common import measured
 
 
 def _quality(nmi_pp: float, nmi_bt: float, ari_pp: float, ari_bt: float) -> dict:
-    side = lambda nmi, ari: {"nmi": nmi, "ari": ari, "unassigned": 0.02, "themes": 10, "label_quality": 0.5,  # noqa: E731
-                             "runs": 3, "nmi_all": [nmi] * 3, "ari_all": [ari] * 3}
-    return {"date": "2026-11-22", "machine": "x", "command": "python -m benchmarks.quality --write",
-            "results": [{"set": "s1", "items": 100, "true_labels": 5, "painpoints": side(nmi_pp, ari_pp),
-                         "bertopic": side(nmi_bt, ari_bt)}]}
+    def side(nmi: float, ari: float) -> dict:
+        return {
+            "nmi": nmi,
+            "ari": ari,
+            "unassigned": 0.02,
+            "themes": 10,
+            "label_quality": 0.5,
+            "runs": 3,
+            "nmi_all": [nmi] * 3,
+            "ari_all": [ari] * 3,
+        }
+
+    return {
+        "date": "2026-11-22",
+        "machine": "x",
+        "command": "python -m benchmarks.quality --write",
+        "results": [
+            {
+                "set": "s1",
+                "items": 100,
+                "true_labels": 5,
+                "painpoints": side(nmi_pp, ari_pp),
+                "bertopic": side(nmi_bt, ari_bt),
+            }
+        ],
+    }
 
 
 def test_render_rewrites_only_generated_blocks(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "HERE", tmp_path)
     (tmp_path / "quality.json").write_text(json.dumps(_quality(0.90, 0.85, 0.60, 0.55)))
-    (tmp_path / "speed.json").write_text(json.dumps({
-        "date": "2026-11-22", "command": "python -m benchmarks.speed --write", "results": [
-            {"set": "s1", "items": 100, "painpoints": {"seconds": 20.0, "peak_rss_mb": 800},
-             "bertopic": {"seconds": 60.0, "peak_rss_mb": 1000}, "ratio": 0.333, "painpoints_all": [20, 21, 19],
-             "bertopic_all": [60, 61, 59], "painpoints_stage_seconds": {"cluster": 5.0}}]}))
+    (tmp_path / "speed.json").write_text(
+        json.dumps(
+            {
+                "date": "2026-11-22",
+                "command": "python -m benchmarks.speed --write",
+                "results": [
+                    {
+                        "set": "s1",
+                        "items": 100,
+                        "painpoints": {"seconds": 20.0, "peak_rss_mb": 800},
+                        "bertopic": {"seconds": 60.0, "peak_rss_mb": 1000},
+                        "ratio": 0.333,
+                        "painpoints_all": [20, 21, 19],
+                        "bertopic_all": [60, 61, 59],
+                        "painpoints_stage_seconds": {"cluster": 5.0},
+                    }
+                ],
+            }
+        )
+    )
     md = tmp_path / "RESULTS.md"
-    md.write_text("# Title\nprose stays\n<!-- generated:targets -->\nold table\n<!-- /generated:targets -->\n"
-                  "middle prose\n<!-- generated:speed -->\n<!-- /generated:speed -->\nend\n")
+    md.write_text(
+        "# Title\nprose stays\n<!-- generated:targets -->\nold table\n<!-- /generated:targets -->\n"
+        "middle prose\n<!-- generated:speed -->\n<!-- /generated:speed -->\nend\n"
+    )
     assert report.render(md) == ["targets", "speed"]
     text = md.read_text()
     assert "old table" not in text and text.startswith("# Title\nprose stays\n") and text.endswith("end\n")
@@ -43,11 +81,19 @@ def test_render_rewrites_only_generated_blocks(tmp_path, monkeypatch):
 
 def test_grounding_table_renders_from_its_json(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "HERE", tmp_path)
-    row = {"set": "s1", "themes": 12, "auc_good_vs_bad": 0.9871, "good_kept_at_-0.1": 0.855,
-           "bad_rejected_at_-0.1": 1.0, "good_kept_at_0.0": 0.5, "bad_rejected_at_0.0": 0.25,
-           "offline_labels_kept_at_-0.1": 1.0}
-    (tmp_path / "grounding.json").write_text(json.dumps(
-        {"date": "2026-11-23", "command": "python -m benchmarks.grounding s1 --write", "results": [row]}))
+    row = {
+        "set": "s1",
+        "themes": 12,
+        "auc_good_vs_bad": 0.9871,
+        "good_kept_at_-0.1": 0.855,
+        "bad_rejected_at_-0.1": 1.0,
+        "good_kept_at_0.0": 0.5,
+        "bad_rejected_at_0.0": 0.25,
+        "offline_labels_kept_at_-0.1": 1.0,
+    }
+    (tmp_path / "grounding.json").write_text(
+        json.dumps({"date": "2026-11-23", "command": "python -m benchmarks.grounding s1 --write", "results": [row]})
+    )
     md = tmp_path / "RESULTS.md"
     md.write_text("<!-- generated:grounding -->\n<!-- /generated:grounding -->\n")
     assert report.render(md) == ["grounding"]
@@ -57,8 +103,9 @@ def test_grounding_table_renders_from_its_json(tmp_path, monkeypatch):
 
 
 def test_measured_reports_wall_time_and_peak_rss_of_children():
-    out = measured([["python3", "-c", "x = bytearray(300 * 1024 * 1024); import time; time.sleep(0.2)"],
-                    ["python3", "-c", "pass"]])
+    out = measured(
+        [["python3", "-c", "x = bytearray(300 * 1024 * 1024); import time; time.sleep(0.2)"], ["python3", "-c", "pass"]]
+    )
     assert out["seconds"] >= 0.2
     assert 300 <= out["peak_rss_mb"] < 1000  # the larger child's peak, not the sum
 

@@ -49,8 +49,10 @@ def test_query_formats(runner: CliRunner, db: Path, tmp_path: Path) -> None:
     runner.invoke(main, ["ingest", str(p), "--source", "s", "--db", str(db)])
     sql = "select external_id, text from feedback order by external_id"
     as_json = runner.invoke(main, ["query", sql, "--db", str(db), "--format", "json"])
-    assert json.loads(as_json.output) == [{"external_id": "1", "text": "Search is broken"},
-                                          {"external_id": "2", "text": "Dark mode please"}]
+    assert json.loads(as_json.output) == [
+        {"external_id": "1", "text": "Search is broken"},
+        {"external_id": "2", "text": "Dark mode please"},
+    ]
     as_csv = runner.invoke(main, ["query", sql, "--db", str(db), "--format", "csv"])
     assert as_csv.output.splitlines() == ["external_id,text", "1,Search is broken", "2,Dark mode please"]
     table = runner.invoke(main, ["query", sql, "--db", str(db)])

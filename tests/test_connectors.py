@@ -13,17 +13,22 @@ from connectors.transcripts import TranscriptConnector, customer_segments, parse
 
 
 def items(path: Path, kind: str = "review", **cols: str) -> tuple[list[FeedbackRecord], list[Rejected]]:
-    conn = (TranscriptConnector(path, "s", ColumnMap(**cols)) if kind == "transcript"
-            else FileConnector(path, "s", kind, ColumnMap(**cols)))
+    conn = (
+        TranscriptConnector(path, "s", ColumnMap(**cols))
+        if kind == "transcript"
+        else FileConnector(path, "s", kind, ColumnMap(**cols))
+    )
     out = list(conn)
     return [i for i in out if isinstance(i, FeedbackRecord)], [i for i in out if isinstance(i, Rejected)]
 
 
 def test_csv_autodetects_columns_and_keeps_the_rest_as_metadata(tmp_path: Path) -> None:
     p = tmp_path / "r.csv"
-    p.write_text("review_id,Review Text,Stars,Date,app_version\n"
-                 "a1,Crashes on start,1,2024-03-01,2.1\n"
-                 "a2,\"Login fails, again\",2,03/02/2024,2.2\n")
+    p.write_text(
+        "review_id,Review Text,Stars,Date,app_version\n"
+        "a1,Crashes on start,1,2024-03-01,2.1\n"
+        'a2,"Login fails, again",2,03/02/2024,2.2\n'
+    )
     recs, rej = items(p)
     assert not rej
     assert [r.text for r in recs] == ["Crashes on start", "Login fails, again"]
@@ -51,7 +56,10 @@ def test_csv_encodings(tmp_path: Path, encoding: str) -> None:
 
 def test_bad_rows_are_rejected_with_reasons_and_good_rows_kept(tmp_path: Path) -> None:
     p = tmp_path / "r.csv"
-    p.write_bytes("id,text,n\n1,fine row: café crème,1\n".encode() + b"2,,2\n3,too,many,fields\n4,bad \xff\xfe bytes in \xc3 utf8,4\n5,ok\x00 nul,5\n")
+    p.write_bytes(
+        "id,text,n\n1,fine row: café crème,1\n".encode()
+        + b"2,,2\n3,too,many,fields\n4,bad \xff\xfe bytes in \xc3 utf8,4\n5,ok\x00 nul,5\n"
+    )
     recs, rej = items(p)
     assert [r.external_id for r in recs] == ["1", "5"]
     assert recs[1].text == "ok nul"
@@ -131,16 +139,20 @@ def test_usr_sys_lines_keep_customer_blocks_and_drop_filler() -> None:
     turns, problems = parse_turns(ABCD_STYLE)
     assert not problems and len(turns) == 8
     segs = customer_segments(turns)
-    assert segs == ["I was trying to see my history but I can't remember my username.",
-                    "David Williams. davidw33@email.com."]
+    assert segs == [
+        "I was trying to see my history but I can't remember my username.",
+        "David Williams. davidw33@email.com.",
+    ]
 
 
 def test_vtt_with_voice_tags_and_a_broken_cue(tmp_path: Path) -> None:
     p = tmp_path / "call.vtt"
-    p.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Agent>Thanks for calling, how can I help?</v>\n\n"
-                 "00:00:05.000 --> 00:00:09.000\n<v Customer>My invoice shows a charge I never made.</v>\n\n"
-                 "00:00:10.000 -> broken\n<v Customer>lost cue</v>\n\n"
-                 "00:00:11.000 --> 00:00:14.000\n<v Customer>And the app logs me out every day.</v>\n")
+    p.write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Agent>Thanks for calling, how can I help?</v>\n\n"
+        "00:00:05.000 --> 00:00:09.000\n<v Customer>My invoice shows a charge I never made.</v>\n\n"
+        "00:00:10.000 -> broken\n<v Customer>lost cue</v>\n\n"
+        "00:00:11.000 --> 00:00:14.000\n<v Customer>And the app logs me out every day.</v>\n"
+    )
     recs, rej = items(p, "transcript")
     assert recs[0].segments == ["My invoice shows a charge I never made. And the app logs me out every day."]
     assert recs[0].external_id == "call" and recs[0].kind == "transcript"
@@ -149,28 +161,40 @@ def test_vtt_with_voice_tags_and_a_broken_cue(tmp_path: Path) -> None:
 
 def test_srt_with_speaker_prefixes(tmp_path: Path) -> None:
     p = tmp_path / "chat.srt"
-    p.write_text("1\n00:00:01,000 --> 00:00:02,000\nAgent: Hi there\n\n2\n00:00:03,000 --> 00:00:05,000\n"
-                 "Customer: The delivery is two weeks late\n\n3\n00:00:06,000 --> 00:00:07,000\nAgent: Sorry\n\n"
-                 "4\n00:00:08,000 --> 00:00:10,000\nCustomer: I want a refund for shipping\n")
+    p.write_text(
+        "1\n00:00:01,000 --> 00:00:02,000\nAgent: Hi there\n\n2\n00:00:03,000 --> 00:00:05,000\n"
+        "Customer: The delivery is two weeks late\n\n3\n00:00:06,000 --> 00:00:07,000\nAgent: Sorry\n\n"
+        "4\n00:00:08,000 --> 00:00:10,000\nCustomer: I want a refund for shipping\n"
+    )
     recs, _ = items(p, "transcript")
     assert recs[0].segments == ["The delivery is two weeks late.", "I want a refund for shipping."]
 
 
 def test_json_turn_list_and_unknown_speakers(tmp_path: Path) -> None:
     p = tmp_path / "t.json"
-    p.write_text(json.dumps([["agent", "Hello"], ["customer", "My card was declined twice today"],
-                             {"role": "agent", "content": "Let me check"}]))
+    p.write_text(
+        json.dumps(
+            [
+                ["agent", "Hello"],
+                ["customer", "My card was declined twice today"],
+                {"role": "agent", "content": "Let me check"},
+            ]
+        )
+    )
     assert items(p, "transcript")[0][0].segments == ["My card was declined twice today."]
-    turns, _ = parse_turns("Alice: the export button does nothing\nSupport: try again please\n"
-                           "Alice: still nothing happens")
+    turns, _ = parse_turns(
+        "Alice: the export button does nothing\nSupport: try again please\nAlice: still nothing happens"
+    )
     # no known customer role: every speaker that is not a known agent role is the customer
     assert customer_segments(turns) == ["the export button does nothing.", "still nothing happens."]
 
 
 def test_transcript_table_one_conversation_per_row(tmp_path: Path) -> None:
     p = tmp_path / "chats.csv"
-    p.write_text('id,transcript\nc1,"USR:my order never arrived and tracking is stuck\n\nSYS:sorry"\n'
-                 'c2,"SYS:hello\n\nSYS:anyone?"\n')
+    p.write_text(
+        'id,transcript\nc1,"USR:my order never arrived and tracking is stuck\n\nSYS:sorry"\n'
+        'c2,"SYS:hello\n\nSYS:anyone?"\n'
+    )
     recs, rej = items(p, "transcript")
     assert recs[0].external_id == "c1" and recs[0].segments == ["my order never arrived and tracking is stuck."]
     assert rej[0].reason == "no customer turns with content"
@@ -181,7 +205,9 @@ def test_configured_customer_role(tmp_path: Path) -> None:
     p.write_text("Dana: welcome to support, what happened?\nRiley: my parcel was delivered to the wrong house\n")
     from discovery.ingest import connector_for
 
-    recs = [i for i in connector_for(p, "calls", "transcript", customer_roles=["Riley"]) if isinstance(i, FeedbackRecord)]
+    recs = [
+        i for i in connector_for(p, "calls", "transcript", customer_roles=["Riley"]) if isinstance(i, FeedbackRecord)
+    ]
     assert recs[0].segments == ["my parcel was delivered to the wrong house."]
 
 
@@ -191,7 +217,8 @@ def test_json_splits_of_pairs_and_headerless_tsv(tmp_path: Path) -> None:
     recs, _ = items(j)
     assert [(r.text, r.metadata) for r in recs] == [
         ("card was declined", {"column_1": "declined", "_group": "train"}),
-        ("where is my parcel", {"column_1": "track", "_group": "test"})]
+        ("where is my parcel", {"column_1": "track", "_group": "test"}),
+    ]
     t = tmp_path / "s.txt"
     t.write_text("Wow... Loved this place.\t1\nCrust is not good.\t0\nService was very slow today.\t0\n")
     recs, _ = items(t)
@@ -200,8 +227,17 @@ def test_json_splits_of_pairs_and_headerless_tsv(tmp_path: Path) -> None:
 
 def test_json_table_of_conversations_is_not_one_conversation(tmp_path: Path) -> None:
     p = tmp_path / "chats.json"
-    p.write_text(json.dumps([["SYS:Hello\n\nUSR:my promo code is rejected at checkout", "promo_code_invalid"],
-                             ["SYS:Hi\n\nUSR:the site is really slow today", "slow_speed"]]))
+    p.write_text(
+        json.dumps(
+            [
+                ["SYS:Hello\n\nUSR:my promo code is rejected at checkout", "promo_code_invalid"],
+                ["SYS:Hi\n\nUSR:the site is really slow today", "slow_speed"],
+            ]
+        )
+    )
     recs, _ = items(p, "transcript")
-    assert [r.segments for r in recs] == [["my promo code is rejected at checkout."], ["the site is really slow today."]]
+    assert [r.segments for r in recs] == [
+        ["my promo code is rejected at checkout."],
+        ["the site is really slow today."],
+    ]
     assert recs[0].metadata["column_1"] == "promo_code_invalid"

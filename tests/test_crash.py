@@ -26,8 +26,15 @@ def cli(*args: str, crash: str | None = None, env: dict | None = None) -> subpro
     its temporary Prefect API server (a child process) orphaned."""
     cmd = [sys.executable, str(RUNNER), crash, *args] if crash else [sys.executable, "-m", "painpoints.cli", *args]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, start_new_session=True,
-                                cwd=Path(__file__).resolve().parents[1])
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=err,
+            text=True,
+            env=env,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         try:
             code = proc.wait(timeout=600)
         finally:
@@ -43,8 +50,15 @@ def cli(*args: str, crash: str | None = None, env: dict | None = None) -> subpro
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("prefect")
-    return {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_API_URL": "", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_API_URL": "",
+        "OPENAI_API_KEY": "",
+        "OPENAI_BASE_URL": "",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +66,29 @@ def reference(tmp_path_factory: pytest.TempPathFactory, env: dict) -> Path:
     """A database with one good run on the chats, then the complaints ingested and run once more
     without interruption: the result every interrupted-then-rerun database must equal."""
     base = tmp_path_factory.mktemp("crash") / "base.duckdb"
-    assert cli("ingest", str(DATA / "chats_labelled.csv"), "--source", "chat", "--kind", "transcript",
-               "--db", str(base), env=env).returncode == 0
+    assert (
+        cli(
+            "ingest",
+            str(DATA / "chats_labelled.csv"),
+            "--source",
+            "chat",
+            "--kind",
+            "transcript",
+            "--db",
+            str(base),
+            env=env,
+        ).returncode
+        == 0
+    )
     assert cli("run", "--db", str(base), env=env).returncode == 0
     ref = base.with_name("ref.duckdb")
     shutil.copy(base, ref)
-    assert cli("ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", str(ref),
-               env=env).returncode == 0
+    assert (
+        cli(
+            "ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", str(ref), env=env
+        ).returncode
+        == 0
+    )
     assert cli("run", "--db", str(ref), env=env).returncode == 0
     return base
 
@@ -71,23 +101,40 @@ def test_kill_mid_ingest(reference: Path, env: dict) -> None:
     db = reference.with_name("ingest.duckdb")
     shutil.copy(reference, db)
     before = rows(db, "select count(*) from feedback")
-    died = cli("ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", str(db),
-               crash="ingest", env=env)
+    died = cli(
+        "ingest",
+        str(DATA / "complaints.csv"),
+        "--source",
+        "cfpb",
+        "--kind",
+        "ticket",
+        "--db",
+        str(db),
+        crash="ingest",
+        env=env,
+    )
     assert died.returncode == -signal.SIGKILL
     assert rows(db, "select count(*) from feedback") == before  # the file's transaction never committed
-    again = cli("ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", str(db), env=env)
+    again = cli(
+        "ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", str(db), env=env
+    )
     assert "stored 40" in again.stdout
     ref = reference.with_name("ref.duckdb")
-    assert rows(db, "select feedback_id, text from feedback order by 1") == \
-        rows(ref, "select feedback_id, text from feedback order by 1")
+    assert rows(db, "select feedback_id, text from feedback order by 1") == rows(
+        ref, "select feedback_id, text from feedback order by 1"
+    )
 
 
 @pytest.mark.parametrize("point", ["embed", "cluster", "write"])
 def test_kill_mid_run(reference: Path, env: dict, point: str) -> None:
     db = reference.with_name(f"{point}.duckdb")
     shutil.copy(reference, db)
-    assert cli("ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", str(db),
-               env=env).returncode == 0
+    assert (
+        cli(
+            "ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", str(db), env=env
+        ).returncode
+        == 0
+    )
     good = rows(db, "select run_id from latest_run")
     good_themes = rows(db, "select theme_id, label from pain_points")
     died = cli("run", "--db", str(db), crash=point, env=env)
@@ -97,13 +144,15 @@ def test_kill_mid_run(reference: Path, env: dict, point: str) -> None:
     assert rows(db, "select theme_id, label from pain_points") == good_themes
     assert rows(db, "select status from runs order by started_at desc limit 1") == [("running",)]
     if point == "write":
-        assert rows(db, "select count(*) from theme_snapshots ts join runs r using (run_id) "
-                        "where r.status = 'running'") == [(0,)]
+        assert rows(
+            db, "select count(*) from theme_snapshots ts join runs r using (run_id) where r.status = 'running'"
+        ) == [(0,)]
     rerun = cli("run", "--db", str(db), env=env)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     # the killed run is closed out in the run log, not left 'running' forever
-    assert rows(db, "select status, error like 'process % ended without finishing%' from runs "
-                    "order by started_at desc limit 2") == [("success", None), ("abandoned", True)]
+    assert rows(
+        db, "select status, error like 'process % ended without finishing%' from runs order by started_at desc limit 2"
+    ) == [("success", None), ("abandoned", True)]
     ref = reference.with_name("ref.duckdb")
     if point == "embed":
         # Vectors finished after the crash were batched differently. int8 activations are quantized

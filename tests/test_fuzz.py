@@ -20,10 +20,19 @@ from discovery.ingest import connector_for, ingest_items
 from discovery.normalize import segment_feedback
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-ODD_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200) | st.sampled_from([
-    "مرحبا، التطبيق يتعطل عند الفتح", "שלום, האפליקציה קורסת", "😡😡 crash!!! 🔥", "zero\u200bwidth\u200djoin\ufeff",
-    "NUL\x00inside", "line\r\nbreak\rcarriage", "Ünïcödé ßtraße", "中文评论：应用经常崩溃", "",
-])
+ODD_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200) | st.sampled_from(
+    [
+        "مرحبا، التطبيق يتعطل عند الفتح",
+        "שלום, האפליקציה קורסת",
+        "😡😡 crash!!! 🔥",
+        "zero\u200bwidth\u200djoin\ufeff",
+        "NUL\x00inside",
+        "line\r\nbreak\rcarriage",
+        "Ünïcödé ßtraße",
+        "中文评论：应用经常崩溃",
+        "",
+    ]
+)
 
 
 def read_all(path: Path, kind: str) -> list:
@@ -46,9 +55,18 @@ def check(items: list) -> None:
                 assert seg.text and len(seg.text) <= 400 + 50
 
 
-@pytest.mark.parametrize("suffix,kind", [(".csv", "review"), (".tsv", "ticket"), (".json", "review"),
-                                         (".jsonl", "review"), (".txt", "transcript"), (".vtt", "transcript"),
-                                         (".srt", "transcript")])
+@pytest.mark.parametrize(
+    "suffix,kind",
+    [
+        (".csv", "review"),
+        (".tsv", "ticket"),
+        (".json", "review"),
+        (".jsonl", "review"),
+        (".txt", "transcript"),
+        (".vtt", "transcript"),
+        (".srt", "transcript"),
+    ],
+)
 @FUZZ
 @given(data=st.binary(max_size=3000))
 def test_random_bytes_never_crash(suffix: str, kind: str, data: bytes) -> None:
@@ -60,9 +78,11 @@ def test_random_bytes_never_crash(suffix: str, kind: str, data: bytes) -> None:
 
 @pytest.mark.slow  # 60 fresh DuckDB files, one per example: 2-4 s
 @FUZZ
-@given(rows=st.lists(st.tuples(ODD_TEXT, ODD_TEXT), min_size=1, max_size=20),
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252"]),
-       newline=st.sampled_from(["\n", "\r\n"]))
+@given(
+    rows=st.lists(st.tuples(ODD_TEXT, ODD_TEXT), min_size=1, max_size=20),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
 def test_csv_with_odd_text_and_encodings(rows: list[tuple[str, str]], encoding: str, newline: str) -> None:
     import csv
     import io
@@ -91,9 +111,11 @@ def test_csv_with_odd_text_and_encodings(rows: list[tuple[str, str]], encoding: 
             con.close()
 
 
-JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | ODD_TEXT,
-                       lambda kids: st.lists(kids, max_size=4) | st.dictionaries(ODD_TEXT, kids, max_size=4),
-                       max_leaves=30)
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | ODD_TEXT,
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(ODD_TEXT, kids, max_size=4),
+    max_leaves=30,
+)
 
 
 @FUZZ
@@ -127,8 +149,10 @@ def test_ten_megabyte_cell_is_kept_and_segmented(tmp_path: Path) -> None:
 
 
 @FUZZ
-@given(cues=st.lists(st.tuples(st.text(alphabet="0123456789:.,-> ", max_size=30), ODD_TEXT), max_size=10),
-       srt=st.booleans())
+@given(
+    cues=st.lists(st.tuples(st.text(alphabet="0123456789:.,-> ", max_size=30), ODD_TEXT), max_size=10),
+    srt=st.booleans(),
+)
 def test_vtt_and_srt_with_broken_timestamps(cues: list[tuple[str, str]], srt: bool) -> None:
     if srt:
         body = "\n\n".join(f"{i + 1}\n{stamp}\n{text}" for i, (stamp, text) in enumerate(cues))

@@ -37,7 +37,7 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
     before = dict(q(db, "select segment_id, theme_id from assignments where run_id = (select run_id from latest_run)"))
     assert last_stats(db)["mode"] == "full"
     new = tmp_path / "new.csv"
-    new.write_text("id,review\n" + "".join(f"n{i},\"{t}\"\n" for i, t in enumerate(NEW_REVIEWS)))
+    new.write_text("id,review\n" + "".join(f'n{i},"{t}"\n' for i, t in enumerate(NEW_REVIEWS)))
     invoke("ingest", str(new), "--source", "play", "--kind", "review", "--db", str(db))
     out = invoke("run", "--db", str(db))
     assert "incremental" in out
@@ -49,7 +49,9 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
     labels = dict(q(db, "select theme_id, label from pain_points"))
     assert all(labels[t] == label for t, label in q(db, "select theme_id, label from themes where status = 'active'"))
     # the crash complaint joins the known crash theme rather than starting a new one
-    assert q(db, "select count(*) from theme_events where event = 'new' and run_id = (select run_id from latest_run)") == [(0,)]
+    assert q(
+        db, "select count(*) from theme_events where event = 'new' and run_id = (select run_id from latest_run)"
+    ) == [(0,)]
 
 
 def test_curation_survives_a_full_recluster(golden_db: Path) -> None:
@@ -66,7 +68,7 @@ def test_curation_survives_a_full_recluster(golden_db: Path) -> None:
         assert hidden not in points and small not in points and big in points
         assert q(db, "select count(*) from feedback_themes where theme_id = ?", [small]) == [(0,)]
         assert q(db, "select status, merged_into from themes where theme_id = ?", [small]) == [("merged", big)]
-        ranks = [r for r, in q(db, "select rank from pain_points")]
+        ranks = [r for (r,) in q(db, "select rank from pain_points")]
         assert ranks == list(range(1, len(ranks) + 1))
     assert last_stats(db)["mode"] == "full" and last_stats(db)["same_theme_share"] >= 0.8
     assert q(db, "select count(*) from theme_alerts") == q(db, "select count(*) from pain_points where emerging")
@@ -79,7 +81,7 @@ def test_failed_run_leaves_theme_state_and_views_alone(golden_db: Path, monkeypa
     state = q(db, "select * exclude (centroid) from themes order by theme_id")
     points = q(db, "select theme_id, label, items from pain_points")
     q_new = db.parent / "more.csv"
-    q_new.write_text("review\n\"Refund never arrived for my cancelled order\"\n")
+    q_new.write_text('review\n"Refund never arrived for my cancelled order"\n')
     invoke("ingest", str(q_new), "--source", "play", "--db", str(db))
     monkeypatch.setenv("PAINPOINTS_EMBED_MODEL", str(db.parent / "no-such-model"))
     result = CliRunner().invoke(main, ["run", "--db", str(db)])
@@ -114,12 +116,14 @@ NON_ENGLISH = [
 def test_non_english_feedback_is_stored_and_clustered(golden_db: Path, tmp_path: Path) -> None:
     db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
     path = tmp_path / "intl.jsonl"
-    path.write_text("".join(json.dumps({"id": f"i{i}", "text": t}, ensure_ascii=False) + "\n"
-                            for i, t in enumerate(NON_ENGLISH)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"id": f"i{i}", "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(NON_ENGLISH)),
+        encoding="utf-8",
+    )
     invoke("ingest", str(path), "--source", "intl", "--kind", "review", "--db", str(db))
     invoke("run", "--db", str(db))
     stored = q(db, "select text from feedback where source = 'intl' order by external_id")
-    assert sorted(t for t, in stored) == sorted(NON_ENGLISH)  # kept byte for byte, scripts included
+    assert sorted(t for (t,) in stored) == sorted(NON_ENGLISH)  # kept byte for byte, scripts included
     got = q(db, "select theme_id from feedback_themes where source = 'intl'")
     assert len(got) == len(NON_ENGLISH)  # every item became a segment that the run saw
-    assert sum(t is not None for t, in got) >= 0.6 * len(NON_ENGLISH)
+    assert sum(t is not None for (t,) in got) >= 0.6 * len(NON_ENGLISH)

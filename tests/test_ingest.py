@@ -17,15 +17,20 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def test_counts_add_up_and_rerun_is_idempotent(db: Path, tmp_path: Path) -> None:
     p = tmp_path / "r.csv"
-    p.write_text("id,text,stars\n1,The app crashes on start,1\n2,Love it,5\n3,,3\n1,same id other text,2\n"
-                 "4,The app crashes on start,1\n5,bad,row,extra\n")
+    p.write_text(
+        "id,text,stars\n1,The app crashes on start,1\n2,Love it,5\n3,,3\n1,same id other text,2\n"
+        "4,The app crashes on start,1\n5,bad,row,extra\n"
+    )
     first = ingest_paths(load_settings(db=db), [p], "play", "review")
     assert (first.read, first.stored, first.duplicates, first.rejected) == (6, 2, 2, 2)
     again = ingest_paths(load_settings(db=db), [p], "play", "review")
     assert (again.read, again.stored, again.duplicates, again.rejected) == (6, 0, 4, 2)
     assert rows(db, "select count(*) from feedback") == [(2,)]
     assert rows(db, "select count(*) from rejected_rows") == [(2,)]  # not recorded twice
-    assert sorted(r[0] for r in rows(db, "select reason from rejected_rows")) == ["empty text", "expected 3 fields, got 4"]
+    assert sorted(r[0] for r in rows(db, "select reason from rejected_rows")) == [
+        "empty text",
+        "expected 3 fields, got 4",
+    ]
 
 
 def test_same_content_in_another_source_is_kept(db: Path, tmp_path: Path) -> None:
@@ -39,7 +44,7 @@ def test_same_content_in_another_source_is_kept(db: Path, tmp_path: Path) -> Non
 def test_metadata_and_mapped_fields_are_stored(db: Path) -> None:
     counts = ingest_paths(load_settings(db=db), [DATA / "complaints.csv"], "cfpb", "ticket")
     assert counts.stored == 40 and counts.rejected == 0
-    (meta, created, ext), = rows(db, "select metadata->>'Product', created_at, external_id from feedback limit 1")
+    ((meta, created, ext),) = rows(db, "select metadata->>'Product', created_at, external_id from feedback limit 1")
     assert meta and created is not None and ext.isdigit()
 
 

@@ -37,8 +37,12 @@ def db(prefect_harness, fake: FakeLLM, tmp_path_factory: pytest.TempPathFactory)
     mp.setenv("PAINPOINTS_LLM_SEGMENT_SENTIMENT", "true")
     runner = CliRunner()
     for name, source, kind in [("chats_labelled.csv", "chat", "transcript"), ("reviews.jsonl", "play", "review")]:
-        assert runner.invoke(main, ["ingest", str(DATA / name), "--source", source, "--kind", kind,
-                                    "--db", str(path)]).exit_code == 0
+        assert (
+            runner.invoke(
+                main, ["ingest", str(DATA / name), "--source", source, "--kind", kind, "--db", str(path)]
+            ).exit_code
+            == 0
+        )
     result = runner.invoke(main, ["run", "--db", str(path)])
     assert result.exit_code == 0, result.output
     assert "LLM:" in result.output
@@ -56,7 +60,7 @@ def test_themes_are_named_by_the_llm(db: Path, fake: FakeLLM) -> None:
     stats = json.loads(rows(db, "select stats from latest_run")[0][0])
     batches = -(-stats["segments"] // 25)  # opt-in per-segment sentiment, 25 segments per request
     assert stats["llm_requests"] == len(themes) + batches == len(fake.chat_requests())
-    (with_llm,), = rows(db, "select count(llm_sentiment) from feedback_themes")
+    ((with_llm,),) = rows(db, "select count(llm_sentiment) from feedback_themes")
     assert with_llm == stats["segments"]
     assert stats["llm_tokens_in"] == 100 * (len(themes) + batches) and stats["llm_cost_estimate"] > 0
     assert rows(db, "select count(*) from llm_calls where status = 'ok'") == [(len(themes) + batches,)]
@@ -64,8 +68,11 @@ def test_themes_are_named_by_the_llm(db: Path, fake: FakeLLM) -> None:
 
 def test_second_run_on_unchanged_data_sends_nothing(db: Path, fake: FakeLLM) -> None:
     before = len(fake.chat_requests())
-    result = CliRunner().invoke(main, ["run", "--db", str(db)], env={"OPENAI_BASE_URL": fake.base_url,
-                                                                      "OPENAI_API_KEY": "sk-secret-test-key-123456"})
+    result = CliRunner().invoke(
+        main,
+        ["run", "--db", str(db)],
+        env={"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-secret-test-key-123456"},
+    )
     assert result.exit_code == 0, result.output
     assert len(fake.chat_requests()) == before
     stats = json.loads(rows(db, "select stats from latest_run")[0][0])
@@ -75,8 +82,11 @@ def test_second_run_on_unchanged_data_sends_nothing(db: Path, fake: FakeLLM) -> 
 def test_no_contact_details_from_the_chats_reach_the_endpoint(db: Path, fake: FakeLLM) -> None:
     with (DATA / "chats_labelled.csv").open(newline="") as fh:
         chats = "\n".join(r["transcript"] for r in csv.DictReader(fh))
-    pii = set(re.findall(r"[\w.+-]+@[\w-]+\.\w+", chats)) | set(re.findall(r"\(\d{3}\) \d{3}-\d{4}", chats)) \
+    pii = (
+        set(re.findall(r"[\w.+-]+@[\w-]+\.\w+", chats))
+        | set(re.findall(r"\(\d{3}\) \d{3}-\d{4}", chats))
         | set(re.findall(r"\b\d{5,}\b", chats))
+    )
     names = set(re.findall(r"pulled up for ([A-Za-z][\w' -]+?)\.", chats))  # the agent tool's log lines
     assert len(pii) > 50 and len(names) >= 10
     sent = json.dumps([r["body"] for r in fake.chat_requests()])
@@ -117,13 +127,25 @@ def test_the_api_key_is_never_stored(db: Path, tmp_path: Path) -> None:
 def test_a_failure_storm_still_completes_with_offline_names(prefect_harness, tmp_path: Path) -> None:
     storm = FakeLLM().start()
     try:
-        storm.script = ([{"status": 429, "headers": {"Retry-After": "0"}}, {"status": 500}, {"raw": "garbage{"},
-                         {"content": '{"label": ""}'}, {"content": "I cannot help with that."}] * 40)
+        storm.script = [
+            {"status": 429, "headers": {"Retry-After": "0"}},
+            {"status": 500},
+            {"raw": "garbage{"},
+            {"content": '{"label": ""}'},
+            {"content": "I cannot help with that."},
+        ] * 40
         db = tmp_path / "storm.duckdb"
-        env = {"OPENAI_BASE_URL": storm.base_url, "OPENAI_API_KEY": "sk-x", "PAINPOINTS_LLM_MAX_RETRIES": "0",
-               "PAINPOINTS_LLM_SEGMENT_SENTIMENT": "false"}
+        env = {
+            "OPENAI_BASE_URL": storm.base_url,
+            "OPENAI_API_KEY": "sk-x",
+            "PAINPOINTS_LLM_MAX_RETRIES": "0",
+            "PAINPOINTS_LLM_SEGMENT_SENTIMENT": "false",
+        }
         runner = CliRunner()
-        assert runner.invoke(main, ["ingest", str(DATA / "reviews.jsonl"), "--source", "p", "--db", str(db)]).exit_code == 0
+        assert (
+            runner.invoke(main, ["ingest", str(DATA / "reviews.jsonl"), "--source", "p", "--db", str(db)]).exit_code
+            == 0
+        )
         result = runner.invoke(main, ["run", "--db", str(db)], env=env)
         assert result.exit_code == 0, result.output
         stats = json.loads(rows(db, "select stats from latest_run")[0][0])

@@ -48,7 +48,7 @@ def setup(prefect_harness, tmp_path_factory: pytest.TempPathFactory):
             zendesk.put(1000 + i, "Support chat", text)
         config = root / "painpoints.toml"
         config.write_text(f"""
-db = "{root / 'nightly.duckdb'}"
+db = "{root / "nightly.duckdb"}"
 alert_webhook = "{hook.url}/services/T000/B000/XXXX"
 schedule_cron = "0 3 * * *"
 schedule_timezone = "Europe/Berlin"
@@ -82,9 +82,13 @@ def q_chats() -> list[tuple[str, str]]:
     import csv
 
     with (DATA / "chats_labelled.csv").open() as fh:
-        return [(r["subflow"], " ".join(line[4:].strip() for line in r["transcript"].splitlines()
-                                         if line.startswith("USR:")))
-                for r in csv.DictReader(fh)][:120]
+        return [
+            (
+                r["subflow"],
+                " ".join(line[4:].strip() for line in r["transcript"].splitlines() if line.startswith("USR:")),
+            )
+            for r in csv.DictReader(fh)
+        ][:120]
 
 
 def test_nightly_pulls_incrementally_and_alerts_on_a_new_theme(setup) -> None:
@@ -108,8 +112,11 @@ def test_nightly_pulls_incrementally_and_alerts_on_a_new_theme(setup) -> None:
     stats = json.loads(q(db, "select stats from latest_run")[0][0])
     assert stats["mode"] == "incremental" and stats["new_embeddings"] >= len(DARK_MODE)
     assert stats["same_theme_share"] == 1.0
-    dark = q(db, "select theme_id, count(*) from feedback_themes where external_id like '50%' and source = 'zendesk' "
-                 "group by all order by 2 desc")
+    dark = q(
+        db,
+        "select theme_id, count(*) from feedback_themes where external_id like '50%' and source = 'zendesk' "
+        "group by all order by 2 desc",
+    )
     theme, n = dark[0]
     assert theme is not None and n >= 8
     alert = q(db, "select reason from theme_alerts where theme_id = ?", [theme])
@@ -130,8 +137,13 @@ def test_served_deployment_runs_on_request(setup) -> None:
     api = PREFECT_API_URL.value()
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
     log = (root / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "painpoints.cli", "serve"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "painpoints.cli", "serve"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deployment = _wait_for_deployment(get_client, "painpoints-nightly/painpoints-nightly", proc, root)
         crons = [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules]

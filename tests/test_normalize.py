@@ -23,8 +23,10 @@ def test_content_hash_ignores_case_and_whitespace() -> None:
 
 
 def test_long_text_is_cut_into_points_and_short_tails_stay_attached() -> None:
-    text = ("The app crashes whenever I open the camera. It happened five times today. I reinstalled.\n\n"
-            "Separately, billing charged me twice for March and support never answered my emails about it.")
+    text = (
+        "The app crashes whenever I open the camera. It happened five times today. I reinstalled.\n\n"
+        "Separately, billing charged me twice for March and support never answered my emails about it."
+    )
     segs = split_segments(clean_text(text), max_chars=100)
     assert len(segs) == 2 and segs[0].endswith("I reinstalled.") and segs[1].startswith("Separately")
     assert split_segments("short", 100) == ["short"]
@@ -32,7 +34,9 @@ def test_long_text_is_cut_into_points_and_short_tails_stay_attached() -> None:
 
 def test_segments_are_redacted_and_uninformative_ones_dropped() -> None:
     text = "My refund never arrived for account number 33489175.\n\njane@x.org 555 123 4567"
-    assert segment_feedback("ticket", text)[0].text == "My refund never arrived for account number [ID]. [EMAIL] [PHONE]"
+    assert (
+        segment_feedback("ticket", text)[0].text == "My refund never arrived for account number [ID]. [EMAIL] [PHONE]"
+    )
     segs = segment_feedback("ticket", text, max_chars=40)
     assert [s.text for s in segs] == ["My refund never arrived for account number [ID]."]
     assert segs[0].original_text.endswith("33489175.") and segs[0].pii_found == ["id"]
@@ -46,8 +50,10 @@ def test_transcript_turns_are_grouped_up_to_the_limit() -> None:
 
 
 def test_redaction_kinds() -> None:
-    text, kinds = redact("mail a.b+c@mail.example.com, call +1 (415) 555-0134, card 4111-1111-1111-1111, "
-                         "iban DE89 3704 0044 0532 0130 00, lives at 6821 1st Ave, username: jdoe77, paid $25")
+    text, kinds = redact(
+        "mail a.b+c@mail.example.com, call +1 (415) 555-0134, card 4111-1111-1111-1111, "
+        "iban DE89 3704 0044 0532 0130 00, lives at 6821 1st Ave, username: jdoe77, paid $25"
+    )
     assert "a.b+c" not in text and "555-0134" not in text and "4111" not in text and "DE89" not in text
     assert "6821" not in text and "jdoe77" not in text and "$25" in text
     assert kinds == ["address", "card", "email", "iban", "id", "phone"]

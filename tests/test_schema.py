@@ -25,13 +25,19 @@ def test_database_from_before_versioning_is_upgraded_with_its_data(db: Path) -> 
     old = duckdb.connect(str(db))  # what a writer of the previous release left: DDL 001-003, no versions
     for _, _, ddl in store.migrations()[:3]:
         old.execute(ddl)
-    old.execute("INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score, x, y) "
-                "VALUES ('r1', 's1', 'T001', 'cluster', 'negative', -0.5, 0.1, 0.2)")
+    old.execute(
+        "INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score, x, y) "
+        "VALUES ('r1', 's1', 'T001', 'cluster', 'negative', -0.5, 0.1, 0.2)"
+    )
     old.close()
     with store.connect(db) as con:
         assert store.schema_version(con) == len(store.migrations())
-        cols = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
-                                          "WHERE table_name = 'assignments'").fetchall()]
+        cols = [
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'assignments'"
+            ).fetchall()
+        ]
         assert "x" not in cols and "y" not in cols  # 004 dropped the never-written map columns
         assert con.execute("SELECT theme_id, sentiment_score FROM assignments").fetchall() == [("T001", -0.5)]
 

@@ -18,8 +18,12 @@ def test_weights_load_without_pickle_and_match_the_model() -> None:
 
 @pytest.mark.slow
 def test_obvious_sentences(embedder) -> None:
-    texts = ["This app is fantastic, I love the new design!", "Terrible update, it crashes every time and I lost my data.",
-             "The bank charged me a late fee twice and nobody answers my calls.", "What time does the store open on Sunday?"]
+    texts = [
+        "This app is fantastic, I love the new design!",
+        "Terrible update, it crashes every time and I lost my data.",
+        "The bank charged me a late fee twice and nobody answers my calls.",
+        "What time does the store open on Sunday?",
+    ]
     labels, scores = SentimentModel().predict(embedder.encode(texts))
     assert labels[0] == "positive" and scores[0] > 0.2
     assert labels[1] == "negative" and labels[2] == "negative" and scores[1] < -0.2

@@ -11,8 +11,9 @@ from discovery.settings import llm_configured, load_settings
 
 def test_toml_env_and_arguments_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     toml = tmp_path / "painpoints.toml"
-    toml.write_text('min_theme_size = 15\noutlier_threshold = 0.5\n'
-                    'source_weights = { app_store = 1.0, enterprise_tickets = 3.0 }\n')
+    toml.write_text(
+        "min_theme_size = 15\noutlier_threshold = 0.5\nsource_weights = { app_store = 1.0, enterprise_tickets = 3.0 }\n"
+    )
     monkeypatch.setenv("PAINPOINTS_CONFIG", str(toml))
     s = load_settings()
     assert s.min_theme_size == 15 and s.outlier_threshold == 0.5

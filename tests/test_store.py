@@ -17,9 +17,17 @@ from tests.helpers import rows
 
 def hold(db: Path, seconds: float) -> subprocess.Popen:
     """Another process holding a read-only connection, like an open notebook."""
-    proc = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
-                             f"c = duckdb.connect({str(db)!r}, read_only=True); print('held', flush=True); "
-                             f"time.sleep({seconds})"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; "
+            f"c = duckdb.connect({str(db)!r}, read_only=True); print('held', flush=True); "
+            f"time.sleep({seconds})",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -75,8 +83,17 @@ def test_store_original_setting_controls_whether_unredacted_text_is_kept(db: Pat
     from discovery.settings import load_settings
 
     con = store.connect(db)
-    ingest_items(con, [FeedbackRecord(source="s", kind="ticket", text="Please call me at +1 415 555 0134 or mail "
-                                      "jane.doe@example.com, the refund never came.")], keep_original=store_original)
+    ingest_items(
+        con,
+        [
+            FeedbackRecord(
+                source="s",
+                kind="ticket",
+                text="Please call me at +1 415 555 0134 or mail jane.doe@example.com, the refund never came.",
+            )
+        ],
+        keep_original=store_original,
+    )
     prepare_segments(con, load_settings(db=db, store_original=store_original))
     text, original = con.execute("SELECT text, original_text FROM segments").fetchone()
     (stored,) = con.execute("SELECT text FROM feedback").fetchone()
@@ -113,7 +130,7 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
         assert part.segment_id == whole.segment_id and part.text == whole.text
         assert np.array_equal(part.vectors, whole.vectors)
     assert len(whole.segment_id) == len(texts) and whole.segment_id == sorted(whole.segment_id)
-    assert all(np.array_equal(v, own[h]) for v, h in zip(whole.vectors, whole.content_hash))
+    assert all(np.array_equal(v, own[h]) for v, h in zip(whole.vectors, whole.content_hash, strict=True))
     assert runstore.load_run_input(con, "other model").vectors.shape[0] == 0
     con.close()
 

@@ -44,14 +44,14 @@ def test_cli_ingest(private: Path, db: Path) -> None:
     assert_redacted(db)
 
 
-def test_cli_pull_files_and_zendesk(private: Path, db: Path, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_pull_files_and_zendesk(private: Path, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeZendesk() as zendesk:
         monkeypatch.setenv("ZENDESK_API_TOKEN", zendesk.token)
         zendesk.put(7, "Refund", TEXT)
         (tmp_path / "painpoints.toml").write_text(
             f'[[sources]]\nname = "files"\nkind = "ticket"\npaths = ["exports/*.csv"]\n\n'
-            f'[[sources]]\ntype = "zendesk"\nname = "zd"\nurl = "{zendesk.url}"\nemail = "{zendesk.email}"\n')
+            f'[[sources]]\ntype = "zendesk"\nname = "zd"\nurl = "{zendesk.url}"\nemail = "{zendesk.email}"\n'
+        )
         result = CliRunner().invoke(main, ["pull", "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert rows(db, "select count(*) from feedback where source = 'zd'") == [(1,)]

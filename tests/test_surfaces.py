@@ -48,13 +48,18 @@ def test_notebook_executes(demo_db: Path, name: str, monkeypatch: pytest.MonkeyP
 
     path = ROOT / "notebooks" / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
-    assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code"), \
+    assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code"), (
         "commit notebooks with outputs stripped"
+    )
     monkeypatch.setenv("PAINPOINTS_DB", str(demo_db))
     monkeypatch.setenv("PAINPOINTS_ROOT", str(ROOT))
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    text = "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for c in nb.cells
-                     if c.cell_type == "code" for o in c.outputs)
+    text = "\n".join(
+        str(o.get("data", {}).get("text/plain", o.get("text", "")))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
     if name == "explore":
         top = q(demo_db, "select label from pain_points where rank = 1")[0][0]
         assert top in text
@@ -64,12 +69,15 @@ def test_notebook_executes(demo_db: Path, name: str, monkeypatch: pytest.MonkeyP
 
 
 def test_db_opens_in_pandas_and_polars_without_painpoints(demo_db: Path) -> None:
-    code = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
-            "df = con.sql('select * from pain_points').df(); pl = con.sql('select * from feedback_themes').pl(); "
-            "assert 'painpoints' not in sys.modules and 'discovery' not in sys.modules; "
-            "print(len(df), pl.height, df.columns[0])")
-    out = subprocess.run([sys.executable, "-I", "-c", code, str(demo_db)], capture_output=True, text=True, check=True,
-                         cwd="/")
+    code = (
+        "import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "df = con.sql('select * from pain_points').df(); pl = con.sql('select * from feedback_themes').pl(); "
+        "assert 'painpoints' not in sys.modules and 'discovery' not in sys.modules; "
+        "print(len(df), pl.height, df.columns[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(demo_db)], capture_output=True, text=True, check=True, cwd="/"
+    )
     n_themes, n_segments, first = out.stdout.split()
     assert int(n_themes) >= 5 and int(n_segments) > 1000 and first == "rank"
 
@@ -91,10 +99,14 @@ def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> N
     db = tmp_path / "hostile.duckdb"
     shutil.copy(demo_db, db)
     con = duckdb.connect(str(db))
-    con.execute("UPDATE theme_snapshots SET label = ? WHERE rank = 2 AND run_id = (SELECT run_id FROM latest_run)",
-                [HOSTILE])
-    con.execute("UPDATE theme_snapshots SET example_quotes = list_prepend(?, example_quotes) WHERE rank = 1 "
-                "AND run_id = (SELECT run_id FROM latest_run)", ["</blockquote><script>window.__pwned = 3</script>"])
+    con.execute(
+        "UPDATE theme_snapshots SET label = ? WHERE rank = 2 AND run_id = (SELECT run_id FROM latest_run)", [HOSTILE]
+    )
+    con.execute(
+        "UPDATE theme_snapshots SET example_quotes = list_prepend(?, example_quotes) WHERE rank = 1 "
+        "AND run_id = (SELECT run_id FROM latest_run)",
+        ["</blockquote><script>window.__pwned = 3</script>"],
+    )
     con.close()
     out = tmp_path / "report.html"
     result = CliRunner().invoke(main, ["report", "--db", str(db), "--out", str(out)])
@@ -106,9 +118,18 @@ def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> N
     browser, driver_path = chromium()
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'chrome'}", "--window-size=1280,2400"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chrome'}",
+        "--window-size=1280,2400",
+    ):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
@@ -120,7 +141,10 @@ def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> N
         top = q(db, "select label from pain_points where rank = 1")[0][0]
         body = driver.find_element(By.TAG_NAME, "body").text
         assert top in body and HOSTILE in body  # shown as text
-        assert len(driver.find_elements(By.CSS_SELECTOR, "#ranked tbody tr")) == q(db, "select count(*) from pain_points")[0][0]
+        assert (
+            len(driver.find_elements(By.CSS_SELECTOR, "#ranked tbody tr"))
+            == q(db, "select count(*) from pain_points")[0][0]
+        )
         assert len(driver.find_elements(By.CSS_SELECTOR, "#theme-map circle")) > 100
         assert driver.find_elements(By.CSS_SELECTOR, ".card svg.spark polyline")
         box = driver.find_element(By.ID, "filter")

@@ -47,8 +47,10 @@ def test_zendesk_pages_cursor_updates_and_deletes(zendesk: FakeZendesk, db: Path
     assert (again.read, again.stored) == (0, 0)
     assert zendesk.requests[0]["query"]["cursor"] == [cursor]  # only what changed since
 
-    con.execute("INSERT INTO segments VALUES ('x:000', (SELECT feedback_id FROM feedback WHERE external_id = '3'), "
-                "0, 'old', NULL, 'h', [])")
+    con.execute(
+        "INSERT INTO segments VALUES ('x:000', (SELECT feedback_id FROM feedback WHERE external_id = '3'), "
+        "0, 'old', NULL, 'h', [])"
+    )
     zendesk.put(3, "Refund problem 3", "Update: the refund arrived but only half of it.")
     zendesk.put(6, "App login", "Cannot log in since the update.")
     zendesk.put(2, "Refund problem 2", "", status="deleted")
@@ -121,10 +123,26 @@ def test_retry_after_forms() -> None:
 
 
 def test_webhook_gets_slack_compatible_alerts_with_retry() -> None:
-    found = [{"theme_id": "T012", "label": "Dark mode unreadable", "reason": "new", "recent_items": 9,
-              "growth": None, "zscore": 9.0, "negative_share": 0.9},
-             {"theme_id": "T003", "label": "Refund delays", "reason": "spike", "recent_items": 30,
-              "growth": 2.0, "zscore": 4.2, "negative_share": 0.8}]
+    found = [
+        {
+            "theme_id": "T012",
+            "label": "Dark mode unreadable",
+            "reason": "new",
+            "recent_items": 9,
+            "growth": None,
+            "zscore": 9.0,
+            "negative_share": 0.9,
+        },
+        {
+            "theme_id": "T003",
+            "label": "Refund delays",
+            "reason": "spike",
+            "recent_items": 30,
+            "growth": 2.0,
+            "zscore": 4.2,
+            "negative_share": 0.8,
+        },
+    ]
     with Webhook() as hook:
         hook.script.append({"status": 500})
         assert alerts.send(hook.url + "/services/T/B/X", found, "run-1")
