@@ -58,21 +58,40 @@ EXTRA_STOP = {
 }
 
 
-STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP)
+# Words that say how someone feels, not what about: a theme name reads as the thing ("search filters",
+# "card never arrived"), so a phrase may not start or end with one ("works great", "best reddit client",
+# "terrible customer service" → "customer service"). Sentiment has its own columns.
+FILLER = {
+    "great", "best", "better", "good", "love", "loved", "loves", "loving", "awesome", "amazing", "excellent",
+    "nice", "perfect", "fantastic", "wonderful", "brilliant", "beautiful", "cool", "favorite", "favourite",
+    "terrible", "awful", "horrible", "worst", "bad", "hate", "hated", "sucks", "guys", "guy", "lol", "pls",
+    "plz", "thx", "omg", "wow", "far", "simply", "totally", "absolutely", "definitely",
+}  # fmt: skip
+STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP | FILLER)
 WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_']*(?:'[^\W\d_]+)?\b")
+# never part of a name: masking tokens of redacted exports (CFPB's "XXXX", "XX/XX/2019"), social handles,
+# hashtags and links — a theme is a problem, not the account or brand it was addressed to
+NOT_NAME = re.compile(r"(?i)\bx{2,}\b|[@#]\w+|\bhttps?://\S+|\bwww\.\S+")
+
+
+def _stop(word: str) -> bool:
+    """A word a phrase may not start or end with: stop words (also spelled without their apostrophe,
+    "i've" = "ive"), filler, one-letter words."""
+    return word in STOP_SET or word.replace("'", "") in STOP_SET or len(word) < 2
 
 
 def phrases(text: str) -> list[str]:
     """1–3-grams of the text that neither start nor end with a stop word. Stop words inside stay, so
     phrases read naturally ("easy to use", "lack of search") instead of the stop-word-stripped
     n-grams a plain vectorizer makes ("so far so good" → "far good")."""
-    words = [w.lower() for w in WORD.findall(PLACEHOLDER.sub(" ", text))]
     out = []
-    for n in (1, 2, 3):
-        for i in range(len(words) - n + 1):
-            gram = words[i : i + n]
-            if gram[0] not in STOP_SET and gram[-1] not in STOP_SET and len(gram[0]) > 1 and len(gram[-1]) > 1:
-                out.append(" ".join(gram))
+    for part in NOT_NAME.split(PLACEHOLDER.sub(" ", text)):  # no phrase spans a masked token or handle
+        words = [w.lower() for w in WORD.findall(part)]
+        for n in (1, 2, 3):
+            for i in range(len(words) - n + 1):
+                gram = words[i : i + n]
+                if not _stop(gram[0]) and not _stop(gram[-1]):
+                    out.append(" ".join(gram))
     return out
 
 

@@ -10,6 +10,7 @@ import pytest
 from discovery.cluster import UNASSIGNED, ThemeClusterer, auto_min_cluster_size
 from discovery.label import OfflineLabeler, ctfidf, mmr
 from discovery.rank import rank_themes
+from discovery.records import ThemeScore
 
 
 def blobs(
@@ -140,14 +141,42 @@ def test_rank_score_components() -> None:
     assert weighted[0].theme == 0
 
 
+def _trends(labels: list[int], created: list, source: list[str], min_items: int = 10) -> dict[int, ThemeScore]:
+    n = len(labels)
+    rows = rank_themes(np.array(labels), ["negative"] * n, -np.ones(n), source, [str(i) for i in range(n)], created,
+                       min_trend_items=min_items)  # fmt: skip
+    return {r.theme: r for r in rows}
+
+
 def test_rank_trend_from_timestamps() -> None:
     now = datetime(2024, 6, 1)
-    created = [now - timedelta(days=d) for d in (1, 2, 3, 100, 101, 102, 103, 104)]
-    labels = np.array([0, 0, 0, 1, 1, 1, 1, 0])  # theme 0 dominates the last 30 days
-    rows = rank_themes(labels, ["negative"] * 8, -np.ones(8), ["a"] * 8, [str(i) for i in range(8)], created)
-    by_theme = {r.theme: r for r in rows}
-    assert by_theme[0].trend > 0 > by_theme[1].trend
-    assert by_theme[0].trend_factor > 1 > by_theme[1].trend_factor
+    days = [1, 2, 3, 4, 5, 6] * 2 + [100 + d for d in range(12)]
+    labels = [0] * 9 + [1] * 3 + [0] * 4 + [1] * 8  # theme 0: 9 of 12 recent, 4 of 12 before
+    t = _trends(labels, [now - timedelta(days=d) for d in days], ["a"] * 24)
+    assert t[0].trend == pytest.approx(9 / 4 - 1) and (t[0].trend_recent, t[0].trend_expected) == (9, 4.0)
+    assert t[1].trend == pytest.approx(3 / 8 - 1)
+    assert t[0].trend_factor > 1 > t[1].trend_factor
+
+
+def test_trend_compares_each_source_within_its_own_time_span() -> None:
+    """Source b's export ended two years before source a's: its themes are not "shrinking" — within
+    b's own span theme 1 is steady, so its trend is 0, not −100%."""
+    now = datetime(2024, 6, 1)
+    a = [now - timedelta(days=d) for d in [1, 2, 3, 4, 5, 100, 101, 102, 103, 104] * 2]
+    b = [now - timedelta(days=800 + d) for d in [1, 2, 3, 4, 5, 100, 101, 102, 103, 104] * 2]
+    t = _trends([0] * 20 + [1] * 20, a + b, ["a"] * 20 + ["b"] * 20)
+    assert t[1].trend == pytest.approx(0.0) and t[0].trend == pytest.approx(0.0)
+
+
+def test_no_trend_from_a_handful_or_without_history() -> None:
+    now = datetime(2024, 6, 1)
+    few = _trends([0] * 4 + [1] * 20, [now - timedelta(days=d) for d in [1, 2, 3, 100] + list(range(100, 120))],
+                  ["a"] * 24)  # fmt: skip
+    assert few[0].trend is None and few[0].trend_factor == 1.0  # 4 items: noise, not a trend
+    new = _trends([0] * 12 + [1] * 20, [now - timedelta(days=d) for d in [1] * 12 + list(range(100, 120))], ["a"] * 32)
+    assert new[0].trend == 1.0 and new[0].trend_expected == 0.0  # only recent: new, capped at +100%
+    undated = _trends([0] * 12, [None] * 12, ["a"] * 12)
+    assert undated[0].trend is None and undated[0].trend_recent is None
 
 
 def test_exact_knn_matches_brute_force_and_puts_self_first() -> None:
@@ -179,3 +208,13 @@ def test_umap_kernels_are_cached_on_disk(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) > 50
     assert len(list(tmp_path.rglob("*.nbi"))) > 5  # compiled kernels written to the cache
+
+
+def test_phrases_leave_out_filler_masks_handles_and_fragments() -> None:
+    """A name is the thing, not a feeling, a masked number, an @handle or a sentence fragment."""
+    from discovery.label import phrases
+
+    got = phrases("Works great, best reddit client I've used! @united lost my bag, XXXX XXXX told me #fail")
+    assert "reddit client" in got and "lost my bag" in got
+    assert not any(w in p.split() for p in got for w in ("great", "best", "xxxx", "united", "fail"))
+    assert not any(p.endswith("i've") or p.startswith("i've") for p in got)
