@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from discovery import themes
+from discovery.feedback_type import ThemeType, theme_types
 from discovery.records import (
     Assignment,
     DiscoveryResult,
@@ -58,7 +59,12 @@ def assemble(
             settings.alert_period_days, settings.alert_baseline_periods, settings.alert_zscore, settings.alert_min_items
         ),
     )
-    snapshots = theme_snapshots(found, scores.ranked, naming, status, trends, state)
+    kinds = (
+        theme_types(found.labels, scores.feedback_type, scores.sentiment, len(found.order))
+        if scores.feedback_type is not None
+        else None
+    )
+    snapshots = theme_snapshots(found, scores.ranked, naming, status, trends, state, kinds)
     splits = [e for e in found.identity.events if e.event == "split"]
     state_rows, life_events = themes.next_state(
         found_themes(data, found, snapshots), state.known, state.curation, splits, run.run_id, run.now
@@ -102,6 +108,7 @@ def theme_snapshots(
     status: list[str],
     trends: list[ThemeTrend],
     state: ThemeState,
+    kinds: list[ThemeType] | None = None,
 ) -> list[ThemeSnapshot]:
     """One snapshot row per theme, ranked 1..n over the visible themes by score; hidden ones last."""
     cur, known = state.curation, state.known
@@ -122,6 +129,7 @@ def theme_snapshots(
             hidden=tid in cur.hidden,
             **score,
             **asdict(trends[t]),
+            **(asdict(kinds[t]) if kinds else {}),
         )
         if t in naming.fixed:
             row.label_method = "curated" if tid in cur.renames else known[tid].label_method
@@ -157,11 +165,12 @@ def found_themes(data: RunInput, found: Found, snapshots: list[ThemeSnapshot]) -
 
 
 def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) -> list[Assignment]:
-    """One row per segment: its theme (None = unassigned), how it got it, its sentiment."""
+    """One row per segment: its theme (None = unassigned), how it got it, its sentiment and feedback type."""
     llm_sentiment = naming.llm_sentiment or [None] * len(data.segment_id)
+    types: list[str | None] = [*scores.feedback_type] if scores.feedback_type else [None] * len(data.segment_id)
     return [
-        Assignment(sid, tid, str(how), h, s, float(sc), ls)
-        for sid, tid, how, h, s, sc, ls in zip(
+        Assignment(sid, tid, str(how), h, s, float(sc), ls, ft)
+        for sid, tid, how, h, s, sc, ls, ft in zip(
             data.segment_id,
             found.identity.theme_of,
             found.identity.how,
@@ -169,6 +178,7 @@ def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) ->
             scores.sentiment,
             scores.sentiment_score,
             llm_sentiment,
+            types,
             strict=True,
         )
     ]

@@ -48,6 +48,15 @@ class SentimentClassifier(Protocol):
     def predict(self, X: np.ndarray) -> tuple[Sequence[str], np.ndarray]: ...
 
 
+class FeedbackTyper(Protocol):
+    """Per-row feedback type (problem | request | question | praise | other) of vectors and their
+    texts, with a confidence in 0..1 (``discovery.feedback_type.FeedbackTypeModel``)."""
+
+    def fit(self) -> Any: ...
+
+    def predict(self, X: np.ndarray, texts: Sequence[str]) -> tuple[Sequence[str], np.ndarray]: ...
+
+
 class Labeler(Protocol):
     """Names themes offline: one ``ThemeName`` per theme index. ``encode`` embeds candidate phrases;
     ``fixed`` labels (kept or curated) are used as given and never handed to another theme."""
@@ -135,6 +144,26 @@ class SignSentiment:
     def predict(self, X: np.ndarray) -> tuple[list[str], np.ndarray]:
         score = np.clip(np.asarray(X)[:, 0], -1, 1) if len(X) else np.zeros(0)
         return ["negative" if s < 0 else "positive" for s in score], score
+
+
+@dataclass
+class CueTyper:
+    """Stand-in ``FeedbackTyper``: "please add" / "wish" → request, "love" / "great" → praise,
+    a trailing "?" → question, anything else → problem."""
+
+    def fit(self) -> CueTyper:
+        return self
+
+    def predict(self, X: np.ndarray, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        def kind(text: str) -> str:
+            low = text.lower()
+            if "please add" in low or "wish" in low:
+                return "request"
+            if "love" in low or "great" in low:
+                return "praise"
+            return "question" if low.rstrip().endswith("?") else "problem"
+
+        return [kind(t) for t in texts], np.ones(len(texts))
 
 
 @dataclass

@@ -208,3 +208,40 @@ class FeedbackTypeModel:
             labels.append(label)
             conf[i] = p[i, idx[label]] if cue is None else (1 + p[i, idx[label]]) / 2
         return labels, conf
+
+
+# A theme is praise when most of it is praise or positive in tone, a request theme when requests
+# lead it and make at least this share; everything else is a pain point — neutral-toned problems
+# (support contact reasons, "how do I reset my password") included, since a PM acts on those too.
+PRAISE_MIN_SHARE = 0.5
+REQUEST_MIN_SHARE = 0.4
+
+
+@dataclass(frozen=True)
+class ThemeType:
+    """A theme's type and the mix behind it (shares of its segments)."""
+
+    theme_type: str  # problem | request | praise
+    problem_share: float
+    request_share: float
+    praise_share: float
+    positive_share: float
+
+
+def theme_types(labels: np.ndarray, types: Sequence[str], sentiment: Sequence[str], n_themes: int) -> list[ThemeType]:
+    """Per theme index (``labels`` = theme index per segment, −1 unassigned): its ``ThemeType``."""
+    out = []
+    kinds, tone = np.asarray(types, dtype=object), np.asarray(sentiment, dtype=object)
+    for t in range(n_themes):
+        members = labels == t
+        n = max(int(members.sum()), 1)
+        share = {k: float((kinds[members] == k).sum()) / n for k in ("problem", "request", "praise")}
+        positive = float((tone[members] == "positive").sum()) / n
+        if share["praise"] >= PRAISE_MIN_SHARE or positive >= PRAISE_MIN_SHARE:
+            kind = "praise"
+        elif share["request"] >= REQUEST_MIN_SHARE and share["request"] >= share["problem"]:
+            kind = "request"
+        else:
+            kind = "problem"
+        out.append(ThemeType(kind, share["problem"], share["request"], share["praise"], positive))
+    return out

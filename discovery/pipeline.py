@@ -27,7 +27,7 @@ import numpy as np
 from discovery import runstore, store, themes
 from discovery.assemble import RunInfo, assemble
 from discovery.cluster import ThemeClusterer
-from discovery.components import ClustererFactory, Encoder, Labeler, LLMNamer, SentimentClassifier
+from discovery.components import ClustererFactory, Encoder, FeedbackTyper, Labeler, LLMNamer, SentimentClassifier
 from discovery.embed import Embedder
 from discovery.embed_cache import CachingEncoder, cache_lookup
 from discovery.naming import fixed_labels, name_with_llm, wants_llm_sentiment
@@ -110,6 +110,7 @@ def discover(
     llm: LLMNamer | None = None,
     full: bool = False,
     run_id: str = "",
+    typer: FeedbackTyper | None = None,
 ) -> DiscoveryResult:
     """Cluster (or carry over), track theme identity, score sentiment, name and rank the segments of
     the window. Reads the store, writes nothing: vectors computed on the way are in the result's
@@ -117,7 +118,8 @@ def discover(
 
     Components are passed in (BERTopic-style slots, protocols in ``discovery.components``) so tests
     and benchmarks can swap any of them; ``clusterer`` is a factory ``(min_cluster_size,
-    leftovers=False) -> unfitted clusterer`` (default: ``ThemeClusterer`` from ``settings``).
+    leftovers=False) -> unfitted clusterer`` (default: ``ThemeClusterer`` from ``settings``);
+    ``typer`` tells problems from requests and praise (default: ``FeedbackTypeModel``).
     """
     seconds: dict[str, float] = {}
     caches = RunCaches(con, settings)
@@ -128,6 +130,8 @@ def discover(
         found = identify(data, state, mode, settings, clusterer or default_clusterer(settings))
     with _timed(seconds, "sentiment"):
         scores = score_sentiment(data, sentiment, settings, caches.encoder_for)
+    with _timed(seconds, "feedback_type"):
+        scores.feedback_type = score_types(data, typer or default_typer())
     with _timed(seconds, "rank"):
         scores.ranked = score_themes(data, found, scores, settings)
     fixed = fixed_labels(found.order, state.known, state.curation, use_llm=llm is not None)
@@ -231,6 +235,19 @@ def score_sentiment(
     vectors = data.vectors if model == settings.embed_model else encoder_for(model).encode(data.text)
     labels, scores = sentiment.predict(vectors)
     return Scores(list(labels), np.asarray(scores))
+
+
+def default_typer() -> FeedbackTyper:
+    """The offline feedback-type model (cue rules + a classifier on the run's vectors)."""
+    from discovery.feedback_type import FeedbackTypeModel
+
+    return FeedbackTypeModel()
+
+
+def score_types(data: RunInput, typer: FeedbackTyper) -> list[str]:
+    """Feedback type per segment (problem | request | question | praise | other)."""
+    types, _ = typer.fit().predict(data.vectors, data.text)
+    return list(types)
 
 
 def score_themes(data: RunInput, found: Found, scores: Scores, settings: Settings) -> list[ThemeScore]:

@@ -6,13 +6,15 @@
   weight (``source_weights``, default 1): how big the problem is.
 * ``negative_share`` — share of the theme's segments classified negative: how much it hurts. Praise
   themes keep a quarter of their volume so a huge neutral theme can still outrank a tiny angry one.
-* ``trend_factor`` — 1 + ½·clip(trend, −1, 1), where ``trend`` is the relative growth of the theme's
-  share in the last ``recent_days`` against the time before (NULL, factor 1, without timestamps).
+* ``trend_factor`` — 1 + ½·clip(trend, −1, 1), where ``trend`` is the theme's growth in the last
+  ``recent_days`` of each source against what its earlier share of that source predicts (``trend``,
+  with the counts behind it; NULL, factor 1, without timestamps or with fewer than 10 dated items).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -20,23 +22,72 @@ import numpy as np
 from discovery.records import ThemeScore
 
 MIN_DATED = 0.5  # share of a theme's segments that need a timestamp before trend is computed
+MIN_TREND_ITEMS = 10  # fewer dated segments in a theme: no trend (a handful of items is noise, not a trend)
+MIN_NEW_ITEMS = 5  # recent items needed to call a theme with no history growing (trend +100%)
 
 
-def trend(theme_mask: np.ndarray, created: Sequence[datetime | None], recent_days: int) -> float | None:
-    dated = np.array([c is not None for c in created])
-    if not dated.any() or dated[theme_mask].mean() < MIN_DATED:
-        return None
-    stamps = [c for c in created if c is not None]
-    cut = max(stamps) - timedelta(days=recent_days)
-    recent = np.array([c is not None and c > cut for c in created])
-    before = dated & ~recent
-    if recent.sum() == 0 or before.sum() == 0:
-        return None
-    share_recent = (theme_mask & recent).sum() / recent.sum()
-    share_before = (theme_mask & before).sum() / before.sum()
-    if share_before == 0:
-        return 1.0 if share_recent > 0 else None
-    return float(share_recent / share_before - 1)
+@dataclass(frozen=True)
+class Windows:
+    """Each segment's place in time, per source: ``recent`` when within ``recent_days`` of the newest
+    item *of its own source*, ``before`` when dated and older. Sources are compared with themselves:
+    a source whose export ended years ago is not "shrinking" against one that is still live."""
+
+    source: np.ndarray  # source index per segment
+    dated: np.ndarray
+    recent: np.ndarray
+    before: np.ndarray
+    n_sources: int
+
+    @classmethod
+    def of(cls, created: Sequence[datetime | None], source: Sequence[str], recent_days: int) -> Windows:
+        names = sorted(set(source))
+        idx = np.array([names.index(s) for s in source], dtype=int) if len(source) else np.zeros(0, int)
+        newest: dict[int, datetime] = {}
+        for s, c in zip(idx.tolist(), created, strict=True):
+            if c is not None and (s not in newest or c > newest[s]):
+                newest[s] = c
+        dated = np.array([c is not None for c in created], dtype=bool)
+        recent = np.array(
+            [
+                c is not None and c > newest[s] - timedelta(days=recent_days)
+                for s, c in zip(idx.tolist(), created, strict=True)
+            ],
+            dtype=bool,
+        )
+        return cls(idx, dated, recent, dated & ~recent, len(names))
+
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.source[mask], minlength=self.n_sources)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A theme's trend and the counts behind it: ``recent`` segments in the recent windows against
+    ``expected`` there had its earlier share of each source held (None when not comparable)."""
+
+    value: float | None
+    recent: int | None
+    expected: float | None
+
+
+def trend(theme_mask: np.ndarray, w: Windows, min_items: int = MIN_TREND_ITEMS) -> Trend:
+    """Growth of a theme within each source's own time span: recent segments against the number its
+    share of each source's earlier segments predicts (sources without earlier segments are left out).
+    None without enough dated segments, and when nothing comparable is recent."""
+    dated = w.dated[theme_mask]
+    if dated.sum() < min_items or dated.mean() < MIN_DATED:
+        return Trend(None, None, None)
+    before_all, recent_all = w.count(w.before), w.count(w.recent)
+    comparable = before_all > 0
+    expected = float(
+        (w.count(theme_mask & w.before)[comparable] / before_all[comparable] * recent_all[comparable]).sum()
+    )
+    recent = int(w.count(theme_mask & w.recent)[comparable].sum())
+    if not recent_all[comparable].sum():
+        return Trend(None, None, None)
+    if expected < 1:  # no history to speak of: growing only when clearly present now
+        return Trend(1.0 if recent >= MIN_NEW_ITEMS else None, recent, round(expected, 2))
+    return Trend(recent / expected - 1, recent, round(expected, 2))
 
 
 def rank_themes(
@@ -48,6 +99,7 @@ def rank_themes(
     created: Sequence[datetime | None],
     source_weights: dict[str, float] | None = None,
     recent_days: int = 30,
+    min_trend_items: int = MIN_TREND_ITEMS,
 ) -> list[ThemeScore]:
     """One score per theme with its components, ``rank`` 1 = most painful; ties broken by size."""
     n = len(labels)
@@ -55,14 +107,15 @@ def rank_themes(
         return []
     weights = np.array([(source_weights or {}).get(s, 1.0) for s in source], dtype=float)
     negative = np.array([s == "negative" for s in sentiment])
+    windows = Windows.of(created, source, recent_days)
     rows = []
     for t in sorted(set(int(x) for x in labels if x >= 0)):
         mask = labels == t
         share = mask.sum() / n
         weighted_share = weights[mask].sum() / weights.sum()
         neg_share = negative[mask].mean()
-        tr = trend(mask, created, recent_days)
-        factor = 1 + 0.5 * float(np.clip(tr, -1, 1)) if tr is not None else 1.0
+        tr = trend(mask, windows, min_trend_items)
+        factor = 1 + 0.5 * float(np.clip(tr.value, -1, 1)) if tr.value is not None else 1.0
         rows.append(
             ThemeScore(
                 theme=t,
@@ -72,8 +125,10 @@ def rank_themes(
                 weighted_share=float(weighted_share),
                 negative_share=float(neg_share),
                 avg_sentiment=float(sentiment_score[mask].mean()),
-                trend=tr,
+                trend=tr.value,
                 trend_factor=factor,
+                trend_recent=tr.recent,
+                trend_expected=tr.expected,
                 score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
                 sources=sorted({source[i] for i in np.flatnonzero(mask).tolist()}),
             )

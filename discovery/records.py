@@ -61,6 +61,8 @@ class ThemeScore(Columns):
     score: float
     sources: list[str]
     rank: int = 0
+    trend_recent: int | None = None  # segments in the recent windows (per source, see discovery.rank)
+    trend_expected: float | None = None  # what the theme's earlier share predicted there
 
 
 @dataclass(slots=True)
@@ -110,6 +112,13 @@ class ThemeSnapshot(Columns):
     zscore: float | None = None
     emerging: bool = False
     emerging_reason: str | None = None
+    trend_recent: int | None = None
+    trend_expected: float | None = None
+    theme_type: str | None = None  # problem | request | praise (discovery.feedback_type.theme_types)
+    problem_share: float | None = None
+    request_share: float | None = None
+    praise_share: float | None = None
+    positive_share: float | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +132,7 @@ class Assignment(Columns):
     sentiment: str
     sentiment_score: float
     llm_sentiment: str | None = None
+    feedback_type: str | None = None  # problem | request | question | praise | other
 
 
 @dataclass(slots=True)
@@ -296,6 +306,7 @@ class Scores:
     sentiment: list[str]
     sentiment_score: np.ndarray
     ranked: list[ThemeScore] = field(default_factory=list)
+    feedback_type: list[str] | None = None  # per segment (discovery.feedback_type)
 
 
 @dataclass

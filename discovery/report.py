@@ -102,6 +102,8 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
             **run.stats.as_dict(),
         },
         "themes": themes,
+        "requests": _rows(con, "report_feature_requests"),
+        "praise": _rows(con, "report_praise"),
         "weeks": [d.isoformat() for d in starts],
         "map": [
             {"x": p.x, "y": p.y, "colour": colour[p.theme_id], "theme_id": p.theme_id}
@@ -111,6 +113,11 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
         "map_labels": _map_labels(points, themes[:10]),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _rows(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
+    cols, rows = store.query(con, store.sql(query))
+    return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
 def _weekly(con: duckdb.DuckDBPyConnection, weeks: int) -> tuple[list[date], dict[str, dict[Any, int]]]:

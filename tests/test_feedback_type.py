@@ -195,3 +195,44 @@ def test_clear_examples_with_the_real_embedder(embedder) -> None:
     # "The fabric is thin and see-through.", "Check-in took two minutes, excellent.", "Clean interface and no ads."
     assert len(wrong) <= 4, wrong
     assert conf.min() > 0.2 and conf.max() <= 1
+
+
+def test_theme_type_follows_the_mix_of_its_segments() -> None:
+    """Theme 0 mostly praise, 1 mostly positive in tone, 2 led by requests, 3 neutral-toned problems
+    (support contact reasons stay pains), −1 unassigned is ignored."""
+    from discovery.feedback_type import theme_types
+
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, -1])
+    types = [
+        "praise",
+        "praise",
+        "problem",
+        "other",
+        "other",
+        "problem",
+        "request",
+        "request",
+        "problem",
+        "question",
+        "other",
+        "problem",
+        "praise",
+    ]
+    tone = [
+        "positive",
+        "positive",
+        "negative",
+        "positive",
+        "positive",
+        "neutral",
+        "neutral",
+        "neutral",
+        "negative",
+        "neutral",
+        "neutral",
+        "neutral",
+        "positive",
+    ]
+    kinds = theme_types(labels, types, tone, 4)
+    assert [k.theme_type for k in kinds] == ["praise", "praise", "request", "problem"]
+    assert kinds[2].request_share == pytest.approx(2 / 3) and kinds[0].positive_share == pytest.approx(2 / 3)

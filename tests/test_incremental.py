@@ -46,7 +46,7 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
     assert s["same_theme_share"] == 1.0 and s["kept"] == sum(t is not None for t in before.values())
     after = dict(q(db, "select segment_id, theme_id from assignments where run_id = (select run_id from latest_run)"))
     assert all(after[k] == v for k, v in before.items() if v is not None)
-    labels = dict(q(db, "select theme_id, label from pain_points"))
+    labels = dict(q(db, "select theme_id, label from latest_themes"))
     assert all(labels[t] == label for t, label in q(db, "select theme_id, label from themes where status = 'active'"))
     # the crash complaint joins the known crash theme rather than starting a new one
     assert q(
@@ -56,22 +56,23 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
 
 def test_curation_survives_a_full_recluster(golden_db: Path) -> None:
     db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
-    ranked = q(db, "select theme_id from pain_points order by rank")
+    ranked = q(db, "select theme_id from latest_themes order by overall_rank")
     top, hidden, small, big = ranked[0][0], ranked[1][0], ranked[-1][0], ranked[2][0]
     invoke("theme", "rename", top, "Top problem (named by PM)", "--db", str(db))
     invoke("theme", "hide", hidden, "--db", str(db))
     invoke("theme", "merge", small, big, "--db", str(db))
     for flag in ([], ["--full"]):  # applied by the next run, and still in force after a full recluster
         invoke("run", "--db", str(db), *flag)
-        points = dict(q(db, "select theme_id, label from pain_points"))
+        points = dict(q(db, "select theme_id, label from latest_themes"))  # pains, praise and request themes
         assert points[top] == "Top problem (named by PM)"
         assert hidden not in points and small not in points and big in points
         assert q(db, "select count(*) from feedback_themes where theme_id = ?", [small]) == [(0,)]
         assert q(db, "select status, merged_into from themes where theme_id = ?", [small]) == [("merged", big)]
-        ranks = [r for (r,) in q(db, "select rank from pain_points")]
-        assert ranks == list(range(1, len(ranks) + 1))
+        for view in ("pain_points", "praise"):
+            ranks = [r for (r,) in q(db, f"select rank from {view}")]
+            assert ranks == list(range(1, len(ranks) + 1))
     assert last_stats(db)["mode"] == "full" and last_stats(db)["same_theme_share"] >= 0.8
-    assert q(db, "select count(*) from theme_alerts") == q(db, "select count(*) from pain_points where emerging")
+    assert q(db, "select count(*) from theme_alerts") == q(db, "select count(*) from latest_themes where emerging")
     result = CliRunner().invoke(main, ["theme", "merge", big, small, "--db", str(db)])
     assert result.exit_code != 0 and "already merged" in result.output
 

@@ -51,7 +51,7 @@ def db(prefect_harness, fake: FakeLLM, tmp_path_factory: pytest.TempPathFactory)
 
 
 def test_themes_are_named_by_the_llm(db: Path, fake: FakeLLM) -> None:
-    themes = rows(db, "select label, label_method, label_offline, grounding, severity from pain_points")
+    themes = rows(db, "select label, label_method, label_offline, grounding, severity from latest_themes")
     assert any(method == "llm" for _, method, _, _, _ in themes)
     for label, method, offline, grounding, severity in themes:
         assert grounding is not None and offline
@@ -149,7 +149,7 @@ def test_a_failure_storm_still_completes_with_offline_names(prefect_harness, tmp
         result = runner.invoke(main, ["run", "--db", str(db)], env=env)
         assert result.exit_code == 0, result.output
         stats = json.loads(rows(db, "select stats from latest_run")[0][0])
-        themes = rows(db, "select label_method from pain_points")
+        themes = rows(db, "select label_method from latest_themes")
         assert stats["llm_themes_offline"] == sum(m != "llm" for (m,) in themes) >= 1
         assert stats["llm_fallbacks"] >= 1 and f"{stats['llm_themes_offline']} of" in result.output
     finally:

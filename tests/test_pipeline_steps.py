@@ -13,7 +13,7 @@ import pytest
 
 from discovery import pipeline, runstore, store
 from discovery.assemble import RunInfo, assemble
-from discovery.components import AxisClusterer, EchoLLM, FirstTextLabeler, HashEncoder, SignSentiment
+from discovery.components import AxisClusterer, CueTyper, EchoLLM, FirstTextLabeler, HashEncoder, SignSentiment
 from discovery.embed_cache import CachingEncoder, embed_missing
 from discovery.naming import fixed_labels, name_with_llm
 from discovery.records import KnownTheme, LLMStats, RunStats, Scores
@@ -326,7 +326,9 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
     con, s = seeded_store(tmp_path)
     try:
         before = table_contents(con)
-        result = pipeline.discover(con, s, HashEncoder(), OtherModel(), clusterer=make, llm=EchoLLM(), run_id="r1")
+        result = pipeline.discover(
+            con, s, HashEncoder(), OtherModel(), clusterer=make, llm=EchoLLM(), run_id="r1", typer=CueTyper()
+        )
         assert table_contents(con) == before
         assert {e.model for e in result.embeddings} == {"hash-4", f"hash-{DIM}"}  # sentiment texts, label phrases
         assert result.stats.llm is not None and result.llm_calls
@@ -338,13 +340,18 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         assert stats == replace(result.stats, new_segments=36, new_embeddings=36)
         latest = runstore.latest_run(con)
         assert latest is not None and latest.run_id == run_id and latest.stats.themes == len(result.themes) > 0
-        assert con.execute("SELECT count(*) FROM pain_points").fetchone()[0] == len(result.themes)
+        by_view = [
+            con.execute(f"SELECT count(*) FROM {v}").fetchone()[0]
+            for v in ("pain_points", "feature_requests", "praise")
+        ]
+        assert sum(by_view) == len(result.themes)  # every theme is in exactly one of the three views
+        assert {a.feedback_type for a in result.assignments} <= {"problem", "request", "question", "praise"}
         cached = dict(con.execute("SELECT model, count(*) FROM embeddings GROUP BY ALL").fetchall())
         assert cached["hash-4"] == 36 and cached[f"hash-{DIM}"] > 36
         theme_ids, vectors = runstore.latest_vectors(con)
         assigned = [a for a in result.assignments if a.theme_id is not None]
         assert theme_ids == [a.theme_id for a in assigned] and vectors.shape == (len(assigned), DIM)
-        again = pipeline.discover(con, s, HashEncoder(), OtherModel(), clusterer=make, run_id="r2")
+        again = pipeline.discover(con, s, HashEncoder(), OtherModel(), clusterer=make, run_id="r2", typer=CueTyper())
         assert again.stats.mode == "incremental" and again.stats.kept == len(assigned)
         assert again.embeddings == []  # everything it needed was cached by the first run
     finally:

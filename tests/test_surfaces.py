@@ -37,8 +37,24 @@ def test_example_query_runs_on_the_demo(demo_db: Path, example: Path) -> None:
     result = CliRunner().invoke(main, ["query", "--file", str(example), "--db", str(demo_db), "--format", "json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    if example.stem.startswith(("01_", "05_", "06_", "09_", "13_", "14_")):
+    if example.stem.startswith(("01_", "05_", "06_", "09_", "13_", "14_", "16_", "17_", "18_")):
         assert out, f"{example.name} returned no rows on the demo data"
+
+
+def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
+    """No pain point is a theme whose segments are mostly praise or positive; requests and praise have
+    their own non-empty views; every visible theme is in pain_points or praise."""
+    assert q(demo_db, "select label from pain_points where praise_share >= 0.5 or positive_share >= 0.5") == []
+    assert q(demo_db, "select count(*) from feature_requests")[0][0] > 0
+    assert q(demo_db, "select count(*) from praise")[0][0] > 0
+    shown = q(
+        demo_db,
+        "select (select count(*) from pain_points) + (select count(*) from praise), count(*) "
+        "from latest_themes where theme_type <> 'request'",
+    )[0]
+    assert shown[0] == shown[1]
+    types = {t for (t,) in q(demo_db, "select distinct feedback_type from feedback_themes")}
+    assert {"problem", "request", "praise"} <= types <= {"problem", "request", "question", "praise", "other"}
 
 
 @pytest.mark.parametrize("name", ["explore", "evaluate"])

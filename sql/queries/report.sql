@@ -25,3 +25,9 @@ SELECT theme_id, source, sum(share_of_theme)
 FROM theme_sources
 GROUP BY ALL
 ORDER BY 3 DESC;
+
+-- name: report_feature_requests
+SELECT rank, theme_id, label, items, share, example_quotes[1] AS quote FROM feature_requests ORDER BY rank;
+
+-- name: report_praise
+SELECT rank, theme_id, label, items, share, positive_share, example_quotes[1] AS quote FROM praise ORDER BY rank;

@@ -19,7 +19,8 @@ SELECT
     t.label AS theme_label,
     a.sentiment,
     a.sentiment_score,
-    a.llm_sentiment        -- NULL unless llm_segment_sentiment is on
+    a.llm_sentiment,       -- NULL unless llm_segment_sentiment is on
+    a.feedback_type        -- problem | request | question | praise | other (NULL in runs before typing)
 FROM assignments a
 JOIN latest_run r ON a.run_id = r.run_id
 JOIN segments s ON s.segment_id = a.segment_id

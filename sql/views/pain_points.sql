@@ -1,9 +1,11 @@
--- One row per theme of the latest successful run, ordered by rank (contract view). Themes a PM hid
--- (`painpoints theme hide`) are left out.
+-- The latest successful run's themes by what they are (issue 17): pain_points (problem themes),
+-- feature_requests (the request segments of themes) and praise (praise themes) have the same columns;
+-- latest_themes holds every theme. Themes a PM
+-- hid (`painpoints theme hide`) are left out. `rank` is 1..n within each view.
 -- score = 100 * weighted_share * (0.25 + 0.75 * negative_share) * trend_factor; see README "Ranking".
-CREATE OR REPLACE VIEW pain_points AS
+CREATE OR REPLACE VIEW latest_themes AS
 SELECT
-    t.rank,
+    t.rank AS overall_rank,  -- by score over every visible theme of the run
     t.theme_id,
     t.label,
     t.description,
@@ -11,7 +13,7 @@ SELECT
     t.share,
     t.negative_share,
     t.avg_sentiment,
-    t.trend,
+    t.trend,                -- growth within each source's own time span; NULL with < 10 dated items
     t.score,
     t.example_quotes,
     t.sources,
@@ -33,8 +35,58 @@ SELECT
     t.baseline_mean,
     t.growth,
     t.zscore,
+    t.trend_recent,         -- the counts behind trend: segments in the recent windows …
+    t.trend_expected,       -- … and how many the theme's earlier share predicted there
+    coalesce(t.theme_type, 'problem') AS theme_type,  -- problem | request | praise (runs before typing: problem)
+    t.problem_share,
+    t.request_share,
+    t.praise_share,
+    t.positive_share,
     t.run_id
 FROM theme_snapshots t
 JOIN latest_run r ON t.run_id = r.run_id
-WHERE NOT coalesce(t.hidden, false)
-ORDER BY t.rank;
+WHERE NOT coalesce(t.hidden, false);
+
+-- Problem themes, most painful first (contract view).
+CREATE OR REPLACE VIEW pain_points AS
+SELECT row_number() OVER (ORDER BY overall_rank) AS rank, * EXCLUDE (overall_rank)
+FROM latest_themes
+WHERE theme_type = 'problem'
+ORDER BY rank;
+
+-- What customers ask for: per theme, its segments typed `request` (a feature request is usually a
+-- facet of a topic — "please add a search filter" clusters with search complaints), listed when a
+-- theme holds at least 5 of them or is a request theme; ranked by how many. The measures describe
+-- the request segments; label, description, keywords, status and emerging flags are the theme's.
+-- trend is NULL (not computed for a part of a theme yet).
+CREATE OR REPLACE VIEW feature_requests AS
+WITH asked AS (
+    SELECT theme_id, count(*) AS items, count(DISTINCT feedback_id) AS feedback_items,
+           avg((sentiment = 'negative')::INTEGER) AS negative_share, avg(sentiment_score) AS avg_sentiment,
+           list(left(text, 240) ORDER BY length(text), feedback_id, segment)[1:4] AS example_quotes,
+           list(DISTINCT source ORDER BY source) AS sources
+    FROM feedback_themes
+    WHERE feedback_type = 'request' AND theme_id IS NOT NULL
+    GROUP BY theme_id
+), total AS (
+    SELECT count(*) AS segments FROM feedback_themes
+)
+SELECT row_number() OVER (ORDER BY a.items DESC, t.overall_rank) AS rank,
+       t.* EXCLUDE (overall_rank) REPLACE (
+           a.items AS items, a.items / total.segments AS share, a.negative_share AS negative_share,
+           a.avg_sentiment AS avg_sentiment, NULL::DOUBLE AS trend, NULL::INTEGER AS trend_recent,
+           NULL::DOUBLE AS trend_expected, 100.0 * a.items / total.segments AS score,
+           a.example_quotes AS example_quotes, a.sources AS sources, a.feedback_items AS feedback_items,
+           a.items / total.segments AS weighted_share, 1.0::DOUBLE AS trend_factor)
+FROM asked a
+JOIN latest_themes t USING (theme_id), total
+WHERE a.items >= 5 OR t.theme_type = 'request'
+ORDER BY rank;
+
+-- What customers love: praise themes, by volume (source-weighted) and trend.
+CREATE OR REPLACE VIEW praise AS
+SELECT row_number() OVER (ORDER BY weighted_share * trend_factor DESC, overall_rank) AS rank,
+       * EXCLUDE (overall_rank)
+FROM latest_themes
+WHERE theme_type = 'praise'
+ORDER BY rank;

@@ -2,9 +2,9 @@
 
 -- This run's emerging themes: new ones, and ones whose latest period spikes over their baseline.
 CREATE OR REPLACE VIEW theme_alerts AS
-SELECT rank, theme_id, label, emerging_reason AS reason, recent_items, baseline_mean, growth, zscore,
-       negative_share, items, example_quotes, run_id
-FROM pain_points
+SELECT overall_rank AS rank, theme_id, label, emerging_reason AS reason, recent_items, baseline_mean, growth,
+       zscore, negative_share, items, example_quotes, theme_type, run_id
+FROM latest_themes
 WHERE emerging
 ORDER BY (emerging_reason = 'spike') DESC, zscore DESC, rank;
 

@@ -24,7 +24,7 @@ SELECT ft.theme_id, ft.theme_label AS label,
        ft.text AS quote, ft.source, ft.kind, ft.created_at, ft.sentiment, ft.sentiment_score,
        ft.feedback_id, ft.external_id
 FROM feedback_themes ft
-JOIN pain_points p USING (theme_id)
+JOIN latest_themes p USING (theme_id)
 WHERE ft.theme_id IS NOT NULL;
 
 -- Where each theme comes from: items per (source, kind), as a share of the theme and of the source.
