@@ -65,7 +65,8 @@ FILLER = {
     "great", "best", "better", "good", "love", "loved", "loves", "loving", "awesome", "amazing", "excellent",
     "nice", "perfect", "fantastic", "wonderful", "brilliant", "beautiful", "cool", "favorite", "favourite",
     "terrible", "awful", "horrible", "worst", "bad", "hate", "hated", "sucks", "guys", "guy", "lol", "pls",
-    "plz", "thx", "omg", "wow", "far", "simply", "totally", "absolutely", "definitely",
+    "plz", "thx", "omg", "wow", "far", "simply", "totally", "absolutely", "definitely", "greatest", "highly",
+    "appreciate", "appreciated", "recommend", "recommended", "enjoy", "enjoyed", "happy", "glad", "super",
 }  # fmt: skip
 STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP | FILLER)
 WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_']*(?:'[^\W\d_]+)?\b")

@@ -261,6 +261,7 @@ def score_themes(data: RunInput, found: Found, scores: Scores, settings: Setting
         data.created_at,
         settings.source_weights,
         settings.recent_days,
+        rating=data.rating or None,
     )
 
 

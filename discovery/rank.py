@@ -9,6 +9,10 @@
 * ``trend_factor`` — 1 + ½·clip(trend, −1, 1), where ``trend`` is the theme's growth in the last
   ``recent_days`` of each source against what its earlier share of that source predicts (``trend``,
   with the counts behind it; NULL, factor 1, without timestamps or with fewer than 10 dated items).
+
+Beside the score, where feedback carries a rating: ``impact`` — how much the average rating of all
+rated items would rise if the theme's items were removed (Thematic's impact), with ``avg_rating``
+and ``rated_items``; re-rank by it in SQL (``order by impact desc``).
 """
 
 from __future__ import annotations
@@ -90,6 +94,39 @@ def trend(theme_mask: np.ndarray, w: Windows, min_items: int = MIN_TREND_ITEMS) 
     return Trend(recent / expected - 1, recent, round(expected, 2))
 
 
+MIN_RATED = 5  # rated feedback items needed inside and outside a theme before its impact is computed
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Scores (star ratings; NPS or CSAT when mapped as ``--rating``) per feedback item, with each
+    segment's item: impact is about items, and an item cut into three segments counts once."""
+
+    item: np.ndarray  # item index per segment
+    score: np.ndarray  # per item, NaN where unrated
+
+    @classmethod
+    def of(cls, feedback_id: Sequence[str], rating: Sequence[float | None]) -> Ratings | None:
+        if not any(r is not None for r in rating):
+            return None
+        ids, item = np.unique(np.asarray(feedback_id, dtype=object), return_inverse=True)
+        score = np.full(len(ids), np.nan)
+        score[item] = [np.nan if r is None else float(r) for r in rating]
+        return cls(item, score)
+
+    def impact(self, theme_mask: np.ndarray) -> tuple[float | None, float | None, int]:
+        """``(impact, avg_rating, rated_items)``: Thematic-style impact, how much the average score of
+        all rated items would rise without the theme's items (positive: the theme drags it down)."""
+        inside = np.zeros(len(self.score), dtype=bool)
+        inside[self.item[theme_mask]] = True
+        rated = ~np.isnan(self.score)
+        n_in, n_out = int((inside & rated).sum()), int((~inside & rated).sum())
+        if n_in < MIN_RATED or n_out < MIN_RATED:
+            return None, (float(self.score[inside & rated].mean()) if n_in else None), n_in
+        without = float(self.score[~inside & rated].mean())
+        return without - float(self.score[rated].mean()), float(self.score[inside & rated].mean()), n_in
+
+
 def rank_themes(
     labels: np.ndarray,
     sentiment: Sequence[str],
@@ -100,6 +137,7 @@ def rank_themes(
     source_weights: dict[str, float] | None = None,
     recent_days: int = 30,
     min_trend_items: int = MIN_TREND_ITEMS,
+    rating: Sequence[float | None] | None = None,
 ) -> list[ThemeScore]:
     """One score per theme with its components, ``rank`` 1 = most painful; ties broken by size."""
     n = len(labels)
@@ -108,6 +146,7 @@ def rank_themes(
     weights = np.array([(source_weights or {}).get(s, 1.0) for s in source], dtype=float)
     negative = np.array([s == "negative" for s in sentiment])
     windows = Windows.of(created, source, recent_days)
+    ratings = Ratings.of(feedback_id, rating) if rating is not None else None
     rows = []
     for t in sorted(set(int(x) for x in labels if x >= 0)):
         mask = labels == t
@@ -116,6 +155,7 @@ def rank_themes(
         neg_share = negative[mask].mean()
         tr = trend(mask, windows, min_trend_items)
         factor = 1 + 0.5 * float(np.clip(tr.value, -1, 1)) if tr.value is not None else 1.0
+        impact, avg_rating, rated = ratings.impact(mask) if ratings is not None else (None, None, 0)
         rows.append(
             ThemeScore(
                 theme=t,
@@ -129,6 +169,9 @@ def rank_themes(
                 trend_factor=factor,
                 trend_recent=tr.recent,
                 trend_expected=tr.expected,
+                impact=impact,
+                avg_rating=avg_rating,
+                rated_items=rated,
                 score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
                 sources=sorted({source[i] for i in np.flatnonzero(mask).tolist()}),
             )

@@ -63,6 +63,9 @@ class ThemeScore(Columns):
     rank: int = 0
     trend_recent: int | None = None  # segments in the recent windows (per source, see discovery.rank)
     trend_expected: float | None = None  # what the theme's earlier share predicted there
+    impact: float | None = None  # rise of the average rating without the theme's items
+    avg_rating: float | None = None
+    rated_items: int = 0
 
 
 @dataclass(slots=True)
@@ -114,6 +117,9 @@ class ThemeSnapshot(Columns):
     emerging_reason: str | None = None
     trend_recent: int | None = None
     trend_expected: float | None = None
+    impact: float | None = None
+    avg_rating: float | None = None
+    rated_items: int = 0
     theme_type: str | None = None  # problem | request | praise (discovery.feedback_type.theme_types)
     problem_share: float | None = None
     request_share: float | None = None

@@ -49,6 +49,7 @@ class RunInput:
     text: list[str]
     vectors: np.ndarray
     content_hash: list[str] = field(default_factory=list)
+    rating: list[float | None] = field(default_factory=list)  # the feedback item's score (stars, NPS…)
 
 
 def load_run_input(

@@ -218,3 +218,19 @@ def test_phrases_leave_out_filler_masks_handles_and_fragments() -> None:
     assert "reddit client" in got and "lost my bag" in got
     assert not any(w in p.split() for p in got for w in ("great", "best", "xxxx", "united", "fail"))
     assert not any(p.endswith("i've") or p.startswith("i've") for p in got)
+
+
+def test_impact_is_the_rise_of_the_average_rating_without_the_theme() -> None:
+    """Theme 0: ten 1-star items; theme 1: ten 5-star items. All 20 average 3.0; without theme 0 the
+    average is 5.0 (impact +2.0), without theme 1 it is 1.0 (−2.0). A theme with too few rated items,
+    or unrated data, has no impact. An item cut into two segments counts once."""
+    labels = [0] * 10 + [1] * 10 + [2, 2]
+    ids = [str(i) for i in range(20)] + ["0", "21"]  # item "0" has a second segment, in theme 2
+    rating = [1.0] * 10 + [5.0] * 10 + [1.0, None]
+    rows = rank_themes(np.array(labels), ["negative"] * 22, -np.ones(22), ["a"] * 22, ids, [None] * 22, rating=rating)
+    by = {r.theme: r for r in rows}
+    assert by[0].impact == pytest.approx(2.0) and by[0].avg_rating == 1.0 and by[0].rated_items == 10
+    assert by[1].impact == pytest.approx(-2.0)
+    assert by[2].impact is None and by[2].rated_items == 1
+    unrated = rank_themes(np.array(labels), ["negative"] * 22, -np.ones(22), ["a"] * 22, ids, [None] * 22)
+    assert all(r.impact is None and r.rated_items == 0 for r in unrated)

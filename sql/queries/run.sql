@@ -15,7 +15,7 @@ WHERE CAST(? AS INTEGER) IS NULL
 
 -- name: run_input
 -- the run's segments and vectors in a stable order; parameters as run_input_size
-SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, e.vector
+SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating, e.vector
 FROM segments s
 JOIN feedback f USING (feedback_id)
 JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?

@@ -37,6 +37,9 @@ SELECT
     t.zscore,
     t.trend_recent,         -- the counts behind trend: segments in the recent windows …
     t.trend_expected,       -- … and how many the theme's earlier share predicted there
+    t.impact,               -- rise of the average rating if the theme's items were removed (NULL unrated)
+    t.avg_rating,
+    t.rated_items,
     coalesce(t.theme_type, 'problem') AS theme_type,  -- problem | request | praise (runs before typing: problem)
     t.problem_share,
     t.request_share,
@@ -75,7 +78,8 @@ SELECT row_number() OVER (ORDER BY a.items DESC, t.overall_rank) AS rank,
        t.* EXCLUDE (overall_rank) REPLACE (
            a.items AS items, a.items / total.segments AS share, a.negative_share AS negative_share,
            a.avg_sentiment AS avg_sentiment, NULL::DOUBLE AS trend, NULL::INTEGER AS trend_recent,
-           NULL::DOUBLE AS trend_expected, 100.0 * a.items / total.segments AS score,
+           NULL::DOUBLE AS trend_expected, NULL::DOUBLE AS impact, NULL::DOUBLE AS avg_rating,
+           NULL::INTEGER AS rated_items, 100.0 * a.items / total.segments AS score,
            a.example_quotes AS example_quotes, a.sources AS sources, a.feedback_items AS feedback_items,
            a.items / total.segments AS weighted_share, 1.0::DOUBLE AS trend_factor)
 FROM asked a

@@ -1,4 +1,4 @@
--- Feedback type and honest trends (issue 17): what each segment and theme is (discovery/feedback_type.py).
+-- Feedback type, honest trends, impact (issue 17): what each segment and theme is (discovery/feedback_type.py).
 -- pain_points shows problem themes, feature_requests the request segments of themes, praise praise themes.
 ALTER TABLE assignments ADD COLUMN IF NOT EXISTS feedback_type VARCHAR;    -- problem | request | question | praise | other
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS theme_type VARCHAR;   -- problem | request | praise
@@ -10,3 +10,8 @@ ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS positive_share DOUBLE; -- s
 -- how many its earlier share of each source predicted there.
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS trend_recent INTEGER;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS trend_expected DOUBLE;
+-- Impact where feedback carries a rating (discovery/rank.py): how much the average rating of all rated
+-- items would rise without the theme's items; the theme's own average and how many rated items it has.
+ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS impact DOUBLE;
+ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS avg_rating DOUBLE;
+ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS rated_items INTEGER;

@@ -1,0 +1,222 @@
+"""Area homogeneity on a mixed multi-product feed (``discovery/areas.py``, issue 17 item 4).
+
+"On one feed that mixes several products, the top level must keep the products apart": each data set
+(or MultiDoGO domain) below is one product; the feed is segmented like a real run
+(``discovery.normalize.segment_feedback``, PII redacted), embedded (all-MiniLM-L6-v2, int8), clustered
+into themes (``ThemeClusterer(random_state=0)``), and the themes grouped into areas. Scores are over
+segments with a theme (each segment's area is its theme's): sklearn ``homogeneity_score(product,
+area)`` (target ≥ 0.85: an area holds one product), ``completeness_score`` (a product sits in one
+area) and the number of areas, for a sweep of cut thresholds.
+
+Hold-out: the threshold is chosen on mix ``tune`` (six products) — the highest V-measure among cuts with
+homogeneity ≥ 0.85 and ≤ 20 areas — and reported on mix ``heldout`` (eight other products, no data
+set in common except MultiDoGO, whose other domains are used). ``themes_homogeneity`` is the ceiling:
+grouping themes can only lower homogeneity, so products that share themes cap what areas can reach.
+
+Permissive licenses only (each folder's SOURCE.txt): CFPB (public domain), Review-Pulse (MIT),
+Women's clothing reviews (CC0), MultiDoGO (CDLA-Permissive-1.0), IBM car rental (Apache-2.0), UCI
+sentiment sentences (CC BY 4.0), IT service tickets (CC0).
+
+Run: ``python -m benchmarks.areas [--write] [--mix=tune,heldout]`` (about 3–4 min per mix on 2 cores;
+vectors are cached in ``$TMPDIR/painpoints-areas``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import completeness_score, homogeneity_score, v_measure_score
+
+from benchmarks.common import emit, header, options
+from benchmarks.datasets import DATA
+from discovery.areas import AREA_THRESHOLD, MAX_AREAS, find_areas, name_areas
+from discovery.normalize import segment_feedback
+
+OUT = Path(__file__).with_suffix(".json")
+THRESHOLDS = [round(t, 2) for t in np.arange(0.4, 1.01, 0.05)]
+TARGET = 0.85
+Loader = Callable[[], list[tuple[str, str]]]  # → (kind, text) per feedback item
+
+
+def _csv(path: Path, column: str, delimiter: str = ",", where: Callable[[dict], bool] = lambda r: True) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [r[column] for r in csv.DictReader(fh, delimiter=delimiter) if r[column].strip() and where(r)]
+
+
+def cfpb() -> list[tuple[str, str]]:
+    return [("ticket", t) for t in _csv(DATA / "cfpb_complaints_sample" / "complaints_sample.csv", "Consumer complaint narrative")]
+
+
+def review_pulse() -> list[tuple[str, str]]:
+    path = DATA / "review_pulse_app_issues" / "LABELLED_REVIEWS.jsonl"
+    return [("review", json.loads(line)["text"]) for line in path.open(encoding="utf-8")]
+
+
+def clothing() -> list[tuple[str, str]]:
+    return [("review", t) for t in _csv(DATA / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv", "Review Text")]
+
+
+def car_rental() -> list[tuple[str, str]]:
+    texts = _csv(DATA / "ibm_car_rental_feedback" / "car_rental_training_data.csv", "Customer_Service", delimiter=";")
+    return [("review", t) for t in dict.fromkeys(texts)]  # 486 rows, 229 unique comments
+
+
+def multidogo(domain: str) -> Loader:
+    path = DATA / "multidogo" / "multidogo_conversations_dev_test.csv"
+    return lambda: [("transcript", t) for t in _csv(path, "customer_text", where=lambda r: r["domain"] == domain)]
+
+
+def uci(name: str) -> Loader:
+    path = DATA / "uci_sentiment_labelled_sentences" / f"{name}_labelled.txt"
+    return lambda: [("review", line.rsplit("\t", 1)[0]) for line in path.open(encoding="utf-8") if "\t" in line]
+
+
+def it_tickets() -> list[tuple[str, str]]:
+    return [("ticket", t) for t in _csv(DATA / "it_service_tickets" / "all_tickets_processed_improved_v3.csv", "Document")]
+
+
+# product → (loader, segments kept); segment budgets keep each feed near 4.5k segments
+MIXES: dict[str, dict[str, tuple[Loader, int]]] = {
+    "tune": {
+        "banking (CFPB)": (cfpb, 750),
+        "android apps (Review-Pulse)": (review_pulse, 750),
+        "clothing retail": (clothing, 750),
+        "airline (MultiDoGO)": (multidogo("airline"), 750),
+        "fast food (MultiDoGO)": (multidogo("fastfood"), 750),
+        "insurance (MultiDoGO)": (multidogo("insurance"), 750),
+    },
+    "heldout": {
+        "car rental (IBM)": (car_rental, 600),
+        "finance (MultiDoGO)": (multidogo("finance"), 600),
+        "media (MultiDoGO)": (multidogo("media"), 600),
+        "software (MultiDoGO)": (multidogo("software"), 600),
+        "phones (UCI Amazon)": (uci("amazon_cells"), 600),
+        "restaurants (UCI Yelp)": (uci("yelp"), 600),
+        "movies (UCI IMDb)": (uci("imdb"), 600),
+        "IT helpdesk tickets": (it_tickets, 600),
+    },
+}
+
+
+def feed(mix: str) -> tuple[list[str], list[str]]:
+    """Segments and their product: a seeded sample of each product's segments, up to its budget."""
+    rng = np.random.default_rng(0)
+    texts: list[str] = []
+    products: list[str] = []
+    for product, (load, budget) in MIXES[mix].items():
+        items = load()
+        order = rng.permutation(len(items))
+        segs: list[str] = []
+        for i in order.tolist():  # segment items in random order until the budget is met
+            kind, text = items[i]
+            segs += [s.text for s in segment_feedback(kind, text)]
+            if len(segs) >= budget:
+                break
+        texts += segs[:budget]
+        products += [product] * len(segs[:budget])
+    return texts, products
+
+
+def vectors(texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    cache = Path(tempfile.gettempdir()) / "painpoints-areas"
+    cache.mkdir(exist_ok=True)
+    path = cache / (hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16] + ".npy")
+    if path.exists():
+        return np.load(path)
+    X = np.concatenate([encode(texts[s : s + 2048]) for s in range(0, len(texts), 2048)])
+    np.save(path, X)
+    return X
+
+
+def scores(product: np.ndarray, labels: np.ndarray, area_of_theme: np.ndarray) -> dict[str, Any]:
+    keep = labels >= 0
+    area = area_of_theme[labels[keep]]
+    return {
+        "areas": int(len(np.unique(area_of_theme))),
+        "homogeneity": round(float(homogeneity_score(product[keep], area)), 3),
+        "completeness": round(float(completeness_score(product[keep], area)), 3),
+        "v_measure": round(float(v_measure_score(product[keep], area)), 3),
+    }
+
+
+def run_mix(mix: str, embedder: Any) -> dict[str, Any]:
+    from discovery.cluster import ThemeClusterer
+    from discovery.label import OfflineLabeler
+
+    t0 = time.perf_counter()
+    texts, products = feed(mix)
+    X = vectors(texts, embedder.encode)
+    t_embed = time.perf_counter() - t0
+    clusterer = ThemeClusterer(random_state=0).fit(X)
+    labels, C = clusterer.labels_, clusterer.centroids_
+    sizes = np.bincount(labels[labels >= 0], minlength=len(C))
+    product = np.array(products)
+    keep = labels >= 0
+    sweep = {
+        linkage: [{"threshold": t, **scores(product, labels, find_areas(C, sizes, MAX_AREAS, t, linkage))} for t in THRESHOLDS]
+        for linkage in ("average", "complete")
+    }
+    area_of_theme = find_areas(C, sizes, MAX_AREAS, AREA_THRESHOLD)
+    theme_names = OfflineLabeler().name(texts, X, labels, C, encode=embedder.encode)
+    names = name_areas(texts, labels, area_of_theme, [n.label for n in theme_names], X, encode=embedder.encode)
+    seg_area = np.where(keep, area_of_theme[np.maximum(labels, 0)], -1)
+    detail = []
+    for a, name in enumerate(names):
+        mix_of = Counter(product[seg_area == a].tolist())
+        total = sum(mix_of.values())
+        detail.append(
+            {
+                "area": name,
+                "themes": int((area_of_theme == a).sum()),
+                "segments": total,
+                "products": {p: round(n / total, 3) for p, n in mix_of.most_common(3)},
+                "theme_labels": [theme_names[t].label for t in np.flatnonzero(area_of_theme == a)[:5].tolist()],
+            }
+        )
+    return {
+        "products": {p: int(n) for p, n in Counter(products).items()},
+        "segments": len(texts),
+        "themes": int(len(C)),
+        "assigned_share": round(float(keep.mean()), 3),
+        "themes_homogeneity": round(float(homogeneity_score(product[keep], labels[keep])), 3),
+        "at_chosen_threshold": {"threshold": AREA_THRESHOLD, **scores(product, labels, area_of_theme)},
+        "areas_detail": detail,
+        "sweep": sweep,
+        "seconds": {"embed": round(t_embed, 1), "total": round(time.perf_counter() - t0, 1)},
+    }
+
+
+def choose(sweep: list[dict[str, Any]]) -> float | None:
+    """The cut with the highest V-measure among those meeting the target with ≤ ``MAX_AREAS`` areas."""
+    ok = [r for r in sweep if r["homogeneity"] >= TARGET and r["areas"] <= MAX_AREAS]
+    return max(ok, key=lambda r: (r["v_measure"], r["threshold"]))["threshold"] if ok else None
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    from discovery.embed import Embedder
+
+    opts = options(argv)
+    mixes = opts.get("mix", "tune,heldout").split(",")
+    embedder = Embedder(progress=False).fit()
+    report: dict[str, Any] = {**header("benchmarks.areas", argv), "target_homogeneity": TARGET, "mixes": {}}
+    for mix in mixes:
+        result = run_mix(mix, embedder)
+        if mix == "tune":
+            result["best_threshold_on_this_mix"] = choose(result["sweep"]["average"])
+        report["mixes"][mix] = result
+        print(f"{mix}: {result['at_chosen_threshold']}", file=sys.stderr, flush=True)
+    return emit(report, OUT, "write" in opts)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
