@@ -14,6 +14,7 @@ from typing import Any
 from discovery import themes
 from discovery.feedback_type import ThemeType, theme_types
 from discovery.records import (
+    Areas,
     Assignment,
     DiscoveryResult,
     Found,
@@ -46,7 +47,14 @@ class RunInfo:
 
 
 def assemble(
-    data: RunInput, state: ThemeState, found: Found, scores: Scores, naming: Naming, settings: Settings, run: RunInfo
+    data: RunInput,
+    state: ThemeState,
+    found: Found,
+    scores: Scores,
+    naming: Naming,
+    settings: Settings,
+    run: RunInfo,
+    areas: Areas | None = None,
 ) -> DiscoveryResult:
     """The run's rows: theme snapshots, assignments, the next theme state with its events, stats."""
     status = theme_status(found, state)
@@ -65,6 +73,11 @@ def assemble(
         else None
     )
     snapshots = theme_snapshots(found, scores.ranked, naming, status, trends, state, kinds)
+    if areas is not None:
+        of = dict(zip(found.order, areas.area_of_theme, strict=True))
+        for row in snapshots:
+            row.area_id = of[row.theme_id]
+            row.area_label = areas.label[row.area_id]
     splits = [e for e in found.identity.events if e.event == "split"]
     state_rows, life_events = themes.next_state(
         found_themes(data, found, snapshots), state.known, state.curation, splits, run.run_id, run.now
@@ -80,6 +93,7 @@ def assemble(
         theme_state=state_rows,
         events=found.identity.events + life_events,
         applied_curation=found.identity.applied_curation,
+        area_state=areas.state if areas is not None else None,
     )
 
 

@@ -67,6 +67,7 @@ FILLER = {
     "terrible", "awful", "horrible", "worst", "bad", "hate", "hated", "sucks", "guys", "guy", "lol", "pls",
     "plz", "thx", "omg", "wow", "far", "simply", "totally", "absolutely", "definitely", "greatest", "highly",
     "appreciate", "appreciated", "recommend", "recommended", "enjoy", "enjoyed", "happy", "glad", "super",
+    "pretty", "lifesaver",
 }  # fmt: skip
 STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP | FILLER)
 WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_']*(?:'[^\W\d_]+)?\b")

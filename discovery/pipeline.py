@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,12 +34,13 @@ from discovery.embed_cache import CachingEncoder, cache_lookup
 from discovery.naming import fixed_labels, name_with_llm, wants_llm_sentiment
 from discovery.normalize import content_hash, segment_feedback
 from discovery.rank import rank_themes
-from discovery.records import DiscoveryResult, Found, Naming, NewEmbeddings, Scores, ThemeScore
+from discovery.records import Areas, DiscoveryResult, Found, KnownArea, Naming, NewEmbeddings, Scores, ThemeScore
 from discovery.runstore import RunInput, ThemeState
 from discovery.settings import Settings
 from discovery.vectors import centroids
 
 log = logging.getLogger(__name__)
+AREA_MATCH = 0.8  # cosine an area's centroid needs to last run's to keep its id (as themes' match_threshold)
 
 
 def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
@@ -145,7 +147,9 @@ def discover(
         if wants_llm_sentiment(settings, len(data.text)):
             with _timed(seconds, "llm_sentiment"):
                 naming.llm_sentiment, _ = llm.classify_sentiment(data.text, caches.llm_reply, report=naming.llm.report)
-    result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds))
+    with _timed(seconds, "areas"):
+        areas = group_areas(data, found, naming, state, caches.encoder(embedder), run_id)
+    result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds), areas)
     result.embeddings = caches.new_embeddings()
     return result
 
@@ -263,6 +267,34 @@ def score_themes(data: RunInput, found: Found, scores: Scores, settings: Setting
         settings.recent_days,
         rating=data.rating or None,
     )
+
+
+def group_areas(
+    data: RunInput, found: Found, naming: Naming, state: ThemeState, encoder: Encoder, run_id: str
+) -> Areas:
+    """Areas above the themes (``discovery.areas``): grouped by centroid, matched to last run's areas
+    so ids and names stay, a PM's moves applied; the next ``areas`` table (unmatched ones dormant)."""
+    from discovery import areas as area
+
+    sizes = np.bincount(found.labels[found.labels >= 0], minlength=len(found.order))
+    index = area.find_areas(found.centroids, sizes)
+    centroid = area.area_centroids(found.centroids, sizes, index)
+    known = {aid: a.centroid for aid, a in state.areas.items() if a.centroid is not None}
+    ids = area.identify_areas(centroid, known, AREA_MATCH, state.areas)
+    names = area.name_areas(data.text, found.labels, index, [n.label for n in naming.names], data.vectors,
+                            encode=encoder.encode)  # fmt: skip
+    label = {aid: state.areas[aid].label if aid in state.areas else names[a] for a, aid in enumerate(ids)}
+    of_theme = area.apply_moves({t: ids[index[i]] for i, t in enumerate(found.order)}, state.curation.moves)
+    used = Counter(of_theme.values())
+    rows = [KnownArea(aid, label[aid], "active", centroid[a], used[aid],
+                      state.areas[aid].first_run if aid in state.areas else run_id, run_id)
+            for a, aid in enumerate(ids)]  # fmt: skip
+    for aid, old in sorted(state.areas.items()):
+        if aid not in label:  # last run's areas with no group this run: dormant, unless a PM moved a theme in
+            label[aid] = old.label
+            rows.append(replace(old, status="active" if used[aid] else "dormant", themes=used[aid],
+                                last_run=run_id if used[aid] else old.last_run))  # fmt: skip
+    return Areas([of_theme[t] for t in found.order], label, rows)
 
 
 def offline_labeler() -> Labeler:

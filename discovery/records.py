@@ -120,11 +120,36 @@ class ThemeSnapshot(Columns):
     impact: float | None = None
     avg_rating: float | None = None
     rated_items: int = 0
+    area_id: str | None = None  # the area above the theme (discovery.areas)
+    area_label: str | None = None
     theme_type: str | None = None  # problem | request | praise (discovery.feedback_type.theme_types)
     problem_share: float | None = None
     request_share: float | None = None
     praise_share: float | None = None
     positive_share: float | None = None
+
+
+@dataclass(slots=True)
+class KnownArea(Columns):
+    """One row of the ``areas`` table: an area's stable identity across runs."""
+
+    area_id: str
+    label: str
+    status: str  # active | dormant
+    centroid: np.ndarray | None
+    themes: int
+    first_run: str
+    last_run: str
+
+
+@dataclass
+class Areas:
+    """The areas step's result: per theme index its area id, and per area id its label; ``state`` is
+    the next ``areas`` table."""
+
+    area_of_theme: list[str]
+    label: dict[str, str]
+    state: list[KnownArea]
 
 
 @dataclass(slots=True)
@@ -266,6 +291,7 @@ class DiscoveryResult:
     events: list[ThemeEvent] = field(default_factory=list)
     applied_curation: list[str] = field(default_factory=list)
     embeddings: list[NewEmbeddings] = field(default_factory=list)
+    area_state: list[KnownArea] | None = None  # the new areas table; None leaves it as it is
 
     def with_counts(self, new_segments: int | None = None, new_embeddings: int | None = None) -> DiscoveryResult:
         """This result with the prepare and embed steps' counts added to its stats."""

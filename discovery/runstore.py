@@ -27,6 +27,7 @@ from discovery import store
 from discovery.records import (
     Assignment,
     DiscoveryResult,
+    KnownArea,
     KnownTheme,
     LatestRun,
     NewEmbeddings,
@@ -142,6 +143,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
         "assigned": arrow_rows(Assignment, result.assignments, run_id),
         "events": arrow_rows(ThemeEvent, result.events, run_id),
         "state": arrow_rows(KnownTheme, result.theme_state or []),
+        "area_state": arrow_rows(KnownArea, result.area_state or []),
         "calls": pa.Table.from_pylist([{**c, "run_id": run_id} for c in result.llm_calls]),
     }
     tables = {name: table for name, table in tables.items() if table.num_columns}
@@ -162,6 +164,10 @@ def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
         con.execute("DELETE FROM themes")
         if result.theme_state:
             con.execute(sql("insert_themes"))
+    if result.area_state is not None:
+        con.execute("DELETE FROM areas")
+        if result.area_state:
+            con.execute(sql("insert_areas"))
     if result.events:
         con.execute(sql("insert_theme_events"))
     for cid in result.applied_curation:
@@ -215,6 +221,7 @@ class ThemeState:
     stats: RunStats | None  # of the last successful run
     last_full: datetime | None
     curation: Curation
+    areas: dict[str, KnownArea] = field(default_factory=dict)
 
 
 def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
@@ -237,6 +244,12 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
         stats=last.stats if last else None,
         last_full=full[0] if full else None,
         curation=Curation.from_rows(con.execute(sql("curation_rows")).fetchall()),
+        areas={
+            row[0]: KnownArea(
+                row[0], row[1], row[2], None if row[3] is None else np.asarray(row[3], np.float32), *row[4:]
+            )
+            for row in con.execute(sql("known_areas")).fetchall()
+        },
     )
 
 
@@ -273,11 +286,15 @@ def add_curation(
     value: str | None = None,
     note: str | None = None,
 ) -> str:
-    """Record one curation action; the next run applies it. Unknown themes are refused."""
+    """Record one curation action; the next run applies it. Unknown themes (and areas) are refused."""
     known = dict(con.execute("SELECT theme_id, status FROM themes").fetchall())
     for t in (theme_id, target_theme_id):
         if t is not None and t not in known:
             raise StoreError(f'unknown theme {t!r}; see `painpoints query "select theme_id, label from themes"`')
+    if action == "move" and not con.execute("SELECT 1 FROM areas WHERE area_id = ?", [value]).fetchall():
+        raise StoreError(
+            f'unknown area {value!r}; see `painpoints query "select area_id, area_label from theme_areas"`'
+        )
     if action == "merge":
         if target_theme_id == theme_id:
             raise StoreError("a theme cannot be merged into itself")

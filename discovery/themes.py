@@ -38,13 +38,14 @@ SPLIT_SHARE = 0.25  # an old theme counts as split when ≥ 2 new themes each go
 
 @dataclass
 class Curation:
-    """The effective curation: latest rename/pin/hide per theme, all merges, pending splits."""
+    """The effective curation: latest rename/pin/hide/move per theme, all merges, pending splits."""
 
     renames: dict[str, str] = field(default_factory=dict)
     merges: dict[str, str] = field(default_factory=dict)
     pinned: set[str] = field(default_factory=set)
     hidden: set[str] = field(default_factory=set)
     splits: dict[str, tuple[str, int]] = field(default_factory=dict)  # theme → (curation_id, parts)
+    moves: dict[str, str] = field(default_factory=dict)  # theme → area id (`painpoints theme move`)
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str, str, str | None, str | None, str | None]]) -> Curation:
@@ -61,6 +62,8 @@ class Curation:
                 (cur.hidden.add if action == "hide" else cur.hidden.discard)(theme)
             elif action == "split" and applied is None:
                 cur.splits[theme] = (cid, max(2, int(value or 2)))
+            elif action == "move" and value:
+                cur.moves[theme] = value
         return cur
 
     def resolve(self, theme_id: str | None) -> str | None:

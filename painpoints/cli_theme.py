@@ -39,7 +39,7 @@ def _curate(
 
 @click.group()
 def theme() -> None:
-    """Curate themes: rename, merge, split, pin, hide (applied from the next run on)."""
+    """Curate themes: rename, merge, split, pin, hide, move to an area (applied from the next run on)."""
 
 
 @theme.command()
@@ -92,3 +92,13 @@ def pin(theme_id: str, off: bool, note: str | None, db: str | None) -> None:
 def hide(theme_id: str, off: bool, note: str | None, db: str | None) -> None:
     """Leave THEME_ID out of pain_points and alerts (its items keep their theme in feedback_themes)."""
     _curate(db, "unhide" if off else "hide", theme_id, note=note)
+
+
+@theme.command()
+@THEME
+@click.argument("area_id")
+@NOTE
+@click.option("--db", help=DB_HELP)
+def move(theme_id: str, area_id: str, note: str | None, db: str | None) -> None:
+    """Put THEME_ID under the area AREA_ID for good (see the theme_areas view), whatever grouping finds."""
+    _curate(db, "move", theme_id, value=area_id.strip(), note=note)

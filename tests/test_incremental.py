@@ -61,11 +61,18 @@ def test_curation_survives_a_full_recluster(golden_db: Path) -> None:
     invoke("theme", "rename", top, "Top problem (named by PM)", "--db", str(db))
     invoke("theme", "hide", hidden, "--db", str(db))
     invoke("theme", "merge", small, big, "--db", str(db))
+    areas = [a for (a,) in q(db, "select area_id from theme_areas order by rank")]
+    (home,) = q(db, "select area_id from latest_themes where theme_id = ?", [big])[0]
+    elsewhere = next((a for a in areas if a != home), home)
+    invoke("theme", "move", big, elsewhere, "--db", str(db))
+    bad = CliRunner().invoke(main, ["theme", "move", big, "A999", "--db", str(db)])
+    assert bad.exit_code != 0 and "unknown area" in bad.output
     for flag in ([], ["--full"]):  # applied by the next run, and still in force after a full recluster
         invoke("run", "--db", str(db), *flag)
         points = dict(q(db, "select theme_id, label from latest_themes"))  # pains, praise and request themes
         assert points[top] == "Top problem (named by PM)"
         assert hidden not in points and small not in points and big in points
+        assert q(db, "select area_id from latest_themes where theme_id = ?", [big]) == [(elsewhere,)]
         assert q(db, "select count(*) from feedback_themes where theme_id = ?", [small]) == [(0,)]
         assert q(db, "select status, merged_into from themes where theme_id = ?", [small]) == [("merged", big)]
         for view in ("pain_points", "praise"):

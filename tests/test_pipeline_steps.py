@@ -345,6 +345,9 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
             for v in ("pain_points", "feature_requests", "praise")
         ]
         assert sum(by_view) == len(result.themes)  # every theme is in exactly one of the three views
+        assert all(t.area_id and t.area_label for t in result.themes)  # every theme sits in an area
+        areas = dict(con.execute("SELECT area_id, themes FROM theme_areas").fetchall())
+        assert sum(areas.values()) == len(result.themes) and set(areas) <= {a.area_id for a in result.area_state or []}
         assert {a.feedback_type for a in result.assignments} <= {"problem", "request", "question", "praise"}
         cached = dict(con.execute("SELECT model, count(*) FROM embeddings GROUP BY ALL").fetchall())
         assert cached["hash-4"] == 36 and cached[f"hash-{DIM}"] > 36
@@ -354,5 +357,9 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         again = pipeline.discover(con, s, HashEncoder(), OtherModel(), clusterer=make, run_id="r2", typer=CueTyper())
         assert again.stats.mode == "incremental" and again.stats.kept == len(assigned)
         assert again.embeddings == []  # everything it needed was cached by the first run
+        # areas keep their ids and names on a rerun
+        assert {(t.theme_id, t.area_id, t.area_label) for t in again.themes} == {
+            (t.theme_id, t.area_id, t.area_label) for t in result.themes
+        }
     finally:
         con.close()

@@ -43,7 +43,8 @@ def test_example_query_runs_on_the_demo(demo_db: Path, example: Path) -> None:
 
 def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
     """No pain point is a theme whose segments are mostly praise or positive; requests and praise have
-    their own non-empty views; every visible theme is in pain_points or praise."""
+    their own non-empty views; every visible theme is in pain_points or praise; every pain point sits
+    in one of a handful of areas."""
     assert q(demo_db, "select label from pain_points where praise_share >= 0.5 or positive_share >= 0.5") == []
     assert q(demo_db, "select count(*) from feature_requests")[0][0] > 0
     assert q(demo_db, "select count(*) from praise")[0][0] > 0
@@ -53,6 +54,8 @@ def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
         "from latest_themes where theme_type <> 'request'",
     )[0]
     assert shown[0] == shown[1]
+    assert q(demo_db, "select count(*) from pain_points where area_id is null") == [(0,)]
+    assert 1 < q(demo_db, "select count(*) from theme_areas")[0][0] <= 20
     types = {t for (t,) in q(demo_db, "select distinct feedback_type from feedback_themes")}
     assert {"problem", "request", "praise"} <= types <= {"problem", "request", "question", "praise", "other"}
 

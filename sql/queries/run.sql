@@ -107,3 +107,9 @@ JOIN segments s USING (segment_id)
 JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = r.stats->>'embed_model'
 WHERE a.theme_id IS NOT NULL
 ORDER BY a.segment_id;
+
+-- name: known_areas
+SELECT area_id, label, status, centroid, themes, first_run, last_run FROM areas;
+
+-- name: insert_areas
+INSERT INTO areas BY NAME SELECT * FROM area_state;

@@ -15,3 +15,17 @@ ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS trend_expected DOUBLE;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS impact DOUBLE;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS avg_rating DOUBLE;
 ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS rated_items INTEGER;
+
+-- Areas above themes (discovery/areas.py): every area ever found, rewritten with each successful run like
+-- themes; a run's theme snapshots name their area.
+CREATE TABLE IF NOT EXISTS areas (
+    area_id     VARCHAR PRIMARY KEY,        -- A01, A02… assigned once, never reused
+    label       VARCHAR NOT NULL,           -- kept across runs once the area is matched
+    status      VARCHAR NOT NULL,           -- active | dormant (no theme this run)
+    centroid    FLOAT[],                    -- item-weighted mean of its themes' centroids, last run it had any
+    themes      INTEGER NOT NULL,           -- themes in it in its last run
+    first_run   VARCHAR NOT NULL,
+    last_run    VARCHAR NOT NULL
+);
+ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS area_id VARCHAR;
+ALTER TABLE theme_snapshots ADD COLUMN IF NOT EXISTS area_label VARCHAR;

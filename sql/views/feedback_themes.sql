@@ -20,7 +20,9 @@ SELECT
     a.sentiment,
     a.sentiment_score,
     a.llm_sentiment,       -- NULL unless llm_segment_sentiment is on
-    a.feedback_type        -- problem | request | question | praise | other (NULL in runs before typing)
+    a.feedback_type,       -- problem | request | question | praise | other (NULL in runs before typing)
+    t.area_id,             -- the theme's area (theme_areas)
+    t.area_label
 FROM assignments a
 JOIN latest_run r ON a.run_id = r.run_id
 JOIN segments s ON s.segment_id = a.segment_id

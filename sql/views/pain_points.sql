@@ -45,6 +45,8 @@ SELECT
     t.request_share,
     t.praise_share,
     t.positive_share,
+    t.area_id,              -- the area above the theme (theme_areas); NULL for runs before areas
+    t.area_label,
     t.run_id
 FROM theme_snapshots t
 JOIN latest_run r ON t.run_id = r.run_id
@@ -93,4 +95,18 @@ SELECT row_number() OVER (ORDER BY weighted_share * trend_factor DESC, overall_r
        * EXCLUDE (overall_rank)
 FROM latest_themes
 WHERE theme_type = 'praise'
+ORDER BY rank;
+
+-- The areas above the latest run's themes (a handful to ~20 headings, discovery/areas.py): how big,
+-- how negative, how many of their themes are pains / praise, and their largest themes.
+CREATE OR REPLACE VIEW theme_areas AS
+SELECT area_id, any_value(area_label) AS area_label, count(*) AS themes, sum(items) AS items,
+       sum(share) AS share, sum(negative_share * items) / sum(items) AS negative_share,
+       count(*) FILTER (WHERE theme_type = 'problem') AS pain_points,
+       count(*) FILTER (WHERE theme_type = 'praise') AS praise_themes,
+       list(label ORDER BY items DESC, theme_id)[1:5] AS top_themes,
+       row_number() OVER (ORDER BY sum(items) DESC, area_id) AS rank
+FROM latest_themes
+WHERE area_id IS NOT NULL
+GROUP BY area_id
 ORDER BY rank;
