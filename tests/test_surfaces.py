@@ -55,6 +55,8 @@ def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
     )[0]
     assert shown[0] == shown[1]
     assert q(demo_db, "select count(*) from pain_points where area_id is null") == [(0,)]
+    filler = r"\bx{2,}\b|\[|great|best|love|awesome|amazing|excellent|perfect"  # masks, [TOKEN]s, praise filler
+    assert q(demo_db, "select label from pain_points where regexp_matches(lower(label), ?)", [filler]) == []
     assert 1 < q(demo_db, "select count(*) from theme_areas")[0][0] <= 20
     types = {t for (t,) in q(demo_db, "select distinct feedback_type from feedback_themes")}
     assert {"problem", "request", "praise"} <= types <= {"problem", "request", "question", "praise", "other"}
