@@ -102,6 +102,7 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
             **run.stats.as_dict(),
         },
         "themes": themes,
+        "areas": _rows(con, "report_areas"),
         "requests": _rows(con, "report_feature_requests"),
         "praise": _rows(con, "report_praise"),
         "weeks": [d.isoformat() for d in starts],

@@ -166,6 +166,9 @@ def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> N
             len(driver.find_elements(By.CSS_SELECTOR, "#ranked tbody tr"))
             == q(db, "select count(*) from pain_points")[0][0]
         )
+        for table, view in (("areas", "theme_areas"), ("praise", "praise"), ("requests", "feature_requests")):
+            rows_shown = len(driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr"))
+            assert rows_shown == q(db, f"select count(*) from {view}")[0][0] > 0
         assert len(driver.find_elements(By.CSS_SELECTOR, "#theme-map circle")) > 100
         assert driver.find_elements(By.CSS_SELECTOR, ".card svg.spark polyline")
         box = driver.find_element(By.ID, "filter")

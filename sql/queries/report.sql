@@ -31,3 +31,8 @@ SELECT rank, theme_id, label, items, share, example_quotes[1] AS quote FROM feat
 
 -- name: report_praise
 SELECT rank, theme_id, label, items, share, positive_share, example_quotes[1] AS quote FROM praise ORDER BY rank;
+
+-- name: report_areas
+SELECT rank, area_id, area_label, themes, items, share, negative_share, pain_points, praise_themes, top_themes
+FROM theme_areas
+ORDER BY rank;
