@@ -300,7 +300,12 @@ def run_once(prepared: Path, seed: int, embedder: Any) -> tuple[dict[str, list[t
             "problem_share, praise_share, theme_type FROM latest_themes ORDER BY overall_rank"
         ).fetchall()
         n_requests = len(con.execute("SELECT theme_id FROM feature_requests").fetchall())
-        seg = con.execute("SELECT theme_id, external_id, count(*) FROM feedback_themes GROUP BY ALL").fetchall()
+        # a pain row is a whole problem theme, or only the problem segments of another theme (pain_scope)
+        views["pain_scope"] = con.execute("SELECT theme_id, pain_scope FROM pain_points").fetchall()
+        seg = con.execute(
+            "SELECT theme_id, external_id, count(*), bool_or(feedback_type = 'problem') "
+            "FROM feedback_themes GROUP BY ALL"
+        ).fetchall()
     finally:
         con.close()
     db.unlink(missing_ok=True)
@@ -317,16 +322,23 @@ def score_run(
 ) -> dict[str, Any]:
     """The figures of one run: pain_points, praise and every theme by score against the truth."""
     members: dict[str, set[str]] = {}
-    for theme_id, ext, _ in seg:
+    complaints: dict[str, set[str]] = {}  # theme → items with a segment typed problem in it
+    for theme_id, ext, _, problem in seg:
         if theme_id is not None:
             members.setdefault(theme_id, set()).add(ext)
-    ingested = {ext for _, ext, _ in seg}
+            if problem:
+                complaints.setdefault(theme_id, set()).add(ext)
+    scope = dict(views.get("pain_scope", []))
+    pain_members = {
+        t: complaints.get(t, set()) if scope.get(t) == "problem segments" else items for t, items in members.items()
+    }
+    ingested = {ext for _, ext, _, _ in seg}
     base = Counter(truth[e] for e in ingested if e in truth)
-    assigned = {e for t, e, _ in seg if t is not None}
+    assigned = {e for t, e, _, _ in seg if t is not None}
 
     def score(view: str, hit: frozenset[str]) -> dict[str, Any]:
         rows = [(r[0], r[1], r[2]) for r in views[view]]
-        out = view_precision(rows, members, truth, hit, k)
+        out = view_precision(rows, pain_members if view == "pain_points" else members, truth, hit, k)
         extra = {r[1]: r for r in views[view]}
         for t in out["themes"]:  # what the product itself said about the theme, beside the truth
             r = extra[t["theme_id"]]
@@ -340,7 +352,8 @@ def score_run(
             if view == "latest_themes":
                 t["theme_type"] = r[9]
             if t["mostly_miss"]:  # two of the items that make it a miss, to read
-                miss = sorted(e for e in members[t["theme_id"]] if e in truth and truth[e] not in hit)
+                own = pain_members if view == "pain_points" else members
+                miss = sorted(e for e in own[t["theme_id"]] if e in truth and truth[e] not in hit)
                 t["miss_examples"] = [f"[{truth[e]}] {text[e][:160]}" for e in miss[:2]]
         return out
 
@@ -348,13 +361,13 @@ def score_run(
     pain = score("pain_points", frozenset({NEGATIVE}))
     if NEUTRAL in base:
         three_neg = {e: NEGATIVE if v == NEUTRAL else v for e, v in truth.items()}
-        pain["precision_3_as_negative"] = view_precision(pain_rows, members, three_neg, k=k)["precision"]
+        pain["precision_3_as_negative"] = view_precision(pain_rows, pain_members, three_neg, k=k)["precision"]
     n_items = sum(base.values())
     negatives = {e for e in ingested if truth.get(e) == NEGATIVE}
-    in_pain = {e for r in pain_rows for e in members.get(r[1], ())}
+    in_pain = {e for r in pain_rows for e in pain_members.get(r[1], ())}
     return {
         "items": n_items,
-        "segments": sum(n for _, _, n in seg),
+        "segments": sum(n for _, _, n, _ in seg),
         "truth": dict(sorted(base.items())),
         "base_rate_negative": round(base[NEGATIVE] / n_items, 4),
         "base_rate_positive": round(base[POSITIVE] / n_items, 4),
@@ -366,7 +379,7 @@ def score_run(
             "feature_requests": n_requests,
         },
         "pain_points": pain,
-        "pain_points_all_rows_precision": view_precision(pain_rows, members, truth, k=10**9)["precision"],
+        "pain_points_all_rows_precision": view_precision(pain_rows, pain_members, truth, k=10**9)["precision"],
         "negative_items_in_pain_points_share": round(len(in_pain & negatives) / len(negatives), 4)
         if negatives
         else None,

@@ -342,7 +342,7 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         assert latest is not None and latest.run_id == run_id and latest.stats.themes == len(result.themes) > 0
         by_view = [
             con.execute(f"SELECT count(*) FROM {v}").fetchone()[0]
-            for v in ("pain_points", "feature_requests", "praise")
+            for v in ("pain_points where pain_scope = 'theme'", "feature_requests", "praise")
         ]
         assert sum(by_view) == len(result.themes)  # every theme is in exactly one of the three views
         assert all(t.area_id and t.area_label for t in result.themes)  # every theme sits in an area

@@ -50,8 +50,8 @@ def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
     assert q(demo_db, "select count(*) from praise")[0][0] > 0
     shown = q(
         demo_db,
-        "select (select count(*) from pain_points) + (select count(*) from praise), count(*) "
-        "from latest_themes where theme_type <> 'request'",
+        "select (select count(*) from pain_points where pain_scope = 'theme') + (select count(*) from praise), "
+        "count(*) from latest_themes where theme_type <> 'request'",
     )[0]
     assert shown[0] == shown[1]
     assert q(demo_db, "select count(*) from pain_points where area_id is null") == [(0,)]

@@ -52,11 +52,44 @@ FROM theme_snapshots t
 JOIN latest_run r ON t.run_id = r.run_id
 WHERE NOT coalesce(t.hidden, false);
 
--- Problem themes, most painful first (contract view).
+-- What hurts, most painful first (contract view): the problem themes, and the problem segments of the
+-- other themes where they are at least 5 (`pain_scope` says which). A topic most customers praise can
+-- still hold a pain ("Dress / quality": most love it, some say it runs small): without these rows a feed
+-- of mostly happy reviews would show no pain at all. For such rows the measures describe the theme's
+-- problem segments (quotes most negative first; trend NULL, source weights not applied); label,
+-- description, keywords, status and area are the theme's.
 CREATE OR REPLACE VIEW pain_points AS
-SELECT row_number() OVER (ORDER BY overall_rank) AS rank, * EXCLUDE (overall_rank)
-FROM latest_themes
-WHERE theme_type = 'problem'
+WITH complaints AS (
+    SELECT theme_id, count(*) AS items, count(DISTINCT feedback_id) AS feedback_items,
+           avg((sentiment = 'negative')::INTEGER) AS negative_share, avg(sentiment_score) AS avg_sentiment,
+           avg((sentiment = 'positive')::INTEGER) AS positive_share,
+           list(left(text, 240) ORDER BY sentiment_score, feedback_id, segment)[1:4] AS example_quotes,
+           list(DISTINCT source ORDER BY source) AS sources
+    FROM feedback_themes
+    WHERE feedback_type = 'problem' AND theme_id IS NOT NULL
+    GROUP BY theme_id
+), total AS (
+    SELECT count(*) AS segments FROM feedback_themes
+), pains AS (
+    SELECT *, 'theme' AS pain_scope FROM latest_themes WHERE theme_type = 'problem'
+    UNION ALL BY NAME
+    SELECT t.* REPLACE (
+               c.items AS items, c.items / total.segments AS share, c.negative_share AS negative_share,
+               c.avg_sentiment AS avg_sentiment, NULL::DOUBLE AS trend, NULL::INTEGER AS trend_recent,
+               NULL::DOUBLE AS trend_expected, NULL::DOUBLE AS impact, NULL::DOUBLE AS avg_rating,
+               NULL::INTEGER AS rated_items,
+               100.0 * c.items / total.segments * (0.25 + 0.75 * c.negative_share) AS score,
+               c.example_quotes AS example_quotes, c.sources AS sources, c.feedback_items AS feedback_items,
+               c.items / total.segments AS weighted_share, 1.0::DOUBLE AS trend_factor,
+               1.0::DOUBLE AS problem_share, 0.0::DOUBLE AS request_share, 0.0::DOUBLE AS praise_share,
+               c.positive_share AS positive_share),
+           'problem segments' AS pain_scope
+    FROM complaints c
+    JOIN latest_themes t USING (theme_id), total
+    WHERE t.theme_type <> 'problem' AND c.items >= 5 AND c.negative_share >= 0.5
+)
+SELECT row_number() OVER (ORDER BY score DESC, overall_rank) AS rank, * EXCLUDE (overall_rank)
+FROM pains
 ORDER BY rank;
 
 -- What customers ask for: per theme, its segments typed `request` (a feature request is usually a
