@@ -140,43 +140,61 @@ def rank_themes(
     rating: Sequence[float | None] | None = None,
 ) -> list[ThemeScore]:
     """One score per theme with its components, ``rank`` 1 = most painful; ties broken by size."""
-    n = len(labels)
-    if n == 0:
+    if len(labels) == 0:
         return []
-    weights = np.array([(source_weights or {}).get(s, 1.0) for s in source], dtype=float)
-    negative = np.array([s == "negative" for s in sentiment])
-    windows = Windows.of(created, source, recent_days)
-    ratings = Ratings.of(feedback_id, rating) if rating is not None else None
-    rows = []
-    for t in sorted(set(int(x) for x in labels if x >= 0)):
-        mask = labels == t
-        share = mask.sum() / n
-        weighted_share = weights[mask].sum() / weights.sum()
-        neg_share = negative[mask].mean()
-        tr = trend(mask, windows, min_trend_items)
-        factor = 1 + 0.5 * float(np.clip(tr.value, -1, 1)) if tr.value is not None else 1.0
-        impact, avg_rating, rated = ratings.impact(mask) if ratings is not None else (None, None, 0)
-        rows.append(
-            ThemeScore(
-                theme=t,
-                items=int(mask.sum()),
-                feedback_items=len({feedback_id[i] for i in np.flatnonzero(mask).tolist()}),
-                share=float(share),
-                weighted_share=float(weighted_share),
-                negative_share=float(neg_share),
-                avg_sentiment=float(sentiment_score[mask].mean()),
-                trend=tr.value,
-                trend_factor=factor,
-                trend_recent=tr.recent,
-                trend_expected=tr.expected,
-                impact=impact,
-                avg_rating=avg_rating,
-                rated_items=rated,
-                score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
-                sources=sorted({source[i] for i in np.flatnonzero(mask).tolist()}),
-            )
-        )
+    segments = _Segments(
+        weights=np.array([(source_weights or {}).get(s, 1.0) for s in source], dtype=float),
+        negative=np.array([s == "negative" for s in sentiment]),
+        sentiment_score=np.asarray(sentiment_score),
+        source=source,
+        feedback_id=feedback_id,
+        windows=Windows.of(created, source, recent_days),
+        ratings=Ratings.of(feedback_id, rating) if rating is not None else None,
+        min_trend_items=min_trend_items,
+    )
+    rows = [segments.score(t, labels == t) for t in sorted(set(int(x) for x in labels if x >= 0))]
     rows.sort(key=lambda r: (-r.score, -r.items, r.theme))
     for i, r in enumerate(rows, start=1):
         r.rank = i
     return rows
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """The run's segments as the score reads them, computed once for all themes."""
+
+    weights: np.ndarray
+    negative: np.ndarray
+    sentiment_score: np.ndarray
+    source: Sequence[str]
+    feedback_id: Sequence[str]
+    windows: Windows
+    ratings: Ratings | None
+    min_trend_items: int
+
+    def score(self, theme: int, mask: np.ndarray) -> ThemeScore:
+        """The score of the theme whose segments are ``mask``, with every component."""
+        weighted_share = self.weights[mask].sum() / self.weights.sum()
+        neg_share = float(self.negative[mask].mean())
+        tr = trend(mask, self.windows, self.min_trend_items)
+        factor = 1 + 0.5 * float(np.clip(tr.value, -1, 1)) if tr.value is not None else 1.0
+        impact, avg_rating, rated = self.ratings.impact(mask) if self.ratings is not None else (None, None, 0)
+        members = np.flatnonzero(mask).tolist()
+        return ThemeScore(
+            theme=theme,
+            items=int(mask.sum()),
+            feedback_items=len({self.feedback_id[i] for i in members}),
+            share=float(mask.sum() / len(mask)),
+            weighted_share=float(weighted_share),
+            negative_share=neg_share,
+            avg_sentiment=float(self.sentiment_score[mask].mean()),
+            trend=tr.value,
+            trend_factor=factor,
+            trend_recent=tr.recent,
+            trend_expected=tr.expected,
+            impact=impact,
+            avg_rating=avg_rating,
+            rated_items=rated,
+            score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
+            sources=sorted({self.source[i] for i in members}),
+        )
