@@ -18,7 +18,7 @@ import duckdb
 from connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
 from connectors.files import FileConnector
 from connectors.transcripts import TranscriptConnector
-from discovery import store
+from discovery import ingeststore, store
 from discovery.normalize import content_hash
 from discovery.redact import find_names, redact
 from discovery.settings import Settings
@@ -143,8 +143,8 @@ class _Batch:
             self.flush()
 
     def flush(self) -> None:
-        self.counts.stored += store.insert_feedback(self.con, self.records)
-        store.insert_rejected(self.con, self.rejects)
+        self.counts.stored += ingeststore.insert_feedback(self.con, self.records)
+        ingeststore.insert_rejected(self.con, self.rejects)
         self.records.clear()
         self.rejects.clear()
 
@@ -159,7 +159,7 @@ def _deduping(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
 
     def take(item: FeedbackRecord, row: dict) -> None:
         if item.source not in known:
-            known[item.source] = store.existing_keys(con, item.source)
+            known[item.source] = ingeststore.existing_keys(con, item.source)
         ids, hashes = known[item.source]
         fkey, hkey = int(row["feedback_id"], 16), int(row["content_hash"], 16)
         if fkey in ids or hkey in hashes:
@@ -179,11 +179,11 @@ def _replacing(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
 
     def take(item: FeedbackRecord, row: dict) -> None:
         if item.source not in stored:
-            stored[item.source] = store.stored_hashes(con, item.source)
+            stored[item.source] = ingeststore.stored_hashes(con, item.source)
         hashes = stored[item.source]
         fid, old = row["feedback_id"], hashes.get(row["feedback_id"])
         if item.metadata.get("status") == "deleted":
-            batch.counts.deleted += store.delete_feedback(con, [fid]) if old else 0
+            batch.counts.deleted += ingeststore.delete_feedback(con, [fid]) if old else 0
             batch.counts.duplicates += 0 if old else 1
             hashes.pop(fid, None)
         elif old is None:
@@ -191,7 +191,7 @@ def _replacing(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
             batch.records.append(row)
         elif old != row["content_hash"]:
             batch.flush()  # an earlier version of this id may still be in the batch
-            store.replace_feedback(con, row)
+            ingeststore.replace_feedback(con, row)
             hashes[fid] = row["content_hash"]
             batch.counts.updated += 1
         else:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from connectors.zendesk import ZendeskConnector
-from discovery import store
+from discovery import ingeststore
 from discovery.ingest import IngestCounts, connector_for, ingest_items, ingest_session
 from discovery.settings import Settings
 from discovery.source_config import FileSource, Source, ZendeskSource
@@ -43,14 +43,14 @@ def pull_files(
         if not path.is_file():
             continue
         digest = sha256_file(path)
-        if store.file_ingested(con, src.name, str(path.resolve()), digest):
+        if ingeststore.file_ingested(con, src.name, str(path.resolve()), digest):
             total.skipped_files += 1
             continue
 
         def remember(
             c: duckdb.DuckDBPyConnection, counts: IngestCounts, path: Path = path, digest: str = digest
         ) -> None:
-            store.record_file(c, src.name, str(path.resolve()), digest, path.stat().st_size, counts.__dict__)
+            ingeststore.record_file(c, src.name, str(path.resolve()), digest, path.stat().st_size, counts.__dict__)
 
         counts = ingest_items(
             con,
@@ -73,7 +73,7 @@ def pull_zendesk(
         email=src.email,
         token=os.environ.get(src.token_env),
         start_time=src.start_time,
-        cursor_in=store.get_cursor(con, src.name),
+        cursor_in=ingeststore.get_cursor(con, src.name),
         per_page=src.per_page,
         max_retries=max_retries,
     )
@@ -82,7 +82,7 @@ def pull_zendesk(
         connector,
         replace=True,
         keep_original=keep_original,
-        before_commit=lambda c, _counts: store.set_cursor(
+        before_commit=lambda c, _counts: ingeststore.set_cursor(
             c, src.name, connector.cursor, {"type": "zendesk", "pages": connector.pages}
         ),
     )

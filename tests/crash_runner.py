@@ -21,17 +21,17 @@ def die() -> None:
 
 
 def arm(point: str) -> None:
-    from discovery import cluster, embed, ingest, runstore, store
+    from discovery import cluster, embed, ingest, ingeststore, runstore, store
 
     if point == "ingest":  # mid-ingest: first chunk inserted inside the open transaction
         ingest.CHUNK = 10
-        original = store.insert_feedback
+        original = ingeststore.insert_feedback
 
         def insert_then_die(con, rows):
             original(con, rows)
             die()
 
-        store.insert_feedback = insert_then_die
+        ingeststore.insert_feedback = insert_then_die
     elif point == "embed":  # mid-embedding: first chunk of vectors committed, the rest not computed
         embed.ENCODE_CHUNK = 50
         original_e = store.insert_embeddings

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connectors.http import HttpError, retry_after_seconds
-from discovery import alerts, store
+from discovery import alerts, ingeststore, store
 from discovery.sources import FileSource, ZendeskSource, pull
 from tests.http_servers import FakeZendesk, Webhook
 
@@ -39,7 +39,7 @@ def test_zendesk_pages_cursor_updates_and_deletes(zendesk: FakeZendesk, db: Path
     first = [r for r in zendesk.requests]
     assert [r["query"].get("start_time") for r in first[:2]] == [["0"], ["0"]]  # the 429, then retried
     assert all("cursor" in r["query"] for r in first[2:]) and len(first) == 4
-    cursor = store.get_cursor(con, "zendesk")
+    cursor = ingeststore.get_cursor(con, "zendesk")
     assert cursor and feedback(con)["3"][0].startswith("Refund problem 3")
 
     zendesk.requests.clear()
@@ -71,7 +71,7 @@ def test_zendesk_bad_token_fails_clearly_and_stores_nothing(zendesk: FakeZendesk
         pull(con, source(zendesk))
     assert "wrong" not in str(err.value) and zendesk.token not in str(err.value)
     assert con.execute("SELECT count(*) FROM feedback").fetchone() == (0,)
-    assert store.get_cursor(con, "zendesk") is None
+    assert ingeststore.get_cursor(con, "zendesk") is None
     assert len(zendesk.requests) == 1  # a 401 is not retried
     con.close()
 
@@ -91,7 +91,7 @@ def test_zendesk_outage_mid_pull_keeps_old_cursor_and_rerun_completes(zendesk: F
     with pytest.raises(HttpError, match="503"):
         pull(con, source(zendesk))
     assert con.execute("SELECT count(*) FROM feedback").fetchone() == (0,)
-    assert store.get_cursor(con, "zendesk") is None
+    assert ingeststore.get_cursor(con, "zendesk") is None
     zendesk.respond = original
     assert pull(con, source(zendesk)).stored == 5
     con.close()

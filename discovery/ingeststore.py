@@ -1,0 +1,131 @@
+"""Ingest writes to DuckDB: feedback rows, rejected rows, replacements and deletions from live
+sources, their sync cursors and the files already pulled.
+
+Split from ``discovery.store`` (connection, schema, segments, embeddings, queries), whose helpers it
+uses; ``discovery.ingest`` calls these inside its one transaction per file or pull.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from discovery.store import registered, scalar, sql, utc_now
+
+FEEDBACK_SCHEMA = pa.schema(
+    [
+        ("feedback_id", pa.string()),
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("external_id", pa.string()),
+        ("text", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("author", pa.string()),
+        ("rating", pa.float64()),
+        ("metadata", pa.string()),
+        ("content_hash", pa.string()),
+    ]
+)
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("file", pa.string()),
+        ("line", pa.int64()),
+    ]
+)
+
+
+def existing_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[set[int], set[int]]:
+    """Feedback ids and content hashes already stored for ``source``, as the integers their hex
+    digits spell (exact, and about half the memory of the strings: ingest keeps one of each per row)."""
+    ids: set[int] = set()
+    hashes: set[int] = set()
+    cur = con.execute("SELECT feedback_id, content_hash FROM feedback WHERE source = ?", [source])
+    while batch := cur.fetchmany(100_000):
+        for fid, chash in batch:
+            ids.add(int(fid, 16))
+            hashes.add(int(chash, 16))
+    return ids, hashes
+
+
+def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    """Insert already-deduplicated feedback rows; returns how many were stored."""
+    if not rows:
+        return 0
+    for r in rows:
+        r["metadata"] = json.dumps(r["metadata"], ensure_ascii=False, default=str)
+    with registered(con, batch=pa.Table.from_pylist(rows, schema=FEEDBACK_SCHEMA)):
+        con.execute(sql("insert_feedback"))
+    return len(rows)
+
+
+def insert_rejected(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    with registered(con, batch=pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)):
+        con.execute(sql("insert_rejected"))
+    return len(rows)
+
+
+def stored_hashes(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    """feedback_id → content hash of everything stored for ``source`` (for replace-mode ingest)."""
+    return dict(con.execute("SELECT feedback_id, content_hash FROM feedback WHERE source = ?", [source]).fetchall())
+
+
+def replace_feedback(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
+    """A newer version of a stored item (same id): update it and drop its segments, so the next run
+    re-cuts, re-embeds and re-assigns it. Earlier runs' assignments stay as history."""
+    con.execute(
+        sql("replace_feedback"),
+        [
+            row["text"],
+            row["created_at"],
+            row["author"],
+            row["rating"],
+            json.dumps(row["metadata"], ensure_ascii=False, default=str),
+            row["content_hash"],
+            utc_now(),
+            row["feedback_id"],
+        ],
+    )
+    con.execute("DELETE FROM segments WHERE feedback_id = ?", [row["feedback_id"]])
+
+
+def delete_feedback(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> int:
+    """Remove items deleted at the source, with their segments (their text must not linger)."""
+    for fid in ids:
+        con.execute("DELETE FROM segments WHERE feedback_id = ?", [fid])
+        con.execute("DELETE FROM feedback WHERE feedback_id = ?", [fid])
+    return len(ids)
+
+
+def get_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    rows = con.execute("SELECT cursor FROM sync_state WHERE source = ?", [source]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, detail: dict[str, Any]) -> None:
+    con.execute(sql("set_cursor"), [source, cursor, utc_now(), json.dumps(detail, default=str)])
+
+
+def file_ingested(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str) -> bool:
+    return (
+        scalar(
+            con,
+            "SELECT count(*) FROM ingested_files WHERE source = ? AND path = ? AND sha256 = ?",
+            [source, path, sha256],
+        )
+        > 0
+    )
+
+
+def record_file(
+    con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str, size: int, counts: dict[str, Any]
+) -> None:
+    con.execute(sql("record_file"), [source, path, sha256, size, json.dumps(counts), utc_now()])
