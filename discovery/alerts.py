@@ -24,17 +24,19 @@ def run_alerts(settings: Settings, run_id: str) -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def notify(settings: Settings, run_id: str) -> int:
+def notify(settings: Settings, run_id: str, logger: logging.Logger | logging.LoggerAdapter = log) -> int:
     """Send this run's emerging themes to ``alert_webhook``; returns how many were sent. A failed
-    webhook is logged, not raised: the run's results are already committed and the alerts stay in
-    the ``theme_alerts`` view."""
+    webhook is logged to ``logger`` (the flow passes Prefect's run logger, so it shows in the run's
+    log), not raised: the run's results are already committed and the alerts stay in ``theme_alerts``."""
+    if settings.alert_webhook is None:
+        return 0
     found = run_alerts(settings, run_id)
-    if settings.alert_webhook is None or not found:
+    if not found:
         return 0
     try:
         send(settings.alert_webhook.get_secret_value(), found, run_id)
     except Exception as err:  # noqa: BLE001 (reported, never raised: see docstring)
-        log.error("alert webhook failed: %s", type(err).__name__ + ": " + str(err)[:200])
+        logger.error("alert webhook failed: %s", type(err).__name__ + ": " + str(err)[:200])
         return 0
     return len(found)
 

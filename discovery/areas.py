@@ -28,12 +28,11 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from discovery.label import Encode, ctfidf
-from discovery.themes import match
+from discovery.label import Encode, ctfidf, related, title
+from discovery.themes import fresh_ids, match
 
 AREA_THRESHOLD = 0.5  # cosine distance where the average-linkage tree is cut (measured, see above)
 MAX_AREAS = 20
-AREA_ID = re.compile(r"A(\d+)")
 
 
 def find_areas(
@@ -103,6 +102,7 @@ def name_areas(
     encode: Encode | None = None,
     n_candidates: int = 10,
     max_texts_per_area: int = 2_000,
+    taken: Iterable[str] = (),
 ) -> list[str]:
     """One readable, unique name per area, offline.
 
@@ -113,7 +113,8 @@ def name_areas(
     the next unrelated one ("Dress / Fabric"): an area spans several themes, and one word alone
     reads as one of them. An area without usable phrases takes the label of its largest theme. Names
     are unique and title-cased like theme labels. ``labels_theme`` is the theme index per segment
-    (−1 unassigned); ``X`` the segments' normalised vectors.
+    (−1 unassigned); ``X`` the segments' normalised vectors; ``taken`` names other areas keep (never
+    given again).
     """
     labels_theme = np.asarray(labels_theme, dtype=int)
     area_of_theme = np.asarray(area_of_theme, dtype=int)
@@ -138,7 +139,7 @@ def name_areas(
                 cands[a].sort(key=closeness.__getitem__, reverse=True)  # stable: c-TF-IDF order breaks ties
     sizes = np.bincount(labels_theme[labels_theme >= 0], minlength=len(area_of_theme))
     names: list[str] = []
-    used: set[str] = set()
+    used = {t.lower() for t in taken}
     for a in range(n_areas):
         themes = np.flatnonzero(area_of_theme == a)
         largest = theme_labels[int(themes[np.argmax(sizes[themes])])] if len(themes) else f"Area {a + 1}"
@@ -162,28 +163,18 @@ def _sample(seg_area: np.ndarray, n_areas: int, cap: int) -> np.ndarray:
 def _compose(cands: list[str], fallback: str, used: set[str]) -> str:
     """Best phrase + the next unrelated one, else the phrases alone, else ``fallback``; never a name in
     ``used`` (a numbered fallback as the last resort)."""
-    options = [f"{best} / {extra}" for best in cands[:1] for extra in cands[1:] if not _related(best, extra)]
+    options = [f"{best} / {extra}" for best in cands[:1] for extra in cands[1:] if not related(best, extra)]
     options += cands + [fallback]
     for option in options:
-        name = _title(re.sub(r"\s+", " ", option))[:80]
+        name = title(re.sub(r"\s+", " ", option))[:80]
         if name.lower() not in used:
             return name
-    return next(f"{_title(fallback)[:70]} ({i})" for i in itertools.count(2) if f"{fallback} ({i})".lower() not in used)
-
-
-def _title(phrase: str) -> str:
-    return phrase[:1].upper() + phrase[1:]
-
-
-def _related(a: str, b: str) -> bool:
-    """Shares a word or a word's stem ("dress" / "dresses"): "Dress / Dresses" says nothing twice."""
-    return any(x == y or (min(len(x), len(y)) >= 4 and x[:4] == y[:4]) for x in a.split() for y in b.split())
+    return next(f"{title(fallback)[:70]} ({i})" for i in itertools.count(2) if f"{fallback} ({i})".lower() not in used)
 
 
 def fresh_area_ids(existing: Iterable[str]) -> Iterator[str]:
-    """New ids after the highest ``A<number>`` ever used; ids are never reused."""
-    top = max((int(m.group(1)) for a in existing if (m := AREA_ID.fullmatch(a))), default=0)
-    return (f"A{i:02d}" for i in itertools.count(top + 1))
+    """New ids ``A01, A02…`` after the highest ever used; ids are never reused."""
+    return fresh_ids(existing, prefix="A", width=2)
 
 
 def identify_areas(

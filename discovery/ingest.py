@@ -54,7 +54,7 @@ class IngestCounts:
         )
 
     def as_dict(self) -> dict[str, int]:
-        """The integer counts (for Prefect results and ``ingested_files.counts``)."""
+        """The integer counts (Prefect task results; ``ingested_files.counts`` keeps the reasons too)."""
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
 
     def add(self, other: IngestCounts) -> None:
@@ -96,7 +96,8 @@ def ingest_items(
     items: Iterable[Item],
     replace: bool = False,
     before_commit: Callable[[duckdb.DuckDBPyConnection, IngestCounts], None] | None = None,
-    keep_original: bool = True,
+    *,
+    keep_original: bool,
 ) -> IngestCounts:
     """Store records, skip duplicates, record rejections; one transaction for the whole stream.
 
@@ -104,7 +105,8 @@ def ingest_items(
     different text replaces it (its segments are dropped, so the next run re-cuts and re-embeds it),
     and a record with ``metadata['status'] == 'deleted'`` removes it. ``before_commit`` runs inside
     the same transaction with the counts (it stores the connector's cursor or the file's hash), so the
-    data and the position it was read up to commit together or not at all. ``keep_original=False``
+    data and the position it was read up to commit together or not at all. ``keep_original`` (required,
+    so no caller can forget the privacy setting) ``=False``
     (setting ``store_original = false``) stores the text PII-redacted, so unredacted text is never stored."""
     batch = _Batch(con)
     take = _replacing(con, batch) if replace else _deduping(con, batch)

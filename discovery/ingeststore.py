@@ -106,8 +106,8 @@ def delete_feedback(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> int:
 
 
 def get_cursor(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
-    rows = con.execute("SELECT cursor FROM sync_state WHERE source = ?", [source]).fetchall()
-    return rows[0][0] if rows else None
+    cursor: str | None = scalar(con, "SELECT cursor FROM sync_state WHERE source = ?", [source])
+    return cursor
 
 
 def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, detail: dict[str, Any]) -> None:

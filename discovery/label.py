@@ -131,7 +131,8 @@ def mmr(candidates: np.ndarray, target: np.ndarray, k: int, diversity: float = 0
     return chosen
 
 
-def _title(phrase: str) -> str:
+def title(phrase: str) -> str:
+    """First letter upper-cased, the rest as written (keeps "iOS", "PayPal")."""
     return phrase[:1].upper() + phrase[1:]
 
 
@@ -247,17 +248,17 @@ class OfflineLabeler:
         best = ranked[0]
         options = [best] if len(best.split()) > 1 else []
         for extra in keywords + ranked:
-            if not _related(best, extra):
+            if not related(best, extra):
                 options.append(f"{best} / {extra}")
         options += ranked[1:]
         for option in options:
-            label = _title(re.sub(r"\s+", " ", option))[:80]
+            label = title(re.sub(r"\s+", " ", option))[:80]
             if label.lower() not in used:
                 return label
-        return _title(best)[:70] + f" ({len(used) + 1})"
+        return title(best)[:70] + f" ({len(used) + 1})"
 
 
-def _related(a: str, b: str) -> bool:
+def related(a: str, b: str) -> bool:
     """Same word, or a plural/inflection of it ("podcast" / "podcasts")."""
     wa, wb = a.split(), b.split()
     return any(

@@ -86,12 +86,17 @@ class RunCaches:
         self.encoders: list[CachingEncoder] = []
 
     def encoder(self, embedder: Encoder) -> CachingEncoder:
-        """``embedder`` reading through the embedding cache; every vector discover computes comes from one."""
+        """``embedder`` reading through the embedding cache, one per cache key: every vector discover
+        computes comes from one, and a text embedded by one step (a label phrase) is not embedded again
+        by the next (area names, LLM grounding)."""
+        for e in self.encoders:
+            if e.key == embedder.key:
+                return e
         self.encoders.append(CachingEncoder(embedder, cache_lookup(self.con)))
         return self.encoders[-1]
 
     def encoder_for(self, model: str) -> CachingEncoder:
-        """A cached encoder of another model than the run's (for a sentiment model trained on it)."""
+        """A cached encoder of another model than the run's (for a classifier trained on it)."""
         return self.encoder(side_embedder(model, self.settings))
 
     def llm_reply(self, key: str) -> dict[str, Any] | None:
@@ -133,7 +138,7 @@ def discover(
     with _timed(seconds, "sentiment"):
         scores = score_sentiment(data, sentiment, settings, caches.encoder_for)
     with _timed(seconds, "feedback_type"):
-        scores.feedback_type = score_types(data, typer or default_typer())
+        scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for)
     with _timed(seconds, "rank"):
         scores.ranked = score_themes(data, found, scores, settings)
     fixed = fixed_labels(found.order, state.known, state.curation, use_llm=llm is not None)
@@ -142,7 +147,7 @@ def discover(
     if llm is not None:
         with _timed(seconds, "llm"):
             naming.llm = name_with_llm(
-                llm, naming.names, found.centroids, embedder, settings, caches.llm_reply, naming.open()
+                llm, naming.names, found.centroids, caches.encoder(embedder), settings, caches.llm_reply, naming.open()
             )
         if wants_llm_sentiment(settings, len(data.text)):
             with _timed(seconds, "llm_sentiment"):
@@ -232,13 +237,19 @@ def side_embedder(model: str, settings: Settings) -> Embedder:
 def score_sentiment(
     data: RunInput, sentiment: SentimentClassifier, settings: Settings, encoder_for: Callable[[str], Encoder]
 ) -> Scores:
-    """Sentiment class and score (−1..1) per segment. The classifier works on the run's vectors (it
-    is trained on fp32 vectors; int8 ones are within ~0.99 cosine) unless it was trained on another
-    embedding model (``model_name_``): then ``encoder_for(model)`` embeds the texts for it."""
-    model = getattr(sentiment.fit(), "model_name_", settings.embed_model)
-    vectors = data.vectors if model == settings.embed_model else encoder_for(model).encode(data.text)
-    labels, scores = sentiment.predict(vectors)
+    """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``."""
+    labels, scores = sentiment.predict(classifier_vectors(sentiment.fit(), data, settings, encoder_for))
     return Scores(list(labels), np.asarray(scores))
+
+
+def classifier_vectors(
+    classifier: object, data: RunInput, settings: Settings, encoder_for: Callable[[str], Encoder]
+) -> np.ndarray:
+    """The vectors a fitted classifier reads: the run's (the shipped heads are trained on fp32 vectors;
+    int8 ones are within ~0.99 cosine) unless it was trained on another embedding model
+    (``model_name_``), whose vectors ``encoder_for(model)`` makes through the cache."""
+    model = getattr(classifier, "model_name_", settings.embed_model)
+    return data.vectors if model == settings.embed_model else encoder_for(model).encode(data.text)
 
 
 def default_typer() -> FeedbackTyper:
@@ -248,9 +259,12 @@ def default_typer() -> FeedbackTyper:
     return FeedbackTypeModel()
 
 
-def score_types(data: RunInput, typer: FeedbackTyper) -> list[str]:
-    """Feedback type per segment (problem | request | question | praise | other)."""
-    types, _ = typer.fit().predict(data.vectors, data.text)
+def score_types(
+    data: RunInput, typer: FeedbackTyper, settings: Settings, encoder_for: Callable[[str], Encoder]
+) -> list[str]:
+    """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``."""
+    fitted = typer.fit()
+    types, _ = fitted.predict(classifier_vectors(fitted, data, settings, encoder_for), data.text)
     return list(types)
 
 
@@ -281,9 +295,11 @@ def group_areas(
     centroid = area.area_centroids(found.centroids, sizes, index)
     known = {aid: a.centroid for aid, a in state.areas.items() if a.centroid is not None}
     ids = area.identify_areas(centroid, known, AREA_MATCH, state.areas)
-    names = area.name_areas(data.text, found.labels, index, [n.label for n in naming.names], data.vectors,
-                            encode=encoder.encode)  # fmt: skip
-    label = {aid: state.areas[aid].label if aid in state.areas else names[a] for a, aid in enumerate(ids)}
+    label = {aid: state.areas[aid].label for aid in ids if aid in state.areas}  # a matched area keeps its name
+    if len(label) < len(ids):  # naming reads every segment (c-TF-IDF): only when a new area needs a name
+        names = area.name_areas(data.text, found.labels, index, [n.label for n in naming.names], data.vectors,
+                                encode=encoder.encode, taken=[a.label for a in state.areas.values()])  # fmt: skip
+        label |= {aid: names[a] for a, aid in enumerate(ids) if aid not in label}
     of_theme = area.apply_moves({t: ids[index[i]] for i, t in enumerate(found.order)}, state.curation.moves)
     used = Counter(of_theme.values())
     rows = [KnownArea(aid, label[aid], "active", centroid[a], used[aid],

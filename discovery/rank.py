@@ -41,11 +41,13 @@ class Windows:
     recent: np.ndarray
     before: np.ndarray
     n_sources: int
+    recent_all: np.ndarray  # per source: segments in its recent window …
+    before_all: np.ndarray  # … and before it (the same for every theme: counted once)
 
     @classmethod
     def of(cls, created: Sequence[datetime | None], source: Sequence[str], recent_days: int) -> Windows:
-        names = sorted(set(source))
-        idx = np.array([names.index(s) for s in source], dtype=int) if len(source) else np.zeros(0, int)
+        names, idx = np.unique(np.asarray(source, dtype=object), return_inverse=True)
+        idx = idx.astype(int)
         newest: dict[int, datetime] = {}
         for s, c in zip(idx.tolist(), created, strict=True):
             if c is not None and (s not in newest or c > newest[s]):
@@ -58,7 +60,10 @@ class Windows:
             ],
             dtype=bool,
         )
-        return cls(idx, dated, recent, dated & ~recent, len(names))
+        before = dated & ~recent
+        n = len(names)
+        return cls(idx, dated, recent, before, n, np.bincount(idx[recent], minlength=n),
+                   np.bincount(idx[before], minlength=n))  # fmt: skip
 
     def count(self, mask: np.ndarray) -> np.ndarray:
         return np.bincount(self.source[mask], minlength=self.n_sources)
@@ -81,7 +86,7 @@ def trend(theme_mask: np.ndarray, w: Windows, min_items: int = MIN_TREND_ITEMS) 
     dated = w.dated[theme_mask]
     if dated.sum() < min_items or dated.mean() < MIN_DATED:
         return Trend(None, None, None)
-    before_all, recent_all = w.count(w.before), w.count(w.recent)
+    before_all, recent_all = w.before_all, w.recent_all
     comparable = before_all > 0
     expected = float(
         (w.count(theme_mask & w.before)[comparable] / before_all[comparable] * recent_all[comparable]).sum()

@@ -78,8 +78,7 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
     run = runstore.latest_run(con)
     if run is None:
         raise store.StoreError("no successful run yet: run `painpoints run` first")
-    cols, rows = store.query(con, store.sql("report_pain_points"))
-    themes = [dict(zip(cols, r, strict=True)) for r in rows]
+    themes = _rows(con, "report_pain_points")
     starts, weekly = _weekly(con, weeks)
     sentiment, shares = _sentiment_counts(con), _source_shares(con)
     colour = {t["theme_id"]: PALETTE[i % len(PALETTE)] for i, t in enumerate(themes)}

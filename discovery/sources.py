@@ -32,7 +32,7 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def pull_files(
-    con: duckdb.DuckDBPyConnection, src: FileSource, base: Path = Path("."), keep_original: bool = True
+    con: duckdb.DuckDBPyConnection, src: FileSource, base: Path = Path("."), *, keep_original: bool
 ) -> IngestCounts:
     """Ingest every file matching the source's globs that was not ingested before with the same
     content; each file commits with its (path, sha256) record, so a crash re-reads only that file."""
@@ -63,7 +63,7 @@ def pull_files(
 
 
 def pull_zendesk(
-    con: duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5, keep_original: bool = True
+    con: duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5, *, keep_original: bool
 ) -> IngestCounts:
     """Tickets changed since the stored cursor (or ``start_time``); updated tickets replace their
     earlier version; the new cursor commits with the tickets."""
@@ -93,13 +93,11 @@ def config_dir() -> Path:
     return Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml")).resolve().parent
 
 
-def pull(
-    con: duckdb.DuckDBPyConnection, src: Source, base: Path | None = None, keep_original: bool = True
-) -> IngestCounts:
+def pull(con: duckdb.DuckDBPyConnection, src: Source, base: Path | None = None, *, keep_original: bool) -> IngestCounts:
     """Pull one declared source incrementally over an open connection (``keep_original``: the
     ``store_original`` setting). Surfaces call ``pull_source``, which passes the settings."""
     if isinstance(src, FileSource):
-        return pull_files(con, src, config_dir() if base is None else base, keep_original)
+        return pull_files(con, src, config_dir() if base is None else base, keep_original=keep_original)
     return pull_zendesk(con, src, keep_original=keep_original)
 
 

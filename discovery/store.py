@@ -93,6 +93,7 @@ def connect(
 
 
 # ----------------------------------------------------------------------------------------- schema
+@functools.cache
 def migrations() -> list[tuple[int, str, str]]:
     """``(version, name, sql)`` of ``sql/schema/NNN_name.sql`` in version order. A migration is
     applied once per database; files are only ever added, never edited in meaning."""

@@ -75,10 +75,12 @@ class Curation:
         return theme_id
 
 
-def fresh_ids(existing: Iterable[str]) -> Iterator[str]:
-    """New ids after the highest ``T<number>`` ever used; ids are never reused."""
-    top = max((int(m.group(1)) for t in existing if (m := re.fullmatch(r"T(\d+)", t))), default=0)
-    return (f"T{i:03d}" for i in itertools.count(top + 1))
+def fresh_ids(existing: Iterable[str], prefix: str = "T", width: int = 3) -> Iterator[str]:
+    """New ids after the highest ``<prefix><number>`` ever used (themes T001…, areas A01…); ids are
+    never reused."""
+    pattern = re.compile(rf"{re.escape(prefix)}(\d+)")
+    top = max((int(m.group(1)) for t in existing if (m := pattern.fullmatch(t))), default=0)
+    return (f"{prefix}{i:0{width}d}" for i in itertools.count(top + 1))
 
 
 def match(new: np.ndarray, old: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:

@@ -25,7 +25,7 @@ def pull_source(settings: Settings, src: Source) -> dict[str, int]:
 
 @task(cache_policy=NONE)
 def notify(settings: Settings, run_id: str) -> int:
-    return alerts.notify(settings, run_id)
+    return alerts.notify(settings, run_id, get_run_logger())
 
 
 @flow(name=DEPLOYMENT)

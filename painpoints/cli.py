@@ -80,11 +80,10 @@ def ingest(
     from rich.console import Console
     from rich.progress import track
 
-    from discovery.ingest import IngestCounts, ingest_paths
+    from discovery.ingest import ingest_paths
     from discovery.settings import load_settings
 
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
-    counts = IngestCounts()
     # a progress bar over files on a terminal only: CI logs and pipes stay clean
     files = (
         track(paths, description="ingesting", console=Console(stderr=True))
@@ -93,8 +92,7 @@ def ingest(
     )
     try:
         settings = load_settings(db=db)
-        for path in files:
-            counts.add(ingest_paths(settings, [path], source, kind, columns, customer_roles or None))
+        counts = ingest_paths(settings, files, source, kind, columns, customer_roles or None)  # one connection
     except (ConnectorError, StoreError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(counts.summary())

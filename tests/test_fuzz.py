@@ -102,7 +102,7 @@ def test_csv_with_odd_text_and_encodings(rows: list[tuple[str, str]], encoding: 
         db = Path(tmp) / "t.duckdb"
         con = store.connect(db)
         try:
-            counts = ingest_items(con, items)
+            counts = ingest_items(con, items, keep_original=True)
             assert counts.read == counts.stored + counts.duplicates + counts.rejected
             assert con.execute("SELECT count(*) FROM rejected_rows").fetchone()[0] <= counts.rejected
             (stored,) = con.execute("SELECT count(*) FROM feedback").fetchone()

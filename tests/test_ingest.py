@@ -56,7 +56,7 @@ def test_a_crash_mid_stream_leaves_nothing_half_written(db: Path) -> None:
 
     con = store.connect(db)
     with pytest.raises(RuntimeError):
-        ingest_items(con, stream())
+        ingest_items(con, stream(), keep_original=True)
     con.close()
     assert rows(db, "select count(*) from feedback") == [(0,)]
     assert rows(db, "select count(*) from rejected_rows") == [(0,)]

@@ -119,7 +119,7 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
 
     con = store.connect(db)
     texts = [f"complaint number {i} about the {w} page" for i, w in enumerate(["login", "billing", "search"] * 7)]
-    ingest_items(con, [FeedbackRecord(source="s", kind="review", text=t) for t in texts])
+    ingest_items(con, [FeedbackRecord(source="s", kind="review", text=t) for t in texts], keep_original=True)
     prepare_segments(con, load_settings(db=db))
     hashes = [h for h, _ in store.texts_to_embed(con, "m")]
     own = {h: np.full(4, i, np.float32) for i, h in enumerate(hashes)}  # vector i belongs to hash i

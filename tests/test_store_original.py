@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from discovery import store
 from discovery.settings import load_settings
-from discovery.source_config import FileSource, ZendeskSource
+from discovery.source_config import FileSource
 from painpoints.cli import main
 from tests.helpers import rows
 from tests.http_servers import FakeZendesk
@@ -98,7 +98,17 @@ def test_prefect_ingest_flow(private: Path, db: Path, prefect_harness: None) -> 
     assert_redacted(db)
 
 
-def test_zendesk_source_is_a_declared_source_type() -> None:
-    """The settings object parses both source types without importing ingest code."""
-    src = ZendeskSource(type="zendesk", url="https://x.zendesk.com")
-    assert src.name == "zendesk" and FileSource(name="f", paths=["*.csv"]).columns.text is None
+def test_reading_settings_imports_no_ingest_or_store_code() -> None:
+    """The settings object (with both source types) loads without ingest, the store, DuckDB or HTTP
+    clients: every CLI call and flow reads settings first."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from discovery.settings import Settings; "
+        "s = Settings(sources=[{'name': 'f', 'paths': ['*.csv']}, {'type': 'zendesk', 'url': 'https://x'}]); "
+        "assert s.sources[0].columns.text is None and s.sources[1].name == 'zendesk'; "
+        "print(sorted(m for m in ('discovery.ingest', 'discovery.store', 'duckdb', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -34,7 +34,7 @@ def feedback(con) -> dict[str, tuple]:
 def test_zendesk_pages_cursor_updates_and_deletes(zendesk: FakeZendesk, db: Path) -> None:
     con = store.connect(db)
     zendesk.script.append({"status": 429, "headers": {"Retry-After": "0"}})
-    counts = pull(con, source(zendesk))
+    counts = pull(con, source(zendesk), keep_original=True)
     assert (counts.read, counts.stored) == (5, 5)
     first = [r for r in zendesk.requests]
     assert [r["query"].get("start_time") for r in first[:2]] == [["0"], ["0"]]  # the 429, then retried
@@ -43,7 +43,7 @@ def test_zendesk_pages_cursor_updates_and_deletes(zendesk: FakeZendesk, db: Path
     assert cursor and feedback(con)["3"][0].startswith("Refund problem 3")
 
     zendesk.requests.clear()
-    again = pull(con, source(zendesk))
+    again = pull(con, source(zendesk), keep_original=True)
     assert (again.read, again.stored) == (0, 0)
     assert zendesk.requests[0]["query"]["cursor"] == [cursor]  # only what changed since
 
@@ -54,7 +54,7 @@ def test_zendesk_pages_cursor_updates_and_deletes(zendesk: FakeZendesk, db: Path
     zendesk.put(3, "Refund problem 3", "Update: the refund arrived but only half of it.")
     zendesk.put(6, "App login", "Cannot log in since the update.")
     zendesk.put(2, "Refund problem 2", "", status="deleted")
-    changed = pull(con, source(zendesk))
+    changed = pull(con, source(zendesk), keep_original=True)
     assert (changed.read, changed.stored, changed.updated, changed.deleted) == (3, 1, 1, 1)
     rows = feedback(con)
     assert sorted(rows) == ["1", "3", "4", "5", "6"]
@@ -68,7 +68,7 @@ def test_zendesk_bad_token_fails_clearly_and_stores_nothing(zendesk: FakeZendesk
     monkeypatch.setenv("ZENDESK_API_TOKEN", "wrong")
     con = store.connect(db)
     with pytest.raises(HttpError, match="401") as err:
-        pull(con, source(zendesk))
+        pull(con, source(zendesk), keep_original=True)
     assert "wrong" not in str(err.value) and zendesk.token not in str(err.value)
     assert con.execute("SELECT count(*) FROM feedback").fetchone() == (0,)
     assert ingeststore.get_cursor(con, "zendesk") is None
@@ -89,11 +89,11 @@ def test_zendesk_outage_mid_pull_keeps_old_cursor_and_rerun_completes(zendesk: F
 
     zendesk.respond = flaky
     with pytest.raises(HttpError, match="503"):
-        pull(con, source(zendesk))
+        pull(con, source(zendesk), keep_original=True)
     assert con.execute("SELECT count(*) FROM feedback").fetchone() == (0,)
     assert ingeststore.get_cursor(con, "zendesk") is None
     zendesk.respond = original
-    assert pull(con, source(zendesk)).stored == 5
+    assert pull(con, source(zendesk), keep_original=True).stored == 5
     con.close()
 
 
@@ -104,12 +104,12 @@ def test_file_source_skips_files_already_ingested(tmp_path: Path, db: Path) -> N
     (folder / "b.csv").write_text("id,review\n3,Too many ads\n")
     src = FileSource(name="play", paths=["exports/*.csv"])
     con = store.connect(db)
-    first = pull(con, src, base=tmp_path)
+    first = pull(con, src, base=tmp_path, keep_original=True)
     assert (first.stored, first.skipped_files) == (3, 0)
-    second = pull(con, src, base=tmp_path)
+    second = pull(con, src, base=tmp_path, keep_original=True)
     assert (second.read, second.skipped_files) == (0, 2)
     (folder / "a.csv").write_text("id,review\n1,Great app\n2,Crashes on start\n4,Battery drain\n")
-    third = pull(con, src, base=tmp_path)
+    third = pull(con, src, base=tmp_path, keep_original=True)
     assert (third.stored, third.duplicates, third.skipped_files) == (1, 2, 1)
     rows = con.execute("SELECT path, counts FROM ingested_files ORDER BY ingested_at").fetchall()
     assert len(rows) == 3 and json.loads(rows[-1][1])["stored"] == 1

@@ -1,4 +1,5 @@
--- Named statements of discovery/store.py (ingest, segments, embeddings). Loaded by store.sql(name);
+-- Named statements of discovery/ingeststore.py (feedback, rejected rows, cursors, pulled files) and
+-- discovery/store.py (segments, embeddings). Loaded by store.sql(name);
 -- `batch` / `keys` are Arrow tables registered for the statement by store.registered().
 
 -- name: insert_feedback
