@@ -25,6 +25,10 @@ Amazon + Yelp too. So:
   corpus's own proportions** (so the base rate of negatives is the corpus's, ~10.6%). Neutral
   (3-star) reviews count as *not* negative (and not positive) in the headline; ``precision_3_as_negative``
   shows the figure if they counted as negative.
+* ``clothing_unrated`` — the same reviews without their rating. With it, ``pain_segments`` leaves out
+  the segments of 4–5-star reviews (the customer's own verdict), and the truth is that same rating, so
+  ``clothing`` measures the product as it works on rated feedback, and ``clothing_unrated`` what the
+  text alone gives.
 * ``car_rental`` — IBM Cars4You feedback (Apache-2.0), 229 unique comments: ``Satisfaction`` 0 =
   negative, 1 = positive. Too small for 10 pain points; reported over what it has.
 * ``uci_imdb`` — UCI sentiment labelled sentences (CC BY 4.0), IMDb file, 1,000 sentences, 0/1.
@@ -203,6 +207,14 @@ SETS: dict[str, tuple[Callable[[], list[Source]], bool, str]] = {
         "Women's clothing reviews (CC0), 4,000 not in sentiment training, stratified by stars; "
         "1-2 neg, 3 neutral, 4-5 pos",
     ),
+    "clothing_unrated": (
+        lambda: [
+            ("clothing", "review", [{k: v for k, v in r.items() if k != "rating"} for r in clothing(CLOTHING_ITEMS)])
+        ],
+        False,
+        "the same 4,000 clothing reviews ingested without their star rating: what the text alone gives "
+        "(with the rating, pain_segments leaves out 4-5-star items, and the truth is the rating)",
+    ),
     "car_rental": (
         lambda: [("car_rental", "review", car_rental())],
         False,
@@ -300,8 +312,8 @@ def run_once(prepared: Path, seed: int, embedder: Any) -> tuple[dict[str, list[t
             "problem_share, praise_share, theme_type FROM latest_themes ORDER BY overall_rank"
         ).fetchall()
         n_requests = len(con.execute("SELECT theme_id FROM feature_requests").fetchall())
-        # a pain row is a whole problem theme, or only the problem segments of another theme (pain_scope)
-        views["pain_scope"] = con.execute("SELECT theme_id, pain_scope FROM pain_points").fetchall()
+        # a pain row stands for its theme's pain segments (the view pain_segments)
+        views["pain_segments"] = con.execute("SELECT DISTINCT theme_id, external_id FROM pain_segments").fetchall()
         seg = con.execute(
             "SELECT theme_id, external_id, count(*), bool_or(feedback_type = 'problem') "
             "FROM feedback_themes GROUP BY ALL"
@@ -322,16 +334,12 @@ def score_run(
 ) -> dict[str, Any]:
     """The figures of one run: pain_points, praise and every theme by score against the truth."""
     members: dict[str, set[str]] = {}
-    complaints: dict[str, set[str]] = {}  # theme → items with a segment typed problem in it
-    for theme_id, ext, _, problem in seg:
+    for theme_id, ext, _, _ in seg:
         if theme_id is not None:
             members.setdefault(theme_id, set()).add(ext)
-            if problem:
-                complaints.setdefault(theme_id, set()).add(ext)
-    scope = dict(views.get("pain_scope", []))
-    pain_members = {
-        t: complaints.get(t, set()) if scope.get(t) == "problem segments" else items for t, items in members.items()
-    }
+    pain_members: dict[str, set[str]] = {}  # theme → items with a pain segment in it
+    for theme_id, ext in views.get("pain_segments", []):
+        pain_members.setdefault(theme_id, set()).add(ext)
     ingested = {ext for _, ext, _, _ in seg}
     base = Counter(truth[e] for e in ingested if e in truth)
     assigned = {e for t, e, _, _ in seg if t is not None}

@@ -13,8 +13,9 @@ Two signals, because neither is enough alone:
   but are complaints ("I wish it didn't crash", "please fix", "I wish I had read the reviews",
   "would have been better"), and questions (trailing "?", wh-/auxiliary-initial sentences).
 
-A segment may hold several sentences; precedence is request > problem cue > question > classifier,
-so a segment that asks for something is counted as a request even when it also praises or complains.
+A segment may hold several sentences; precedence is request > problem cue > question > negated problem
+("no problems at all", praise) > classifier, so a segment that asks for something is counted as a
+request even when it also praises or complains.
 No pickle is loaded, only arrays.
 """
 
@@ -107,6 +108,22 @@ MALFUNCTION = re.compile(
     r"work (?:properly|right|correctly|again|better))\b",
     re.I,
 )
+# "no problems", "didn't have any issues", "hassle-free": a problem word, negated. Embeddings (and so the
+# classifier) read the problem word and miss the negation; when nothing else in the segment is negative,
+# the segment reports that things went well.
+NO_PROBLEM = re.compile(
+    r"(?:\b(?:no|not|never|without|zero|nothing to)|n't)\s+(?:(?:have|had|having|experience[ds]?|encounter(?:ed)?|"
+    r"run into|ran into|see|seen|find|found|any|an?|single|real|major|other|further|service|more)\s+){0,3}"
+    r"(?:problems?|issues?|complaints?|troubles?|hassles?|complain(?: about)?)\b|"
+    r"\b(?:problem|hassle|trouble)[- ]free\b",
+    re.I,
+)
+NEGATIVE_REST = re.compile(
+    r"\b(?:not|no|never|nothing|nobody|none|bad|poor|rude|wait\w*|slow\w*|dirty|late|wrong|terrible|awful|"
+    r"horrible|worst|hate\w*|disappoint\w*|but|except|however|although|though|until|unfortunately|expensive|"
+    r"broke\w*|fail\w*|crash\w*|problems?|issues?)\b|n't\b",
+    re.I,
+)
 QUESTION_START = re.compile(
     r"^\s*(?:how|what|when|where|which|who|why|any(?:one|body) know|(?:is|are|does|do|did|can|could|will|should|"
     r"has|have)\s+(?:i|we|you|it|this|that|these|they|the|there|anyone|anybody|my|your)\b)",
@@ -132,10 +149,18 @@ def sentence_cue(sentence: str) -> str | None:
     return None
 
 
+def no_problem(text: str) -> bool:
+    """True when the text negates a problem ("no issues at all") and says nothing else negative."""
+    t = text.replace("\u2019", "'")
+    return bool(NO_PROBLEM.search(t)) and not NEGATIVE_REST.search(NO_PROBLEM.sub(" ", t))
+
+
 def text_cue(text: str) -> str | None:
-    """The cue of a whole segment: request > problem > question (see the module docstring)."""
+    """The cue of a whole segment: request > problem > question > praise (a negated problem with
+    nothing else negative, ``no_problem``); see the module docstring."""
     cues = {sentence_cue(s) for s in sentences(text)}
-    return next((c for c in ("request", "problem", "question") if c in cues), None)
+    cue = next((c for c in ("request", "problem", "question") if c in cues), None)
+    return cue or ("praise" if no_problem(text) else None)
 
 
 @dataclass

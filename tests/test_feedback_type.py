@@ -236,3 +236,32 @@ def test_theme_type_follows_the_mix_of_its_segments() -> None:
     kinds = theme_types(labels, types, tone, 4)
     assert [k.theme_type for k in kinds] == ["praise", "praise", "request", "problem"]
     assert kinds[2].request_share == pytest.approx(2 / 3) and kinds[0].positive_share == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Did not have any problems. My car was ready on time.",
+        "My last rental was fine -- no service issues to speak of.",
+        "I never had an issue with this app.",
+        "Hassle-free pickup, friendly staff.",
+        "I didn\u2019t have any issues with sizing.",
+    ],
+)
+def test_a_negated_problem_is_praise(text: str) -> None:
+    """Embeddings read "problems" and miss the "no": the cue says things went well."""
+    assert text_cue(text) == "praise"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No problems booking. The car was dirty.",
+        "No problems until the update, now it crashes.",
+        "Did not have some problems. My car was not ready on time.",
+        "No issues with login but export fails.",
+        "The app has issues.",
+    ],
+)
+def test_a_negated_problem_beside_a_complaint_is_not_praise(text: str) -> None:
+    assert text_cue(text) != "praise"

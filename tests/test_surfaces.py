@@ -44,14 +44,23 @@ def test_example_query_runs_on_the_demo(demo_db: Path, example: Path) -> None:
 def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
     """No pain point is a theme whose segments are mostly praise or positive; requests and praise have
     their own non-empty views; every pain point sits in one of a handful of areas."""
-    # recomputed from the segments each row stands for (the whole theme, or its problem segments)
+    # recomputed from the segments each row stands for (its theme's pain segments) …
     mostly_happy = q(
         demo_db,
-        "select p.label from pain_points p join feedback_themes f using (theme_id) "
-        "where p.pain_scope = 'theme' or f.feedback_type = 'problem' group by p.rank, p.label "
-        "having avg((f.feedback_type = 'praise')::int) >= 0.5 or avg((f.sentiment = 'positive')::int) >= 0.5",
+        "select p.label from pain_points p join pain_segments f using (theme_id) group by p.rank, p.label "
+        "having avg((f.feedback_type = 'praise')::int) >= 0.5 or avg((f.sentiment = 'positive')::int) >= 0.5 "
+        "or count(*) <> any_value(p.items)",
     )
     assert mostly_happy == []
+    # … and of the problem themes as wholes: none is mostly praise or positive
+    assert (
+        q(
+            demo_db,
+            "select label from pain_points "
+            "where pain_scope = 'theme' and (praise_share >= 0.5 or positive_share >= 0.5)",
+        )
+        == []
+    )
     assert q(demo_db, "select count(*) from feature_requests")[0][0] > 0
     assert q(demo_db, "select count(*) from praise")[0][0] > 0
     assert q(demo_db, "select count(*) from pain_points where area_id is null") == [(0,)]

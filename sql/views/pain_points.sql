@@ -52,43 +52,63 @@ FROM theme_snapshots t
 JOIN latest_run r ON t.run_id = r.run_id
 WHERE NOT coalesce(t.hidden, false);
 
--- What hurts, most painful first (contract view): the problem themes, and the problem segments of the
--- other themes where they are at least 5 (`pain_scope` says which). A topic most customers praise can
--- still hold a pain ("Dress / quality": most love it, some say it runs small): without these rows a feed
--- of mostly happy reviews would show no pain at all. For such rows the measures describe the theme's
--- problem segments (quotes most negative first; trend NULL, source weights not applied); label,
--- description, keywords, status and area are the theme's.
+-- The segments that count as pain (issue 17): typed `problem`, not positive in tone, and not from an item
+-- its customer rated in the top quarter of the source's own rating scale (1–5 stars: 4 and 5; scale taken
+-- from the ratings the source holds, so unrated sources and NPS 0–10 work alike). A 5-star review that
+-- mentions "runs a bit small" says something, but it is not what hurts; its customer said so. Neutral-
+-- toned problems (support contact reasons: "I can't reset my password") stay pains.
+CREATE OR REPLACE VIEW pain_segments AS
+WITH scale AS (
+    SELECT source, min(rating) AS lo, max(rating) AS hi
+    FROM feedback WHERE rating IS NOT NULL GROUP BY source
+)
+SELECT ft.*, f.rating
+FROM feedback_themes ft
+JOIN feedback f USING (feedback_id)
+LEFT JOIN scale s ON s.source = ft.source
+WHERE ft.theme_id IS NOT NULL AND ft.feedback_type = 'problem' AND ft.sentiment <> 'positive'
+  AND NOT coalesce(s.hi > s.lo AND f.rating >= s.lo + 0.75 * (s.hi - s.lo), false);
+
+-- What hurts, most painful first (contract view): per theme, its pain segments (above) — for a problem
+-- theme (`pain_scope = 'theme'`) and for another theme holding at least 5 mostly negative ones
+-- (`pain_scope = 'problem segments'`: "Dress / quality" is praised by most, some say it runs small).
+-- items, share, negative_share, avg_sentiment, quotes (most negative first), sources and score describe
+-- those segments; label, description, keywords, status, area and the type shares are the theme's, and so
+-- are trend, impact and ratings for a problem theme (NULL for the other rows). Source weights apply as the theme's
+-- weighted_share / share ratio.
 CREATE OR REPLACE VIEW pain_points AS
 WITH complaints AS (
     SELECT theme_id, count(*) AS items, count(DISTINCT feedback_id) AS feedback_items,
            avg((sentiment = 'negative')::INTEGER) AS negative_share, avg(sentiment_score) AS avg_sentiment,
-           avg((sentiment = 'positive')::INTEGER) AS positive_share,
            list(left(text, 240) ORDER BY sentiment_score, feedback_id, segment)[1:4] AS example_quotes,
            list(DISTINCT source ORDER BY source) AS sources
-    FROM feedback_themes
-    WHERE feedback_type = 'problem' AND theme_id IS NOT NULL
+    FROM pain_segments
     GROUP BY theme_id
 ), total AS (
     SELECT count(*) AS segments FROM feedback_themes
 ), pains AS (
-    SELECT *, 'theme' AS pain_scope FROM latest_themes WHERE theme_type = 'problem'
-    UNION ALL BY NAME
     SELECT t.* REPLACE (
                c.items AS items, c.items / total.segments AS share, c.negative_share AS negative_share,
-               c.avg_sentiment AS avg_sentiment, NULL::DOUBLE AS trend, NULL::INTEGER AS trend_recent,
-               NULL::DOUBLE AS trend_expected, NULL::DOUBLE AS impact, NULL::DOUBLE AS avg_rating,
-               NULL::INTEGER AS rated_items,
-               100.0 * c.items / total.segments * (0.25 + 0.75 * c.negative_share) AS score,
+               c.avg_sentiment AS avg_sentiment,
+               CASE WHEN problem THEN t.trend END AS trend,
+               CASE WHEN problem THEN t.trend_recent END AS trend_recent,
+               CASE WHEN problem THEN t.trend_expected END AS trend_expected,
+               CASE WHEN problem THEN t.impact END AS impact,
+               CASE WHEN problem THEN t.avg_rating END AS avg_rating,
+               CASE WHEN problem THEN t.rated_items END AS rated_items,
+               100.0 * c.items / total.segments * weight * (0.25 + 0.75 * c.negative_share)
+                   * CASE WHEN problem THEN t.trend_factor ELSE 1.0 END AS score,
                c.example_quotes AS example_quotes, c.sources AS sources, c.feedback_items AS feedback_items,
-               c.items / total.segments AS weighted_share, 1.0::DOUBLE AS trend_factor,
-               1.0::DOUBLE AS problem_share, 0.0::DOUBLE AS request_share, 0.0::DOUBLE AS praise_share,
-               c.positive_share AS positive_share),
-           'problem segments' AS pain_scope
+               c.items / total.segments * weight AS weighted_share,
+               CASE WHEN problem THEN t.trend_factor ELSE 1.0 END AS trend_factor),
+           CASE WHEN problem THEN 'theme' ELSE 'problem segments' END AS pain_scope
     FROM complaints c
-    JOIN latest_themes t USING (theme_id), total
-    WHERE t.theme_type <> 'problem' AND c.items >= 5 AND c.negative_share >= 0.5
+    JOIN (SELECT *, theme_type = 'problem' AS problem,
+                 coalesce(weighted_share / nullif(share, 0), 1.0) AS weight FROM latest_themes) t USING (theme_id),
+         total
+    WHERE t.problem OR (c.items >= 5 AND c.negative_share >= 0.5)
 )
-SELECT row_number() OVER (ORDER BY score DESC, overall_rank) AS rank, * EXCLUDE (overall_rank)
+SELECT row_number() OVER (ORDER BY score DESC, overall_rank) AS rank, * EXCLUDE (overall_rank, problem, weight)
 FROM pains
 ORDER BY rank;
 
