@@ -21,6 +21,7 @@ from connectors.readers import ConnectorError
 from discovery.store import StoreError
 from painpoints.cli_nightly import pull, serve
 from painpoints.cli_theme import DB_HELP, theme
+from painpoints.cli_workspace import mcp, search
 
 if TYPE_CHECKING:
     from discovery.records import RunStats
@@ -252,6 +253,8 @@ def demo(db: str) -> None:
 main.add_command(theme)
 main.add_command(pull)
 main.add_command(serve)
+main.add_command(search)
+main.add_command(mcp)
 
 if __name__ == "__main__":
     main()

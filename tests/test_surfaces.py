@@ -189,3 +189,11 @@ def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> N
         assert shot.stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+def test_demo_search_finds_refunds_for_money_back(demo_db: Path) -> None:
+    """Issue 19's check: searching the demo by meaning puts refund feedback first."""
+    out = CliRunner().invoke(main, ["search", "money back for my order", "--db", str(demo_db), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    top = json.loads(out.output)[:3]
+    assert all(any(w in (h["text"] + " " + (h["theme_label"] or "")).lower() for w in ("refund", "money")) for h in top)

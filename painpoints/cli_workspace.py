@@ -1,0 +1,53 @@
+"""``painpoints search`` and ``painpoints mcp``: the workspace read side (painpoints/workspace.py) on
+the command line and as an MCP server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from painpoints.cli_theme import DB_HELP
+
+if TYPE_CHECKING:
+    from painpoints.workspace import Workspace
+
+
+def _workspace(db: str | None) -> Workspace:
+    from discovery.store import StoreError
+    from painpoints.workspace import connect
+
+    try:
+        return connect(db)
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@click.command()
+@click.argument("text")
+@click.option("--db", help=DB_HELP)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Rows to return")
+@click.option("--theme", "theme_id", help="Only segments of this theme (e.g. T003)")
+@click.option("--source", help="Only feedback from this source")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def search(text: str, db: str | None, limit: int, theme_id: str | None, source: str | None, fmt: str) -> None:
+    """Find feedback by meaning, e.g. painpoints search "money back for my order"."""
+    from discovery.search import COLUMNS, SearchError
+    from discovery.store import StoreError
+    from painpoints.cli import _print
+
+    try:
+        hits = _workspace(db).search(text, limit=limit, theme_id=theme_id, source=source)
+    except (SearchError, StoreError) as err:
+        raise click.ClickException(str(err)) from err
+    _print(list(COLUMNS), [tuple(h[c] for c in COLUMNS) for h in hits], fmt)
+
+
+@click.command()
+@click.option("--db", help=DB_HELP)
+def mcp(db: str | None) -> None:
+    """Serve the workspace to an assistant over MCP (stdio): pain points, themes with quoted
+    evidence, search by meaning, read-only SQL."""
+    from painpoints.mcp_server import serve
+
+    serve(_workspace(db))
