@@ -278,15 +278,14 @@ def latest_vectors(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarra
     return table.column("theme_id").to_pylist(), np.asarray(flat, np.float32).reshape(n, -1)
 
 
-def add_curation(
+def check_curation(
     con: duckdb.DuckDBPyConnection,
     action: str,
     theme_id: str,
     target_theme_id: str | None = None,
     value: str | None = None,
-    note: str | None = None,
-) -> str:
-    """Record one curation action; the next run applies it. Unknown themes (and areas) are refused."""
+) -> None:
+    """Refuse (``StoreError``) a curation action on unknown themes or areas, or a merge cycle."""
     known = dict(con.execute("SELECT theme_id, status FROM themes").fetchall())
     for t in (theme_id, target_theme_id):
         if t is not None and t not in known:
@@ -301,6 +300,18 @@ def add_curation(
         cur = Curation.from_rows(con.execute(sql("curation_rows")).fetchall())
         if cur.resolve(target_theme_id) == theme_id:
             raise StoreError(f"{target_theme_id} is already merged into {theme_id}")
+
+
+def add_curation(
+    con: duckdb.DuckDBPyConnection,
+    action: str,
+    theme_id: str,
+    target_theme_id: str | None = None,
+    value: str | None = None,
+    note: str | None = None,
+) -> str:
+    """Record one curation action (every later run applies it); returns its id. Checked first."""
+    check_curation(con, action, theme_id, target_theme_id, value)
     cid = uuid.uuid4().hex[:12]
     con.execute(sql("insert_curation"), [cid, action, theme_id, target_theme_id, value, note, utc_now()])
     return cid

@@ -1,5 +1,6 @@
 """``painpoints theme …``: PM curation that survives reruns. Each command records one row in the
-``curation`` table; the next ``painpoints run`` applies it (and every run after that)."""
+``curation`` table (every later ``painpoints run`` applies it); rename, hide, pin and move also show in
+the views at once, merge and split at the next run (``discovery.curate``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _curate(
     value: str | None = None,
     note: str | None = None,
 ) -> None:
-    from discovery import runstore, store
+    from discovery import store
+    from discovery.curate import curate
     from discovery.settings import load_settings
 
     settings = load_settings(db=db)
@@ -28,18 +30,18 @@ def _curate(
         raise click.ClickException(f"{settings.db} does not exist; run `painpoints ingest` and `painpoints run` first")
     try:
         with store.connect(settings.db, lock_wait=settings.lock_wait) as con:
-            runstore.add_curation(con, action, theme_id, target, value, note)
+            _, live = curate(con, action, theme_id, target, value, note)
     except StoreError as err:
         raise click.ClickException(str(err)) from err
     click.echo(
         f"recorded: {action} {theme_id}{' → ' + target if target else ''}{' ' + repr(value) if value else ''}; "
-        "the next `painpoints run` applies it"
+        + ("in the views now, and kept by every later run" if live else "the next `painpoints run` applies it")
     )
 
 
 @click.group()
 def theme() -> None:
-    """Curate themes: rename, merge, split, pin, hide, move to an area (applied from the next run on)."""
+    """Curate themes: rename, hide, pin, move to an area (shown at once), merge, split (at the next run)."""
 
 
 @theme.command()
