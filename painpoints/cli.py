@@ -22,6 +22,7 @@ from discovery.store import StoreError
 from painpoints.cli_nightly import pull, serve
 from painpoints.cli_theme import DB_HELP, theme
 from painpoints.cli_workspace import mcp, search
+from painpoints.cli_workspace import ui as ui_command
 
 if TYPE_CHECKING:
     from discovery.records import RunStats
@@ -255,6 +256,7 @@ main.add_command(pull)
 main.add_command(serve)
 main.add_command(search)
 main.add_command(mcp)
+main.add_command(ui_command)
 
 if __name__ == "__main__":
     main()

@@ -51,3 +51,18 @@ def mcp(db: str | None) -> None:
     from painpoints.mcp_server import serve
 
     serve(_workspace(db))
+
+
+@click.command()
+@click.option("--db", help=DB_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--token", envvar="PAINPOINTS_UI_TOKEN", help="Required beyond loopback (generated when not given)")
+@click.option(
+    "--allow-host", "allow_hosts", multiple=True, help="Another host name browsers use to reach it (Host header check)"
+)
+def ui(db: str | None, host: str, port: int, token: str | None, allow_hosts: tuple[str, ...]) -> None:
+    """A local web app: pain points, requests and praise by area, theme pages, search, curation."""
+    from painpoints.ui import serve as serve_ui
+
+    serve_ui(_workspace(db), host=host, port=port, token=token, allow_hosts=allow_hosts)

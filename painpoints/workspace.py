@@ -1,5 +1,6 @@
-"""The read side every workspace surface shares (issue 19): ranked views, one theme in full, search by
-meaning and read-only SQL over one painpoints database, as plain JSON-ready values.
+"""What every workspace surface shares (issue 19): ranked views, one theme in full, search by meaning
+and read-only SQL over one painpoints database, as plain JSON-ready values; and curation (preview and
+apply, ``discovery.curate``), the only write.
 
 The MCP server, ``painpoints ask`` and the web app call these and nothing else, so they answer alike.
 Each call opens the database read-only and closes it at once: a DuckDB file has one writer, and a
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from discovery import store
+from discovery import curate, store
 from discovery.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -90,6 +91,66 @@ class Workspace:
                 out["mix"].setdefault(facet, {})[value] = n
             out["quotes"] = _records(con.execute(store.sql("workspace_theme_quotes"), {"theme": theme_id}))
         return jsonable(out)
+
+    def segments(self, theme_id: str, page: int = 0, per_page: int = 50) -> list[dict[str, Any]]:
+        """One page of a theme's segments (most negative first), each with its item's ids."""
+        with self._read() as con:
+            params = {"theme": theme_id, "limit": per_page, "offset": max(0, page) * per_page}
+            return jsonable(_records(con.execute(store.sql("workspace_segments"), params)))
+
+    def weeks(self, theme_id: str, weeks: int = 12) -> list[dict[str, Any]]:
+        """The theme's segments per week over the data's last ``weeks`` weeks (dated items only)."""
+        with self._read() as con:
+            return jsonable(_records(con.execute(store.sql("workspace_weeks"), {"theme": theme_id, "weeks": weeks})))
+
+    def areas(self) -> list[dict[str, Any]]:
+        """The areas above the themes (``theme_areas``)."""
+        with self._read() as con:
+            return jsonable(_records(con.execute(store.sql("workspace_areas"))))
+
+    def themes(self) -> list[dict[str, Any]]:
+        """Every theme of the latest run, hidden ones last: id, label, items, hidden."""
+        with self._read() as con:
+            return jsonable(_records(con.execute(store.sql("workspace_themes"))))
+
+    def curation_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Every curation action, newest first (the audit log), and the latest run's state."""
+        with self._read() as con:
+            names = [
+                "created_at",
+                "action",
+                "theme_id",
+                "target_theme_id",
+                "value",
+                "note",
+                "applied_run",
+                "curation_id",
+            ]
+            return jsonable([dict(zip(names, r, strict=True)) for r in curate.log(con, limit)])
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The most recent run, whatever its status (running, success, failed)."""
+        with self._read() as con:
+            rows = _records(con.execute(store.sql("workspace_run")))
+        return jsonable(rows[0]) if rows else None
+
+    def pending(self) -> int:
+        """Merge / split actions the next run will apply."""
+        with self._read() as con:
+            return int(store.scalar(con, store.sql("workspace_pending")) or 0)
+
+    def preview(self, action: str, theme_id: str, target: str | None = None, value: str | None = None) -> list[str]:
+        """What a curation action would change, in sentences (``discovery.curate.preview``); writes nothing."""
+        with self._read() as con:
+            return curate.preview(con, action, theme_id, target, value)
+
+    def curate(
+        self, action: str, theme_id: str, target: str | None = None, value: str | None = None, note: str | None = None
+    ) -> bool:
+        """Record a curation action (live ones show at once); True when it is in the views already.
+        Opens the database for writing for this call only."""
+        with store.connect(self.db, lock_wait=self.settings.lock_wait) as con:
+            return curate.curate(con, action, theme_id, target, value, note)[1]
 
     def _encoder(self) -> Encoder:
         if self.encoder is None:

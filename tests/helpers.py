@@ -39,3 +39,37 @@ class Golden:
         if wal.exists():
             shutil.copyfile(wal, out.with_name(out.name + ".wal"))
         return out
+
+
+def chrome(tmp_path: Path, height: int = 2400):  # -> selenium WebDriver
+    """Headless Chromium (Debian's chromium + chromium-driver, installed by `make test`) with browser
+    logs captured; skips locally without it, fails in CI."""
+    import os
+
+    import pytest
+
+    browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (browser and driver_path):
+        if os.environ.get("CI"):
+            pytest.fail("chromium/chromedriver missing: `make test` installs the Debian packages")
+        pytest.skip("chromium/chromedriver not installed (make test installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chrome'}",
+        f"--window-size=1280,{height}",
+    ):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver_path), options=opts)

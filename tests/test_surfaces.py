@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from painpoints.cli import main
+from tests.helpers import chrome
 from tests.helpers import rows as q
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,18 +113,7 @@ def test_db_opens_in_pandas_and_polars_without_painpoints(demo_db: Path) -> None
     assert int(n_themes) >= 5 and int(n_segments) > 1000 and first == "rank"
 
 
-def chromium() -> tuple[str, str] | None:
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
-
-
 def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> None:
-    if chromium() is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium/chromedriver missing: `make test` installs the Debian packages")
-        pytest.skip("chromium/chromedriver not installed (make test installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     db = tmp_path / "hostile.duckdb"
@@ -145,24 +135,7 @@ def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> N
     assert "<script>window.__pwned" not in html and "&lt;script&gt;window.__pwned = 1" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html  # nothing remote
 
-    browser, driver_path = chromium()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chrome'}",
-        "--window-size=1280,2400",
-    ):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver = chrome(tmp_path)
     try:
         driver.get(out.as_uri())
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]

@@ -37,3 +37,38 @@ FROM feedback_themes WHERE theme_id = $theme GROUP BY ALL
 UNION ALL
 SELECT 'sentiment', sentiment, count(*) FROM feedback_themes WHERE theme_id = $theme GROUP BY ALL
 ORDER BY facet, segments DESC, value;
+
+-- name: workspace_segments
+-- one page of a theme's segments, most negative first, with the item they come from
+SELECT feedback_id, segment, external_id, source, created_at, sentiment, feedback_type, text
+FROM feedback_themes
+WHERE theme_id = $theme
+ORDER BY sentiment_score, feedback_id, segment
+LIMIT $limit OFFSET $offset;
+
+-- name: workspace_weeks
+-- the theme's segments per week, the last $weeks weeks of the data
+SELECT period_start, items, negative_items
+FROM theme_trends
+WHERE theme_id = $theme AND period = 'week'
+  AND period_start > (SELECT max(period_start) FROM theme_trends WHERE period = 'week') - INTERVAL ($weeks * 7) DAY
+ORDER BY period_start;
+
+-- name: workspace_areas
+SELECT area_id, area_label, themes, items, negative_share, pain_points, praise_themes, top_themes
+FROM theme_areas
+ORDER BY rank;
+
+-- name: workspace_themes
+-- every theme of the latest run (hidden ones too), for curation targets
+SELECT t.theme_id, t.label, t.items, t.hidden
+FROM theme_snapshots t JOIN latest_run r ON t.run_id = r.run_id
+ORDER BY t.hidden, t.rank, t.theme_id;
+
+-- name: workspace_run
+SELECT run_id, status, started_at, finished_at, error FROM runs ORDER BY started_at DESC LIMIT 1;
+
+-- name: workspace_pending
+-- merge / split actions recorded after the latest successful run began: the next run applies them
+SELECT count(*) FROM curation
+WHERE action IN ('merge', 'split') AND created_at > coalesce((SELECT started_at FROM latest_run), TIMESTAMP '1970-01-01');
