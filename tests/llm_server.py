@@ -5,6 +5,12 @@ Script entries (consumed one per chat request; when empty, a well-formed answer 
 ``{"status": 429, "headers": {"Retry-After": "0"}}``, ``{"status": 500}``, ``{"raw": "garbage"}``,
 ``{"content": "text the model says"}``, ``{"delay": 2.0}``. ``reject_json_schema = True`` makes it
 answer ``response_format: json_schema`` with HTTP 500, as llama.cpp's server does.
+
+Tool calling (``painpoints ask``): ``{"tool_calls": [{"name": "search_feedback", "arguments": {...}}]}``
+answers with an assistant message holding those calls (``finish_reason: tool_calls``); ``content`` may
+also be a function of the request body (to cite what an earlier tool answer returned); ``{"usage":
+{...}}`` overrides the token counts. Unscripted requests that offer ``tools`` get a plausible agent:
+first a ``search_feedback`` for the question, then an answer citing the first result.
 """
 
 from __future__ import annotations
@@ -29,6 +35,20 @@ class FakeLLM(_Server):
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    @staticmethod
+    def agent(body: dict[str, Any]) -> dict[str, Any]:
+        """The unscripted tool-calling model: search for the question, then cite the first hit with
+        its own first sentence (so the citation is real and supporting)."""
+        tool_answers = [m for m in body["messages"] if m["role"] == "tool"]
+        if not tool_answers and body.get("tool_choice") != "none":
+            question = next(m["content"] for m in body["messages"] if m["role"] == "user")
+            return {"tool_calls": [{"name": "search_feedback", "arguments": {"query": question, "limit": 3}}]}
+        results = json.loads(tool_answers[-1]["content"]).get("results") if tool_answers else None
+        if not results:
+            return {"content": "I found no feedback about this."}
+        first = re.split(r"(?<=[.!?])\s+", results[0]["text"])[0]
+        return {"content": f"One customer wrote: {first} [{results[0]['feedback_id']}]"}
 
     @staticmethod
     def answer(body: dict[str, Any]) -> str:
@@ -96,7 +116,23 @@ class FakeLLM(_Server):
                     )
                 if "raw" in step:
                     return self._send(200, step["raw"])
-                content = step.get("content") or fake.answer(body)
+                if body.get("tools") and not {"content", "tool_calls"} & set(step):
+                    step = {**step, **fake.agent(body)}
+                message: dict[str, Any] = {"role": "assistant", "content": None}
+                if step.get("tool_calls"):
+                    message["tool_calls"] = [
+                        {
+                            "id": f"call_{len(fake.requests)}_{i}",
+                            "type": "function",
+                            "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+                        }
+                        for i, c in enumerate(step["tool_calls"])
+                    ]
+                content = step.get("content")
+                message["content"] = content(body) if callable(content) else content
+                if not step.get("tool_calls") and message["content"] is None:
+                    message["content"] = fake.answer(body)
+                usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120, **step.get("usage", {})}
                 self._send(
                     200,
                     json.dumps(
@@ -108,11 +144,11 @@ class FakeLLM(_Server):
                             "choices": [
                                 {
                                     "index": 0,
-                                    "finish_reason": "stop",
-                                    "message": {"role": "assistant", "content": content},
+                                    "finish_reason": "tool_calls" if step.get("tool_calls") else "stop",
+                                    "message": message,
                                 }
                             ],
-                            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                            "usage": usage,
                         }
                     ),
                 )
