@@ -19,6 +19,7 @@ import click
 from connectors.base import ColumnMap
 from connectors.readers import ConnectorError
 from discovery.store import StoreError
+from painpoints.cli_ask import ask
 from painpoints.cli_nightly import pull, serve
 from painpoints.cli_theme import DB_HELP, theme
 from painpoints.cli_workspace import mcp, search
@@ -256,6 +257,7 @@ main.add_command(pull)
 main.add_command(serve)
 main.add_command(search)
 main.add_command(mcp)
+main.add_command(ask)
 main.add_command(ui_command)
 
 if __name__ == "__main__":
