@@ -8,8 +8,9 @@ item's best-matching segment is at least ``min_support``. That is the grounding 
 (a label must sit closer to its own theme than to others) applied to sentences, with an absolute
 threshold because one item has no "other themes" to compare with. The segment texts are the
 PII-redacted ones the tools showed the model. 0.45 was measured on 20 hand-written claims against
-demo-DB items (docs/ask.md): 90% of true citations pass, 1.3% of citations of a random other item
-pass (mostly topical neighbours, e.g. two credit-report complaints). It checks topic, not each detail:
+demo-DB items (``python -m benchmarks.ask_support``, docs/ask.md): 85-95% of true citations pass
+(by wording), 1.3% of citations of a random other item do (topical neighbours, e.g. two
+credit-report complaints); 0.40 would pass 95% and 3.9%. It checks topic, not each detail:
 a wrong amount or date in a sentence about the right item passes.
 """
 

@@ -18,7 +18,14 @@ from painpoints.cli_theme import DB_HELP
 @click.option(
     "--max-tokens", default=30_000, show_default=True, type=click.IntRange(1), help="Tokens allowed, all requests"
 )
-def ask(question: str, db: str | None, fmt: str, max_tool_calls: int, max_tokens: int) -> None:
+@click.option(
+    "--min-support",
+    default=0.45,
+    show_default=True,
+    type=click.FloatRange(-1, 1),
+    help="Cosine a sentence needs to its cited item (docs/ask.md)",
+)
+def ask(question: str, db: str | None, fmt: str, max_tool_calls: int, max_tokens: int, min_support: float) -> None:
     """Ask a question about the feedback, e.g. painpoints ask "why do customers want refunds?".
     Needs an LLM with tool calling (OPENAI_API_KEY or OPENAI_BASE_URL, PAINPOINTS_LLM_MODEL); every
     sentence of the answer cites feedback ids that exist and say what it says."""
@@ -27,7 +34,8 @@ def ask(question: str, db: str | None, fmt: str, max_tool_calls: int, max_tokens
     from painpoints.cli_workspace import _workspace
 
     try:
-        answer = answer_question(_workspace(db), question, budget=Budget(max_tool_calls, max_tokens))
+        ws, budget = _workspace(db), Budget(max_tool_calls, max_tokens)
+        answer = answer_question(ws, question, budget=budget, min_support=min_support)
     except AskError as err:
         raise click.ClickException(str(err)) from err
     if fmt == "json":
