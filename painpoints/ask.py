@@ -163,7 +163,11 @@ class _Chat:
     reply: str | None = None
 
     def __post_init__(self) -> None:
+        root = logging.getLogger()  # the MCP SDK sets root logging to INFO with its own handler: undo it
+        level, handlers = root.level, list(root.handlers)
         self.server = build_server(self.ws)
+        root.setLevel(level)
+        root.handlers[:] = handlers
         self.tools = [
             {
                 "type": "function",
