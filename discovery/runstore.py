@@ -10,6 +10,7 @@ result in one transaction, so the views show either the previous run or this one
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import socket
@@ -90,6 +91,39 @@ def start_run(con: duckdb.DuckDBPyConnection, params: dict[str, Any], flow_run_i
     params = {**params, "pid": os.getpid(), "host": socket.gethostname()}
     con.execute(sql("insert_run"), [run_id, utc_now(), flow_run_id, json.dumps(params, default=str)])
     return run_id
+
+
+def run_fingerprint(con: duckdb.DuckDBPyConnection, settings_fingerprint: str, params: dict[str, Any]) -> str:
+    """What a run's result depends on, hashed: the stored feedback (count, last ingest), the merges and
+    splits to apply, the settings and the run's parameters (``full`` aside)."""
+    n, last, structural = con.execute(sql("data_fingerprint")).fetchall()[0]
+    keyed = {k: v for k, v in params.items() if k != "full"}
+    raw = json.dumps([n, str(last), structural, settings_fingerprint, keyed], sort_keys=True, default=str)
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
+
+def skip_if_unchanged(con: duckdb.DuckDBPyConnection, params: dict[str, Any], fingerprint: str) -> str | None:
+    """When the latest successful run worked on exactly this (same fingerprint) and no full recluster
+    is asked for, record a 'skipped' run that says so and return its id; else None. A skipped run
+    changes no view: they read the latest *successful* run."""
+    if params.get("full"):
+        return None
+    latest = _first(con, "latest_run_params")
+    if latest is None or json.loads(latest[1] or "{}").get("fingerprint") != fingerprint:
+        return None
+    run_id = start_run(con, {**params, "fingerprint": fingerprint})
+    stats = {"skipped": True, "same_as": latest[0], "reason": "no new or changed feedback, settings or merges"}
+    con.execute(sql("skip_run"), [utc_now(), json.dumps(stats), run_id])
+    return run_id
+
+
+def skipped_reason(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """Why ``run_id`` was skipped, in words (None when it was not a skipped run)."""
+    row = _first(con, "run_status", [run_id])
+    if row is None or row[0] != "skipped":
+        return None
+    stats = json.loads(row[1] or "{}")
+    return f"{stats.get('reason', 'nothing changed')} since run {stats.get('same_as')}; its results stand"
 
 
 def abandon_dead_runs(con: duckdb.DuckDBPyConnection) -> int:

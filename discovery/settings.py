@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -108,6 +110,12 @@ class Settings(BaseSettings):
     def embed_key(self) -> str:
         return embedding_key(self.embed_model, self.embed_precision)
 
+    def fingerprint(self) -> str:
+        """The settings a run's result depends on, hashed (not where the database is, how long to wait
+        for it, where alerts go or when the schedule fires): part of what makes a rerun a no-op."""
+        relevant = self.model_dump(mode="json", exclude=set(OPERATIONAL))
+        return hashlib.sha1(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -119,6 +127,36 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+
+
+# settings that change how a run works, never what it finds
+OPERATIONAL = frozenset(
+    {
+        "db",
+        "lock_wait",
+        "db_memory_limit",
+        "alert_webhook",
+        "sources",
+        "schedule_cron",
+        "schedule_timezone",
+        "llm_concurrency",
+        "llm_timeout",
+        "llm_max_retries",
+    }
+)
+
+
+def run_params(settings: Settings, min_theme_size: int | None, llm: bool | None, full: bool) -> dict[str, Any]:
+    """What a discovery run records as its parameters (``runs.params``); one definition for the CLI's
+    no-op check and the flow."""
+    use_llm = llm_configured() if llm is None else llm
+    return {
+        "min_theme_size": min_theme_size,
+        "llm": use_llm,
+        "full": full,
+        "llm_model": settings.llm_model if use_llm else None,
+        "embed_model": settings.embed_key,
+    }
 
 
 def llm_configured() -> bool:

@@ -22,7 +22,7 @@ from discovery.embed_cache import embed_missing
 from discovery.llm import LLMLabeler
 from discovery.records import DiscoveryResult, RunStats
 from discovery.sentiment import SentimentModel
-from discovery.settings import Settings, llm_configured, load_settings
+from discovery.settings import Settings, load_settings, run_params
 
 
 @lru_cache(maxsize=2)
@@ -131,16 +131,15 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
     ``llm`` None: name new themes with an LLM when an endpoint is configured (OPENAI_API_KEY /
     OPENAI_BASE_URL). ``full``: recluster everything instead of an incremental run."""
     settings = load_settings(db=db, min_theme_size=min_theme_size)
-    use_llm = llm_configured() if llm is None else llm
-    run_id = _begin(
-        settings,
-        {
-            "min_theme_size": min_theme_size,
-            "llm": use_llm,
-            "full": full,
-            "llm_model": settings.llm_model if use_llm else None,
-        },
-    )
+    params = run_params(settings, min_theme_size, llm, full)
+    with _connect(settings) as con:
+        fingerprint = runstore.run_fingerprint(con, settings.fingerprint(), params)
+        skipped = runstore.skip_if_unchanged(con, params, fingerprint)
+    if skipped is not None:  # nothing changed since the last successful run: recorded, nothing redone
+        get_run_logger().info("nothing changed since the last successful run: run %s skipped", skipped)
+        return skipped
+    use_llm = bool(params["llm"])
+    run_id = _begin(settings, {**params, "fingerprint": fingerprint})
     try:
         counts = {"new_segments": prepare(settings), "new_embeddings": embed(settings)}
         write(settings, run_id, discover(settings, use_llm, full, run_id), counts)
@@ -154,7 +153,7 @@ def _begin(settings: Settings, params: dict) -> str:
     from prefect.runtime import flow_run
 
     with _connect(settings) as con:
-        return runstore.start_run(con, {**params, "embed_model": settings.embed_key}, flow_run.id)
+        return runstore.start_run(con, params, flow_run.id)
 
 
 def _fail(settings: Settings, run_id: str, error: str) -> None:

@@ -123,6 +123,10 @@ def run(db: str | None, llm: bool | None, min_theme_size: int | None, full: bool
 
 
 def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int, full: bool = False) -> None:
+    if (skipped := _skip_if_unchanged(path, llm, min_theme_size, full)) is not None:
+        click.echo(f"run {skipped} skipped: {skipped_reason(path, skipped)}")
+        _print(*_query(path, _top_sql(), [top]), "table")
+        return
     from flows.local_api import start_in_background
 
     api_ready = start_in_background()
@@ -134,6 +138,10 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
         run_id = discover_flow(db=str(path), min_theme_size=min_theme_size, llm=llm, full=full)
     except (StoreError, ConnectorError) as err:
         raise click.ClickException(str(err)) from err
+    if (reason := skipped_reason(path, run_id)) is not None:  # the flow found nothing new after all
+        click.echo(f"run {run_id} skipped: {reason}")
+        _print(*_query(path, _top_sql(), [top]), "table")
+        return
     s = _run_stats(path, run_id)
     click.echo(
         f"run {run_id} ({s.mode}: {s.mode_reason}): {s.feedback_items} items, {s.segments} segments, "
@@ -146,9 +154,7 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
             f"{s.llm.themes_offline} of {s.themes} themes kept offline names "
             f"({s.llm.ungrounded} LLM labels failed the grounding check)"
         )
-    from discovery import store
-
-    _print(*_query(path, store.sql("top_pain_points"), [top]), "table")
+    _print(*_query(path, _top_sql(), [top]), "table")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})  # SQL may start with "-- comment"
@@ -167,6 +173,37 @@ def query(sql: str | None, sql_file: str | None, db: str | None, fmt: str) -> No
         raise click.UsageError("give either SQL or --file, not both")
     text = sql if sql is not None else Path(str(sql_file)).read_text()
     _print(*_query(_db(db), text), fmt)
+
+
+def _skip_if_unchanged(path: Path, llm: bool | None, min_theme_size: int | None, full: bool) -> str | None:
+    """The no-op check before any flow machinery starts (the Prefect API, the model): a rerun with no
+    new feedback, settings or merges costs a second, and is recorded as a 'skipped' run."""
+    from discovery import runstore, store
+    from discovery.settings import load_settings, run_params
+
+    settings = load_settings(db=path, min_theme_size=min_theme_size)
+    params = run_params(settings, min_theme_size, llm, full)
+    try:
+        with store.connect(path, lock_wait=settings.lock_wait) as con:
+            return runstore.skip_if_unchanged(
+                con, params, runstore.run_fingerprint(con, settings.fingerprint(), params)
+            )
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def skipped_reason(path: Path, run_id: str) -> str | None:
+    """Why ``run_id`` was skipped (None when it was not)."""
+    from discovery import runstore, store
+
+    with store.connect(path, read_only=True) as con:
+        return runstore.skipped_reason(con, run_id)
+
+
+def _top_sql() -> str:
+    from discovery import store
+
+    return store.sql("top_pain_points")
 
 
 def _run_stats(path: Path, run_id: str) -> RunStats:

@@ -78,10 +78,13 @@ def test_complaints_are_mostly_negative(db: Path) -> None:
     assert neg >= 0.6
 
 
-def test_rerun_embeds_nothing_new_and_gives_the_same_themes(db: Path) -> None:
+def test_rerun_embeds_nothing_new_and_gives_the_same_themes(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = q(db, "select segment_id, theme_id from assignments a join latest_run r using (run_id) order by 1")
+    skipped = CliRunner().invoke(main, ["run", "--db", str(db)])  # nothing changed: nothing to do
+    assert skipped.exit_code == 0 and "skipped" in skipped.output, skipped.output
+    monkeypatch.setenv("PAINPOINTS_ALERT_MIN_ITEMS", "6")  # a changed setting: a real incremental run
     result = CliRunner().invoke(main, ["run", "--db", str(db)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0 and "skipped" not in result.output, result.output
     stats = json.loads(q(db, "select stats from latest_run")[0][0])
     assert stats["new_embeddings"] == 0 and stats["new_segments"] == 0
     after = q(db, "select segment_id, theme_id from assignments a join latest_run r using (run_id) order by 1")
@@ -99,7 +102,7 @@ def test_a_failed_run_is_recorded_and_leaves_the_last_good_results(db: Path, mon
         raise RuntimeError("clustering exploded")
 
     monkeypatch.setattr(pipeline, "discover", boom)
-    result = CliRunner().invoke(main, ["run", "--db", str(db)])
+    result = CliRunner().invoke(main, ["run", "--db", str(db), "--full"])  # --full: never skipped
     assert result.exit_code != 0
     status, error = q(db, "select status, error from runs order by started_at desc limit 1")[0]
     assert status == "failed" and "clustering exploded" in error

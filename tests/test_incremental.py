@@ -138,3 +138,35 @@ def test_non_english_feedback_is_stored_and_clustered(golden_db: Path, tmp_path:
     got = q(db, "select theme_id from feedback_themes where source = 'intl'")
     assert len(got) == len(NON_ENGLISH)  # every item became a segment that the run saw
     assert sum(t is not None for (t,) in got) >= 0.6 * len(NON_ENGLISH)
+
+
+def test_a_rerun_with_nothing_new_is_skipped_and_says_so(golden_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No new or changed feedback, same settings, no merge to apply: the run is recorded as skipped
+    before any flow machinery starts, and every view answers as before. Anything that changes what a
+    run reads makes the next one run."""
+    db = golden_db
+    views = ("pain_points", "feature_requests", "praise", "feedback_themes", "theme_history", "theme_areas")
+
+    def state() -> dict[str, list]:
+        return {v: q(db, f"select * from {v} order by all") for v in views}
+
+    before, runs = state(), q(db, "select count(*) from runs")[0][0]
+    out = invoke("run", "--db", str(db))
+    assert "skipped: no new or changed feedback" in out and state() == before
+    assert q(db, "select status from runs order by started_at desc limit 1") == [("skipped",)]
+    assert q(db, "select count(*) from runs")[0][0] == runs + 1
+    monkeypatch.setenv("PAINPOINTS_OUTLIER_THRESHOLD", "0.3")  # a setting that changes what a run finds
+    assert "skipped" not in invoke("run", "--db", str(db))
+    assert "skipped" in invoke("run", "--db", str(db))  # … and then nothing changed again
+    assert "skipped" not in invoke("run", "--db", str(db), "--full")  # a full recluster is always done
+    more = db.parent / "more.csv"
+    more.write_text('review\n"The app logs me out every time I switch accounts"\n')
+    invoke("ingest", str(more), "--source", "play", "--db", str(db))
+    assert "skipped" not in invoke("run", "--db", str(db))
+    small, big = [t for (t,) in q(db, "select theme_id from latest_themes order by items")][:2]
+    invoke("theme", "merge", small, big, "--db", str(db))
+    assert "skipped" not in invoke("run", "--db", str(db))  # a merge waits for a run
+    from flows.discovery import discover_flow  # the flow itself (nightly, deployments) skips too
+
+    skipped = discover_flow(db=str(db))
+    assert q(db, "select status from runs where run_id = ?", [skipped]) == [("skipped",)]

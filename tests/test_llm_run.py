@@ -67,16 +67,16 @@ def test_themes_are_named_by_the_llm(db: Path, fake: FakeLLM) -> None:
 
 
 def test_second_run_on_unchanged_data_sends_nothing(db: Path, fake: FakeLLM) -> None:
+    """Unchanged data: the rerun is skipped; a full recluster of it answers from the LLM cache."""
     before = len(fake.chat_requests())
-    result = CliRunner().invoke(
-        main,
-        ["run", "--db", str(db)],
-        env={"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-secret-test-key-123456"},
-    )
-    assert result.exit_code == 0, result.output
-    assert len(fake.chat_requests()) == before
+    env = {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-secret-test-key-123456"}
+    for args, skipped in ((["run"], True), (["run", "--full"], False)):
+        result = CliRunner().invoke(main, [*args, "--db", str(db)], env=env)
+        assert result.exit_code == 0, result.output
+        assert ("skipped" in result.output) is skipped
+        assert len(fake.chat_requests()) == before
     stats = json.loads(rows(db, "select stats from latest_run")[0][0])
-    assert stats["llm_requests"] == 0 and stats["llm_cache_hits"] > 0
+    assert stats["mode"] == "full" and stats["llm_requests"] == 0 and stats["llm_cache_hits"] > 0
 
 
 def test_no_contact_details_from_the_chats_reach_the_endpoint(db: Path, fake: FakeLLM) -> None:

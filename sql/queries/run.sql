@@ -113,3 +113,18 @@ SELECT area_id, label, status, centroid, themes, first_run, last_run FROM areas;
 
 -- name: insert_areas
 INSERT INTO areas BY NAME SELECT * FROM area_state;
+
+-- name: data_fingerprint
+-- what a run reads, cheaply: items (an edited item is re-ingested with a new ingested_at) and the
+-- curation actions only a run applies
+SELECT count(*), max(ingested_at), (SELECT count(*) FROM curation WHERE action IN ('merge', 'split'))
+FROM feedback;
+
+-- name: skip_run
+UPDATE runs SET status = 'skipped', finished_at = ?, stats = ? WHERE run_id = ?;
+
+-- name: latest_run_params
+SELECT run_id, params FROM latest_run;
+
+-- name: run_status
+SELECT status, stats FROM runs WHERE run_id = ?;
