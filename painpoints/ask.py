@@ -101,7 +101,8 @@ def ask(
     model = ws.settings.llm_model
     with store.connect(ws.db, read_only=True, lock_wait=ws.settings.lock_wait) as con:
         run = runstore.latest_run(con)
-        key = cache_key(model, sent_question, run.run_id if run else None, budget, min_support)
+        curated = store.scalar(con, "SELECT count(*) FROM curation")  # live curation changes the views too
+        key = cache_key(model, sent_question, f"{run.run_id if run else None}+{curated}", budget, min_support)
         cached = runstore.llm_cached(con, key)
     if run is None:
         raise AskError(f"no successful run in {ws.db} yet: painpoints run first")
@@ -263,12 +264,8 @@ def check(ws: Workspace, text: str, min_support: float) -> Checked:
     ids = list(dict.fromkeys(i for *_, cited in sentences(text) for i in cited))
     with store.connect(ws.db, read_only=True, lock_wait=ws.settings.lock_wait) as con:
         rows = store.query(con, store.sql("ask_cited"), [ids])[1]
-    if ws.encoder is None and rows:  # the model search uses, loaded once per workspace
-        from discovery.embed import Embedder
-
-        s = ws.settings
-        ws.encoder = Embedder(model=s.embed_model, batch_size=s.embed_batch_size, precision=s.embed_precision).fit()
-    return citations.check(text, {r[0]: (r[1], list(r[2])) for r in rows}, ws.encoder, min_support)  # type: ignore[arg-type]
+    encoder = ws.query_encoder() if rows else ws.encoder  # the model search uses, loaded once per workspace
+    return citations.check(text, {r[0]: (r[1], list(r[2])) for r in rows}, encoder, min_support)  # type: ignore[arg-type]
 
 
 def cache_key(model: str, question: str, run_id: str | None, budget: Budget, min_support: float) -> str:

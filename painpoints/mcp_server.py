@@ -49,7 +49,8 @@ def _clear_errors(fn: F) -> F:
 
 def build_server(ws: Workspace) -> MCPServer:
     """The MCP server over one workspace (tests connect to it in-process or over stdio)."""
-    server = MCPServer(name="painpoints", instructions=INSTRUCTIONS)
+    # WARNING: the SDK configures root logging at this level; INFO would print every request on stderr
+    server = MCPServer(name="painpoints", instructions=INSTRUCTIONS, log_level="WARNING")
 
     @server.tool(annotations=READ_ONLY)
     @_clear_errors

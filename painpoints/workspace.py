@@ -152,7 +152,8 @@ class Workspace:
         with store.connect(self.db, lock_wait=self.settings.lock_wait) as con:
             return curate.curate(con, action, theme_id, target, value, note)[1]
 
-    def _encoder(self) -> Encoder:
+    def query_encoder(self) -> Encoder:
+        """The model that embeds queries (the runs' model), loaded on first use and kept."""
         if self.encoder is None:
             from discovery.embed import Embedder
 
@@ -169,7 +170,7 @@ class Workspace:
 
         if not text.strip():  # before loading the model
             raise SearchError("empty search: give some text to search for")
-        encoder = self._encoder()
+        encoder = self.query_encoder()
         with self._read() as con:
             hits = search(con, encoder, text, limit=limit, theme_id=theme_id, source=source)
         return jsonable([asdict(h) for h in hits])
