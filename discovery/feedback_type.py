@@ -12,6 +12,9 @@ Two signals, because neither is enough alone:
   trained on a few hundred written examples. The rules also catch the phrasings that look like requests
   but are complaints ("I wish it didn't crash", "please fix", "I wish I had read the reviews",
   "would have been better"), and questions (trailing "?", wh-/auxiliary-initial sentences).
+  A "would" that looks back or imagines a wearer ("I would've walked past it", "I thought it would be
+  perfect", "would look better on a taller woman", "will be perfect for summer") is not a request, whichever
+  signal reads it so (``EXPECTATION``, ``NOT_REQUEST``).
 
 A segment may hold several sentences; precedence is request > problem cue > question > negated problem
 ("no problems at all", praise) > classifier, so a segment that asks for something is counted as a
@@ -43,10 +46,25 @@ _ASK = (
 _THING = (
     r"options?|settings?|features?|ways?|buttons?|ability|toggles?|modes?|support|filters?|shortcuts?|integrations?"
 )
+_ADD = r"add|include|implement|introduce|integrate|offer|provide|allow|enable|make it|consider|bring back|create|show"
+# a change to the product in an if-clause ("if it had", "if that was changed", "if they added")
+_IF_CHANGE = (
+    r"(?:it|they|you|that|this|the \w+|there)\s+(?:only\s+)?(?:had|has|was|were|could|would|added|offered|came|"
+    r"supported|included|changed|allowed)(?![^.!?]*\b(?:cheaper|price\w*|cost\w*|expensive|fit|fits)\b)"
+)
+# "… would be perfect / a 10 / a five-star app", "I'd give it 5 stars"
+_PERFECT = (
+    r"\b(?:would|'d|will|'ll)\s+(?:\w+\s+)?(?:be|give it|rate it|make (?:it|this))\s+(?:absolutely\s+|simply\s+|"
+    r"just\s+|truly\s+|definitely\s+)?(?:perfect|complete|flawless|unbeatable|ideal|(?:an?|the)\s+(?:perfect|"
+    r"complete|winner|\d+|ten|five)|\d+(?:/\d+)?|five|ten)\b"
+)
+# "should have been / refunded / known": a regret or a complaint about the past, not a request
+_PARTICIPLE = r"(?:been|\w+ed|\w+en|got|gone|told|sent|left|known|done|made|bought|brought|paid|kept|had|come|went)\b"
 _NICE = (
     r"nice|nicer|great|good|awesome|helpful|useful|cool|amazing|fantastic|lovely|perfect|wonderful|"
     r"(?:\w+ )?better (?:if|to have|with an?)|"
-    r"ideal|handy|brilliant|appreciated|a plus|a huge help|a big help|a nice touch|a (?:great|good|nice|cool) \w+"
+    r"ideal|handy|brilliant|appreciated|welcome|a plus|a huge help|a big help|a nice touch|"
+    r"a (?:great|good|nice|cool) \w+"
 )
 REQUEST_CUES = [
     re.compile(p, re.I)
@@ -57,7 +75,8 @@ REQUEST_CUES = [
         r"bring back|make (?:it|the|this|a|an)|let (?:us|me|users|people|admins))\b(?!\s+(?:me|us)\s+know)",
         r"(?:^|\b(?:i|we|only|really|just|so|do)\s+)wish\b(?!\s*list)|\bmy (?:only |one )?wish\b(?!\s*list)",
         rf"\b(?:would|'d|will)\s+(?:also\s+|really\s+|definitely\s+)?(?:be|make (?:it|this))\s+"
-        rf"(?:so\s+|really\s+|very\s+|even\s+|much\s+|super\s+)?(?:{_NICE})\b",  # would be nice (if)
+        rf"(?:so\s+|really\s+|very\s+|even\s+|much\s+|super\s+)?(?:{_NICE})\b"
+        r"(?!\s+(?:(?:for|on)\s+(?!(?:\w+\s+){1,2}to\s)|to (?:my|your|her|any)\b|in my\b))",  # not "… for a wedding"
         r"\b(?:would|'d)\s+(?:really\s+|also\s+|so\s+|much\s+)?(?:love|like|appreciate|prefer)\s+(?:it\s+)?"
         r"(?:to see|to have|to be able|if|an? (?:\w+\s+){0,2}(?:option|way|feature|setting|button|version)|"
         r"the (?:ability|option))\b",
@@ -76,13 +95,53 @@ REQUEST_CUES = [
         r"\bwish ?list\s*:|\bfeatures? to add\b|\b(?:i'?d|i would|we'?d|we would)\s+(?:also\s+)?add\b|"
         r"\bsuggest (?:adding|that you add)\b|\bcould use (?:an?|some|more)\b",
         r"\bthere\s+(?:should|needs to)\s+be\b|\b(?:it|this|app|you|they|the \w+)\s+should\s+(?:really\s+|also\s+)?"
-        r"(?:add|have|offer|include|allow|let|support|show|play|be able|make|give|provide|sell|come)\b(?!\s+been)",
-        rf"\bbring back\b|\bhop(?:e|ing)\s+(?:you|they|the devs?|devs)\s+(?:will\s+|can\s+)?(?:{_ASK})\b|"
+        r"(?:add|have|offer|include|allow|let|support|show|play|be able|make|give|provide|sell|come)\b"
+        rf"(?!\s+{_PARTICIPLE})|\bthe \w+ \w+ should\s+(?:really\s+|also\s+)?(?:add|have|offer|include|allow|support|"
+        rf"bring)\b(?!\s+{_PARTICIPLE})|\b(?:they|you|devs?|developers|the \w+|it|app)\s+(?:really\s+|just\s+|"
+        r"seriously\s+)?needs? to (?:add|include|implement|introduce|integrate|bring back|offer)\b",
+        rf"\bbring back\b|\b(?:hop(?:e|ing)|hopefully)\s+(?:you|they|the devs?|devs)\s+(?:will\s+|can\s+)?(?:{_ASK})\b|"
         r"\bhoping for\b",
         rf"\bif only\b|\bwhy (?:not|don't you)\s+(?:just\s+)?(?:{_ASK}|have)\b|"
         r"\b(?:\d+|one|two|a few|few) more features?\b",
         r"\bif (?:you|they|the devs?)\s+(?:\w+\s+)?(?:add|added|made|make|offered|offer|supported|support|included|"
         r"include|brought)\b|\bif it (?:only\s+)?had (?:an?|the|more|some)\b",
+        # a change asked for in the passive: "dark mode should be added", "it needs to be made optional"
+        r"\b(?:should|could|needs? to|must|ought to)\s+(?:really\s+|also\s+|definitely\s+)?be\s+(?:added|included|"
+        r"implemented|introduced|offered|made (?:available|optional|customi[sz]able)|optional|customi[sz]able|"
+        r"an option|available (?:in|as|for|on))\b",
+        # "I'd like the reps to be …", "we would like it to sync …": a wished state of the product
+        r"(?<!as )(?<!than )\b(?:i|we)(?:'d| would)\s+(?:really\s+|also\s+|just\s+)?like\s+"
+        r"(?:it|them|this|there|the \w+(?: \w+)?|"
+        r"more \w+)\s+(?:to\s+)?(?:be|have|show|include|offer|support|let|allow|stay|come|open|sync|play|remember)\b",
+        r"(?<!as )(?<!than )\b(?:i'?d|i would|we'?d|we would)\s+(?:much\s+|really\s+|also\s+)?prefer\s+(?:(?:it|them|"
+        r"the \w+(?: \w+)?) to (?:be|have|show|open|stay)|(?:it )?if|to have|to be able|an? (?:option|way|setting))\b",
+        r"\b(?:you|they|the devs?|developers?)\s+(?:could|might)\s+(?:also\s+|maybe\s+|perhaps\s+|just\s+)?"
+        r"(?:add|include|implement|introduce|integrate|enable|bring back)\b|"
+        rf"\b(?:they|the devs?|developers?)\s+(?:could|might)\s+(?:also\s+|maybe\s+|perhaps\s+|just\s+)?(?:{_ADD})\b|"
+        rf"\bwould it be possible to (?:{_ADD})\b|\bhow about (?:adding|including|making|offering|"
+        rf"(?:an?|some) (?:\w+ )?(?:{_THING}))\b",
+        r"\b(?:looking forward to|can'?t wait for|waiting for|hop(?:e|ing) to see)\s+(?:an?\s+|the\s+|some\s+|more\s+)?"
+        r"(?:\w+\s+){0,3}(?:features?|options?|version|mode|integration|functions?|functionality)\b",
+        r"\b(?:only|one|main|biggest)\s+(?:thing|feature)s?\s+(?:that(?:'s| is)?\s+|i(?:'m| am)?\s+)?"
+        r"(?:missing|lacking|"
+        r"i miss|it lacks|it needs|i(?:'d| would) (?:like|love|add|change|want))\b|\bmissing features?\s*:|"
+        r"\bonly thing (?:\w+ ){0,2}better would be\b",
+        rf"\b(?:i|we)\s+(?:would\s+|'d\s+)?(?:strongly\s+|highly\s+)?(?:suggest|propose)\s+(?:adding|making|"
+        rf"including|offering|introducing|implementing|that (?:you|they|the \w+)\s+(?:{_ADD}))\b",
+        # "if it had offline mode it would be perfect", "would be a 5-star app if they added sync"
+        rf"\bif {_IF_CHANGE}\b[^.!?]*?{_PERFECT}|{_PERFECT}[^.!?]*?\bif {_IF_CHANGE}\b",
+        # more imperative openings, with an object ("Hire more staff at peak times", "Remove the ads")
+        r"^\s*(?:please\s+)?(?:improve|simplify|streamline|expand|speed up|redesign|get rid of|hire|"
+        r"increase|shorten|train|give (?:us|users|people|customers))\s+(?:the|your|more|some|an?|this|that|its|"
+        r"it|ads|staff|employees|agents|people)\b",
+        # a short noun phrase + please: "Dark mode please!", "Landscape support pls"
+        r"^\s*(?![^.!?]*\b(?:help|refund|money|respond|reply|answer|call|contact|stop|cancel|remove|need)\b)"
+        r"(?:\w+[\s-]+){0,4}"
+        r"\w+\s+(?:pl(?:ea)?se|pls|plz)\s*[!.]*\s*$",
+        # a plural noun phrase opening: "More agents at peak hours.", "More colours!"
+        r"^\s*(?:more|fewer)\s+(?!or less\b)(?![^.!?]*\b(?:than|problems?|issues?|bugs?|errors?|ads|crash\w*)\b)"
+        r"(?:\w+\s+)?\w+s\b",
+        r"\b(?:users?|people|customers?)\s+should\s+(?:be able|have the (?:option|ability|choice)|get to)\b",
     )
 ]
 PROBLEM_CUES = [
@@ -105,7 +164,7 @@ PROBLEM_CUES = [
 MALFUNCTION = re.compile(
     r"\b(?:didn'?t|did not|wouldn'?t|would not|doesn'?t|does not|won'?t|wasn'?t|weren'?t|stop|stopped|crash\w*|"
     r"freez(?:es|ing)\b|freezes? up|bugs?|buggy|broken|fix\w*|glitch\w*|lag\w*|worked|actually work\w*|"
-    r"work (?:properly|right|correctly|again|better))\b",
+    r"work (?:properly|right|correctly|again|better)|if (?:only )?(?:it|they|this|these) (?:\w+ )?fit)\b",
     re.I,
 )
 # "no problems", "didn't have any issues", "hassle-free": a problem word, negated. Embeddings (and so the
@@ -122,6 +181,23 @@ NEGATIVE_REST = re.compile(
     r"\b(?:not|no|never|nothing|nobody|none|bad|poor|rude|wait\w*|slow\w*|dirty|late|wrong|terrible|awful|"
     r"horrible|worst|hate\w*|disappoint\w*|but|except|however|although|though|until|unfortunately|expensive|"
     r"broke\w*|fail\w*|crash\w*|problems?|issues?)\b|n't\b",
+    re.I,
+)
+# A "would" that looks back or imagines someone else, not one that asks: a past counterfactual ("I would've
+# walked past it"), an expectation ("I thought these would be great") or advice on whom a thing suits ("would
+# look better on a taller woman"), and talk of a wish list or of having "all I need". The classifier reads
+# "would" + a feature word as a request; these forms never are one. The expectation also vetoes a cue.
+EXPECTATION = re.compile(
+    r"(?<!one )(?<!a )(?<!my )\b(?:thought|expected|assumed|figured|imagined|believed)\b(?!\s*(?:though|:|,))"
+    r"[^.!?]*\b(?:would|'d|will|could)\b",
+    re.I,
+)
+NOT_REQUEST = re.compile(
+    r"\bwould(?:'ve| have)\b|\b(?:i|we|you|they|it)'d have\b|"
+    r"\b(?:would|might|could|will)\s+(?:\w+\s+)?(?:be|look|work|fit|suit)\s+(?:\w+\s+){0,3}?(?:on|for)\s+"
+    r"(?:an?\s+|someone|anyone|women|people|those|girls|ladies|me\b|you\b|her\b|petite|tall|short|small|large|"
+    r"curvy|thin|slim|busty)|"
+    r"\bwish ?list\b|\b(?:exactly|everything|all|just) (?:what )?(?:i|we|you) (?:need|want|wanted|needed)\b",
     re.I,
 )
 QUESTION_START = re.compile(
@@ -142,7 +218,7 @@ def sentence_cue(sentence: str) -> str | None:
     s = sentence.replace("\u2019", "'").strip()
     if any(p.search(s) for p in PROBLEM_CUES):
         return "problem"
-    if any(p.search(s) for p in REQUEST_CUES):
+    if not EXPECTATION.search(s) and any(p.search(s) for p in REQUEST_CUES):
         return "problem" if MALFUNCTION.search(s) else "request"
     if s.rstrip(" )!.\"'").endswith("?") or (QUESTION_START.match(s) and not s.endswith((".", "!"))):
         return "question"
@@ -223,12 +299,17 @@ class FeedbackTypeModel:
             cue = text_cue(text) if self.use_rules else None
             if cue == "question" and top in ("problem", "praise") and p[i, idx[top]] >= RHETORICAL_MIN_P:
                 cue = None
-            if cue is None and (
-                top == "question"
-                or top == "request"
-                and (p[i, idx["request"]] < REQUEST_MIN_P or MALFUNCTION.search(text))
-            ):
-                top = self.classes_[int(np.argsort(p[i])[-2])]  # these types are a matter of form: no cue, no type
+            if cue is None and top in ("question", "request"):
+                # these types are a matter of form: without a cue, a question is never one, and a request only
+                # when the classifier is sure and nothing says it is a complaint or a hypothetical
+                allowed = ["problem", "praise", "other"]
+                if (
+                    p[i, idx["request"]] >= REQUEST_MIN_P
+                    and not MALFUNCTION.search(text)
+                    and not any(r.search(text.replace("\u2019", "'")) for r in (NOT_REQUEST, EXPECTATION))
+                ):
+                    allowed.append("request")
+                top = max(allowed, key=lambda c: p[i, idx[c]])
             label = cue or top
             labels.append(label)
             conf[i] = p[i, idx[label]] if cue is None else (1 + p[i, idx[label]]) / 2
