@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     store_original: bool = Field(True, description="keep the unredacted cleaned text in segments")
     recent_days: int = Field(30, description="window for the trend component of the score")
     source_weights: dict[str, float] = Field(default_factory=dict, description="per-source weight in the score")
+    keep_runs: int = Field(
+        30, ge=1, description="retention: successful runs whose per-segment assignments `painpoints prune` keeps"
+    )
+    keep_days: int | None = Field(
+        None, ge=0, description="retention: when set, prune only the assignments of runs older than this"
+    )
     llm_model: str = Field("gpt-4o-mini", description="PAINPOINTS_LLM_MODEL: model for LLM theme naming")
     llm_concurrency: int = Field(4, description="LLM requests in flight at once")
     llm_token_budget: int = Field(200_000, description="per run; once spent, remaining themes keep offline names")

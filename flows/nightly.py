@@ -1,5 +1,6 @@
 """The nightly flow: pull every declared source incrementally → discovery (incremental when little
-changed) → alert on emerging themes. ``serve()`` runs it on its cron schedule with Prefect."""
+changed, skipped when nothing did) → alert on emerging themes → prune old run detail. ``serve()``
+runs it on its cron schedule with Prefect."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from discovery import alerts, sources
+from discovery import alerts, retention, sources, store
 from discovery.settings import Settings, load_settings
 from discovery.source_config import Source
 from flows.discovery import discover_flow
@@ -28,14 +29,25 @@ def notify(settings: Settings, run_id: str) -> int:
     return alerts.notify(settings, run_id, get_run_logger())
 
 
+@task(cache_policy=NONE)
+def prune(settings: Settings) -> int:
+    """Retention after the run: old runs' assignments go (``keep_runs`` / ``keep_days``)."""
+    with store.connect(settings.db, lock_wait=settings.lock_wait) as con:
+        done = retention.prune(con, settings.keep_runs, settings.keep_days)
+    if done.runs:
+        get_run_logger().info("pruned the assignments of %d old run(s): %d rows", len(done.runs), done.rows)
+    return len(done.runs)
+
+
 @flow(name=DEPLOYMENT)
 def nightly_flow(db: str | None = None, full: bool = False) -> str:
-    """Pull sources, discover, alert; returns the discovery run id."""
+    """Pull sources, discover, alert, prune; returns the discovery run id."""
     settings = load_settings(db=db)
     for src in settings.sources:
         pull_source(settings, src)
     run_id = discover_flow(db=str(settings.db), full=full)
     notify(settings, run_id)
+    prune(settings)
     return run_id
 
 

@@ -20,7 +20,7 @@ from connectors.base import ColumnMap
 from connectors.readers import ConnectorError
 from discovery.store import StoreError
 from painpoints.cli_ask import ask
-from painpoints.cli_nightly import pull, serve
+from painpoints.cli_nightly import prune, pull, serve
 from painpoints.cli_theme import DB_HELP, theme
 from painpoints.cli_workspace import mcp, search
 from painpoints.cli_workspace import ui as ui_command
@@ -292,6 +292,7 @@ def demo(db: str) -> None:
 main.add_command(theme)
 main.add_command(pull)
 main.add_command(serve)
+main.add_command(prune)
 main.add_command(search)
 main.add_command(mcp)
 main.add_command(ask)

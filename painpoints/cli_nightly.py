@@ -1,4 +1,5 @@
-"""``painpoints pull`` and ``painpoints serve``: the nightly operation from the command line."""
+"""``painpoints pull``, ``painpoints serve`` and ``painpoints prune``: the nightly operation from the
+command line."""
 
 from __future__ import annotations
 
@@ -94,3 +95,38 @@ def _start_server(port: int, timeout: float = 120.0) -> subprocess.Popen:
         time.sleep(1)
     proc.terminate()
     raise click.ClickException(f"the local Prefect server did not become healthy within {timeout:.0f} s")
+
+
+@click.command()
+@click.option("--db", help=DB_HELP)
+@click.option(
+    "--keep-runs", type=click.IntRange(1), help="Successful runs whose assignments stay (default: keep_runs, 30)"
+)
+@click.option(
+    "--keep-days", type=click.IntRange(0), help="Prune only runs older than this many days (default: keep_days)"
+)
+@click.option(
+    "--compact", is_flag=True, help="Then rewrite the database into a fresh, smaller file (needs it to itself)"
+)
+def prune(db: str | None, keep_runs: int | None, keep_days: int | None, compact: bool) -> None:
+    """Drop old runs' per-segment assignments (the bulk of each run); theme history, per-run counts,
+    labels, events and stats stay. The nightly flow prunes after every run."""
+    from discovery import retention, store
+    from discovery.settings import load_settings
+
+    settings = load_settings(db=db, keep_runs=keep_runs, keep_days=keep_days)
+    if not settings.db.exists():
+        raise click.ClickException(f"{settings.db} does not exist")
+    try:
+        with store.connect(settings.db, lock_wait=settings.lock_wait) as con:
+            done = retention.prune(con, settings.keep_runs, settings.keep_days)
+        click.echo(
+            f"pruned {len(done.runs)} run(s), {done.rows} assignment rows "
+            f"(kept the newest {settings.keep_runs} successful runs"
+            + (f" and any younger than {settings.keep_days} days)" if settings.keep_days is not None else ")")
+        )
+        if compact:
+            before, after = retention.compact(settings.db)
+            click.echo(f"compacted {settings.db}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err

@@ -1,0 +1,62 @@
+"""Retention (issue 22): keep the store's size in proportion to what a team needs, not to how many
+nights it has run.
+
+A run's bulk is its per-segment assignment (one row per segment per run). The views and the next run
+read only the latest successful run's, and history (``theme_history``, per-run counts, labels, events,
+stats) lives in the small per-theme tables. So ``prune`` deletes the assignments of successful runs
+beyond the newest ``keep_runs`` (and, with ``keep_days``, only of runs older than that), marks those
+runs ``pruned_at``, and checkpoints: DuckDB then reuses the freed blocks for the next runs' writes
+(the file stops growing). ``compact`` goes further and rewrites the database into a fresh file, so
+the file itself shrinks; it needs the database to itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from discovery.store import StoreError, sql, transaction, utc_now
+
+
+@dataclass(frozen=True)
+class Pruned:
+    runs: list[str]
+    rows: int
+
+
+def prune(con: duckdb.DuckDBPyConnection, keep_runs: int, keep_days: int | None = None) -> Pruned:
+    """Delete the assignments of successful runs beyond the newest ``keep_runs`` (≥ 1: the latest
+    always stays), optionally only those older than ``keep_days``; one transaction, then a checkpoint."""
+    params = {"keep_runs": keep_runs, "keep_days": keep_days, "now": utc_now()}
+    runs = [r for (r,) in con.execute(sql("prunable_runs"), params).fetchall()]
+    if not runs:
+        return Pruned([], 0)
+    with transaction(con):
+        rows = con.execute(sql("prune_assignments"), {"runs": runs}).fetchall()[0][0]
+        con.execute(sql("mark_pruned"), {"runs": runs, "now": params["now"]})
+    con.execute("CHECKPOINT")
+    return Pruned(runs, int(rows))
+
+
+def compact(path: Path) -> tuple[int, int]:
+    """Rewrite ``path`` into a fresh file (same tables, views and rows) and swap it in; returns the
+    sizes before and after in bytes. The database must not be open anywhere else."""
+    tmp = path.with_name(path.name + ".compact")
+    tmp.unlink(missing_ok=True)
+    before = path.stat().st_size
+    try:
+        con = duckdb.connect()
+        try:
+            con.execute("ATTACH ? AS src (READ_ONLY)", [str(path)])
+            con.execute("ATTACH ? AS dst", [str(tmp)])
+            con.execute("COPY FROM DATABASE src TO dst")
+        finally:
+            con.close()
+    except duckdb.Error as err:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"cannot compact {path} (is it open elsewhere?): {err}") from err
+    os.replace(tmp, path)  # atomic: a crash leaves either the old file or the new one
+    return before, path.stat().st_size

@@ -1,0 +1,49 @@
+"""Retention (issue 22): `painpoints prune` drops old runs' assignments and keeps everything the views
+and history show; `--compact` shrinks the file; the next run works on a pruned store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from painpoints.cli import main
+from tests.helpers import rows as q
+
+VIEWS = ("pain_points", "feature_requests", "praise", "feedback_themes", "theme_areas", "theme_history", "theme_trends")
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def state(db: Path) -> dict[str, list]:
+    return {v: q(db, f"select * from {v} order by all") for v in VIEWS}
+
+
+def test_prune_keeps_views_and_history_and_compact_shrinks(golden_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = golden_db
+    for n in (6, 7, 8):  # three more real runs (a changed setting each time; nothing else changes)
+        monkeypatch.setenv("PAINPOINTS_ALERT_MIN_ITEMS", str(n))
+        assert "skipped" not in invoke("run", "--db", str(db))
+    runs = [r for (r,) in q(db, "select run_id from runs where status = 'success' order by finished_at")]
+    assert len(runs) == 4 and q(db, "select count(distinct run_id) from assignments") == [(4,)]
+    before = state(db)
+    assert "pruned 0 run(s)" in invoke("prune", "--db", str(db), "--keep-runs", "1", "--keep-days", "365")
+    out = invoke("prune", "--db", str(db), "--keep-runs", "2")
+    assert "pruned 2 run(s)" in out
+    assert {r for (r,) in q(db, "select distinct run_id from assignments")} == set(runs[2:])
+    assert {r for (r,) in q(db, "select run_id from runs where pruned_at is not null")} == set(runs[:2])
+    assert state(db) == before  # views, per-run theme history and trends answer as before
+    size = db.stat().st_size
+    out = invoke("prune", "--db", str(db), "--keep-runs", "1", "--compact")
+    assert "pruned 1 run(s)" in out and "compacted" in out
+    assert db.stat().st_size < size and state(db) == before
+    assert q(db, "select max(version) from schema_version") == [(6,)]  # the compacted file keeps its schema state
+    monkeypatch.setenv("PAINPOINTS_ALERT_MIN_ITEMS", "9")  # the next run builds on the pruned, compacted store
+    out = invoke("run", "--db", str(db))
+    assert "incremental" in out
+    assert q(db, "select count(distinct run_id) from assignments") == [(2,)]
