@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from discovery import runstore
-from discovery.store import StoreError, sql
+from discovery.store import StoreError, sql, transaction
 
 LIVE = frozenset({"rename", "hide", "unhide", "pin", "unpin", "move"})
 PENDING = frozenset({"merge", "split"})
@@ -109,16 +109,11 @@ def curate(
     transaction; returns ``(curation_id, live)``."""
     _check(con, action, theme_id, target, value)
     value = value.strip()[:120] if action == "rename" and value else value
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         cid = runstore.add_curation(con, action, theme_id, target, value, note)
         if action in LIVE:
             statement = sql(f"curate_{action}")
             con.execute(statement, {"theme": theme_id} | ({"value": value} if "$value" in statement else {}))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return cid, action in LIVE
 
 
