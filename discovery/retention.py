@@ -1,13 +1,15 @@
 """Retention (issue 22): keep the store's size in proportion to what a team needs, not to how many
 nights it has run.
 
-A run's bulk is its per-segment assignment (one row per segment per run). The views and the next run
-read only the latest successful run's, and history (``theme_history``, per-run counts, labels, events,
-stats) lives in the small per-theme tables. So ``prune`` deletes the assignments of successful runs
-beyond the newest ``keep_runs`` (and, with ``keep_days``, only of runs older than that), marks those
-runs ``pruned_at``, and checkpoints: DuckDB then reuses the freed blocks for the next runs' writes
-(the file stops growing). ``compact`` goes further and rewrites the database into a fresh file, so
-the file itself shrinks; it needs the database to itself.
+Runs log only the assignment rows they change (``assignments``; the latest state is
+``current_assignments``), and any run's full assignment is replayed from the log
+(``assignments_as_of``). History (``theme_history``, per-run counts, labels, events, stats) lives in
+the small per-theme tables. So ``prune`` thins the log of successful runs beyond the newest
+``keep_runs`` (and, with ``keep_days``, only of runs older than that): it deletes their rows that a
+later run superseded, keeps the ones every kept run is replayed from, marks those runs ``pruned_at``
+(no longer replayable), and checkpoints: DuckDB then reuses the freed blocks for the next writes.
+``compact`` goes further and rewrites the database into a fresh file, so the file itself shrinks; it
+needs the database to itself.
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ class Pruned:
 
 
 def prune(con: duckdb.DuckDBPyConnection, keep_runs: int, keep_days: int | None = None) -> Pruned:
-    """Delete the assignments of successful runs beyond the newest ``keep_runs`` (≥ 1: the latest
-    always stays), optionally only those older than ``keep_days``; one transaction, then a checkpoint."""
+    """Thin the log of successful runs beyond the newest ``keep_runs`` (≥ 1: the latest always stays),
+    optionally only of those older than ``keep_days``; one transaction, then a checkpoint."""
     params = {"keep_runs": keep_runs, "keep_days": keep_days, "now": utc_now()}
     runs = [r for (r,) in con.execute(sql("prunable_runs"), params).fetchall()]
     if not runs:
         return Pruned([], 0)
     with transaction(con):
-        rows = con.execute(sql("prune_assignments"), {"runs": runs}).fetchall()[0][0]
+        cutoff = con.execute(sql("prune_cutoff"), {"runs": runs}).fetchall()[0][0]
+        rows = con.execute(sql("prune_assignments"), {"runs": runs, "cutoff": cutoff}).fetchall()[0][0]
         con.execute(sql("mark_pruned"), {"runs": runs, "now": params["now"]})
     con.execute("CHECKPOINT")
     return Pruned(runs, int(rows))

@@ -192,8 +192,11 @@ def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
         con.execute(sql("insert_llm_calls"))
     if result.themes:
         con.execute(sql("insert_theme_snapshots"))
-    if result.assignments:
-        con.execute(sql("insert_assignments"))
+    if result.assignments:  # the log gets what changed; current_assignments becomes this run's state
+        con.execute(sql("log_changed_assignments"))
+        con.execute(sql("log_removed_assignments"), [run_id])
+        con.execute(sql("apply_removed_assignments"))
+        con.execute(sql("apply_changed_assignments"), [run_id])
     if result.theme_state is not None:
         con.execute("DELETE FROM themes")
         if result.theme_state:
@@ -268,7 +271,7 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
     last = latest_run(con)
     previous = {}
     if last is not None:
-        rows = con.execute(sql("run_assignments"), [last.run_id]).fetchall()
+        rows = con.execute(sql("current_assignments")).fetchall()
         previous = {sid: (tid, h) for sid, tid, h in rows}
     full = _first(con, "last_full_run")
     return ThemeState(

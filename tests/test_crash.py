@@ -94,7 +94,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, env: dict) -> Path:
 
 
 def assignments(db: Path) -> list[tuple]:
-    return rows(db, "select a.segment_id, a.theme_id from assignments a join latest_run using (run_id) order by 1")
+    return rows(db, "select segment_id, theme_id from current_assignments order by 1")
 
 
 def test_kill_mid_ingest(reference: Path, env: dict) -> None:

@@ -79,7 +79,7 @@ def test_complaints_are_mostly_negative(db: Path) -> None:
 
 
 def test_rerun_embeds_nothing_new_and_gives_the_same_themes(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    before = q(db, "select segment_id, theme_id from assignments a join latest_run r using (run_id) order by 1")
+    before = q(db, "select segment_id, theme_id from current_assignments order by 1")
     skipped = CliRunner().invoke(main, ["run", "--db", str(db)])  # nothing changed: nothing to do
     assert skipped.exit_code == 0 and "skipped" in skipped.output, skipped.output
     monkeypatch.setenv("PAINPOINTS_ALERT_MIN_ITEMS", "6")  # a changed setting: a real incremental run
@@ -87,7 +87,7 @@ def test_rerun_embeds_nothing_new_and_gives_the_same_themes(db: Path, monkeypatc
     assert result.exit_code == 0 and "skipped" not in result.output, result.output
     stats = json.loads(q(db, "select stats from latest_run")[0][0])
     assert stats["new_embeddings"] == 0 and stats["new_segments"] == 0
-    after = q(db, "select segment_id, theme_id from assignments a join latest_run r using (run_id) order by 1")
+    after = q(db, "select segment_id, theme_id from current_assignments order by 1")
     assert before == after
     assert q(db, "select count(*) from runs where status = 'success'") == [(2,)]
 

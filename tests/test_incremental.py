@@ -34,7 +34,7 @@ def last_stats(db: Path) -> dict:
 
 def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: Path, tmp_path: Path) -> None:
     db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
-    before = dict(q(db, "select segment_id, theme_id from assignments where run_id = (select run_id from latest_run)"))
+    before = dict(q(db, "select segment_id, theme_id from current_assignments"))
     assert last_stats(db)["mode"] == "full"
     new = tmp_path / "new.csv"
     new.write_text("id,review\n" + "".join(f'n{i},"{t}"\n' for i, t in enumerate(NEW_REVIEWS)))
@@ -44,7 +44,7 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
     s = last_stats(db)
     assert s["mode"] == "incremental" and s["new_embeddings"] == len(NEW_REVIEWS)
     assert s["same_theme_share"] == 1.0 and s["kept"] == sum(t is not None for t in before.values())
-    after = dict(q(db, "select segment_id, theme_id from assignments where run_id = (select run_id from latest_run)"))
+    after = dict(q(db, "select segment_id, theme_id from current_assignments"))
     assert all(after[k] == v for k, v in before.items() if v is not None)
     labels = dict(q(db, "select theme_id, label from latest_themes"))
     assert all(labels[t] == label for t, label in q(db, "select theme_id, label from themes where status = 'active'"))

@@ -56,8 +56,36 @@ FROM calls;
 -- name: insert_theme_snapshots
 INSERT INTO theme_snapshots BY NAME SELECT * FROM snapshots;
 
--- name: insert_assignments
-INSERT INTO assignments BY NAME SELECT * FROM assigned;
+-- name: log_changed_assignments
+-- the run's assignment rows that differ from the current state (new segments; a new theme, tone, type
+-- or text); `how` alone does not count: a kept segment keeps the row of the run that placed it
+INSERT INTO assignments BY NAME
+SELECT n.*
+FROM assigned n
+LEFT JOIN current_assignments c ON c.segment_id = n.segment_id
+WHERE c.segment_id IS NULL
+   OR c.theme_id IS DISTINCT FROM n.theme_id
+   OR c.sentiment IS DISTINCT FROM n.sentiment
+   OR c.sentiment_score IS DISTINCT FROM n.sentiment_score
+   OR c.llm_sentiment IS DISTINCT FROM n.llm_sentiment
+   OR c.feedback_type IS DISTINCT FROM n.feedback_type
+   OR c.content_hash IS DISTINCT FROM n.content_hash;
+
+-- name: log_removed_assignments
+-- segments the run no longer covers (e.g. out of window_days): a tombstone in the log
+INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score)
+SELECT ?, segment_id, NULL, 'removed', 'neutral', 0.0
+FROM current_assignments
+WHERE segment_id NOT IN (SELECT segment_id FROM assigned);
+
+-- name: apply_removed_assignments
+DELETE FROM current_assignments WHERE segment_id NOT IN (SELECT segment_id FROM assigned);
+
+-- name: apply_changed_assignments
+INSERT OR REPLACE INTO current_assignments BY NAME
+SELECT segment_id, run_id, theme_id, how, sentiment, sentiment_score, llm_sentiment, content_hash, feedback_type
+FROM assignments
+WHERE run_id = ? AND how <> 'removed';
 
 -- name: insert_themes
 INSERT INTO themes BY NAME SELECT * FROM state;
@@ -73,10 +101,10 @@ SELECT theme_id, label, label_method, status, centroid, description, merged_into
        first_seen, last_seen, radius
 FROM themes;
 
--- name: run_assignments
+-- name: current_assignments
+-- the latest successful run's assignment (what the next run builds on)
 SELECT segment_id, theme_id, content_hash
-FROM assignments
-WHERE run_id = ?;
+FROM current_assignments;
 
 -- name: last_full_run
 SELECT max(finished_at)
@@ -101,8 +129,8 @@ SELECT stats FROM runs WHERE run_id = ?;
 -- name: latest_run_vectors
 -- the latest run's assigned segments with the vectors it clustered, in segment order
 SELECT a.theme_id, e.vector
-FROM assignments a
-JOIN latest_run r USING (run_id)
+FROM current_assignments a
+CROSS JOIN latest_run r
 JOIN segments s USING (segment_id)
 JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = r.stats->>'embed_model'
 WHERE a.theme_id IS NOT NULL

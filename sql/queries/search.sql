@@ -14,8 +14,7 @@ WITH nearest AS (
     JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = $model
     WHERE ($source IS NULL OR s.feedback_id IN (SELECT feedback_id FROM feedback WHERE source = $source))
       AND ($theme IS NULL OR s.segment_id IN (
-              SELECT a.segment_id FROM assignments a JOIN latest_run r ON a.run_id = r.run_id
-              WHERE a.theme_id = $theme))
+              SELECT segment_id FROM current_assignments WHERE theme_id = $theme))
     ORDER BY cosine DESC, s.segment_id
     LIMIT $candidates
 )
