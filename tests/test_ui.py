@@ -54,6 +54,17 @@ def ui(golden_db: Path) -> Iterator[tuple[str, Path]]:
         yield url, golden_db
 
 
+def click_and_wait(driver, by: str, selector: str) -> None:
+    """Click, then wait until the browser has left the page (a form post and its redirect done)."""
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element("tag name", "html")
+    driver.find_element(by, selector).click()
+    WebDriverWait(driver, 30).until(ec.staleness_of(page))
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def test_browse_search_and_curate_in_chromium(ui: tuple[str, Path], tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
@@ -65,7 +76,7 @@ def test_browse_search_and_curate_in_chromium(ui: tuple[str, Path], tmp_path: Pa
         assert driver.find_element(By.TAG_NAME, "h1").text == "Pain points"
         rows = driver.find_elements(By.CSS_SELECTOR, "#pain-table tbody tr")
         assert len(rows) == min(100, q(db, "select count(*) from pain_points")[0][0])
-        rows[0].find_element(By.TAG_NAME, "a").click()
+        driver.get(rows[0].find_element(By.TAG_NAME, "a").get_attribute("href"))  # the first row's theme page
         assert (
             driver.find_element(By.ID, "theme-label").text
             == q(db, "select label from pain_points where rank = 1")[0][0]
@@ -78,28 +89,28 @@ def test_browse_search_and_curate_in_chromium(ui: tuple[str, Path], tmp_path: Pa
         box = driver.find_element(By.CSS_SELECTOR, "form.curate-rename input[name=value]")
         box.clear()
         box.send_keys("Checkout fails <b>now</b>")
-        driver.find_element(By.CSS_SELECTOR, "form.curate-rename button").click()
+        click_and_wait(driver, By.CSS_SELECTOR, "form.curate-rename button")
         assert "Checkout fails <b>now</b>" in driver.find_element(By.ID, "preview").text  # escaped, shown as text
         assert q(db, "select label from latest_themes where theme_id = ?", [top])[0][0] != "Checkout fails <b>now</b>"
-        driver.find_element(By.ID, "confirm").click()
+        click_and_wait(driver, By.ID, "confirm")
         assert driver.find_element(By.ID, "theme-label").text == "Checkout fails <b>now</b>"
         assert "done" in driver.find_element(By.ID, "notice").text
         assert q(db, "select label from pain_points where theme_id = ?", [top]) == [("Checkout fails <b>now</b>",)]
         # hide another one
         driver.get(f"{url}/theme/{second}")
-        driver.find_element(By.CSS_SELECTOR, "form.curate-hide button").click()
-        driver.find_element(By.ID, "confirm").click()
+        click_and_wait(driver, By.CSS_SELECTOR, "form.curate-hide button")
+        click_and_wait(driver, By.ID, "confirm")
         assert q(db, "select count(*) from pain_points where theme_id = ?", [second]) == [(0,)]
         # merge waits for a run: start one from the log page, then the merge and the rename both hold
         driver.get(f"{url}/theme/{small}")
         driver.find_element(By.CSS_SELECTOR, f"form.curate-merge option[value='{big}']").click()
-        driver.find_element(By.CSS_SELECTOR, "form.curate-merge button").click()
+        click_and_wait(driver, By.CSS_SELECTOR, "form.curate-merge button")
         assert "Pending" in driver.find_element(By.ID, "preview").text
-        driver.find_element(By.ID, "confirm").click()
+        click_and_wait(driver, By.ID, "confirm")
         assert "next run" in driver.find_element(By.ID, "notice").text
         assert small in {t for (t,) in q(db, "select theme_id from latest_themes")}
         runs_before = q(db, "select count(*) from runs")[0][0]
-        driver.find_element(By.ID, "run-now").click()
+        click_and_wait(driver, By.ID, "run-now")
         deadline = time.time() + 240
         while (
             time.time() < deadline
