@@ -108,13 +108,15 @@ class App:
     # ------------------------------------------------------------------------------ pages
     async def home(self, request: Request) -> Response:
         ws = self.ws
+        area = request.query_params.get("area") or None  # one area's themes only
         return self.page(
             "home.html.j2",
             title="Pain points",
-            pains=ws.ranked("pain_points", 100),
-            requests=ws.ranked("feature_requests", 50),
-            praise=ws.ranked("praise", 50),
+            pains=ws.ranked("pain_points", 100, area),
+            requests=ws.ranked("feature_requests", 50, area),
+            praise=ws.ranked("praise", 50, area),
             areas=ws.areas(),
+            area=area,
             run=ws.last_run(),
             notice=request.query_params.get("notice"),
         )

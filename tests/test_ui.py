@@ -123,6 +123,11 @@ def test_browse_search_and_curate_in_chromium(ui: tuple[str, Path], tmp_path: Pa
         assert themes[top] == "Checkout fails <b>now</b>"
         driver.get(url + "/curation")
         assert len(driver.find_elements(By.CSS_SELECTOR, "#log tbody tr")) == 3
+        # one area's pains only
+        area = q(db, "select area_id from theme_areas order by rank limit 1")[0][0]
+        driver.get(f"{url}/?area={area}")
+        shown = len(driver.find_elements(By.CSS_SELECTOR, "#pain-table tbody tr a"))
+        assert shown == q(db, "select count(*) from pain_points where area_id = ?", [area])[0][0]
         # search by meaning
         driver.get(url + "/search?q=money+back+for+my+order")
         first = driver.find_element(By.CSS_SELECTOR, "#results tbody tr").text.lower()

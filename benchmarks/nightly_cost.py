@@ -1,0 +1,172 @@
+"""Nightly cost (issue 22): a full run vs a +1% rerun vs a no-change rerun, as cron runs them.
+
+Data: ~40k real items from public sets in ``../shared/data`` (CLINC150 utterances, all splits, and
+women's clothing reviews), 99% ingested first, 1% added for the rerun. Every run is a cold
+``painpoints run`` process with no ``PREFECT_API_URL`` (so it starts Prefect's temporary API itself),
+timed end to end. Per step: seconds, bytes the database grew by (after a checkpoint), log rows the run
+wrote to ``assignments``. The +1% and no-change reruns are repeated on fresh copies of the database
+after the full run (``--repeats``, medians). Write time: ``runstore.finish_run`` of a +1% run, timed
+in this process on a copy (the part of a run that grew with the whole history before delta writes).
+
+Run: ``python -m benchmarks.nightly_cost [--items=40000] [--repeats=3] [--write]`` (~8 min on 2 cores).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import emit, header, options
+from benchmarks.datasets import DATA
+
+OUT = Path(__file__).resolve().parent / "nightly_cost.json"
+
+
+def items(n: int, seed: int = 0) -> list[dict[str, str]]:
+    """``n`` real texts: CLINC150 utterances (in scope) and clothing reviews, shuffled."""
+    clinc = json.loads((DATA / "clinc150" / "data_full.json").read_text())
+    rows = [t for split in ("train", "val", "test") for t, y in clinc[split]]
+    with (DATA / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv").open(newline="") as fh:
+        rows += [r["Review Text"].strip() for r in csv.DictReader(fh) if (r.get("Review Text") or "").strip()]
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    if len(rows) < n:
+        raise SystemExit(f"only {len(rows)} texts available, {n} asked")
+    return [{"id": f"i{i}", "text": t} for i, t in enumerate(rows[:n])]
+
+
+def _csv(rows: list[dict[str, str]], path: Path) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["id", "text"])
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def cli(*args: str) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "painpoints.cli", *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"painpoints {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return time.perf_counter() - t0
+
+
+def ingest(path: Path, db: Path) -> float:
+    return cli(
+        "ingest", str(path), "--source", "mixed", "--kind", "review", "--text", "text", "--id", "id", "--db", str(db)
+    )
+
+
+def size(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute("CHECKPOINT")
+    con.close()
+    return db.stat().st_size
+
+
+def log_rows(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM assignments").fetchone()[0]
+    finally:
+        con.close()
+
+
+def step(db: Path, *args: str) -> dict[str, Any]:
+    before, rows = size(db), log_rows(db)
+    seconds = cli("run", "--db", str(db), *args)
+    return {"seconds": round(seconds, 1), "bytes_added": size(db) - before, "log_rows": log_rows(db) - rows}
+
+
+def write_seconds(db: Path) -> float:
+    """finish_run of a +1% run, in this process, on ``db`` (which already holds the +1% items)."""
+    from discovery import runstore, store
+    from discovery.embed import Embedder
+    from discovery.embed_cache import embed_missing
+    from discovery.pipeline import discover, prepare_segments
+    from discovery.sentiment import SentimentModel
+    from discovery.settings import load_settings
+
+    settings = load_settings(db=db)
+    embedder = Embedder(progress=False).fit()
+    with store.connect(db) as con:
+        prepare_segments(con, settings)
+        embed_missing(con, embedder)
+        run_id = runstore.start_run(con, {})
+        result = discover(con, settings, embedder, SentimentModel(), run_id=run_id)
+        t0 = time.perf_counter()
+        runstore.finish_run(con, run_id, result)
+        return time.perf_counter() - t0
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    opts = options(argv)
+    n, repeats = int(opts.get("items", 40_000)), int(opts.get("repeats", 3))
+    rows = items(n)
+    cut = n - n // 100
+    with tempfile.TemporaryDirectory(prefix="pp-nightly-") as tmp:
+        work = Path(tmp)
+        base, extra = _csv(rows[:cut], work / "base.csv"), _csv(rows[cut:], work / "extra.csv")
+        db0 = work / "base.duckdb"
+        ingest(base, db0)
+        full = step(db0)
+        print(f"full: {full}", file=sys.stderr, flush=True)
+        inc, noop, writes = [], [], []
+        for r in range(repeats):
+            db = work / f"copy{r}.duckdb"
+            shutil.copy(db0, db)
+            ingest(extra, db)
+            inc.append(step(db))
+            noop.append(step(db))
+            print(f"repeat {r}: +1% {inc[-1]}, no change {noop[-1]}", file=sys.stderr, flush=True)
+            db.unlink()
+        db = work / "write.duckdb"
+        shutil.copy(db0, db)
+        ingest(extra, db)
+        writes.append(write_seconds(db))
+
+    def med(xs: list[dict[str, Any]], key: str) -> float:
+        return statistics.median(x[key] for x in xs)
+
+    report = {
+        **header("benchmarks.nightly_cost", argv),
+        "items": n,
+        "new_items": n - cut,
+        "method": "cold `painpoints run` processes, no PREFECT_API_URL; +1% and no-change medians over repeats",
+        "full": full,
+        "plus_1pct": {
+            "median_seconds": med(inc, "seconds"),
+            "median_bytes_added": med(inc, "bytes_added"),
+            "median_log_rows": med(inc, "log_rows"),
+            "runs": inc,
+        },
+        "no_change": {
+            "median_seconds": med(noop, "seconds"),
+            "median_bytes_added": med(noop, "bytes_added"),
+            "runs": noop,
+        },
+        "ratio_plus_1pct_to_full": round(med(inc, "seconds") / full["seconds"], 3),
+        "ratio_no_change_to_full": round(med(noop, "seconds") / full["seconds"], 3),
+        "write_seconds_plus_1pct": round(writes[0], 2),
+        "targets": {"ratio_plus_1pct": 0.10, "ratio_no_change": 0.10, "no_change_bytes": 500_000},
+    }
+    return emit(report, OUT, "write" in opts)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
