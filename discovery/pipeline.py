@@ -138,7 +138,8 @@ def discover(
     with _timed(seconds, "sentiment"):
         scores = score_sentiment(data, sentiment, settings, caches.encoder_for)
     with _timed(seconds, "feedback_type"):
-        scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for)
+        kept = kept_types(data, state) if mode == "incremental" else {}
+        scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for, kept)
     with _timed(seconds, "rank"):
         scores.ranked = score_themes(data, found, scores, settings)
     fixed = fixed_labels(found.order, state.known, state.curation, use_llm=llm is not None)
@@ -259,13 +260,36 @@ def default_typer() -> FeedbackTyper:
     return FeedbackTypeModel()
 
 
+def kept_types(data: RunInput, state: ThemeState) -> dict[int, str]:
+    """Row → feedback type for the segments an incremental run finds unchanged since the last run
+    (same id, same text): typing is per segment, so theirs stands and is not recomputed."""
+    out = {}
+    for i, (sid, h) in enumerate(zip(data.segment_id, data.content_hash, strict=True)):
+        kind = state.previous_type.get(sid)
+        if kind is not None and state.previous.get(sid, (None, None))[1] == h:
+            out[i] = kind
+    return out
+
+
 def score_types(
-    data: RunInput, typer: FeedbackTyper, settings: Settings, encoder_for: Callable[[str], Encoder]
+    data: RunInput,
+    typer: FeedbackTyper,
+    settings: Settings,
+    encoder_for: Callable[[str], Encoder],
+    kept: dict[int, str] | None = None,
 ) -> list[str]:
-    """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``."""
-    fitted = typer.fit()
-    types, _ = fitted.predict(classifier_vectors(fitted, data, settings, encoder_for), data.text)
-    return list(types)
+    """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``;
+    rows in ``kept`` keep the type given (incremental runs: only new or changed text is typed)."""
+    kept = kept or {}
+    todo = [i for i in range(len(data.text)) if i not in kept]
+    out = [kept.get(i, "") for i in range(len(data.text))]
+    if todo:
+        fitted = typer.fit()
+        vectors = classifier_vectors(fitted, data, settings, encoder_for)
+        types, _ = fitted.predict(vectors[todo], [data.text[i] for i in todo])
+        for i, kind in zip(todo, types, strict=True):
+            out[i] = kind
+    return out
 
 
 def score_themes(data: RunInput, found: Found, scores: Scores, settings: Settings) -> list[ThemeScore]:

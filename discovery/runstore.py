@@ -259,6 +259,8 @@ class ThemeState:
     last_full: datetime | None
     curation: Curation
     areas: dict[str, KnownArea] = field(default_factory=dict)
+    # segment_id → its feedback type last run: an incremental run types only new or changed text
+    previous_type: dict[str, str | None] = field(default_factory=dict)
 
 
 def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
@@ -269,10 +271,11 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
         centroid = np.asarray(row[4], np.float32) if row[4] is not None else None
         known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3], centroid, *row[5:])
     last = latest_run(con)
-    previous = {}
+    previous, previous_type = {}, {}
     if last is not None:
         rows = con.execute(sql("current_assignments")).fetchall()
-        previous = {sid: (tid, h) for sid, tid, h in rows}
+        previous = {sid: (tid, h) for sid, tid, h, _ in rows}
+        previous_type = {sid: kind for sid, _, _, kind in rows}
     full = _first(con, "last_full_run")
     return ThemeState(
         known=known,
@@ -287,6 +290,7 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
             )
             for row in con.execute(sql("known_areas")).fetchall()
         },
+        previous_type=previous_type,
     )
 
 

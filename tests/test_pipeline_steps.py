@@ -131,6 +131,32 @@ def test_score_sentiment_uses_run_vectors_or_the_classifiers_own_embedder(tmp_pa
     np.testing.assert_allclose(scores.sentiment_score, np.clip(HashEncoder(dim=4).encode(data.text)[:, 0], -1, 1))
 
 
+def test_incremental_runs_type_only_new_or_changed_text(tmp_path: Path) -> None:
+    """Typing is per segment: an unchanged segment keeps last run's type, only the rest is typed."""
+    X, _ = axis_blobs([3, 3])
+    data = run_input(X)
+    previous = {sid: ("T001", h) for sid, h in zip(data.segment_id, data.content_hash, strict=True)}
+    previous["s001"] = ("T001", "an older text")  # edited since
+    kinds = {sid: "praise" for sid in data.segment_id} | {"s005": None}  # typed before typing existed
+    state = ThemeState({}, previous, "r1", RunStats(), NOW, Curation(), previous_type=kinds)
+    del previous["s004"]  # new this run
+    kept = pipeline.kept_types(data, state)
+    assert sorted(kept) == [0, 2, 3]
+
+    class Counting(CueTyper):
+        seen: list[str] = []
+
+        def predict(self, X: np.ndarray, texts):  # type: ignore[no-untyped-def]
+            self.seen += list(texts)
+            assert len(X) == len(texts)
+            return super().predict(X, texts)
+
+    typer = Counting()
+    out = pipeline.score_types(data, typer, settings(tmp_path), lambda m: pytest.fail("not needed"), kept)
+    assert typer.seen == [data.text[i] for i in (1, 4, 5)]
+    assert [out[i] for i in (0, 2, 3)] == ["praise"] * 3 and out[1] == out[4] == out[5] == "problem"
+
+
 def test_score_themes_ranks_the_negative_theme_first(tmp_path: Path) -> None:
     X, _ = axis_blobs([6, 3])
     data = run_input(X)

@@ -103,7 +103,7 @@ FROM themes;
 
 -- name: current_assignments
 -- the latest successful run's assignment (what the next run builds on)
-SELECT segment_id, theme_id, content_hash
+SELECT segment_id, theme_id, content_hash, feedback_type
 FROM current_assignments;
 
 -- name: last_full_run
