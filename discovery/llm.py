@@ -306,7 +306,7 @@ class LLMLabeler:
             try:
                 resp = self.client_.chat.completions.create(**kwargs)
             except Exception as err:  # noqa: BLE001 - openai's APIError family, after its own retries
-                last_error = f"{type(err).__name__}: {_safe(err)}"
+                last_error = f"{type(err).__name__}: {safe_error(err)}"
                 if getattr(err, "status_code", None) in (400, 422, 500, 501) and mode + 1 < len(MODES):
                     continue  # e.g. llama.cpp answers json_schema with HTTP 500: try a simpler format
                 break
@@ -355,7 +355,7 @@ def parse_sentiments(text: str, expected: int) -> list[str]:
     return [v.lower() for v in values]
 
 
-def _safe(err: Exception) -> str:
+def safe_error(err: Exception) -> str:
     """An error message with anything key-like removed (keys must never reach logs or the DB)."""
     return re.sub(r"(sk-|key[=:]\s*)[\w-]{6,}", r"\1***", str(err))[:500]
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from discovery import citations, runstore, store
 from discovery.citations import MIN_SUPPORT, Checked, Citation, sentences
-from discovery.llm import _safe
+from discovery.llm import safe_error
 from discovery.redact import redact
 from discovery.settings import llm_configured
 from painpoints.mcp_server import INSTRUCTIONS, build_server
@@ -217,7 +217,7 @@ class _Chat:
         try:
             resp = self.client.chat.completions.create(**kwargs)
         except Exception as err:  # openai's APIError family, after its own retries (re-raised)
-            raise AskError(f"the LLM request failed: {type(err).__name__}: {_safe(err)}") from err
+            raise AskError(f"the LLM request failed: {type(err).__name__}: {safe_error(err)}") from err
         if resp.usage is not None:
             self.tokens_in += resp.usage.prompt_tokens or 0
             self.tokens_out += resp.usage.completion_tokens or 0
