@@ -64,7 +64,7 @@ def build(db: Path, n: int, key: str, dim: int) -> float:
             "VALUES ('r1', current_timestamp, current_timestamp, 'success')"
         )
         con.execute(
-            "INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score) "
+            "INSERT INTO current_assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score) "
             "SELECT 'r1', 'f' || i || ':0', 'T' || lpad((i % 50)::VARCHAR, 3, '0'), 'cluster', 'neutral', 0 "
             "FROM range(?) t(i)",
             [n],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
@@ -76,24 +77,26 @@ WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_']*(?:'[^\W\d_]+)?\b")
 NOT_NAME = re.compile(r"(?i)\bx{2,}\b|[@#]\w+|\bhttps?://\S+|\bwww\.\S+")
 
 
+@lru_cache(maxsize=262_144)
 def _stop(word: str) -> bool:
     """A word a phrase may not start or end with: stop words (also spelled without their apostrophe,
-    "i've" = "ive"), filler, one-letter words."""
+    "i've" = "ive"), filler, one-letter words. Cached: a corpus repeats its words."""
     return word in STOP_SET or word.replace("'", "") in STOP_SET or len(word) < 2
 
 
 def phrases(text: str) -> list[str]:
     """1–3-grams of the text that neither start nor end with a stop word. Stop words inside stay, so
     phrases read naturally ("easy to use", "lack of search") instead of the stop-word-stripped
-    n-grams a plain vectorizer makes ("so far so good" → "far good")."""
+    n-grams a plain vectorizer makes ("so far so good" → "far good"). Each word is judged once (this
+    runs over every sampled text of every run)."""
     out = []
     for part in NOT_NAME.split(PLACEHOLDER.sub(" ", text)):  # no phrase spans a masked token or handle
         words = [w.lower() for w in WORD.findall(part)]
+        stop = [_stop(w) for w in words]
         for n in (1, 2, 3):
             for i in range(len(words) - n + 1):
-                gram = words[i : i + n]
-                if not _stop(gram[0]) and not _stop(gram[-1]):
-                    out.append(" ".join(gram))
+                if not stop[i] and not stop[i + n - 1]:
+                    out.append(" ".join(words[i : i + n]))
     return out
 
 
