@@ -322,10 +322,10 @@ def entry() -> None:
     import atexit
     import threading
 
-    for thread in threading.enumerate():  # as interpreter shutdown does: non-daemon threads finish first
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()  # CPython's own exit-handler runner (multiprocessing uses it the same way)
+    # CPython's own shutdown steps, in its order: thread-exit hooks (concurrent.futures, joblib's loky
+    # executor) and joining non-daemon threads, then the exit handlers
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -78,7 +78,7 @@ def test_run_without_a_database_says_what_to_do(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 1 and "painpoints ingest" in result.output
 
 
-@pytest.mark.parametrize("command", ["ingest", "run", "query", "demo"])
+@pytest.mark.parametrize("command", ["ingest", "run", "query", "demo", "search", "ui", "mcp", "ask", "prune", "pull", "serve"])
 def test_every_command_has_help_and_is_documented(runner: CliRunner, command: str) -> None:
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0 and len(result.output) > 100
@@ -95,3 +95,29 @@ def test_query_from_a_file_and_sql_starting_with_a_comment(runner: CliRunner, db
     inline = runner.invoke(main, ["query", sql, "--db", str(db), "--format", "json"])
     assert json.loads(from_file.output) == json.loads(inline.output) == [{"n": 1}]
     assert runner.invoke(main, ["query", "--db", str(db)]).exit_code == 2
+
+
+def test_console_entry_exits_promptly_after_a_full_run(golden_db: Path) -> None:
+    """`painpoints` (``entry``) skips the interpreter's teardown but must still finish what shutdown
+    finishes: joblib's worker threads (UMAP) and Prefect's temporary API. A full run uses both; a
+    hang here would stall every cron job."""
+    import subprocess
+    import sys
+    import time
+
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "painpoints.cli", "run", "--db", str(golden_db), "--full"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(full: requested)" in done.stdout and time.perf_counter() - t0 < 300
+    bad = subprocess.run(
+        [sys.executable, "-m", "painpoints.cli", "query", "select nope", "--db", str(golden_db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 1 and "nope" in bad.stderr  # exit codes and messages as click gives them
