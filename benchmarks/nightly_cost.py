@@ -8,7 +8,11 @@ wrote to ``assignments``. The +1% and no-change reruns are repeated on fresh cop
 after the full run (``--repeats``, medians). Write time: ``runstore.finish_run`` of a +1% run, timed
 in this process on a copy (the part of a run that grew with the whole history before delta writes).
 
-Run: ``python -m benchmarks.nightly_cost [--items=40000] [--repeats=3] [--write]`` (~8 min on 2 cores).
+The reruns are then repeated once more with a Prefect API already running (``PREFECT_API_URL`` set, as
+under ``painpoints serve`` or a Prefect server/Cloud work pool): what a scheduled nightly run costs
+when it does not start a temporary API of its own.
+
+Run: ``python -m benchmarks.nightly_cost [--items=40000] [--repeats=3] [--write]`` (~10 min on 2 cores).
 """
 
 from __future__ import annotations
@@ -53,8 +57,13 @@ def _csv(rows: list[dict[str, str]], path: Path) -> Path:
     return path
 
 
+API_URL: str | None = None  # set: the runs use this running Prefect API (as under `painpoints serve`)
+
+
 def cli(*args: str) -> float:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    if API_URL is not None:
+        env["PREFECT_API_URL"] = API_URL
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "painpoints.cli", *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -135,6 +144,25 @@ def main(argv: list[str]) -> dict[str, Any]:
             noop.append(step(db))
             print(f"repeat {r}: +1% {inc[-1]}, no change {noop[-1]}", file=sys.stderr, flush=True)
             db.unlink()
+        global API_URL
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()
+        server.start()
+        API_URL = server.api_url
+        api_inc, api_noop = [], []
+        try:
+            for r in range(repeats):
+                db = work / f"api{r}.duckdb"
+                shutil.copy(db0, db)
+                ingest(extra, db)
+                api_inc.append(step(db))
+                api_noop.append(step(db))
+                print(f"with a running API {r}: +1% {api_inc[-1]}, no change {api_noop[-1]}", file=sys.stderr)
+                db.unlink()
+        finally:
+            server.stop()
+            API_URL = None
         db = work / "write.duckdb"
         shutil.copy(db0, db)
         ingest(extra, db)
@@ -163,6 +191,11 @@ def main(argv: list[str]) -> dict[str, Any]:
         "ratio_plus_1pct_to_full": round(med(inc, "seconds") / full["seconds"], 3),
         "ratio_no_change_to_full": round(med(noop, "seconds") / full["seconds"], 3),
         "write_seconds_plus_1pct": round(writes[0], 2),
+        "with_running_api": {
+            "plus_1pct": {"median_seconds": med(api_inc, "seconds"), "runs": api_inc},
+            "no_change": {"median_seconds": med(api_noop, "seconds"), "runs": api_noop},
+            "ratio_plus_1pct_to_full": round(med(api_inc, "seconds") / full["seconds"], 3),
+        },
         "targets": {"ratio_plus_1pct": 0.10, "ratio_no_change": 0.10, "no_change_bytes": 500_000},
     }
     return emit(report, OUT, "write" in opts)
