@@ -91,7 +91,7 @@ def log_rows(db: Path) -> int:
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("SELECT count(*) FROM assignments").fetchone()[0]
+        return con.execute("SELECT count(*) FROM assignments").fetchall()[0][0]
     finally:
         con.close()
 
@@ -123,6 +123,20 @@ def write_seconds(db: Path) -> float:
         return time.perf_counter() - t0
 
 
+def reruns(db0: Path, extra: Path, repeats: int, label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``repeats`` times on a fresh copy of ``db0``: add ``extra``, run (+1%), run again (no change)."""
+    inc, noop = [], []
+    for r in range(repeats):
+        db = db0.with_name(f"copy{r}.duckdb")
+        shutil.copy(db0, db)
+        ingest(extra, db)
+        inc.append(step(db))
+        noop.append(step(db))
+        print(f"{label} {r}: +1% {inc[-1]}, no change {noop[-1]}", file=sys.stderr, flush=True)
+        db.unlink()
+    return inc, noop
+
+
 def main(argv: list[str]) -> dict[str, Any]:
     opts = options(argv)
     n, repeats = int(opts.get("items", 40_000)), int(opts.get("repeats", 3))
@@ -135,34 +149,19 @@ def main(argv: list[str]) -> dict[str, Any]:
         ingest(base, db0)
         full = step(db0)
         print(f"full: {full}", file=sys.stderr, flush=True)
-        inc, noop, writes = [], [], []
-        for r in range(repeats):
-            db = work / f"copy{r}.duckdb"
-            shutil.copy(db0, db)
-            ingest(extra, db)
-            inc.append(step(db))
-            noop.append(step(db))
-            print(f"repeat {r}: +1% {inc[-1]}, no change {noop[-1]}", file=sys.stderr, flush=True)
-            db.unlink()
+        inc, noop = reruns(db0, extra, repeats, "cold")
         global API_URL
         from prefect.server.api.server import SubprocessASGIServer
 
         server = SubprocessASGIServer()
         server.start()
         API_URL = server.api_url
-        api_inc, api_noop = [], []
         try:
-            for r in range(repeats):
-                db = work / f"api{r}.duckdb"
-                shutil.copy(db0, db)
-                ingest(extra, db)
-                api_inc.append(step(db))
-                api_noop.append(step(db))
-                print(f"with a running API {r}: +1% {api_inc[-1]}, no change {api_noop[-1]}", file=sys.stderr)
-                db.unlink()
+            api_inc, api_noop = reruns(db0, extra, repeats, "with a running API")
         finally:
             server.stop()
             API_URL = None
+        writes = []
         db = work / "write.duckdb"
         shutil.copy(db0, db)
         ingest(extra, db)
