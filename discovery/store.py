@@ -83,13 +83,39 @@ def connect(
         raise StoreError(f"cannot open {path}{hint}: {err}") from err
     try:
         if read_only:
-            check_version(con)
+            if check_version(con) < len(migrations()) or not _views_current(con):
+                con.close()  # made by an older painpoints: upgrade it once, as a writer would, then read
+                _upgrade(path, lock_wait)
+                return connect(path, read_only=True, lock_wait=lock_wait, memory_limit=memory_limit)
         else:
             migrate(con)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _upgrade(path: Path, lock_wait: float) -> None:
+    """Migrate a database a reader found older than this code (schema or views)."""
+    try:
+        connect(path, lock_wait=lock_wait).close()
+    except StoreError as err:
+        raise StoreError(
+            f"{path} was made by an older painpoints and must be upgraded once before it can be read, "
+            f"but another process holds it; try again when it is done ({err})"
+        ) from err
+
+
+def _views_digest() -> tuple[str, str]:
+    views = "\n".join(f.read_text() for f in sorted((sql_dir() / "views").glob("*.sql")))
+    return views, hashlib.sha256(views.encode()).hexdigest()
+
+
+def _views_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database's views are this code's (view SQL changes without a migration)."""
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_views'"):
+        return False
+    return bool(scalar(con, "SELECT count(*) FROM schema_views WHERE sha256 = ?", [_views_digest()[1]]))
 
 
 # ----------------------------------------------------------------------------------------- schema
@@ -144,8 +170,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                 "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", [version, name, utc_now()]
             )
         applied += 1
-    views = "\n".join(f.read_text() for f in sorted((sql_dir() / "views").glob("*.sql")))
-    digest = hashlib.sha256(views.encode()).hexdigest()
+    views, digest = _views_digest()
     if applied or not scalar(con, "SELECT count(*) FROM schema_views WHERE sha256 = ?", [digest]):
         with transaction(con):
             con.execute(views)

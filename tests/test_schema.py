@@ -42,6 +42,39 @@ def test_database_from_before_versioning_is_upgraded_with_its_data(db: Path) -> 
         assert con.execute("SELECT theme_id, sentiment_score FROM assignments").fetchall() == [("T001", -0.5)]
 
 
+def test_a_reader_upgrades_an_older_database_once(db: Path) -> None:
+    """A PM opens (read-only) a database the previous release wrote: it is migrated once, as a writer
+    would, then read; while another process reads it (which blocks the upgrade), the reader says why."""
+    import subprocess
+    import sys
+
+    old = duckdb.connect(str(db))
+    for _, _, ddl in store.migrations()[:-1]:  # the release before the newest migration
+        old.execute(ddl)
+    old.execute(store.SCHEMA_VERSION_DDL)
+    old.executemany("INSERT INTO schema_version VALUES (?, ?, now())", [(v, n) for v, n, _ in store.migrations()[:-1]])
+    old.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}, read_only=True); "
+            "print('held', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        with pytest.raises(store.StoreError, match="older painpoints"):
+            store.connect(db, read_only=True, lock_wait=1).close()
+    finally:
+        holder.kill()
+        holder.wait()
+    with store.connect(db, read_only=True) as con:
+        assert store.schema_version(con) == len(store.migrations())
+        assert con.execute("SELECT count(*) FROM feedback_themes").fetchone() == (0,)  # the views are there
+
+
 def test_newer_database_is_refused_by_writers_and_readers(db: Path) -> None:
     with store.connect(db) as con:
         con.execute("INSERT INTO schema_version VALUES (999, 'from_the_future', now())")
