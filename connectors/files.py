@@ -1,15 +1,17 @@
 """Review and ticket exports → records: column mapping and auto-detection over the rows that
 ``connectors.readers`` reads from CSV, JSON, JSONL and Parquet.
 
-Columns are mapped explicitly (``ColumnMap``) or auto-detected from common names; every unmapped
-column is kept in ``metadata``.
+Columns are mapped explicitly (``ColumnMap``) or auto-detected from the alias table below (documented
+in docs/ingest_formats.md); every unmapped column is kept in ``metadata``. Nested objects are flattened
+to dotted paths (``{"attributes": {"body": …}}`` → column ``attributes.body``), so a mapping can name
+any nested field, and the text may join several columns (``title+body``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +26,16 @@ __all__ = [
     "FileConnector",
     "detect_columns",
     "detect_encoding",
+    "flatten",
+    "parse_rating",
     "parse_time",
     "row_to_item",
+    "text_columns",
 ]
+
+# The alias table: normalised column names (lower case, camelCase split, non-alphanumerics → "_") that
+# each field is taken from when no mapping is given, in order of preference. Keep docs/ingest_formats.md
+# in step with it.
 
 TEXT_NAMES = (
     "text",
@@ -49,6 +58,8 @@ TEXT_NAMES = (
     "complaint",
     "summary",
 )
+# A title found beside the text is put before it on its own line (app-store reviews, Jira, e-mail).
+TITLE_NAMES = ("review_title", "title", "subject", "headline", "summary")
 ID_NAMES = (
     "id",
     "external_id",
@@ -60,9 +71,13 @@ ID_NAMES = (
     "convo_id",
     "uuid",
     "key",
+    "review_link",
 )
 TIME_NAMES = (
+    "review_submit_date_and_time",
+    "review_submit_millis_since_epoch",
     "created_at",
+    "created_date",
     "created",
     "date",
     "timestamp",
@@ -73,8 +88,21 @@ TIME_NAMES = (
     "updated_at",
     "at",
 )
-RATING_NAMES = ("rating", "stars", "score", "star_rating", "satisfaction")
-AUTHOR_NAMES = ("author", "user", "username", "user_name", "customer", "customer_name", "reviewer", "name")
+RATING_NAMES = ("rating", "star_rating", "stars", "score", "satisfaction")
+AUTHOR_NAMES = (
+    "author",
+    "author_name",
+    "reviewer_nickname",
+    "nickname",
+    "user",
+    "username",
+    "user_name",
+    "customer",
+    "customer_name",
+    "reviewer",
+    "name",
+)
+BLANK = {"", "n/a", "na", "none", "null", "-", "nan"}
 TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d",
@@ -89,32 +117,98 @@ TIME_FORMATS = (
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+    """``"Review Submit Date and Time"`` → ``review_submit_date_and_time``, ``createdDate`` → ``created_date``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name).strip())
+    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
+
+
+def flatten(row: dict[str, Any]) -> dict[str, Any]:
+    """Nested objects → dotted keys: ``{"attributes": {"body": "x"}}`` → ``{"attributes.body": "x"}``.
+    Lists stay values; a literal key wins over a nested path that spells the same name. Iterative, so
+    any depth the JSON parser accepted is fine."""
+    if not any(isinstance(v, dict) and v for v in row.values()):
+        return row
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, Iterator[tuple[Any, Any]]]] = [("", iter(row.items()))]
+    while stack:
+        prefix, entries = stack[-1]
+        for key, value in entries:
+            name = f"{prefix}{key}"
+            if isinstance(value, dict) and value:
+                stack.append((f"{name}.", iter(value.items())))
+                break
+            out.setdefault(name, value)
+        else:
+            stack.pop()
+    return out
+
+
+def text_columns(spec: str, columns: Iterable[str]) -> tuple[str, ...]:
+    """The columns a text mapping names: one column, or several joined by ``+`` (``title+body``).
+    A column whose own name holds ``+`` is taken whole."""
+    columns = list(columns)
+    present = set(columns)
+    if spec in present:
+        return (spec,)
+    parts = tuple(p.strip() for p in spec.split("+"))
+    if len(parts) > 1 and all(parts) and all(p in present for p in parts):
+        return parts
+    missing = [p for p in parts if p not in present] or [spec]
+    raise ConnectorError(f"--text column {missing[0]!r} not found; columns are {list(columns)}")
+
+
+def _candidates(columns: list[str], names: tuple[str, ...], taken: set[str]) -> list[str]:
+    """Columns matching the aliases ``names``, best first: whole (normalised) names in alias order, then
+    nested paths by their last part (``attributes.createdDate`` as ``created_date``), shallow first."""
+    free = [c for c in columns if c not in taken]
+    whole = {}
+    for c in free:
+        whole.setdefault(_norm(c), c)
+    out = [whole[n] for n in names if n in whole]
+    nested = sorted((c for c in free if "." in c and c not in out), key=lambda c: c.count("."))
+    for name in names:
+        out.extend(c for c in nested if _norm(c.rsplit(".", 1)[1]) == name and c not in out)
+    return out
 
 
 def _pick(columns: list[str], names: tuple[str, ...], taken: set[str]) -> str | None:
-    by_norm = {_norm(c): c for c in columns if c not in taken}
-    for name in names:
-        if name in by_norm:
-            return by_norm[name]
-    return None
+    found = _candidates(columns, names, taken)
+    return found[0] if found else None
+
+
+def _numeric(column: str, sample: list[dict[str, Any]]) -> bool:
+    """Does the sample show a rating column (mostly numbers, or blank), not labels that merely share the
+    name? A few bad cells in a rating column are then rejected row by row, with the reason."""
+    values = [r.get(column) for r in sample if not _blank(r.get(column))]
+    return sum(parse_rating(v) is not None for v in values) * 2 > len(values)
 
 
 def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: ColumnMap) -> ColumnMap:
-    """Fill the unset fields of ``given`` from column names; the text column falls back to the
-    string column with the longest average value in ``sample``."""
-    for field_name in ("text", "id", "time", "rating", "author"):
+    """Fill the unset fields of ``given`` from the alias table; the text column falls back to the
+    string column with the longest average value in ``sample``. An auto-detected text is prefixed by a
+    title column when there is one (``title+text``); a rating column is auto-detected only when its
+    sample values are numbers."""
+    for field_name in ("id", "time", "rating", "author"):
         col = getattr(given, field_name)
         if col is not None and col not in columns:
             raise ConnectorError(f"--{field_name} column {col!r} not found; columns are {columns}")
-    taken = {c for c in (given.text, given.id, given.time, given.rating, given.author) if c}
-    text = given.text or _pick(columns, TEXT_NAMES, taken)
-    if text is None:
-        lengths = {c: sum(len(str(r.get(c) or "")) for r in sample) for c in columns if c not in taken}
-        text = max(lengths, key=lambda c: lengths[c]) if lengths and max(lengths.values()) > 0 else None
-    if text is None:
-        raise ConnectorError(f"no text column found among {columns}; pass --text COLUMN")
-    taken.add(text)
+    taken = {c for c in (given.id, given.time, given.rating, given.author) if c}
+    if given.text is not None:
+        taken.update(text_columns(given.text, columns))
+        text = given.text
+    else:
+        found = _pick(columns, TEXT_NAMES, taken)
+        if found is None:
+            lengths = {c: sum(len(str(r.get(c) or "")) for r in sample) for c in columns if c not in taken}
+            found = max(lengths, key=lambda c: lengths[c]) if lengths and max(lengths.values()) > 0 else None
+        if found is None:
+            raise ConnectorError(f"no text column found among {columns}; pass --text COLUMN")
+        taken.add(found)
+        title = _pick(columns, TITLE_NAMES, taken)
+        if title is not None and "+" not in title + found:
+            taken.add(title)
+            found = f"{title}+{found}"
+        text = found
     out: dict[str, str | None] = {"text": text}
     for field_name, names in (
         ("id", ID_NAMES),
@@ -122,7 +216,12 @@ def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: Colu
         ("rating", RATING_NAMES),
         ("author", AUTHOR_NAMES),
     ):
-        col = getattr(given, field_name) or _pick(columns, names, taken)
+        col = getattr(given, field_name)
+        if col is None:
+            found_cols = _candidates(columns, names, taken)
+            if field_name == "rating":
+                found_cols = [c for c in found_cols if _numeric(c, sample)]
+            col = found_cols[0] if found_cols else None
         if col:
             taken.add(col)
         out[field_name] = col
@@ -156,14 +255,27 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
+RATING_NUMBER = re.compile(r"\s*([-+]?\d+(?:[.,]\d+)?)\s*(?:/\s*\d+|stars?|%)?\s*$", re.IGNORECASE)
+
+
 def parse_rating(value: Any) -> float | None:
-    if value is None or value == "" or isinstance(value, bool):
+    """Numbers, ``"4"``, ``"4.5"``, ``"4,5"``, ``"4/5"``, ``"4 stars"``, ``"★★★★☆"``; None when blank or
+    not a rating (``"five"``: the caller rejects the row)."""
+    if value is None or isinstance(value, bool):
         return None
-    try:
-        rating = float(str(value).strip().split("/")[0])
-    except ValueError:
-        return None
-    return rating if rating == rating else None  # NaN → None
+    if isinstance(value, (int, float)):
+        return float(value) if value == value else None  # NaN → None
+    text = str(value).strip()
+    if text and set(text) <= {"★", "☆"}:
+        return float(text.count("★"))
+    match = RATING_NUMBER.fullmatch(text)
+    return float(match.group(1).replace(",", ".")) if match else None
+
+
+def _blank(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    return isinstance(value, str) and value.strip().lower() in BLANK
 
 
 def _jsonable(value: Any) -> Any:
@@ -177,20 +289,42 @@ def _jsonable(value: Any) -> Any:
 
 
 def row_to_item(row: dict[str, Any], cols: ColumnMap, source: str, kind: str, file: str, line: int) -> Item:
-    """Map one input row to a record, or reject it with the reason."""
-    raw = row.get(cols.text) if cols.text else None
-    if raw is None or (isinstance(raw, float) and raw != raw):
+    """Map one input row to a record, or reject it with the reason. The text is the mapped column, or
+    the non-empty ones of ``a+b+…`` joined by newlines (a review's title alone when its body is empty)."""
+    parts = (cols.text,) if not cols.text or cols.text in row else tuple(p.strip() for p in cols.text.split("+"))
+    texts: list[str] = []
+    for col in parts:
+        raw = row.get(col) if col else None
+        if raw is None or (isinstance(raw, float) and raw != raw):
+            nested = sorted(k for k in row if col and str(k).startswith(f"{col}."))
+            if nested:
+                return _reject(
+                    source,
+                    f"text column {col!r} holds an object, not text; map a field of it with a dotted path "
+                    f"such as {nested[0]!r}",
+                    row,
+                    file,
+                    line,
+                )
+            continue
+        if not isinstance(raw, str):
+            if isinstance(raw, (dict, list)):
+                return _reject(source, f"text column {col!r} holds {type(raw).__name__}, not text", row, file, line)
+            raw = str(raw)
+        if any("\udc80" <= ch <= "\udcff" for ch in raw):
+            return _reject(source, "undecodable bytes in text", row, file, line)
+        if raw.replace("\x00", "").strip():
+            texts.append(raw.replace("\x00", ""))
+    if not texts:
         return _reject(source, "empty text", row, file, line)
-    if not isinstance(raw, str):
-        if isinstance(raw, (dict, list)):
-            return _reject(source, f"text column {cols.text!r} holds {type(raw).__name__}, not text", row, file, line)
-        raw = str(raw)
-    if any("\udc80" <= ch <= "\udcff" for ch in raw):
-        return _reject(source, "undecodable bytes in text", row, file, line)
-    text = raw.replace("\x00", "")
-    if not text.strip():
-        return _reject(source, "empty text", row, file, line)
-    mapped = {c for c in (cols.text, cols.id, cols.time, cols.rating, cols.author) if c}
+    text = "\n".join(texts)
+    rating_raw = row.get(cols.rating) if cols.rating else None
+    rating = parse_rating(rating_raw)
+    if rating is None and not _blank(rating_raw):
+        return _reject(
+            source, f"unparseable rating: {str(rating_raw)[:40]!r} in column {cols.rating!r}", row, file, line
+        )
+    mapped = {c for c in (*parts, cols.id, cols.time, cols.rating, cols.author) if c}
     metadata = {str(k): _jsonable(v) for k, v in row.items() if k not in mapped and v not in (None, "")}
     time_raw = row.get(cols.time) if cols.time else None
     created = parse_time(time_raw)
@@ -204,7 +338,7 @@ def row_to_item(row: dict[str, Any], cols: ColumnMap, source: str, kind: str, fi
         external_id=None if ext in (None, "") else str(ext),
         created_at=created,
         author=None if not cols.author or row.get(cols.author) in (None, "") else str(row[cols.author]),
-        rating=parse_rating(row.get(cols.rating)) if cols.rating else None,
+        rating=rating,
         metadata=metadata,
     )
 
@@ -229,11 +363,12 @@ class FileConnector:
     cursor: str | None = None
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
+        """The file's rows, nested objects flattened to dotted columns."""
         for line, row in read_tabular(Path(self.path)):
             if isinstance(row, Rejected):
                 yield line, replace(row, source=self.source)
             else:
-                yield line, row
+                yield line, flatten(row)
 
     def __iter__(self) -> Iterator[Item]:
         cols: ColumnMap | None = None

@@ -172,16 +172,20 @@ def _clean_raw(line: str) -> str:
 
 
 def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
-    """A JSON array of rows, or an object holding arrays (``{"data": [...]}``, or named splits such as
-    ``{"train": [...], "test": [...]}``, whose name is kept as ``_group``). Rows may be objects or
-    arrays of values (``["text", "label"]`` → ``column_0``, ``column_1``)."""
+    """A JSON array of rows, a JSON:API document (its ``data`` resources), or an object holding arrays
+    (``{"data": [...]}``, or named splits such as ``{"train": [...], "test": [...]}``, whose name is kept
+    as ``_group``). Rows may be objects or arrays of values (``["text", "label"]`` → ``column_0``,
+    ``column_1``)."""
     text = path.read_text(encoding=detect_encoding(path), errors="surrogateescape")
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
         raise ConnectorError(f"{path}: invalid JSON: {err}") from err
     groups: list[tuple[str | None, Any]]
-    if isinstance(data, dict):
+    if _is_jsonapi(data):  # {"data": [...], "links": …, "meta": …, "included": […]}: the records are data
+        primary = data["data"]
+        groups = [(None, primary if isinstance(primary, list) else [primary])]
+    elif isinstance(data, dict):
         lists = {k: v for k, v in data.items() if isinstance(v, list)}
         groups = (
             [(None, next(iter(lists.values())))]
@@ -213,6 +217,22 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
                         number,
                     ),
                 )
+
+
+JSONAPI_KEYS = {"data", "links", "meta", "included", "jsonapi", "errors"}
+
+
+def _is_jsonapi(data: Any) -> bool:
+    """A JSON:API document (App Store Connect, many REST APIs): top-level ``data`` holding resource
+    objects (``type`` + ``id``/``attributes``) beside only JSON:API members. ``included`` holds related
+    resources (e.g. developer responses), not feedback, and is not read."""
+    if not isinstance(data, dict) or "data" not in data or not set(data) <= JSONAPI_KEYS:
+        return False
+    primary = data["data"]
+    items = primary if isinstance(primary, list) else [primary]
+    return bool(items) and all(
+        isinstance(i, dict) and "type" in i and ("attributes" in i or "id" in i) for i in items[:50]
+    )
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
