@@ -19,7 +19,10 @@ KINDS: tuple[str, ...] = ("review", "ticket", "transcript")
 @dataclass(frozen=True, slots=True)
 class ColumnMap:
     """Which input column feeds which record field; ``None`` means auto-detect. Built in one place
-    per surface (CLI options, a declared source, a flow parameter) and passed as one value."""
+    per surface (CLI options, a declared source, a flow parameter) and passed as one value.
+
+    Nested fields are named by dotted paths (``attributes.createdDate``); ``text`` may join several
+    columns with ``+`` (``attributes.title+attributes.body``), empty ones skipped."""
 
     text: str | None = None
     id: str | None = None

@@ -154,14 +154,24 @@ def text_columns(spec: str, columns: Iterable[str]) -> tuple[str, ...]:
     if len(parts) > 1 and all(parts) and all(p in present for p in parts):
         return parts
     missing = [p for p in parts if p not in present] or [spec]
-    raise ConnectorError(f"--text column {missing[0]!r} not found; columns are {list(columns)}")
+    raise _not_found("text", missing[0], columns)
+
+
+def _not_found(field_name: str, col: str, columns: list[str]) -> ConnectorError:
+    fields = [c for c in columns if c.startswith(f"{col}.")]
+    if fields:
+        return ConnectorError(
+            f"--{field_name} column {col!r} holds an object; name one of its fields with a dotted path: "
+            + ", ".join(fields[:10])
+        )
+    return ConnectorError(f"--{field_name} column {col!r} not found; columns are {columns}")
 
 
 def _candidates(columns: list[str], names: tuple[str, ...], taken: set[str]) -> list[str]:
     """Columns matching the aliases ``names``, best first: whole (normalised) names in alias order, then
     nested paths by their last part (``attributes.createdDate`` as ``created_date``), shallow first."""
     free = [c for c in columns if c not in taken]
-    whole = {}
+    whole: dict[str, str] = {}
     for c in free:
         whole.setdefault(_norm(c), c)
     out = [whole[n] for n in names if n in whole]
@@ -191,7 +201,7 @@ def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: Colu
     for field_name in ("id", "time", "rating", "author"):
         col = getattr(given, field_name)
         if col is not None and col not in columns:
-            raise ConnectorError(f"--{field_name} column {col!r} not found; columns are {columns}")
+            raise _not_found(field_name, col, columns)
     taken = {c for c in (given.id, given.time, given.rating, given.author) if c}
     if given.text is not None:
         taken.update(text_columns(given.text, columns))

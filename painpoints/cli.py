@@ -54,8 +54,13 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", required=True, help="Name of the source, e.g. app_store, zendesk, calls")
 @click.option("--kind", type=click.Choice(["review", "ticket", "transcript"]), default="review", show_default=True)
-@click.option("--text", "text_col", help="Column holding the text (auto-detected if omitted)")
-@click.option("--id", "id_col", help="Column holding the source's id")
+@click.option(
+    "--text",
+    "text_col",
+    help="Column holding the text, a nested field as a dotted path (attributes.body), or columns joined "
+    "with + (title+body); auto-detected if omitted (docs/ingest_formats.md)",
+)
+@click.option("--id", "id_col", help="Column holding the source's id (dotted paths work for every column flag)")
 @click.option("--time", "time_col", help="Column holding the creation time")
 @click.option("--rating", "rating_col", help="Column holding a star rating")
 @click.option("--author", "author_col", help="Column holding the author")
