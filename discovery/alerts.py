@@ -41,6 +41,21 @@ def notify(settings: Settings, run_id: str, logger: logging.Logger | logging.Log
     return len(found)
 
 
+def notify_failure(settings: Settings, run_name: str, message: str) -> bool:
+    """Tell ``alert_webhook`` that a nightly run failed (the flow's on_failure hook); False when no
+    webhook is set or it fails too (logged, never raised: the failure itself is what matters)."""
+    if settings.alert_webhook is None:
+        return False
+    text = f"painpoints: nightly run {run_name} failed: {message[:300]}".strip()
+    try:
+        with RetryingClient(max_retries=2, timeout=15.0) as client:
+            client.post_json(settings.alert_webhook.get_secret_value(), {"text": text})
+    except Exception as err:  # noqa: BLE001 (reported, never raised)
+        log.error("failure webhook failed: %s", type(err).__name__ + ": " + str(err)[:200])
+        return False
+    return True
+
+
 def payload(alerts: list[dict[str, Any]], run_id: str, report_url: str | None = None) -> dict[str, Any]:
     """The message for this run's emerging themes."""
     lines = []

@@ -10,7 +10,9 @@ run ``failed`` in ``runs`` and leaves the last successful snapshot (what the vie
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from pathlib import Path
 
 import duckdb
 from prefect import flow, get_run_logger, task
@@ -23,6 +25,7 @@ from discovery.llm import LLMLabeler
 from discovery.records import DiscoveryResult, RunStats
 from discovery.sentiment import SentimentModel
 from discovery.settings import Settings, load_settings, run_params
+from discovery.store import utc_now
 
 
 @lru_cache(maxsize=2)
@@ -125,7 +128,37 @@ def write(settings: Settings, run_id: str, result: DiscoveryResult, counts: dict
         runstore.finish_run(con, run_id, result.with_counts(**counts))
 
 
-@flow(name="painpoints-discover", log_prints=False)
+def _run_name() -> str:
+    """Flow-run names a PM can read in the Prefect UI: which database, which mode, when."""
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters
+    mode = "full" if p.get("full") else "auto"
+    return f"discover {Path(str(p.get('db', ''))).stem} {mode} {utc_now():%Y-%m-%d %H:%M}"
+
+
+def _publish(settings: Settings, run_id: str) -> None:
+    """The run's top pain points as a Markdown artifact on the flow run (Prefect UI), one key per
+    database so the artifact keeps its history run after run."""
+    from prefect.artifacts import create_markdown_artifact
+
+    with store.connect(settings.db, read_only=True, lock_wait=settings.lock_wait) as con:
+        columns, rows = store.query(con, store.sql("top_pain_points"), [10])
+        reason = runstore.skipped_reason(con, run_id)
+    head = f"**painpoints** run `{run_id}` on `{settings.db}`" + (f" — skipped: {reason}" if reason else "")
+    table = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    table += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    report = f"Report: `painpoints report --db {settings.db}`"
+    key = "painpoints-" + re.sub(r"[^a-z0-9]+", "-", settings.db.stem.lower()).strip("-")
+    create_markdown_artifact("\n\n".join([head, "\n".join(table), report]), key=key, description="top pain points")
+
+
+def _cell(value: object) -> str:
+    text = f"{value:.3g}" if isinstance(value, float) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")[:80]
+
+
+@flow(name="painpoints-discover", log_prints=False, flow_run_name=_run_name)
 def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None = None, full: bool = False) -> str:
     """Discover themes in what is stored in ``db`` (within ``window_days``); returns the run id.
     ``llm`` None: name new themes with an LLM when an endpoint is configured (OPENAI_API_KEY /
@@ -137,6 +170,7 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
         skipped = runstore.skip_if_unchanged(con, params, fingerprint)
     if skipped is not None:  # nothing changed since the last successful run: recorded, nothing redone
         get_run_logger().info("nothing changed since the last successful run: run %s skipped", skipped)
+        _publish(settings, skipped)
         return skipped
     use_llm = bool(params["llm"])
     run_id = _begin(settings, {**params, "fingerprint": fingerprint})
@@ -146,6 +180,7 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
     except BaseException as err:
         _fail(settings, run_id, f"{type(err).__name__}: {err}")
         raise
+    _publish(settings, run_id)
     return run_id
 
 

@@ -39,7 +39,20 @@ def prune(settings: Settings) -> int:
     return len(done.runs)
 
 
-@flow(name=DEPLOYMENT)
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    db = flow_run.parameters.get("db") or load_settings().db
+    return f"nightly {Path(str(db)).stem} {store.utc_now():%Y-%m-%d}"
+
+
+def _notify_failure(flow: object, flow_run: object, state: object) -> None:
+    """A failed nightly run says so through the alert webhook (on_failure hook): nobody reads logs at 2 am."""
+    settings = load_settings(db=getattr(flow_run, "parameters", {}).get("db"))
+    alerts.notify_failure(settings, str(getattr(flow_run, "name", "")), str(getattr(state, "message", "") or ""))
+
+
+@flow(name=DEPLOYMENT, flow_run_name=_run_name, on_failure=[_notify_failure])
 def nightly_flow(db: str | None = None, full: bool = False) -> str:
     """Pull sources, discover, alert, prune; returns the discovery run id."""
     settings = load_settings(db=db)
@@ -60,6 +73,7 @@ def serve(settings: Settings) -> None:
 
     nightly_flow.serve(
         name=DEPLOYMENT,
+        global_limit=1,  # never two nightly runs on one store at once
         schedules=[Cron(settings.schedule_cron, timezone=settings.schedule_timezone)],
         parameters={"db": str(Path(settings.db).resolve())},
         description="painpoints: pull sources, discover themes, alert on emerging ones",

@@ -124,6 +124,45 @@ def test_nightly_pulls_incrementally_and_alerts_on_a_new_theme(setup) -> None:
     posts = hook.posts()
     assert posts and theme in posts[-1]["text"]
     assert "XXXX" not in json.dumps(q(db, "select params, stats from runs"))  # the webhook secret is not stored
+    names, artifact = _prefect_record()  # Prefect the Prefect way: readable run names, a pain-point artifact
+    assert any(n.startswith("nightly nightly ") for n in names) and any(
+        n.startswith("discover nightly ") for n in names
+    )
+    top = q(db, "select label from pain_points where rank = 1")[0][0]
+    assert artifact is not None and top in artifact and q(db, "select run_id from latest_run")[0][0] in artifact
+
+
+def test_a_failed_nightly_run_says_so_through_the_webhook(setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.nightly import nightly_flow
+
+    root, zendesk, hook = setup
+    zendesk.put(9000, "Export", "The CSV export fails with an error every time")  # something new to run on
+    monkeypatch.setenv("PAINPOINTS_EMBED_MODEL", str(root / "no-such-model"))
+    before = len(hook.posts())
+    with pytest.raises(Exception):  # noqa: B017 (whatever the model loader raises; the hook is the point)
+        nightly_flow()
+    posts = hook.posts()[before:]
+    assert len(posts) == 1 and "failed" in posts[0]["text"] and "nightly nightly" in posts[0]["text"]
+
+
+def _prefect_record() -> tuple[list[str], str | None]:
+    """Flow-run names and the latest pain-point artifact on the test's Prefect API."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async def read():
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+            arts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["painpoints-nightly"])),
+                sort=ArtifactSort.CREATED_DESC,
+            )
+            return [r.name for r in runs], (str(arts[0].data) if arts else None)
+
+    return asyncio.run(read())
 
 
 def test_served_deployment_runs_on_request(setup) -> None:
