@@ -22,7 +22,7 @@ from discovery.store import StoreError
 from painpoints.cli_ask import ask
 from painpoints.cli_nightly import prune, pull, serve
 from painpoints.cli_theme import DB_HELP, theme
-from painpoints.cli_workspace import mcp, search
+from painpoints.cli_workspace import export, mcp, search
 from painpoints.cli_workspace import ui as ui_command
 
 if TYPE_CHECKING:
@@ -300,6 +300,7 @@ main.add_command(serve)
 main.add_command(prune)
 main.add_command(search)
 main.add_command(mcp)
+main.add_command(export)
 main.add_command(ask)
 main.add_command(ui_command)
 

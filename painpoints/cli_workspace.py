@@ -66,3 +66,28 @@ def ui(db: str | None, host: str, port: int, token: str | None, allow_hosts: tup
     from painpoints.ui import serve as serve_ui
 
     serve_ui(_workspace(db), host=host, port=port, token=token, allow_hosts=allow_hosts)
+
+
+@click.command(name="export")
+@click.argument("theme_id")
+@click.option("--db", help=DB_HELP)
+@click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True)
+@click.option("--quotes", default=20, show_default=True, type=click.IntRange(1), help="Quotes in the Markdown")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: stdout)")
+def export(theme_id: str, db: str | None, fmt: str, quotes: int, out: str | None) -> None:
+    """One theme for a ticket or a spreadsheet: Markdown (summary + quotes with their item ids) or CSV
+    (every segment with its ids)."""
+    from pathlib import Path
+
+    from discovery.store import StoreError
+    from painpoints.export import export_theme
+
+    try:
+        text = export_theme(_workspace(db), theme_id, fmt, quotes)
+    except (LookupError, StoreError) as err:
+        raise click.ClickException(str(err)) from err
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)

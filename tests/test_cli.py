@@ -79,7 +79,7 @@ def test_run_without_a_database_says_what_to_do(runner: CliRunner, tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "command", ["ingest", "run", "query", "demo", "search", "ui", "mcp", "ask", "prune", "pull", "serve"]
+    "command", ["ingest", "run", "query", "demo", "search", "ui", "mcp", "ask", "prune", "pull", "serve", "export"]
 )
 def test_every_command_has_help_and_is_documented(runner: CliRunner, command: str) -> None:
     result = runner.invoke(main, [command, "--help"])

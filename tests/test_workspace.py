@@ -22,6 +22,7 @@ from discovery.search import SearchError, search, terms
 from discovery.settings import load_settings
 from painpoints.cli import main
 from painpoints.workspace import Workspace, connect
+from tests.helpers import rows as q
 
 TEXTS = [
     ("app", "The refund never arrived after two weeks"),
@@ -154,3 +155,24 @@ def test_mcp_server_over_stdio(golden_db: Path) -> None:
             assert json.loads(view.contents[0].text)[0]["theme_id"] == pains[0]["theme_id"]
 
     asyncio.run(session())
+
+
+def test_export_a_theme_as_markdown_and_csv(golden_db: Path, tmp_path: Path) -> None:
+    import csv as csvlib
+
+    theme, label, items = q(golden_db, "select theme_id, label, items from pain_points where rank = 1")[0]
+    out = CliRunner().invoke(main, ["export", theme, "--db", str(golden_db), "--quotes", "3"])
+    assert out.exit_code == 0, out.output
+    md = out.output
+    assert md.startswith(f"# {label} ({theme})") and md.count("\n> — ") == 3
+    ids = {e for (e,) in q(golden_db, "select external_id from feedback_themes where theme_id = ?", [theme])}
+    cited = [line.split("`")[1] for line in md.splitlines() if line.startswith("> — ")]
+    assert cited and set(cited) <= ids  # every quote names a real item of that theme
+    path = tmp_path / "theme.csv"
+    out = CliRunner().invoke(main, ["export", theme, "--db", str(golden_db), "--format", "csv", "--out", str(path)])
+    assert out.exit_code == 0, out.output
+    rows = list(csvlib.DictReader(path.open()))
+    assert len(rows) == q(golden_db, "select count(*) from feedback_themes where theme_id = ?", [theme])[0][0]
+    assert {r["external_id"] for r in rows} == ids
+    missing = CliRunner().invoke(main, ["export", "T999", "--db", str(golden_db)])
+    assert missing.exit_code != 0 and "no theme 'T999'" in missing.output

@@ -14,7 +14,7 @@ LIMIT $limit;
 -- name: workspace_theme
 SELECT theme_id, label, description, theme_type, status, items, feedback_items, share, negative_share,
        avg_sentiment, trend, trend_recent, trend_expected, score, impact, avg_rating, rated_items, sources,
-       keywords, area_id, area_label, overall_rank, label_method, pinned
+       keywords, area_id, area_label, overall_rank, label_method, pinned, run_id
 FROM latest_themes
 WHERE theme_id = ?;
 
