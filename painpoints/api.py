@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from discovery.ingest import IngestCounts
 
-RANKED = ("pain_points", "feature_requests", "praise")
+RANKED = ("pain_points", "pain_facets", "feature_requests", "praise")
 
 
 @dataclass
@@ -52,6 +52,10 @@ class Painpoints:
     def pain_points(self, limit: int | None = None, area: str | None = None) -> pd.DataFrame:
         """The ranked pain points (every column of the view), optionally one area's (id or label)."""
         return self._ranked("pain_points", limit, area)
+
+    def pain_facets(self, limit: int | None = None, area: str | None = None) -> pd.DataFrame:
+        """The complaints inside praised or requested topics (same columns as pain_points)."""
+        return self._ranked("pain_facets", limit, area)
 
     def feature_requests(self, limit: int | None = None, area: str | None = None) -> pd.DataFrame:
         return self._ranked("feature_requests", limit, area)

@@ -113,6 +113,7 @@ class App:
             "home.html.j2",
             title="Pain points",
             pains=ws.ranked("pain_points", 100, area),
+            facets=ws.ranked("pain_facets", 50, area),
             requests=ws.ranked("feature_requests", 50, area),
             praise=ws.ranked("praise", 50, area),
             areas=ws.areas(),

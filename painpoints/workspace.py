@@ -24,7 +24,7 @@ from discovery.settings import Settings, load_settings
 if TYPE_CHECKING:
     from discovery.components import Encoder
 
-VIEWS = ("pain_points", "feature_requests", "praise")
+VIEWS = ("pain_points", "pain_facets", "feature_requests", "praise")
 MAX_ROWS = 500  # what query() returns at most: a tool answer is read by a person or a model
 
 
@@ -70,7 +70,7 @@ class Workspace:
             yield con
 
     def ranked(self, view: str = "pain_points", limit: int = 10, area: str | None = None) -> list[dict[str, Any]]:
-        """The first ``limit`` rows of ``pain_points``, ``feature_requests`` or ``praise``, optionally
+        """The first ``limit`` rows of ``pain_points``, ``pain_facets``, ``feature_requests`` or ``praise``, optionally
         within one area (its id, e.g. ``A01``, or its label)."""
         if view not in VIEWS:
             raise ValueError(f"unknown view {view!r}: choose from {', '.join(VIEWS)}")

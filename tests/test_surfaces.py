@@ -45,23 +45,21 @@ def test_example_query_runs_on_the_demo(demo_db: Path, example: Path) -> None:
 def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
     """No pain point is a theme whose segments are mostly praise or positive; requests and praise have
     their own non-empty views; every pain point sits in one of a handful of areas."""
-    # recomputed from the segments each row stands for (its theme's pain segments) …
+    # pain_points holds problem themes only (contract): no row's theme is mostly praise or positive, over
+    # all its segments; each row counts its theme's pain segments
     mostly_happy = q(
         demo_db,
-        "select p.label from pain_points p join pain_segments f using (theme_id) group by p.rank, p.label "
-        "having avg((f.feedback_type = 'praise')::int) >= 0.5 or avg((f.sentiment = 'positive')::int) >= 0.5 "
-        "or count(*) <> any_value(p.items)",
+        "select p.label from pain_points p join feedback_themes f using (theme_id) group by p.rank, p.label "
+        "having avg((f.feedback_type = 'praise')::int) >= 0.5 or avg((f.sentiment = 'positive')::int) >= 0.5",
     )
     assert mostly_happy == []
-    # … and of the problem themes as wholes: none is mostly praise or positive
-    assert (
-        q(
-            demo_db,
-            "select label from pain_points "
-            "where pain_scope = 'theme' and (praise_share >= 0.5 or positive_share >= 0.5)",
-        )
-        == []
+    assert q(demo_db, "select distinct theme_type, pain_scope from pain_points") == [("problem", "theme")]
+    counted = (
+        "select p.items - count(f.*) from pain_points p left join pain_segments f using (theme_id) group by p.rank, p.items"
     )
+    assert {d for (d,) in q(demo_db, counted)} == {0}
+    # the complaints inside praised topics have their own view (the demo's happy app reviews hold some)
+    assert q(demo_db, "select count(*) from pain_facets where theme_type = 'problem'") == [(0,)]
     assert q(demo_db, "select count(*) from feature_requests")[0][0] > 0
     assert q(demo_db, "select count(*) from praise")[0][0] > 0
     assert q(demo_db, "select count(*) from pain_points where area_id is null") == [(0,)]
@@ -144,9 +142,8 @@ def test_report_renders_in_headless_chromium(demo_db: Path, tmp_path: Path) -> N
         top = q(db, "select label from pain_points where rank = 1")[0][0]
         body = driver.find_element(By.TAG_NAME, "body").text
         assert top in body and HOSTILE in body  # shown as text
-        assert (
-            len(driver.find_elements(By.CSS_SELECTOR, "#ranked tbody tr"))
-            == q(db, "select count(*) from pain_points")[0][0]
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#ranked tbody tr")) == sum(
+            q(db, f"select count(*) from {v}")[0][0] for v in ("pain_points", "pain_facets")
         )
         for table, view in (("areas", "theme_areas"), ("praise", "praise"), ("requests", "feature_requests")):
             rows_shown = len(driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr"))

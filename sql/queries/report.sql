@@ -2,7 +2,11 @@
 -- functions for the run itself), so it shows exactly what a PM's SQL would.
 
 -- name: report_pain_points
-SELECT * FROM pain_points ORDER BY rank;
+-- the pain points, then the complaints inside praised topics (marked in the report)
+SELECT * FROM pain_points
+UNION ALL BY NAME
+SELECT * FROM pain_facets
+ORDER BY pain_scope = 'problem segments', rank;
 
 -- name: report_sentiment_counts
 -- segments per theme and sentiment class

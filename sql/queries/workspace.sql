@@ -2,7 +2,7 @@
 -- read. Only public views, so they show exactly what a PM's SQL would.
 
 -- name: workspace_ranked
--- the first $limit rows of a ranked view ({view}: pain_points, feature_requests or praise), optionally
+-- the first $limit rows of a ranked view ({view}: pain_points, pain_facets, feature_requests or praise), optionally
 -- in one area (id or label, case-insensitive)
 SELECT rank, theme_id, label, description, items, share, negative_share, trend, score, theme_type,
        area_id, area_label, example_quotes[1] AS top_quote

@@ -1,4 +1,5 @@
 -- The latest successful run's themes by what they are (issue 17): pain_points (problem themes),
+-- pain_facets (the complaints inside other themes),
 -- feature_requests (the request segments of themes) and praise (praise themes) have the same columns;
 -- latest_themes holds every theme. Themes a PM
 -- hid (`painpoints theme hide`) are left out. `rank` is 1..n within each view.
@@ -69,14 +70,14 @@ LEFT JOIN scale s ON s.source = ft.source
 WHERE ft.theme_id IS NOT NULL AND ft.feedback_type = 'problem' AND ft.sentiment <> 'positive'
   AND NOT coalesce(s.hi > s.lo AND f.rating >= s.lo + 0.75 * (s.hi - s.lo), false);
 
--- What hurts, most painful first (contract view): per theme, its pain segments (above) — for a problem
--- theme (`pain_scope = 'theme'`) and for another theme holding at least 5 mostly negative ones
--- (`pain_scope = 'problem segments'`: "Dress / quality" is praised by most, some say it runs small).
+-- Every theme's pain segments (above) as a row: for a problem theme (`pain_scope = 'theme'`, the rows of
+-- pain_points) and for another theme holding at least 5 mostly negative ones (`pain_scope = 'problem
+-- segments'`, the rows of pain_facets: "Dress / quality" is praised by most, some say it runs small).
 -- items, share, negative_share, avg_sentiment, quotes (most negative first), sources and score describe
 -- those segments; label, description, keywords, status, area and the type shares are the theme's, and so
--- are trend, impact and ratings for a problem theme (NULL for the other rows). Source weights apply as the theme's
--- weighted_share / share ratio.
-CREATE OR REPLACE VIEW pain_points AS
+-- are trend, impact and ratings for a problem theme (NULL for the other rows). Source weights apply as the
+-- theme's weighted_share / share ratio.
+CREATE OR REPLACE VIEW pain_rows AS
 WITH complaints AS (
     SELECT theme_id, count(*) AS items, count(DISTINCT feedback_id) AS feedback_items,
            avg((sentiment = 'negative')::INTEGER) AS negative_share, avg(sentiment_score) AS avg_sentiment,
@@ -108,8 +109,24 @@ WITH complaints AS (
          total
     WHERE t.problem OR (c.items >= 5 AND c.negative_share >= 0.5)
 )
-SELECT row_number() OVER (ORDER BY score DESC, overall_rank) AS rank, * EXCLUDE (overall_rank, problem, weight)
-FROM pains
+SELECT * EXCLUDE (problem, weight) FROM pains;
+
+-- What hurts, most painful first (contract view): the problem themes only, each counting its pain
+-- segments. A topic most customers praise can still hold a pain: those rows are in pain_facets.
+CREATE OR REPLACE VIEW pain_points AS
+SELECT row_number() OVER (ORDER BY score DESC, overall_rank) AS rank, * EXCLUDE (overall_rank)
+FROM pain_rows
+WHERE pain_scope = 'theme'
+ORDER BY rank;
+
+-- The complaints inside praised or requested topics (same columns as pain_points): a theme most
+-- customers love ("Dress / quality") whose at least 5 mostly negative pain segments are a pain of their
+-- own ("runs small"). Without them a feed of mostly happy reviews would show no pain at all; they are
+-- kept apart so that pain_points holds problem themes only.
+CREATE OR REPLACE VIEW pain_facets AS
+SELECT row_number() OVER (ORDER BY score DESC, overall_rank) AS rank, * EXCLUDE (overall_rank)
+FROM pain_rows
+WHERE pain_scope = 'problem segments'
 ORDER BY rank;
 
 -- What customers ask for: per theme, its segments typed `request` (a feature request is usually a
