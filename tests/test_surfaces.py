@@ -55,7 +55,8 @@ def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
     assert mostly_happy == []
     assert q(demo_db, "select distinct theme_type, pain_scope from pain_points") == [("problem", "theme")]
     counted = (
-        "select p.items - count(f.*) from pain_points p left join pain_segments f using (theme_id) group by p.rank, p.items"
+        "select p.items - count(f.*) from pain_points p left join pain_segments f using (theme_id) "
+        "group by p.rank, p.items"
     )
     assert {d for (d,) in q(demo_db, counted)} == {0}
     # the complaints inside praised topics have their own view (the demo's happy app reviews hold some)
