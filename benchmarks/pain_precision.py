@@ -305,7 +305,7 @@ def run_once(prepared: Path, seed: int, embedder: Any) -> tuple[dict[str, list[t
                 f"SELECT rank, theme_id, label, items, feedback_items, negative_share, positive_share, "
                 f"problem_share, praise_share FROM {v} ORDER BY rank"
             ).fetchall()
-            for v in ("pain_points", "praise")
+            for v in ("pain_points", "pain_facets", "praise")
         }
         views["latest_themes"] = con.execute(  # every theme, by score (the pain ranking before typing)
             "SELECT overall_rank, theme_id, label, items, feedback_items, negative_share, positive_share, "
@@ -383,11 +383,20 @@ def score_run(
         "themes": {
             "latest_themes": len(views["latest_themes"]),
             "pain_points": len(views["pain_points"]),
+            "pain_facets": len(views["pain_facets"]),
             "praise": len(views["praise"]),
             "feature_requests": n_requests,
         },
         "pain_points": pain,
         "pain_points_all_rows_precision": view_precision(pain_rows, pain_members, truth, k=10**9)["precision"],
+        # the complaints inside praised topics (their own view): what a mostly happy feed's pains are
+        "pain_facets": {
+            key: value
+            for key, value in view_precision(
+                [(r[0], r[1], r[2]) for r in views.get("pain_facets", [])], pain_members, truth, k=k
+            ).items()
+            if key != "themes"
+        },
         "negative_items_in_pain_points_share": round(len(in_pain & negatives) / len(negatives), 4)
         if negatives
         else None,
