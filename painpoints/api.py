@@ -13,7 +13,7 @@ pandas DataFrames and whose writes take the CLI's own code paths.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ class Painpoints:
     """One painpoints database (``painpoints.connect``)."""
 
     settings: Settings
+    _ws: Workspace | None = field(default=None, init=False, repr=False)  # keeps the search model loaded
 
     @property
     def db(self) -> Path:
@@ -42,7 +43,7 @@ class Painpoints:
     def _frame(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         if not self.db.exists():
             raise store.StoreError(f"no painpoints database at {self.db} yet: ingest_dataframe() and run() first")
-        with store.connect(self.db, read_only=True, lock_wait=self.settings.lock_wait) as con:
+        with self._workspace.read() as con:
             try:
                 return con.execute(sql, params or []).df()
             except Exception as err:  # DuckDB's own errors, said in one line
@@ -66,7 +67,7 @@ class Painpoints:
     def _ranked(self, view: str, limit: int | None, area: str | None) -> pd.DataFrame:
         if view not in RANKED:
             raise ValueError(f"unknown view {view!r}: choose from {', '.join(RANKED)}")
-        return self._frame(store.sql("api_ranked").replace("{view}", view), {"area": area, "limit": limit})
+        return self._frame(store.sql("ranked_view").replace("{view}", view), {"area": area, "limit": limit})
 
     def themes(self) -> pd.DataFrame:
         """Every visible theme of the latest run (``latest_themes``), by overall rank."""
@@ -133,8 +134,8 @@ class Painpoints:
 
     @property
     def _workspace(self) -> Workspace:
-        if not hasattr(self, "_ws"):
-            self._ws = Workspace(self.settings)  # keeps the search model loaded between calls
+        if self._ws is None:
+            self._ws = Workspace(self.settings)
         return self._ws
 
 

@@ -233,8 +233,8 @@ def create_app(
     ws: Workspace, host: str = "127.0.0.1", token: str | None = None, allow_hosts: tuple[str, ...] = ()
 ) -> Starlette:
     """The ASGI app (tests serve it with uvicorn on 127.0.0.1)."""
-    ws.settings = ws.settings.model_copy(update={"lock_wait": READ_WAIT})
-    app = App(ws, token)
+    # pages wait a few seconds for a writing run, not the minute a writer would (a copy: ``ws`` is the caller's)
+    app = App(Workspace(ws.settings.model_copy(update={"lock_wait": READ_WAIT}), ws.encoder), token)
 
     def guarded(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:

@@ -25,6 +25,20 @@ if TYPE_CHECKING:
     from discovery.components import Encoder
 
 VIEWS = ("pain_points", "pain_facets", "feature_requests", "praise")
+SUMMARY = (
+    "rank",
+    "theme_id",
+    "label",
+    "description",
+    "items",
+    "share",
+    "negative_share",
+    "trend",
+    "score",
+    "theme_type",
+    "area_id",
+    "area_label",
+)
 MAX_ROWS = 500  # what query() returns at most: a tool answer is read by a person or a model
 
 
@@ -65,7 +79,8 @@ class Workspace:
         return self.settings.db
 
     @contextmanager
-    def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for one call (closed at the end of the ``with``)."""
         with store.connect(self.db, read_only=True, lock_wait=self.settings.lock_wait) as con:
             yield con
 
@@ -74,14 +89,16 @@ class Workspace:
         within one area (its id, e.g. ``A01``, or its label)."""
         if view not in VIEWS:
             raise ValueError(f"unknown view {view!r}: choose from {', '.join(VIEWS)}")
-        with self._read() as con:
-            sql = store.sql("workspace_ranked").replace("{view}", view)
-            return jsonable(_records(con.execute(sql, {"area": area, "limit": max(1, int(limit))})))
+        with self.read() as con:
+            sql = store.sql("ranked_view").replace("{view}", view)
+            rows = _records(con.execute(sql, {"area": area, "limit": max(1, int(limit))}))
+        # a compact row for tools and pages: the summary columns and the first quote
+        return jsonable([{k: r[k] for k in SUMMARY} | {"top_quote": (r["example_quotes"] or [None])[0]} for r in rows])
 
     def theme(self, theme_id: str) -> dict[str, Any] | None:
         """A theme of the latest run in full: its measures, the counts behind its trend, its mix of
         feedback types and sentiment, and its quotes with the feedback ids they come from."""
-        with self._read() as con:
+        with self.read() as con:
             rows = _records(con.execute(store.sql("workspace_theme"), [theme_id]))
             if not rows:
                 return None
@@ -94,28 +111,28 @@ class Workspace:
 
     def segments(self, theme_id: str, page: int = 0, per_page: int = 50) -> list[dict[str, Any]]:
         """One page of a theme's segments (most negative first), each with its item's ids."""
-        with self._read() as con:
+        with self.read() as con:
             params = {"theme": theme_id, "limit": per_page, "offset": max(0, page) * per_page}
             return jsonable(_records(con.execute(store.sql("workspace_segments"), params)))
 
     def weeks(self, theme_id: str, weeks: int = 12) -> list[dict[str, Any]]:
         """The theme's segments per week over the data's last ``weeks`` weeks (dated items only)."""
-        with self._read() as con:
+        with self.read() as con:
             return jsonable(_records(con.execute(store.sql("workspace_weeks"), {"theme": theme_id, "weeks": weeks})))
 
     def areas(self) -> list[dict[str, Any]]:
         """The areas above the themes (``theme_areas``)."""
-        with self._read() as con:
+        with self.read() as con:
             return jsonable(_records(con.execute(store.sql("workspace_areas"))))
 
     def themes(self) -> list[dict[str, Any]]:
         """Every theme of the latest run, hidden ones last: id, label, items, hidden."""
-        with self._read() as con:
+        with self.read() as con:
             return jsonable(_records(con.execute(store.sql("workspace_themes"))))
 
     def curation_log(self, limit: int = 200) -> list[dict[str, Any]]:
         """Every curation action, newest first (the audit log), and the latest run's state."""
-        with self._read() as con:
+        with self.read() as con:
             names = [
                 "created_at",
                 "action",
@@ -130,18 +147,18 @@ class Workspace:
 
     def last_run(self) -> dict[str, Any] | None:
         """The most recent run, whatever its status (running, success, failed)."""
-        with self._read() as con:
+        with self.read() as con:
             rows = _records(con.execute(store.sql("workspace_run")))
         return jsonable(rows[0]) if rows else None
 
     def pending(self) -> int:
         """Merge / split actions the next run will apply."""
-        with self._read() as con:
+        with self.read() as con:
             return int(store.scalar(con, store.sql("workspace_pending")) or 0)
 
     def preview(self, action: str, theme_id: str, target: str | None = None, value: str | None = None) -> list[str]:
         """What a curation action would change, in sentences (``discovery.curate.preview``); writes nothing."""
-        with self._read() as con:
+        with self.read() as con:
             return curate.preview(con, action, theme_id, target, value)
 
     def curate(
@@ -171,14 +188,14 @@ class Workspace:
         if not text.strip():  # before loading the model
             raise SearchError("empty search: give some text to search for")
         encoder = self.query_encoder()
-        with self._read() as con:
+        with self.read() as con:
             hits = search(con, encoder, text, limit=limit, theme_id=theme_id, source=source)
         return jsonable([asdict(h) for h in hits])
 
     def query(self, sql: str, max_rows: int = MAX_ROWS) -> dict[str, Any]:
         """Read-only SQL, with the guard ``painpoints query`` has (the database opened read-only, no
         file or network access): ``{"columns", "rows", "truncated"}``."""
-        with self._read() as con:
+        with self.read() as con:
             columns, rows = store.query(con, sql)
         return jsonable({"columns": columns, "rows": rows[:max_rows], "truncated": len(rows) > max_rows})
 

@@ -1,12 +1,11 @@
 -- Named queries of painpoints/workspace.py: what the workspace surfaces (MCP, `ask`, the web app)
 -- read. Only public views, so they show exactly what a PM's SQL would.
 
--- name: workspace_ranked
--- the first $limit rows of a ranked view ({view}: pain_points, pain_facets, feature_requests or praise), optionally
--- in one area (id or label, case-insensitive)
-SELECT rank, theme_id, label, description, items, share, negative_share, trend, score, theme_type,
-       area_id, area_label, example_quotes[1] AS top_quote
-FROM {view}
+-- name: ranked_view
+-- every column of a ranked view ({view}: pain_points, pain_facets, feature_requests or praise), optionally
+-- in one area (id or label, case-insensitive), the first $limit rows (NULL: all). The workspace surfaces
+-- and the Python API both read ranked views through it.
+SELECT * FROM {view}
 WHERE $area IS NULL OR area_id = $area OR lower(area_label) = lower($area)
 ORDER BY rank
 LIMIT $limit;
