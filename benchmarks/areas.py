@@ -39,9 +39,9 @@ from sklearn.metrics import completeness_score, homogeneity_score, v_measure_sco
 
 from benchmarks.common import emit, header, options
 from benchmarks.datasets import DATA
-from discovery.areas import AREA_THRESHOLD, MAX_AREAS, area_centroids, find_areas, identify_areas, name_areas
-from discovery.normalize import segment_feedback
-from discovery.themes import match
+from painpoints.discovery.areas import AREA_THRESHOLD, MAX_AREAS, area_centroids, find_areas, identify_areas, name_areas
+from painpoints.discovery.normalize import segment_feedback
+from painpoints.discovery.themes import match
 
 OUT = Path(__file__).with_suffix(".json")
 THRESHOLDS = [round(t, 2) for t in np.arange(0.4, 1.01, 0.05)]
@@ -162,7 +162,7 @@ def id_stability(X: np.ndarray, first: tuple[np.ndarray, np.ndarray], seed: int)
     """Recluster with another UMAP seed (as a full rerun would, with slightly different vectors) and
     carry area ids over by ``identify_areas``: per match threshold, the share of segments assigned in
     both runs that keep their area id, and the matched areas' centroid similarities."""
-    from discovery.cluster import ThemeClusterer
+    from painpoints.discovery.cluster import ThemeClusterer
 
     again = ThemeClusterer(random_state=seed).fit(X)
     runs = []
@@ -183,8 +183,8 @@ def id_stability(X: np.ndarray, first: tuple[np.ndarray, np.ndarray], seed: int)
 
 
 def run_mix(mix: str, embedder: Any) -> dict[str, Any]:
-    from discovery.cluster import ThemeClusterer
-    from discovery.label import OfflineLabeler
+    from painpoints.discovery.cluster import ThemeClusterer
+    from painpoints.discovery.label import OfflineLabeler
 
     t0 = time.perf_counter()
     texts, products = feed(mix)
@@ -256,7 +256,7 @@ def choose(sweep: dict[str, list[dict[str, Any]]]) -> dict[str, Any] | None:
 
 
 def main(argv: list[str]) -> dict[str, Any]:
-    from discovery.embed import Embedder
+    from painpoints.discovery.embed import Embedder
 
     opts = options(argv)
     mixes = opts.get("mix", "tune,heldout").split(",")

@@ -13,9 +13,9 @@ import argparse
 
 import numpy as np
 
-from discovery import store
-from discovery.citations import support
-from discovery.embed import Embedder
+from painpoints.discovery import store
+from painpoints.discovery.citations import support
+from painpoints.discovery.embed import Embedder
 
 CLAIMS = {  # demo-DB feedback_id → a sentence an answer could cite it for
     "0067de276d54d3b4fc0b": "Users like that they can listen to any podcast, not only curated content.",

@@ -34,8 +34,8 @@ OUT = Path(__file__).resolve().parent / "ceiling.json"
 
 def item_vectors(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Per feedback item (in feedback order): its first segment's int8 vector and its true label index."""
-    from discovery import runstore
-    from discovery.settings import load_settings
+    from painpoints.discovery import runstore
+    from painpoints.discovery.settings import load_settings
 
     con, index, truth = prepared_set(name)
     try:

@@ -29,8 +29,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from benchmarks.common import emit, header, options
 from benchmarks.datasets import DATA
-from discovery.cluster import ThemeClusterer
-from discovery.embed import Embedder
+from painpoints.discovery.cluster import ThemeClusterer
+from painpoints.discovery.embed import Embedder
 
 
 def corpora(per_kind: int) -> dict[str, list[str]]:

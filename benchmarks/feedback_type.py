@@ -31,8 +31,8 @@ from sklearn.metrics import precision_recall_fscore_support
 from benchmarks.common import emit, header
 from benchmarks.datasets import DATA
 from benchmarks.train_feedback_type import review_pulse_spans
-from discovery.embed import Embedder
-from discovery.feedback_type import TYPES, FeedbackTypeModel
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.feedback_type import TYPES, FeedbackTypeModel
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "feedback_type" / "heldout.jsonl"
 

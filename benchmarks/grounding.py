@@ -22,12 +22,12 @@ from sklearn.metrics import roc_auc_score
 from benchmarks.common import emit, header, options
 from benchmarks.datasets import SETS
 from benchmarks.quality import CACHE
-from discovery import runstore, store
-from discovery.embed import Embedder
-from discovery.naming import grounding
-from discovery.pipeline import discover
-from discovery.sentiment import SentimentModel
-from discovery.settings import load_settings
+from painpoints.discovery import runstore, store
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.naming import grounding
+from painpoints.discovery.pipeline import discover
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import load_settings
 
 THRESHOLDS = (0.0, -0.1, -0.2)
 

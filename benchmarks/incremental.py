@@ -32,14 +32,14 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from benchmarks.common import emit, header, options
 from benchmarks.datasets import DATA, _write_jsonl
-from discovery import runstore, store
-from discovery.embed import Embedder
-from discovery.embed_cache import embed_missing
-from discovery.ingest import ingest_paths
-from discovery.pipeline import discover, prepare_segments
-from discovery.records import RunStats
-from discovery.sentiment import SentimentModel
-from discovery.settings import load_settings
+from painpoints.discovery import runstore, store
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.embed_cache import embed_missing
+from painpoints.discovery.ingest import ingest_paths
+from painpoints.discovery.pipeline import discover, prepare_segments
+from painpoints.discovery.records import RunStats
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import load_settings
 
 OUT = Path(__file__).resolve().parent / "incremental.json"
 

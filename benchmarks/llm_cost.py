@@ -12,14 +12,14 @@ import json
 import tempfile
 from pathlib import Path
 
-from discovery import store
-from discovery.demo import load_demo
-from discovery.embed import Embedder
-from discovery.embed_cache import embed_missing
-from discovery.llm import LLMLabeler, ThemeRequest, build_messages
-from discovery.pipeline import discover, prepare_segments
-from discovery.sentiment import SentimentModel
-from discovery.settings import load_settings
+from painpoints.discovery import store
+from painpoints.discovery.demo import load_demo
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.embed_cache import embed_missing
+from painpoints.discovery.llm import LLMLabeler, ThemeRequest, build_messages
+from painpoints.discovery.pipeline import discover, prepare_segments
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import load_settings
 
 
 def main() -> None:

@@ -104,12 +104,12 @@ def step(db: Path, *args: str) -> dict[str, Any]:
 
 def write_seconds(db: Path) -> float:
     """finish_run of a +1% run, in this process, on ``db`` (which already holds the +1% items)."""
-    from discovery import runstore, store
-    from discovery.embed import Embedder
-    from discovery.embed_cache import embed_missing
-    from discovery.pipeline import discover, prepare_segments
-    from discovery.sentiment import SentimentModel
-    from discovery.settings import load_settings
+    from painpoints.discovery import runstore, store
+    from painpoints.discovery.embed import Embedder
+    from painpoints.discovery.embed_cache import embed_missing
+    from painpoints.discovery.pipeline import discover, prepare_segments
+    from painpoints.discovery.sentiment import SentimentModel
+    from painpoints.discovery.settings import load_settings
 
     settings = load_settings(db=db)
     embedder = Embedder(progress=False).fit()

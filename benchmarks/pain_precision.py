@@ -255,12 +255,12 @@ def _write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 def prepare(name: str, work: Path, embedder: Any) -> tuple[Path, dict[str, str], dict[str, str], float]:
     """Ingest → prepare → embed the set into a fresh DuckDB (no run yet): its path, truth and text
     per external id, seconds."""
-    from connectors.base import ColumnMap
-    from discovery import store
-    from discovery.embed_cache import embed_missing
-    from discovery.ingest import ingest_paths
-    from discovery.pipeline import prepare_segments
-    from discovery.settings import load_settings
+    from painpoints.connectors.base import ColumnMap
+    from painpoints.discovery import store
+    from painpoints.discovery.embed_cache import embed_missing
+    from painpoints.discovery.ingest import ingest_paths
+    from painpoints.discovery.pipeline import prepare_segments
+    from painpoints.discovery.settings import load_settings
 
     sources = SETS[name][0]()
     truth = {r["id"]: r["truth"] for _, _, rows in sources for r in rows}
@@ -286,10 +286,10 @@ def run_once(prepared: Path, seed: int, embedder: Any) -> tuple[dict[str, list[t
     """discover → finish_run (as the flow does, seed ``seed``) on a copy of the prepared database;
     returns the views' rows, ``feedback_themes`` (theme_id, external_id, segments), the number of
     ``feature_requests`` rows and seconds."""
-    from discovery import runstore, store
-    from discovery.pipeline import discover
-    from discovery.sentiment import SentimentModel
-    from discovery.settings import load_settings
+    from painpoints.discovery import runstore, store
+    from painpoints.discovery.pipeline import discover
+    from painpoints.discovery.sentiment import SentimentModel
+    from painpoints.discovery.settings import load_settings
 
     db = prepared.with_name(f"{prepared.stem}-seed{seed}.duckdb")
     shutil.copy(prepared, db)
@@ -481,7 +481,7 @@ def _pct(x: float | None) -> str:
 
 
 def main(argv: list[str]) -> dict[str, Any]:
-    from discovery.embed import Embedder
+    from painpoints.discovery.embed import Embedder
 
     opts = options([a for a in argv if a.startswith("-")])
     names = [a for a in argv if not a.startswith("-")] or list(SETS)
@@ -489,7 +489,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     if unknown:
         raise SystemExit(f"unknown set(s) {sorted(unknown)}; choose from {list(SETS)}")
     k = int(opts.get("k", K))
-    from discovery.settings import Settings
+    from painpoints.discovery.settings import Settings
 
     default_seed = Settings.model_fields["seed"].default  # what `painpoints run` uses: first, in full
     seeds = tuple(int(x) for x in opts.get("seeds", f"{default_seed},0,1").split(","))

@@ -34,14 +34,14 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from benchmarks.datasets import SETS
-from discovery import runstore, store
-from discovery.embed import Embedder
-from discovery.embed_cache import embed_missing, encode_cached
-from discovery.ingest import ingest_paths
-from discovery.pipeline import discover, prepare_segments
-from discovery.records import Assignment
-from discovery.sentiment import SentimentModel
-from discovery.settings import load_settings
+from painpoints.discovery import runstore, store
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.embed_cache import embed_missing, encode_cached
+from painpoints.discovery.ingest import ingest_paths
+from painpoints.discovery.pipeline import discover, prepare_segments
+from painpoints.discovery.records import Assignment
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import load_settings
 
 CACHE = Path(os.environ.get("PAINPOINTS_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
 

@@ -13,8 +13,8 @@ import json
 import re
 
 from benchmarks.datasets import DATA
-from connectors.transcripts import customer_segments, parse_turns
-from discovery.normalize import segment_feedback
+from painpoints.connectors.transcripts import customer_segments, parse_turns
+from painpoints.discovery.normalize import segment_feedback
 
 
 def main() -> None:

@@ -84,13 +84,13 @@ def build(n: int, path: Path) -> int:
 
 def child(path: Path, db: Path) -> dict:
     """The measured run (in its own process)."""
-    from discovery import runstore, store
-    from discovery.embed import Embedder
-    from discovery.embed_cache import embed_missing
-    from discovery.ingest import ingest_paths
-    from discovery.pipeline import discover, prepare_segments
-    from discovery.sentiment import SentimentModel
-    from discovery.settings import load_settings
+    from painpoints.discovery import runstore, store
+    from painpoints.discovery.embed import Embedder
+    from painpoints.discovery.embed_cache import embed_missing
+    from painpoints.discovery.ingest import ingest_paths
+    from painpoints.discovery.pipeline import discover, prepare_segments
+    from painpoints.discovery.sentiment import SentimentModel
+    from painpoints.discovery.settings import load_settings
 
     stages: dict[str, dict[str, float]] = {}
 

@@ -39,7 +39,7 @@ QUERIES = [
 
 def build(db: Path, n: int, key: str, dim: int) -> float:
     """A store of ``n`` segments with random vectors under ``key``; returns seconds."""
-    from discovery import store
+    from painpoints.discovery import store
 
     t0 = time.perf_counter()
     with store.connect(db) as con:
@@ -79,8 +79,8 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def measure(db: Path, encoder: Any, queries: int) -> dict[str, Any]:
-    from discovery import store
-    from discovery.search import search
+    from painpoints.discovery import store
+    from painpoints.discovery.search import search
 
     total, scan = [], []
     with store.connect(db, read_only=True) as con:
@@ -115,8 +115,8 @@ class _Fixed:
 
 
 def main(argv: list[str]) -> dict[str, Any]:
-    from discovery.embed import Embedder
-    from discovery.settings import load_settings
+    from painpoints.discovery.embed import Embedder
+    from painpoints.discovery.settings import load_settings
 
     opts = options(argv)
     sizes = [int(x) for x in opts.get("sizes", "10000,1000000").split(",")]

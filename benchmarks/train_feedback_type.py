@@ -42,11 +42,11 @@ from sklearn.linear_model import LogisticRegression
 
 from benchmarks.datasets import DATA
 from benchmarks.train_sentiment import _bundled_complaints, _uci
-from discovery.embed import Embedder
-from discovery.feedback_type import TYPES, WEIGHTS, text_cue
-from discovery.normalize import segment_feedback
-from discovery.sentiment import SentimentModel
-from discovery.settings import DEFAULT_MODEL
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.feedback_type import TYPES, WEIGHTS, text_cue
+from painpoints.discovery.normalize import segment_feedback
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_FILE = ROOT / "data" / "feedback_type" / "seed.jsonl"

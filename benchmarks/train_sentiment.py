@@ -41,10 +41,10 @@ from sklearn.metrics import f1_score
 
 from benchmarks.common import emit, header
 from benchmarks.datasets import DATA
-from discovery.embed import Embedder
-from discovery.normalize import segment_feedback
-from discovery.sentiment import CLASSES, WEIGHTS, SentimentModel
-from discovery.settings import DEFAULT_MODEL
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.normalize import segment_feedback
+from painpoints.discovery.sentiment import CLASSES, WEIGHTS, SentimentModel
+from painpoints.discovery.settings import DEFAULT_MODEL
 
 PER_CLASS = 1500
 QUESTION = re.compile(

@@ -1,5 +1,5 @@
 """Connectors turn sources (files, transcripts, APIs) into :class:`FeedbackRecord` streams."""
 
-from connectors.base import Connector, FeedbackRecord, Rejected
+from painpoints.connectors.base import Connector, FeedbackRecord, Rejected
 
 __all__ = ["Connector", "FeedbackRecord", "Rejected"]

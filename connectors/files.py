@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
-from connectors.readers import MAX_RAW, ConnectorError, detect_encoding, read_tabular
+from painpoints.connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
+from painpoints.connectors.readers import MAX_RAW, ConnectorError, detect_encoding, read_tabular
 
 __all__ = [
     "ColumnMap",

@@ -15,7 +15,7 @@ from typing import Any
 
 from charset_normalizer import from_bytes
 
-from connectors.base import Rejected
+from painpoints.connectors.base import Rejected
 
 csv.field_size_limit(2**31 - 1)  # 10 MB cells are legitimate (pasted logs); the store truncates raw only
 MAX_RAW = 10_000

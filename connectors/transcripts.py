@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.base import FeedbackRecord, Item, Rejected
-from connectors.files import ColumnMap, FileConnector, detect_encoding
+from painpoints.connectors.base import FeedbackRecord, Item, Rejected
+from painpoints.connectors.files import ColumnMap, FileConnector, detect_encoding
 
 CUSTOMER_ROLES = frozenset(
     {

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from connectors.base import FeedbackRecord, Item, Rejected
-from connectors.http import RetryingClient
+from painpoints.connectors.base import FeedbackRecord, Item, Rejected
+from painpoints.connectors.http import RetryingClient
 
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connectors.http import RetryingClient
-from discovery import store
-from discovery.settings import Settings
+from painpoints.connectors.http import RetryingClient
+from painpoints.discovery import store
+from painpoints.discovery.settings import Settings
 
 log = logging.getLogger(__name__)
 

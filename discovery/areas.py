@@ -28,8 +28,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from discovery.label import Encode, ctfidf, related, title
-from discovery.themes import fresh_ids, match
+from painpoints.discovery.label import Encode, ctfidf, related, title
+from painpoints.discovery.themes import fresh_ids, match
 
 AREA_THRESHOLD = 0.5  # cosine distance where the average-linkage tree is cut (measured, see above)
 MAX_AREAS = 20

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from discovery import themes
-from discovery.feedback_type import ThemeType, theme_types
-from discovery.records import (
+from painpoints.discovery import themes
+from painpoints.discovery.feedback_type import ThemeType, theme_types
+from painpoints.discovery.records import (
     Areas,
     Assignment,
     DiscoveryResult,
@@ -28,11 +28,11 @@ from discovery.records import (
     ThemeSnapshot,
     ThemeTrend,
 )
-from discovery.runstore import RunInput, ThemeState
-from discovery.settings import Settings
-from discovery.store import utc_now
-from discovery.trends import TrendRule, theme_trends
-from discovery.vectors import radii
+from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.settings import Settings
+from painpoints.discovery.store import utc_now
+from painpoints.discovery.trends import TrendRule, theme_trends
+from painpoints.discovery.vectors import radii
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from discovery.components import Encoder
+    from painpoints.discovery.components import Encoder
 
 MIN_SUPPORT = 0.45
 CITE = re.compile(r"\[([^\[\]\n]{1,400})\](?!\()")  # not markdown links [text](url)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from discovery.vectors import UNASSIGNED, centroids, nearest, umap_reduce
+from painpoints.discovery.vectors import UNASSIGNED, centroids, nearest, umap_reduce
 
 FIT_BLOCK = 65_536  # rows per nearest-centroid block when assigning rows outside the fitted sample
 

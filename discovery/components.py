@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from discovery.records import ThemeName
-from discovery.vectors import UNASSIGNED, centroids
+from painpoints.discovery.records import ThemeName
+from painpoints.discovery.vectors import UNASSIGNED, centroids
 
 if TYPE_CHECKING:
-    from discovery.llm import LLMReport, ThemeRequest
+    from painpoints.discovery.llm import LLMReport, ThemeRequest
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 CacheGet = Callable[[str], "dict[str, Any] | None"]  # LLM reply cache: cache key → parsed reply
@@ -221,7 +221,7 @@ class EchoLLM:
         run_id: str | None = None,
         report: LLMReport | None = None,
     ) -> LLMReport:
-        from discovery.llm import LLMReport, ThemeNaming
+        from painpoints.discovery.llm import LLMReport, ThemeNaming
 
         report = report or LLMReport()
         for req in requests:
@@ -239,7 +239,7 @@ class EchoLLM:
         report: LLMReport | None = None,
         batch: int = 25,
     ) -> tuple[list[str | None], LLMReport]:
-        from discovery.llm import LLMReport
+        from painpoints.discovery.llm import LLMReport
 
         report = report or LLMReport()
         report.calls.append(_echo_call("sentiment", run_id))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from discovery import runstore
-from discovery.store import StoreError, sql, transaction
+from painpoints.discovery import runstore
+from painpoints.discovery.store import StoreError, sql, transaction
 
 LIVE = frozenset({"rename", "hide", "unhide", "pin", "unpin", "move"})
 PENDING = frozenset({"merge", "split"})

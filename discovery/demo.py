@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.base import ColumnMap
-from discovery.ingest import IngestCounts, ingest_paths
-from discovery.settings import Settings
+from painpoints.connectors.base import ColumnMap
+from painpoints.discovery.ingest import IngestCounts, ingest_paths
+from painpoints.discovery.settings import Settings
 
 
 def demo_dir() -> Path:

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from discovery.components import Encoder
-from discovery.settings import DEFAULT_MODEL, embedding_key
+from painpoints.discovery.components import Encoder
+from painpoints.discovery.settings import DEFAULT_MODEL, embedding_key
 
 log = logging.getLogger(__name__)
 ENCODE_CHUNK = 2_048  # texts per cache write: a crash loses at most one chunk of work
@@ -67,7 +67,7 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         if self.precision == "int8":
-            from discovery.int8 import Int8Encoder
+            from painpoints.discovery.int8 import Int8Encoder
 
             self.int8_ = Int8Encoder(resolve_model(self.model), lambda: self.model_)
         elif self.precision == "fp32":

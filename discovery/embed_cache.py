@@ -20,11 +20,11 @@ from functools import partial
 import duckdb
 import numpy as np
 
-from discovery import store
-from discovery.components import Encoder
-from discovery.embed import encode_chunks
-from discovery.normalize import content_hash
-from discovery.records import NewEmbeddings
+from painpoints.discovery import store
+from painpoints.discovery.components import Encoder
+from painpoints.discovery.embed import encode_chunks
+from painpoints.discovery.normalize import content_hash
+from painpoints.discovery.records import NewEmbeddings
 
 Lookup = Callable[[str, Sequence[str]], dict[str, np.ndarray]]  # (model key, hashes) → cached vectors
 

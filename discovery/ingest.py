@@ -15,13 +15,13 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
-from connectors.files import FileConnector
-from connectors.transcripts import TranscriptConnector
-from discovery import ingeststore, store
-from discovery.normalize import content_hash
-from discovery.redact import find_names, redact
-from discovery.settings import Settings
+from painpoints.connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
+from painpoints.connectors.files import FileConnector
+from painpoints.connectors.transcripts import TranscriptConnector
+from painpoints.discovery import ingeststore, store
+from painpoints.discovery.normalize import content_hash
+from painpoints.discovery.redact import find_names, redact
+from painpoints.discovery.settings import Settings
 
 CHUNK = 5_000
 # A whole file is one transaction; past this DuckDB writes it to disk instead of holding it in memory

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from discovery.store import registered, scalar, sql, utc_now
+from painpoints.discovery.store import registered, scalar, sql, utc_now
 
 FEEDBACK_SCHEMA = pa.schema(
     [

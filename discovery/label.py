@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from discovery.normalize import PLACEHOLDER
-from discovery.records import ThemeName
+from painpoints.discovery.normalize import PLACEHOLDER
+from painpoints.discovery.records import ThemeName
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 EXTRA_STOP = {

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
-from discovery.redact import redact
+from painpoints.discovery.redact import redact
 
 PROMPT_VERSION = "theme-name-v1"
 SENTIMENTS = ("negative", "neutral", "positive", "mixed")

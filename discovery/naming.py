@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from discovery.components import CacheGet, Encoder, LLMNamer
-from discovery.llm import ThemeRequest
-from discovery.records import KnownTheme, LLMNaming, ThemeName
-from discovery.settings import Settings
-from discovery.themes import Curation
+from painpoints.discovery.components import CacheGet, Encoder, LLMNamer
+from painpoints.discovery.llm import ThemeRequest
+from painpoints.discovery.records import KnownTheme, LLMNaming, ThemeName
+from painpoints.discovery.settings import Settings
+from painpoints.discovery.themes import Curation
 
 log = logging.getLogger(__name__)
 

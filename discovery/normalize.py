@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from discovery.redact import find_names, redact
+from painpoints.discovery.redact import find_names, redact
 
 TAG = re.compile(r"<[^>]{0,200}>")
 SIGNATURE = re.compile(r"(?ims)(^--\s*$.*|^sent from my \w+.*$|^(best|kind)? ?regards,?\s*$.*|^cheers,\s*$.*)")

@@ -25,19 +25,35 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from discovery import runstore, store, themes
-from discovery.assemble import RunInfo, assemble
-from discovery.cluster import ThemeClusterer
-from discovery.components import ClustererFactory, Encoder, FeedbackTyper, Labeler, LLMNamer, SentimentClassifier
-from discovery.embed import Embedder
-from discovery.embed_cache import CachingEncoder, cache_lookup
-from discovery.naming import fixed_labels, name_with_llm, wants_llm_sentiment
-from discovery.normalize import content_hash, segment_feedback
-from discovery.rank import rank_themes
-from discovery.records import Areas, DiscoveryResult, Found, KnownArea, Naming, NewEmbeddings, Scores, ThemeScore
-from discovery.runstore import RunInput, ThemeState
-from discovery.settings import Settings
-from discovery.vectors import centroids
+from painpoints.discovery import runstore, store, themes
+from painpoints.discovery.assemble import RunInfo, assemble
+from painpoints.discovery.cluster import ThemeClusterer
+from painpoints.discovery.components import (
+    ClustererFactory,
+    Encoder,
+    FeedbackTyper,
+    Labeler,
+    LLMNamer,
+    SentimentClassifier,
+)
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.embed_cache import CachingEncoder, cache_lookup
+from painpoints.discovery.naming import fixed_labels, name_with_llm, wants_llm_sentiment
+from painpoints.discovery.normalize import content_hash, segment_feedback
+from painpoints.discovery.rank import rank_themes
+from painpoints.discovery.records import (
+    Areas,
+    DiscoveryResult,
+    Found,
+    KnownArea,
+    Naming,
+    NewEmbeddings,
+    Scores,
+    ThemeScore,
+)
+from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.settings import Settings
+from painpoints.discovery.vectors import centroids
 
 log = logging.getLogger(__name__)
 AREA_MATCH = 0.8  # cosine an area's centroid needs to last run's to keep its id (as themes' match_threshold)
@@ -255,7 +271,7 @@ def classifier_vectors(
 
 def default_typer() -> FeedbackTyper:
     """The offline feedback-type model (cue rules + a classifier on the run's vectors)."""
-    from discovery.feedback_type import FeedbackTypeModel
+    from painpoints.discovery.feedback_type import FeedbackTypeModel
 
     return FeedbackTypeModel()
 
@@ -312,7 +328,7 @@ def group_areas(
 ) -> Areas:
     """Areas above the themes (``discovery.areas``): grouped by centroid, matched to last run's areas
     so ids and names stay, a PM's moves applied; the next ``areas`` table (unmatched ones dormant)."""
-    from discovery import areas as area
+    from painpoints.discovery import areas as area
 
     sizes = np.bincount(found.labels[found.labels >= 0], minlength=len(found.order))
     index = area.find_areas(found.centroids, sizes)
@@ -339,7 +355,7 @@ def group_areas(
 
 def offline_labeler() -> Labeler:
     """The default labeler; sklearn is imported only when a run names themes."""
-    from discovery.label import OfflineLabeler
+    from painpoints.discovery.label import OfflineLabeler
 
     return OfflineLabeler()
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from discovery.records import ThemeScore
+from painpoints.discovery.records import ThemeScore
 
 MIN_DATED = 0.5  # share of a theme's segments that need a timestamp before trend is computed
 MIN_TREND_ITEMS = 10  # fewer dated segments in a theme: no trend (a handful of items is noise, not a trend)

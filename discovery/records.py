@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from discovery.llm import LLMReport
+    from painpoints.discovery.llm import LLMReport
 
 
 class Columns:

@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from discovery import runstore, store
-from discovery.vectors import umap_reduce
+from painpoints.discovery import runstore, store
+from painpoints.discovery.vectors import umap_reduce
 
 MAP_SAMPLE = 1500
 PALETTE = [

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from discovery.store import StoreError, sql, transaction, utc_now
+from painpoints.discovery.store import StoreError, sql, transaction, utc_now
 
 
 @dataclass(frozen=True)

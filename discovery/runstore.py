@@ -24,8 +24,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from discovery import store
-from discovery.records import (
+from painpoints.discovery import store
+from painpoints.discovery.records import (
     Assignment,
     DiscoveryResult,
     KnownArea,
@@ -36,8 +36,8 @@ from discovery.records import (
     ThemeEvent,
     ThemeSnapshot,
 )
-from discovery.store import StoreError, registered, sql, transaction, utc_now
-from discovery.themes import Curation
+from painpoints.discovery.store import StoreError, registered, sql, transaction, utc_now
+from painpoints.discovery.themes import Curation
 
 
 @dataclass

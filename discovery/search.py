@@ -18,8 +18,8 @@ from datetime import datetime
 
 import duckdb
 
-from discovery import store
-from discovery.components import Encoder
+from painpoints.discovery import store
+from painpoints.discovery.components import Encoder
 
 KEYWORD_WEIGHT = 0.1  # a full keyword match adds what ~0.1 of cosine similarity is worth
 CANDIDATES_PER_ROW, MIN_CANDIDATES = 10, 200  # the nearest rows the keyword bonus may reorder

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from discovery.source_config import Source
+from painpoints.discovery.source_config import Source
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 

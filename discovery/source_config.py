@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from connectors.base import ColumnMap
+from painpoints.connectors.base import ColumnMap
 
 
 class FileSource(BaseModel):

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.zendesk import ZendeskConnector
-from discovery import ingeststore
-from discovery.ingest import IngestCounts, connector_for, ingest_items, ingest_session
-from discovery.settings import Settings
-from discovery.source_config import FileSource, Source, ZendeskSource
+from painpoints.connectors.zendesk import ZendeskConnector
+from painpoints.discovery import ingeststore
+from painpoints.discovery.ingest import IngestCounts, connector_for, ingest_items, ingest_session
+from painpoints.discovery.settings import Settings
+from painpoints.discovery.source_config import FileSource, Source, ZendeskSource
 
 __all__ = ["FileSource", "Source", "ZendeskSource", "config_dir", "pull", "pull_source", "sha256_file"]
 

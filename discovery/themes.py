@@ -29,9 +29,9 @@ from datetime import datetime
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from discovery.components import ClustererFactory
-from discovery.records import Identity, KnownTheme, ThemeEvent
-from discovery.vectors import nearest
+from painpoints.discovery.components import ClustererFactory
+from painpoints.discovery.records import Identity, KnownTheme, ThemeEvent
+from painpoints.discovery.vectors import nearest
 
 SPLIT_SHARE = 0.25  # an old theme counts as split when ≥ 2 new themes each got this share of it
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from discovery.records import ThemeTrend
+from painpoints.discovery.records import ThemeTrend
 
 
 @dataclass

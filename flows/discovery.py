@@ -18,14 +18,14 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from discovery import pipeline, runstore, store
-from discovery.embed import Embedder
-from discovery.embed_cache import embed_missing
-from discovery.llm import LLMLabeler
-from discovery.records import DiscoveryResult, RunStats
-from discovery.sentiment import SentimentModel
-from discovery.settings import Settings, load_settings, run_params
-from discovery.store import utc_now
+from painpoints.discovery import pipeline, runstore, store
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.embed_cache import embed_missing
+from painpoints.discovery.llm import LLMLabeler
+from painpoints.discovery.records import DiscoveryResult, RunStats
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import Settings, load_settings, run_params
+from painpoints.discovery.store import utc_now
 
 
 @lru_cache(maxsize=2)

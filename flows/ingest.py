@@ -6,9 +6,9 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from connectors.base import ColumnMap
-from discovery.ingest import IngestCounts, ingest_paths
-from discovery.settings import Settings, load_settings
+from painpoints.connectors.base import ColumnMap
+from painpoints.discovery.ingest import IngestCounts, ingest_paths
+from painpoints.discovery.settings import Settings, load_settings
 
 
 @task(cache_policy=NONE)

@@ -9,10 +9,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from discovery import alerts, retention, sources, store
-from discovery.settings import Settings, load_settings
-from discovery.source_config import Source
-from flows.discovery import discover_flow
+from painpoints.discovery import alerts, retention, sources, store
+from painpoints.discovery.settings import Settings, load_settings
+from painpoints.discovery.source_config import Source
+from painpoints.flows.discovery import discover_flow
 
 DEPLOYMENT = "painpoints-nightly"
 

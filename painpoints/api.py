@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from discovery import store
-from discovery.settings import Settings, load_settings
+from painpoints.discovery import store
+from painpoints.discovery.settings import Settings, load_settings
 from painpoints.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from discovery.ingest import IngestCounts
+    from painpoints.discovery.ingest import IngestCounts
 
 RANKED = ("pain_points", "pain_facets", "feature_requests", "praise")
 
@@ -90,7 +90,7 @@ class Painpoints:
         """Segments closest in meaning to ``text`` (``painpoints search``), best first."""
         import pandas as pd
 
-        from discovery.search import COLUMNS
+        from painpoints.discovery.search import COLUMNS
 
         rows = self._workspace.search(text, limit=limit, theme_id=theme_id, source=source)
         return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -113,8 +113,8 @@ class Painpoints:
     ) -> IngestCounts:
         """Ingest the rows of ``df`` as ``painpoints ingest`` ingests a file (columns auto-detected
         unless named; other columns kept as metadata). Returns read / stored / duplicates / rejected."""
-        from connectors.base import ColumnMap
-        from discovery.ingest import ingest_paths
+        from painpoints.connectors.base import ColumnMap
+        from painpoints.discovery.ingest import ingest_paths
 
         columns = ColumnMap(text=text, id=id, time=time, rating=rating, author=author)
         with tempfile.TemporaryDirectory(prefix="painpoints-df-") as tmp:
@@ -125,10 +125,10 @@ class Painpoints:
     def run(self, full: bool = False, llm: bool | None = None, min_theme_size: int | None = None) -> str:
         """The discovery flow (Prefect), as ``painpoints run``: returns the run id (a ``skipped`` run
         when nothing changed since the last successful one)."""
-        from flows.local_api import start_in_background
+        from painpoints.flows.local_api import start_in_background
 
         start_in_background()()
-        from flows.discovery import discover_flow
+        from painpoints.flows.discovery import discover_flow
 
         return discover_flow(db=str(self.db), min_theme_size=min_theme_size, llm=llm, full=full)
 

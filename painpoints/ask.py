@@ -27,11 +27,11 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 
-from discovery import citations, runstore, store
-from discovery.citations import MIN_SUPPORT, Checked, Citation, sentences
-from discovery.llm import safe_error
-from discovery.redact import redact
-from discovery.settings import llm_configured
+from painpoints.discovery import citations, runstore, store
+from painpoints.discovery.citations import MIN_SUPPORT, Checked, Citation, sentences
+from painpoints.discovery.llm import safe_error
+from painpoints.discovery.redact import redact
+from painpoints.discovery.settings import llm_configured
 from painpoints.mcp_server import INSTRUCTIONS, build_server
 from painpoints.workspace import Workspace
 

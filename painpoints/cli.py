@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from connectors.base import ColumnMap
-from connectors.readers import ConnectorError
-from discovery.store import StoreError
 from painpoints.cli_ask import ask
 from painpoints.cli_nightly import prune, pull, serve
 from painpoints.cli_theme import DB_HELP, theme
 from painpoints.cli_workspace import export, mcp, search
 from painpoints.cli_workspace import ui as ui_command
+from painpoints.connectors.base import ColumnMap
+from painpoints.connectors.readers import ConnectorError
+from painpoints.discovery.store import StoreError
 
 if TYPE_CHECKING:
-    from discovery.records import RunStats
+    from painpoints.discovery.records import RunStats
 
 for _key, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -39,7 +39,7 @@ for _key, _value in {
 
 
 def _db(db: str | None) -> Path:
-    from discovery.settings import load_settings
+    from painpoints.discovery.settings import load_settings
 
     return load_settings(db=db).db
 
@@ -88,8 +88,8 @@ def ingest(
     from rich.console import Console
     from rich.progress import track
 
-    from discovery.ingest import ingest_paths
-    from discovery.settings import load_settings
+    from painpoints.discovery.ingest import ingest_paths
+    from painpoints.discovery.settings import load_settings
 
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
     # a progress bar over files on a terminal only: CI logs and pipes stay clean
@@ -132,10 +132,10 @@ def _run_flow(path: Path, llm: bool | None, min_theme_size: int | None, top: int
         click.echo(f"run {skipped} skipped: {skipped_reason(path, skipped)}")
         _print(*_query(path, _top_sql(), [top]), "table")
         return
-    from flows.local_api import start_in_background
+    from painpoints.flows.local_api import start_in_background
 
     api_ready = start_in_background()
-    from flows.discovery import discover_flow, warm_up
+    from painpoints.flows.discovery import discover_flow, warm_up
 
     warm_up(str(path))  # load the model and clustering code while the local API starts
     api_ready()
@@ -183,8 +183,8 @@ def query(sql: str | None, sql_file: str | None, db: str | None, fmt: str) -> No
 def _skip_if_unchanged(path: Path, llm: bool | None, min_theme_size: int | None, full: bool) -> str | None:
     """The no-op check before any flow machinery starts (the Prefect API, the model): a rerun with no
     new feedback, settings or merges costs a second, and is recorded as a 'skipped' run."""
-    from discovery import runstore, store
-    from discovery.settings import load_settings, run_params
+    from painpoints.discovery import runstore, store
+    from painpoints.discovery.settings import load_settings, run_params
 
     settings = load_settings(db=path, min_theme_size=min_theme_size)
     params = run_params(settings, min_theme_size, llm, full)
@@ -199,20 +199,20 @@ def _skip_if_unchanged(path: Path, llm: bool | None, min_theme_size: int | None,
 
 def skipped_reason(path: Path, run_id: str) -> str | None:
     """Why ``run_id`` was skipped (None when it was not)."""
-    from discovery import runstore, store
+    from painpoints.discovery import runstore, store
 
     with store.connect(path, read_only=True) as con:
         return runstore.skipped_reason(con, run_id)
 
 
 def _top_sql() -> str:
-    from discovery import store
+    from painpoints.discovery import store
 
     return store.sql("top_pain_points")
 
 
 def _run_stats(path: Path, run_id: str) -> RunStats:
-    from discovery import runstore, store
+    from painpoints.discovery import runstore, store
 
     with store.connect(path, read_only=True) as con:
         stats = runstore.run_stats(con, run_id)
@@ -222,7 +222,7 @@ def _run_stats(path: Path, run_id: str) -> RunStats:
 
 
 def _query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
-    from discovery import store
+    from painpoints.discovery import store
 
     try:
         with store.connect(path, read_only=True) as con:
@@ -263,7 +263,7 @@ def _cell(value: Any) -> str:
 @click.option("--no-map", is_flag=True, help="Skip the theme map (saves the 2-D UMAP, ~10-30 s)")
 def report(db: str | None, out: str, no_map: bool) -> None:
     """Write a self-contained HTML report (no network needed to view it) of the latest run."""
-    from discovery.report import write_report
+    from painpoints.discovery.report import write_report
 
     try:
         path = write_report(_db(db), out, with_map=not no_map)
@@ -276,14 +276,14 @@ def report(db: str | None, out: str, no_map: bool) -> None:
 @click.option("--db", default="painpoints-demo.duckdb", show_default=True, help="Demo DuckDB file (recreated)")
 def demo(db: str) -> None:
     """Load the bundled sample (reviews, tickets, chat transcripts) into a fresh DB and run discovery."""
-    from discovery.demo import load_demo
-    from discovery.settings import load_settings
+    from painpoints.discovery.demo import load_demo
+    from painpoints.discovery.settings import load_settings
 
     path = Path(db)
     for name, counts in load_demo(load_settings(db=path)):
         click.echo(f"{name}: {counts.summary()}")
     _run_flow(path, llm=False, min_theme_size=None, top=10)
-    from discovery.report import write_report
+    from painpoints.discovery.report import write_report
 
     report_path = write_report(path, path.with_name("painpoints-report.html"))
     click.echo(

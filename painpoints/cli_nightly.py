@@ -10,8 +10,8 @@ import time
 
 import click
 
-from discovery.store import StoreError
 from painpoints.cli_theme import DB_HELP
+from painpoints.discovery.store import StoreError
 
 
 @click.command()
@@ -19,9 +19,9 @@ from painpoints.cli_theme import DB_HELP
 def pull(db: str | None) -> None:
     """Pull every source declared in painpoints.toml once, incrementally (files not seen before,
     API records changed since the stored cursor)."""
-    from connectors.http import HttpError
-    from discovery.settings import load_settings
-    from discovery.sources import pull_source
+    from painpoints.connectors.http import HttpError
+    from painpoints.discovery.settings import load_settings
+    from painpoints.discovery.sources import pull_source
 
     settings = load_settings(db=db)
     if not settings.sources:
@@ -48,8 +48,8 @@ def serve(db: str | None, cron: str | None, tz: str | None, port: int) -> None:
 
     Uses the Prefect API in PREFECT_API_URL (a `prefect server start` or Prefect Cloud); without
     one it starts a local Prefect server on 127.0.0.1:PORT and says so."""
-    from discovery.settings import load_settings
-    from flows.nightly import serve as serve_nightly
+    from painpoints.discovery.settings import load_settings
+    from painpoints.flows.nightly import serve as serve_nightly
 
     settings = load_settings(db=db, schedule_cron=cron, schedule_timezone=tz)
     server = None
@@ -111,8 +111,8 @@ def _start_server(port: int, timeout: float = 120.0) -> subprocess.Popen:
 def prune(db: str | None, keep_runs: int | None, keep_days: int | None, compact: bool) -> None:
     """Drop old runs' per-segment assignments (the bulk of each run); theme history, per-run counts,
     labels, events and stats stay. The nightly flow prunes after every run."""
-    from discovery import retention, store
-    from discovery.settings import load_settings
+    from painpoints.discovery import retention, store
+    from painpoints.discovery.settings import load_settings
 
     settings = load_settings(db=db, keep_runs=keep_runs, keep_days=keep_days)
     if not settings.db.exists():

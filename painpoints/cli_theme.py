@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from discovery.store import StoreError
+from painpoints.discovery.store import StoreError
 
 DB_HELP = "DuckDB file (default: $PAINPOINTS_DB, else ./painpoints.duckdb)"
 THEME = click.argument("theme_id")
@@ -21,9 +21,9 @@ def _curate(
     value: str | None = None,
     note: str | None = None,
 ) -> None:
-    from discovery import store
-    from discovery.curate import curate
-    from discovery.settings import load_settings
+    from painpoints.discovery import store
+    from painpoints.discovery.curate import curate
+    from painpoints.discovery.settings import load_settings
 
     settings = load_settings(db=db)
     if not settings.db.exists():

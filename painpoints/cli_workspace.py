@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def _workspace(db: str | None) -> Workspace:
-    from discovery.store import StoreError
+    from painpoints.discovery.store import StoreError
     from painpoints.workspace import connect
 
     try:
@@ -32,9 +32,9 @@ def _workspace(db: str | None) -> Workspace:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def search(text: str, db: str | None, limit: int, theme_id: str | None, source: str | None, fmt: str) -> None:
     """Find feedback by meaning, e.g. painpoints search "money back for my order"."""
-    from discovery.search import COLUMNS, SearchError
-    from discovery.store import StoreError
     from painpoints.cli import _print
+    from painpoints.discovery.search import COLUMNS, SearchError
+    from painpoints.discovery.store import StoreError
 
     try:
         hits = _workspace(db).search(text, limit=limit, theme_id=theme_id, source=source)
@@ -79,7 +79,7 @@ def export(theme_id: str, db: str | None, fmt: str, quotes: int, out: str | None
     (every segment with its ids)."""
     from pathlib import Path
 
-    from discovery.store import StoreError
+    from painpoints.discovery.store import StoreError
     from painpoints.export import export_theme
 
     try:

@@ -18,8 +18,8 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
-from discovery.search import SearchError
-from discovery.store import StoreError
+from painpoints.discovery.search import SearchError
+from painpoints.discovery.store import StoreError
 from painpoints.workspace import VIEWS, Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -36,8 +36,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from discovery.search import SearchError
-from discovery.store import StoreError
+from painpoints.discovery.search import SearchError
+from painpoints.discovery.store import StoreError
 from painpoints.workspace import Workspace
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

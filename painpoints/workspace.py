@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from discovery import curate, store
-from discovery.settings import Settings, load_settings
+from painpoints.discovery import curate, store
+from painpoints.discovery.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from discovery.components import Encoder
+    from painpoints.discovery.components import Encoder
 
 VIEWS = ("pain_points", "pain_facets", "feature_requests", "praise")
 SUMMARY = (
@@ -172,7 +172,7 @@ class Workspace:
     def query_encoder(self) -> Encoder:
         """The model that embeds queries (the runs' model), loaded on first use and kept."""
         if self.encoder is None:
-            from discovery.embed import Embedder
+            from painpoints.discovery.embed import Embedder
 
             s = self.settings
             embedder = Embedder(model=s.embed_model, batch_size=s.embed_batch_size, precision=s.embed_precision)
@@ -183,7 +183,7 @@ class Workspace:
         self, text: str, limit: int = 10, theme_id: str | None = None, source: str | None = None
     ) -> list[dict[str, Any]]:
         """Segments closest in meaning to ``text`` (``discovery.search``), best first."""
-        from discovery.search import SearchError, search
+        from painpoints.discovery.search import SearchError, search
 
         if not text.strip():  # before loading the model
             raise SearchError("empty search: give some text to search for")

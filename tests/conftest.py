@@ -47,7 +47,7 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from discovery.embed import Embedder
+    from painpoints.discovery.embed import Embedder
 
     return Embedder(progress=False).fit()
 

@@ -21,7 +21,7 @@ def die() -> None:
 
 
 def arm(point: str) -> None:
-    from discovery import cluster, embed, ingest, ingeststore, runstore, store
+    from painpoints.discovery import cluster, embed, ingest, ingeststore, runstore, store
 
     if point == "ingest":  # mid-ingest: first chunk inserted inside the open transaction
         ingest.CHUNK = 10

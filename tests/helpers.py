@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from discovery import store
+from painpoints.discovery import store
 
 
 def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import painpoints
-from discovery.search import COLUMNS
-from discovery.store import StoreError
+from painpoints.discovery.search import COLUMNS
+from painpoints.discovery.store import StoreError
 from tests.conftest import DATA
 from tests.helpers import rows as q
 

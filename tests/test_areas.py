@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discovery import areas
-from discovery.components import HashEncoder
+from painpoints.discovery import areas
+from painpoints.discovery.components import HashEncoder
 
 
 def theme_centroids(per_group: list[int], dim: int = 32, spread: float = 0.08, seed: int = 0) -> np.ndarray:

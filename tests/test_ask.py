@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from discovery import store
-from discovery.citations import cited_ids, sentences
-from discovery.redact import EMAIL
 from painpoints.ask import NO_EVIDENCE, Budget, ask, redact_values
 from painpoints.cli import main
+from painpoints.discovery import store
+from painpoints.discovery.citations import cited_ids, sentences
+from painpoints.discovery.redact import EMAIL
 from painpoints.workspace import connect
 from tests.helpers import rows
 from tests.llm_server import FakeLLM

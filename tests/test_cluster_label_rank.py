@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from discovery.cluster import UNASSIGNED, ThemeClusterer, auto_min_cluster_size
-from discovery.label import OfflineLabeler, ctfidf, mmr
-from discovery.rank import rank_themes
-from discovery.records import ThemeScore
+from painpoints.discovery.cluster import UNASSIGNED, ThemeClusterer, auto_min_cluster_size
+from painpoints.discovery.label import OfflineLabeler, ctfidf, mmr
+from painpoints.discovery.rank import rank_themes
+from painpoints.discovery.records import ThemeScore
 
 
 def blobs(
@@ -180,7 +180,7 @@ def test_no_trend_from_a_handful_or_without_history() -> None:
 
 
 def test_exact_knn_matches_brute_force_and_puts_self_first() -> None:
-    from discovery.vectors import exact_knn
+    from painpoints.discovery.vectors import exact_knn
 
     X, _ = blobs(n_per=100, k=3, dim=16)
     idx, dist = exact_knn(X, 6, block=64)
@@ -198,8 +198,8 @@ def test_umap_kernels_are_cached_on_disk(tmp_path):
     import sys
 
     code = (
-        "import numpy as np; from discovery.cluster import ThemeClusterer; "
-        "from discovery.vectors import cache_numba_functions; "
+        "import numpy as np; from painpoints.discovery.cluster import ThemeClusterer; "
+        "from painpoints.discovery.vectors import cache_numba_functions; "
         "X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32); "
         "X /= np.linalg.norm(X, axis=1, keepdims=True); ThemeClusterer(random_state=0).fit(X); "
         "print(cache_numba_functions())"
@@ -212,7 +212,7 @@ def test_umap_kernels_are_cached_on_disk(tmp_path):
 
 def test_phrases_leave_out_filler_masks_handles_and_fragments() -> None:
     """A name is the thing, not a feeling, a masked number, an @handle or a sentence fragment."""
-    from discovery.label import phrases
+    from painpoints.discovery.label import phrases
 
     got = phrases("Works great, best reddit client I've used! @united lost my bag, XXXX XXXX told me #fail")
     assert "reddit client" in got and "lost my bag" in got

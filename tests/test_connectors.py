@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import FeedbackRecord, Rejected
-from connectors.files import ColumnMap, ConnectorError, FileConnector, parse_time
-from connectors.transcripts import TranscriptConnector, customer_segments, parse_turns
+from painpoints.connectors.base import FeedbackRecord, Rejected
+from painpoints.connectors.files import ColumnMap, ConnectorError, FileConnector, parse_time
+from painpoints.connectors.transcripts import TranscriptConnector, customer_segments, parse_turns
 
 
 def items(path: Path, kind: str = "review", **cols: str) -> tuple[list[FeedbackRecord], list[Rejected]]:
@@ -203,7 +203,7 @@ def test_transcript_table_one_conversation_per_row(tmp_path: Path) -> None:
 def test_configured_customer_role(tmp_path: Path) -> None:
     p = tmp_path / "call.txt"
     p.write_text("Dana: welcome to support, what happened?\nRiley: my parcel was delivered to the wrong house\n")
-    from discovery.ingest import connector_for
+    from painpoints.discovery.ingest import connector_for
 
     recs = [
         i for i in connector_for(p, "calls", "transcript", customer_roles=["Riley"]) if isinstance(i, FeedbackRecord)

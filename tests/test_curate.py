@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from discovery import store
-from discovery.curate import curate, log, preview
+from painpoints.discovery import store
+from painpoints.discovery.curate import curate, log, preview
 from tests.helpers import rows as q
 
 

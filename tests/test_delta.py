@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from discovery import runstore, store
-from discovery.embed_cache import embed_missing
-from discovery.ingest import ingest_paths
-from discovery.pipeline import discover, prepare_segments
-from discovery.sentiment import SentimentModel
-from discovery.settings import load_settings
+from painpoints.discovery import runstore, store
+from painpoints.discovery.embed_cache import embed_missing
+from painpoints.discovery.ingest import ingest_paths
+from painpoints.discovery.pipeline import discover, prepare_segments
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import load_settings
 from tests.helpers import rows as q
 
 COLS = "segment_id, theme_id, sentiment, round(sentiment_score, 9), llm_sentiment, feedback_type, content_hash"
@@ -54,7 +54,7 @@ def test_delta_log_replays_every_run_exactly(golden_db: Path, embedder, tmp_path
     new.write_text(
         "id,review\n" + "".join(f'x{i},"The app crashes when I open settings, attempt {i}"\n' for i in range(8))
     )
-    from connectors.base import ColumnMap
+    from painpoints.connectors.base import ColumnMap
 
     ingest_paths(load_settings(db=db), [new], "play", "review", ColumnMap(text="review", id="id"))
     second, full, logged = run(db, embedder)  # incremental: the new segments, and little else
@@ -73,7 +73,7 @@ def test_delta_log_replays_every_run_exactly(golden_db: Path, embedder, tmp_path
 
 
 def test_prune_keeps_kept_runs_replayable(golden_db: Path, embedder, tmp_path: Path) -> None:
-    from discovery import retention
+    from painpoints.discovery import retention
 
     db = golden_db
     history = [run(db, embedder, full=True)[:2], run(db, embedder, outlier_threshold=0.3)[:2]]

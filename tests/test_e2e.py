@@ -93,7 +93,7 @@ def test_rerun_embeds_nothing_new_and_gives_the_same_themes(db: Path, monkeypatc
 
 
 def test_a_failed_run_is_recorded_and_leaves_the_last_good_results(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from discovery import pipeline
+    from painpoints.discovery import pipeline
 
     good_run = q(db, "select run_id from latest_run")[0][0]
     good_rows = q(db, "select count(*) from pain_points")
@@ -139,7 +139,7 @@ def test_the_database_opens_without_painpoints(db: Path) -> None:
 
 
 def test_ingest_flow_runs_under_prefect(prefect_harness, tmp_path: Path) -> None:
-    from flows.ingest import ingest_flow
+    from painpoints.flows.ingest import ingest_flow
 
     db = tmp_path / "flow.duckdb"
     counts = ingest_flow(

@@ -10,10 +10,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from discovery import store
-from discovery.embed import Embedder
-from discovery.embed_cache import encode_cached
-from discovery.int8 import quantized_model
+from painpoints.discovery import store
+from painpoints.discovery.embed import Embedder
+from painpoints.discovery.embed_cache import encode_cached
+from painpoints.discovery.int8 import quantized_model
 
 TEXTS = [
     "my card was declined at the store",
@@ -48,7 +48,7 @@ def test_int8_vectors_stay_close_to_fp32(embedder, fp32):
 def test_batching_changes_vectors_only_slightly(embedder, monkeypatch):
     """Activations are quantized per batch (dynamic quantization), so a text's vector depends a
     little on its batch; vectors are cached per text, so a text is embedded once."""
-    import discovery.int8 as int8
+    import painpoints.discovery.int8 as int8
 
     whole = embedder.encode(TEXTS * 20)
     monkeypatch.setattr(int8, "TOKEN_BUDGET", 64)  # many small batches, grouped differently
@@ -62,7 +62,7 @@ def test_batching_changes_vectors_only_slightly(embedder, monkeypatch):
 @pytest.mark.slow
 def test_export_is_reused_and_written_once(embedder, tmp_path, monkeypatch):
     monkeypatch.setenv("PAINPOINTS_CACHE_DIR", str(tmp_path))
-    from discovery.embed import resolve_model
+    from painpoints.discovery.embed import resolve_model
 
     first = quantized_model(resolve_model(embedder.model), lambda: embedder.model_)
     mtime = first.stat().st_mtime_ns
@@ -78,7 +78,7 @@ def test_export_traces_eager_attention_and_restores_the_model(embedder, tmp_path
     since the same object may encode fp32."""
     import onnx
 
-    from discovery.embed import resolve_model
+    from painpoints.discovery.embed import resolve_model
 
     monkeypatch.setenv("PAINPOINTS_CACHE_DIR", str(tmp_path))
     model = embedder.model_[0].auto_model
@@ -120,7 +120,7 @@ def test_tokenizer_matches_sentence_transformers(embedder, fp32):
 def test_cold_int8_process_never_imports_torch(embedder):
     """Once the ONNX export exists, a run embeds without loading torch (≈7 s of imports saved)."""
     code = (
-        "import sys; from discovery.embed import Embedder; e = Embedder(progress=False).fit(); "
+        "import sys; from painpoints.discovery.embed import Embedder; e = Embedder(progress=False).fit(); "
         "v = e.encode(['refund please']); assert v.shape == (1, 384); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers')))"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discovery.feedback_type import TYPES, FeedbackTypeModel, sentence_cue, text_cue
+from painpoints.discovery.feedback_type import TYPES, FeedbackTypeModel, sentence_cue, text_cue
 
 
 @pytest.mark.parametrize(
@@ -317,7 +317,7 @@ def test_clear_examples_with_the_real_embedder(embedder) -> None:
 def test_theme_type_follows_the_mix_of_its_segments() -> None:
     """Theme 0 mostly praise, 1 mostly positive in tone, 2 led by requests, 3 neutral-toned problems
     (support contact reasons stay pains), −1 unassigned is ignored."""
-    from discovery.feedback_type import theme_types
+    from painpoints.discovery.feedback_type import theme_types
 
     labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, -1])
     types = [

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import FeedbackRecord, Rejected
-from connectors.readers import ConnectorError
-from discovery import store
-from discovery.ingest import connector_for, ingest_items
-from discovery.normalize import segment_feedback
+from painpoints.connectors.base import FeedbackRecord, Rejected
+from painpoints.connectors.readers import ConnectorError
+from painpoints.discovery import store
+from painpoints.discovery.ingest import connector_for, ingest_items
+from painpoints.discovery.normalize import segment_feedback
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ODD_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200) | st.sampled_from(

@@ -166,7 +166,7 @@ def test_a_rerun_with_nothing_new_is_skipped_and_says_so(golden_db: Path, monkey
     small, big = [t for (t,) in q(db, "select theme_id from latest_themes order by items")][:2]
     invoke("theme", "merge", small, big, "--db", str(db))
     assert "skipped" not in invoke("run", "--db", str(db))  # a merge waits for a run
-    from flows.discovery import discover_flow  # the flow itself (nightly, deployments) skips too
+    from painpoints.flows.discovery import discover_flow  # the flow itself (nightly, deployments) skips too
 
     skipped = discover_flow(db=str(db))
     assert q(db, "select status from runs where run_id = ?", [skipped]) == [("skipped",)]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import FeedbackRecord, Rejected
-from discovery import store
-from discovery.ingest import ingest_items, ingest_paths
-from discovery.settings import load_settings
+from painpoints.connectors.base import FeedbackRecord, Rejected
+from painpoints.discovery import store
+from painpoints.discovery.ingest import ingest_items, ingest_paths
+from painpoints.discovery.settings import load_settings
 from tests.helpers import rows
 
 DATA = Path(__file__).resolve().parent / "data"

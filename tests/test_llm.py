@@ -7,7 +7,7 @@ import json
 import pytest
 from openai import OpenAI
 
-from discovery.llm import LLMError, LLMLabeler, ThemeRequest, build_messages, parse_reply
+from painpoints.discovery.llm import LLMError, LLMLabeler, ThemeRequest, build_messages, parse_reply
 from tests.llm_server import FakeLLM
 
 REQS = [

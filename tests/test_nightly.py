@@ -92,7 +92,7 @@ def q_chats() -> list[tuple[str, str]]:
 
 
 def test_nightly_pulls_incrementally_and_alerts_on_a_new_theme(setup) -> None:
-    from flows.nightly import nightly_flow
+    from painpoints.flows.nightly import nightly_flow
 
     root, zendesk, hook = setup
     db = root / "nightly.duckdb"
@@ -133,7 +133,7 @@ def test_nightly_pulls_incrementally_and_alerts_on_a_new_theme(setup) -> None:
 
 
 def test_a_failed_nightly_run_says_so_through_the_webhook(setup, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.nightly import nightly_flow
+    from painpoints.flows.nightly import nightly_flow
 
     root, zendesk, hook = setup
     zendesk.put(9000, "Export", "The CSV export fails with an error every time")  # something new to run on

@@ -6,8 +6,8 @@ import csv
 import re
 from pathlib import Path
 
-from discovery.normalize import clean_text, content_hash, segment_feedback, split_segments
-from discovery.redact import iban_ok, luhn_ok, redact
+from painpoints.discovery.normalize import clean_text, content_hash, segment_feedback, split_segments
+from painpoints.discovery.redact import iban_ok, luhn_ok, redact
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -87,7 +87,7 @@ def test_person_names_from_chat_cues_are_redacted_everywhere_in_the_item() -> No
 
 
 def test_text_without_spaces_in_cjk_scripts_is_kept() -> None:
-    from discovery.normalize import informative
+    from painpoints.discovery.normalize import informative
 
     assert informative("应用每次付款时都会崩溃。") and informative("アプリが支払いのたびにクラッシュします。")
     assert informative("앱이 결제할 때마다 멈춰요") and not informative("好") and not informative("[EMAIL]")

@@ -11,16 +11,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discovery import pipeline, runstore, store
-from discovery.assemble import RunInfo, assemble
-from discovery.components import AxisClusterer, CueTyper, EchoLLM, FirstTextLabeler, HashEncoder, SignSentiment
-from discovery.embed_cache import CachingEncoder, embed_missing
-from discovery.naming import fixed_labels, name_with_llm
-from discovery.records import KnownTheme, LLMStats, RunStats, Scores
-from discovery.runstore import RunInput, ThemeState
-from discovery.settings import load_settings
-from discovery.themes import Curation
-from discovery.vectors import centroids
+from painpoints.discovery import pipeline, runstore, store
+from painpoints.discovery.assemble import RunInfo, assemble
+from painpoints.discovery.components import (
+    AxisClusterer,
+    CueTyper,
+    EchoLLM,
+    FirstTextLabeler,
+    HashEncoder,
+    SignSentiment,
+)
+from painpoints.discovery.embed_cache import CachingEncoder, embed_missing
+from painpoints.discovery.naming import fixed_labels, name_with_llm
+from painpoints.discovery.records import KnownTheme, LLMStats, RunStats, Scores
+from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.settings import load_settings
+from painpoints.discovery.themes import Curation
+from painpoints.discovery.vectors import centroids
 
 DIM = 8
 NOW = datetime(2026, 11, 20)
@@ -180,7 +187,7 @@ def test_fixed_labels_keep_curated_and_known_labels() -> None:
 
 
 def test_name_keeps_fixed_labels_and_collects_phrase_vectors(tmp_path: Path) -> None:
-    from discovery.label import OfflineLabeler
+    from painpoints.discovery.label import OfflineLabeler
 
     X, _ = axis_blobs([6, 6])
     data = run_input(X, words=["refund", "login"])
@@ -323,8 +330,8 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
 
 # ------------------------------------------------------------------------------------- the store
 def seeded_store(tmp_path: Path) -> tuple[object, object]:
-    from connectors.base import FeedbackRecord
-    from discovery.ingest import ingest_items
+    from painpoints.connectors.base import FeedbackRecord
+    from painpoints.discovery.ingest import ingest_items
 
     s = settings(tmp_path)
     con = store.connect(s.db)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from discovery import store
 from painpoints.cli import main
+from painpoints.discovery import store
 from tests.helpers import rows as q
 
 VIEWS = ("pain_points", "feature_requests", "praise", "feedback_themes", "theme_areas", "theme_history", "theme_trends")

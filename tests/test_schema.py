@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from discovery import store
+from painpoints.discovery import store
 
 
 def test_fresh_database_gets_every_migration_once(db: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discovery.sentiment import CLASSES, SentimentModel
+from painpoints.discovery.sentiment import CLASSES, SentimentModel
 
 
 def test_weights_load_without_pickle_and_match_the_model() -> None:

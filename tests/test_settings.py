@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery.settings import llm_configured, load_settings
+from painpoints.discovery.settings import llm_configured, load_settings
 
 
 def test_toml_env_and_arguments_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,15 +33,13 @@ def test_llm_is_configured_the_openai_clients_way(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.slow
 def test_prefect_yaml_deploys_the_nightly_flow_on_the_default_schedule() -> None:
-    import importlib
-
     import yaml
+    from prefect.utilities.importtools import import_object
 
-    from discovery.settings import Settings
+    from painpoints.discovery.settings import Settings
 
     spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "prefect.yaml").read_text())
     (deployment,) = spec["deployments"]
-    path, name = deployment["entrypoint"].split(":")
-    flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+    flow = import_object(deployment["entrypoint"])  # as a Prefect worker loads it
     assert flow.name == deployment["name"] == "painpoints-nightly"
     assert deployment["schedules"][0]["cron"] == Settings.model_fields["schedule_cron"].default

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery import runstore, store
+from painpoints.discovery import runstore, store
 from tests.helpers import rows
 
 
@@ -44,7 +44,7 @@ def seeded(db: Path) -> Path:
 def test_writer_waits_for_a_reader_in_another_process(seeded: Path, caplog: pytest.LogCaptureFixture) -> None:
     holder = hold(seeded, 2.0)
     start = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="discovery.store"):
+    with caplog.at_level(logging.WARNING, logger="painpoints.discovery.store"):
         con = store.connect(seeded, lock_wait=30)
     waited = time.monotonic() - start
     con.execute("INSERT INTO rejected_rows (source, reason) VALUES ('s', 'after wait')")
@@ -77,10 +77,10 @@ def test_readers_do_not_block_each_other(seeded: Path) -> None:
 
 @pytest.mark.parametrize("store_original", [True, False])
 def test_store_original_setting_controls_whether_unredacted_text_is_kept(db: Path, store_original: bool) -> None:
-    from connectors.base import FeedbackRecord
-    from discovery.ingest import ingest_items
-    from discovery.pipeline import prepare_segments
-    from discovery.settings import load_settings
+    from painpoints.connectors.base import FeedbackRecord
+    from painpoints.discovery.ingest import ingest_items
+    from painpoints.discovery.pipeline import prepare_segments
+    from painpoints.discovery.settings import load_settings
 
     con = store.connect(db)
     ingest_items(
@@ -112,10 +112,10 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     twice): any batch size gives the same rows, each with its own vector, in segment_id order."""
     import numpy as np
 
-    from connectors.base import FeedbackRecord
-    from discovery.ingest import ingest_items
-    from discovery.pipeline import prepare_segments
-    from discovery.settings import load_settings
+    from painpoints.connectors.base import FeedbackRecord
+    from painpoints.discovery.ingest import ingest_items
+    from painpoints.discovery.pipeline import prepare_segments
+    from painpoints.discovery.settings import load_settings
 
     con = store.connect(db)
     texts = [f"complaint number {i} about the {w} page" for i, w in enumerate(["login", "billing", "search"] * 7)]
@@ -137,8 +137,8 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
 
 @pytest.mark.slow
 def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
-    from discovery.settings import load_settings
-    from flows.discovery import _connect
+    from painpoints.discovery.settings import load_settings
+    from painpoints.flows.discovery import _connect
 
     con = _connect(load_settings(db=tmp_path / "m.duckdb", db_memory_limit="300MB"))
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.base import FeedbackRecord, Rejected
-from connectors.files import ColumnMap, ConnectorError, FileConnector, detect_columns, flatten, parse_rating
 from painpoints.cli import main
+from painpoints.connectors.base import FeedbackRecord, Rejected
+from painpoints.connectors.files import ColumnMap, ConnectorError, FileConnector, detect_columns, flatten, parse_rating
 from tests.helpers import rows
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"

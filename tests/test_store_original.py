@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from discovery import store
-from discovery.settings import load_settings
-from discovery.source_config import FileSource
 from painpoints.cli import main
+from painpoints.discovery import store
+from painpoints.discovery.settings import load_settings
+from painpoints.discovery.source_config import FileSource
 from tests.helpers import rows
 from tests.http_servers import FakeZendesk
 
@@ -62,7 +62,7 @@ def test_cli_pull_files_and_zendesk(private: Path, db: Path, tmp_path: Path, mon
 def test_nightly_pull_task(private: Path, db: Path) -> None:
     from prefect.logging import disable_run_logger
 
-    from flows.nightly import pull_source
+    from painpoints.flows.nightly import pull_source
 
     settings = load_settings(db=db)
     src = FileSource(name="files", kind="ticket", paths=[str(private)])
@@ -72,15 +72,15 @@ def test_nightly_pull_task(private: Path, db: Path) -> None:
 
 
 def test_demo_loader(private: Path, db: Path) -> None:
-    from discovery.demo import load_demo
+    from painpoints.discovery.demo import load_demo
 
     assert sum(c.stored for _, c in load_demo(load_settings(db=db))) > 0
     assert rows(db, "select count(*) from feedback where text like '%@%.com%'") == [(0,)]
 
 
 def test_segments_keep_no_original(private: Path, db: Path) -> None:
-    from discovery.ingest import ingest_paths
-    from discovery.pipeline import prepare_segments
+    from painpoints.discovery.ingest import ingest_paths
+    from painpoints.discovery.pipeline import prepare_segments
 
     settings = load_settings(db=db)
     ingest_paths(settings, [private], "t", "ticket")
@@ -91,7 +91,7 @@ def test_segments_keep_no_original(private: Path, db: Path) -> None:
 
 @pytest.mark.slow
 def test_prefect_ingest_flow(private: Path, db: Path, prefect_harness: None) -> None:
-    from flows.ingest import ingest_flow
+    from painpoints.flows.ingest import ingest_flow
 
     counts = ingest_flow(db=str(db), paths=[str(private)], source="t", kind="ticket")
     assert counts["stored"] == 2
@@ -105,10 +105,11 @@ def test_reading_settings_imports_no_ingest_or_store_code() -> None:
     import sys
 
     code = (
-        "import sys; from discovery.settings import Settings; "
+        "import sys; from painpoints.discovery.settings import Settings; "
         "s = Settings(sources=[{'name': 'f', 'paths': ['*.csv']}, {'type': 'zendesk', 'url': 'https://x'}]); "
         "assert s.sources[0].columns.text is None and s.sources[1].name == 'zendesk'; "
-        "print(sorted(m for m in ('discovery.ingest', 'discovery.store', 'duckdb', 'httpx') if m in sys.modules))"
+        "heavy = ('painpoints.discovery.ingest', 'painpoints.discovery.store', 'duckdb', 'httpx'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.http import HttpError, retry_after_seconds
-from discovery import alerts, ingeststore, store
-from discovery.sources import FileSource, ZendeskSource, pull
+from painpoints.connectors.http import HttpError, retry_after_seconds
+from painpoints.discovery import alerts, ingeststore, store
+from painpoints.discovery.sources import FileSource, ZendeskSource, pull
 from tests.http_servers import FakeZendesk, Webhook
 
 

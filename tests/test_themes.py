@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from discovery import themes
-from discovery.records import ThemeEvent
-from discovery.themes import Curation, KnownTheme
-from discovery.trends import TrendRule, theme_trends
-from discovery.vectors import centroids
+from painpoints.discovery import themes
+from painpoints.discovery.records import ThemeEvent
+from painpoints.discovery.themes import Curation, KnownTheme
+from painpoints.discovery.trends import TrendRule, theme_trends
+from painpoints.discovery.vectors import centroids
 
 
 def blobs(n_per: int, k: int, dim: int = 16, seed: int = 0, spread: float = 0.15) -> tuple[np.ndarray, np.ndarray]:

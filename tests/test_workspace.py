@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.base import FeedbackRecord
-from discovery import store
-from discovery.components import HashEncoder
-from discovery.embed_cache import embed_missing
-from discovery.ingest import ingest_items
-from discovery.pipeline import prepare_segments
-from discovery.search import SearchError, search, terms
-from discovery.settings import load_settings
 from painpoints.cli import main
+from painpoints.connectors.base import FeedbackRecord
+from painpoints.discovery import store
+from painpoints.discovery.components import HashEncoder
+from painpoints.discovery.embed_cache import embed_missing
+from painpoints.discovery.ingest import ingest_items
+from painpoints.discovery.pipeline import prepare_segments
+from painpoints.discovery.search import SearchError, search, terms
+from painpoints.discovery.settings import load_settings
 from painpoints.workspace import Workspace, connect
 from tests.helpers import rows as q
 
