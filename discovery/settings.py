@@ -9,12 +9,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from painpoints.discovery.source_config import Source
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
 
 
 def embedding_key(model: str, precision: str) -> str:
@@ -81,6 +83,20 @@ class Settings(BaseSettings):
         description="Slack-compatible incoming-webhook URL; emerging "
         "themes of each run are POSTed there (the URL is a secret)",
     )
+    digest_weekday: Weekday | None = Field(
+        "monday",
+        description="the nightly flow sends the weekly digest to alert_webhook on the first run of this "
+        "day (in schedule_timezone), once per ISO week; None/'off' = never",
+    )
+    digest_top: int = Field(5, ge=1, le=20, description="themes per section of the weekly digest")
+    jira_url: str | None = Field(
+        None,
+        description="Jira Cloud site for `painpoints push --to jira` (else $JIRA_URL), e.g. https://acme.atlassian.net",
+    )
+    jira_project: str | None = Field(None, description="default Jira project key for `painpoints push`")
+    jira_issue_type: str = Field("Task", description="issue type name pushed themes are filed as in Jira")
+    linear_url: str = Field("https://api.linear.app/graphql", description="Linear's GraphQL endpoint")
+    linear_team: str | None = Field(None, description="default Linear team id (UUID) for `painpoints push`")
     sources: list[Source] = Field(
         default_factory=list, description="what the nightly flow pulls; see discovery/source_config.py"
     )
@@ -112,6 +128,18 @@ class Settings(BaseSettings):
         -0.1, description="an LLM label whose grounding is below this falls back to the offline name"
     )
 
+    @field_validator("digest_weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: Any) -> Any:
+        """``Monday``/``mon`` from a person, ``""``/``none``/``off`` (an environment variable cannot be
+        None) to switch the digest off."""
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in ("", "none", "off", "false", "never"):
+                return None
+            return next((day for day in WEEKDAYS if day.startswith(text[:3])), text)
+        return value
+
     @property
     def embed_key(self) -> str:
         return embedding_key(self.embed_model, self.embed_precision)
@@ -142,6 +170,13 @@ OPERATIONAL = frozenset(
         "lock_wait",
         "db_memory_limit",
         "alert_webhook",
+        "digest_weekday",
+        "digest_top",
+        "jira_url",
+        "jira_project",
+        "jira_issue_type",
+        "linear_url",
+        "linear_team",
         "sources",
         "schedule_cron",
         "schedule_timezone",
