@@ -21,9 +21,9 @@ token_env = "ZENDESK_API_TOKEN"  # the token itself never goes into a file or th
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from painpoints.connectors.base import ColumnMap
 
@@ -56,4 +56,40 @@ class ZendeskSource(BaseModel):
     per_page: int = Field(1000, description="tickets per page (Zendesk's maximum is 1000)")
 
 
-Source = FileSource | ZendeskSource  # told apart by `type` (default "files")
+class DltSource(BaseModel):
+    """A dlt source (docs/sources_dlt.md): ``rest_api`` is a dlt ``RESTAPIConfig`` (client, resources,
+    paginator, incremental) declared in the TOML; or ``source`` names an installed dlt source as
+    ``package.module:function`` called with ``args``. The token comes only from ``token_env``."""
+
+    type: Literal["dlt"]
+    name: str
+    kind: Literal["review", "ticket", "transcript"] = "ticket"
+    rest_api: dict[str, Any] | None = None
+    source: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    token_env: str | None = None
+    token_arg: str | None = Field(None, description="keyword argument of `source` that receives the token")
+    text: str | None = None
+    id: str | None = None
+    time: str | None = None
+    rating: str | None = None
+    author: str | None = None
+    strip_html: bool = True
+    state_dir: str | None = Field(None, description="dlt state + staging; default: beside the database file")
+
+    @model_validator(mode="after")
+    def _one_source_no_secrets(self) -> DltSource:
+        if (self.rest_api is None) == (self.source is None):
+            raise ValueError(f"dlt source {self.name!r}: set exactly one of rest_api or source")
+        auth = ((self.rest_api or {}).get("client") or {}).get("auth")
+        secret = {"token", "api_key", "client_secret", "access_token"} & set(auth if isinstance(auth, dict) else ())
+        if secret:
+            raise ValueError(f"dlt source {self.name!r}: put the secret in the environment (token_env), not {secret}")
+        return self
+
+    @property
+    def columns(self) -> ColumnMap:
+        return ColumnMap(text=self.text, id=self.id, time=self.time, rating=self.rating, author=self.author)
+
+
+Source = FileSource | ZendeskSource | DltSource  # told apart by `type` (default "files")
