@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         0.8,
         description="centroid cosine similarity needed for a cluster to continue a known theme (keep its id and label)",
     )
+    carve_pains: bool = Field(
+        True,
+        description="move the complaints inside a praised or requested theme (at least a theme's minimum "
+        "size of them) to a problem theme of their own (discovery.carve)",
+    )
     incremental_max_new: float = Field(
         0.2,
         description="share of new/changed segments above which a run "
