@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from painpoints.connectors.base import ColumnMap
+from painpoints.connectors.speakers import SpeakerRules
 
 
 class FileSource(BaseModel):
@@ -39,11 +40,20 @@ class FileSource(BaseModel):
     rating: str | None = None
     author: str | None = None
     customer_roles: list[str] | None = None
+    # transcripts with speakers named by person (docs/transcripts.md): who is agent, who is customer
+    agents: list[str] | None = None
+    customers: list[str] | None = None
+    company: list[str] | None = Field(None, description='company names/domains, e.g. ["Acme", "acme.com"]')
 
     @property
     def columns(self) -> ColumnMap:
         """The column mapping as the connectors take it."""
         return ColumnMap(text=self.text, id=self.id, time=self.time, rating=self.rating, author=self.author)
+
+    @property
+    def speakers(self) -> SpeakerRules:
+        """The speaker rules as the transcript connector takes them."""
+        return SpeakerRules.build(self.agents, self.customers, self.company, self.customer_roles)
 
 
 class ZendeskSource(BaseModel):
