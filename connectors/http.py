@@ -20,7 +20,16 @@ log = logging.getLogger(__name__)
 
 
 class HttpError(RuntimeError):
-    """A request failed for good (after retries, or with a status that retrying cannot fix)."""
+    """A request failed for good (after retries, or with a status that retrying cannot fix).
+
+    ``status`` and ``body`` (the start of the response text) are kept for callers that turn an API's
+    own error message into theirs (a 400 from Jira says which field it rejects); the message itself
+    names only the method, path and status."""
+
+    def __init__(self, message: str, status: int | None = None, body: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
 
 
 class _Retryable(Exception):
@@ -114,7 +123,11 @@ class RetryingClient:
         if resp.status_code == 429 or resp.status_code >= 500:
             raise _Retryable(f"HTTP {resp.status_code}", retry_after_seconds(resp.headers.get("Retry-After")))
         if resp.status_code >= 400:
-            raise HttpError(f"{method} {_path(url)}: HTTP {resp.status_code} {resp.reason_phrase}")
+            raise HttpError(
+                f"{method} {_path(url)}: HTTP {resp.status_code} {resp.reason_phrase}",
+                status=resp.status_code,
+                body=resp.text[:4000],
+            )
         return resp
 
 

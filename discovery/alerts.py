@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from painpoints.connectors.http import RetryingClient
+import httpx
+
+from painpoints.connectors.http import HttpError, RetryingClient
 from painpoints.discovery import store
 from painpoints.discovery.settings import Settings
 
@@ -79,6 +81,18 @@ def send(url: str, alerts: list[dict[str, Any]], run_id: str, max_retries: int =
     """POST the alerts (nothing when there are none); retries 429/5xx. Returns whether it sent."""
     if not alerts:
         return False
-    with RetryingClient(max_retries=max_retries, timeout=15.0) as client:
-        client.post_json(url, payload(alerts, run_id))
+    post(url, payload(alerts, run_id), max_retries)
     return True
+
+
+def post(url: str, message: dict[str, Any], max_retries: int = 4) -> None:
+    """POST one Slack-compatible message (``text``, optional ``blocks``) to the webhook, retrying
+    429/5xx: the one webhook client of alerts and the weekly digest (discovery/digest.py). An error
+    names the webhook's host only: its path is the secret."""
+    try:
+        with RetryingClient(max_retries=max_retries, timeout=15.0) as client:
+            client.post_json(url, message)
+    except HttpError as err:
+        secret = httpx.URL(url).path
+        text = str(err).replace(secret, "/…") if len(secret) > 1 else str(err)
+        raise HttpError(text, err.status, err.body) from None

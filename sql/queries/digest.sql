@@ -1,0 +1,47 @@
+-- Named queries of discovery/digest.py: the weekly digest reads the public views of the latest run.
+
+-- name: digest_run
+SELECT r.run_id, r.finished_at, (SELECT count(*) FROM feedback) AS feedback_items
+FROM latest_run r;
+
+-- name: digest_pains
+SELECT theme_id, label, items, negative_share, trend, trend_recent
+FROM pain_points ORDER BY rank LIMIT $top;
+
+-- name: digest_emerging
+-- themes flagged emerging (new, or spiking over their baseline) by the latest run or by any successful run
+-- since $since, still in the latest run: a digest covers a week of nightly runs, not only the last one
+SELECT t.theme_id, t.label, t.items, t.theme_type, t.negative_share,
+       coalesce(t.emerging_reason, s.reason) AS reason, coalesce(t.recent_items, s.recent_items) AS recent_items
+FROM latest_themes t
+LEFT JOIN (
+    SELECT s.theme_id, arg_max(s.emerging_reason, r.finished_at) AS reason,
+           arg_max(s.recent_items, r.finished_at) AS recent_items
+    FROM theme_snapshots s JOIN runs r USING (run_id)
+    WHERE r.status = 'success' AND r.finished_at >= $since AND s.emerging
+    GROUP BY s.theme_id
+) s USING (theme_id)
+WHERE t.emerging OR s.theme_id IS NOT NULL
+ORDER BY t.emerging DESC, recent_items DESC NULLS LAST, t.items DESC, t.theme_id
+LIMIT $top;
+
+-- name: digest_requests
+SELECT theme_id, label, items, negative_share, trend, trend_recent
+FROM feature_requests ORDER BY rank LIMIT $top;
+
+-- name: digest_praise
+SELECT theme_id, label, items, negative_share, trend, trend_recent
+FROM praise ORDER BY rank LIMIT $top;
+
+-- name: digest_issues
+-- the latest issue each theme was pushed as (painpoints push), to show beside it
+SELECT theme_id, arg_max(issue_key, pushed_at) AS issue_key, arg_max(url, pushed_at) AS url
+FROM theme_issues GROUP BY theme_id;
+
+-- name: digest_sent
+SELECT sent_at, sent_by FROM digests WHERE week = $week;
+
+-- name: record_digest
+INSERT INTO digests (week, sent_at, run_id, themes, sent_by) VALUES ($week, $now, $run, $themes, $by)
+ON CONFLICT (week) DO UPDATE SET sent_at = excluded.sent_at, run_id = excluded.run_id,
+    themes = excluded.themes, sent_by = excluded.sent_by;
