@@ -18,6 +18,7 @@ import click
 
 from painpoints.cli_ask import ask
 from painpoints.cli_nightly import prune, pull, serve
+from painpoints.cli_push import digest, push
 from painpoints.cli_theme import DB_HELP, theme
 from painpoints.cli_workspace import export, mcp, search
 from painpoints.cli_workspace import ui as ui_command
@@ -303,6 +304,8 @@ main.add_command(mcp)
 main.add_command(export)
 main.add_command(ask)
 main.add_command(ui_command)
+main.add_command(push)
+main.add_command(digest)
 
 
 def entry() -> None:
