@@ -16,61 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from painpoints.connectors.base import FeedbackRecord, Item, Rejected
-from painpoints.connectors.files import ColumnMap, FileConnector, detect_encoding
+from painpoints.connectors.files import ColumnMap, FileConnector, detect_encoding, parse_time
+from painpoints.connectors.gong import gong_calls, is_gong
+from painpoints.connectors.problems import FILLER, customer_problems
+from painpoints.connectors.speakers import AGENT_ROLES, CUSTOMER_ROLES, SpeakerRules, Turn, attribute
 
-CUSTOMER_ROLES = frozenset(
-    {
-        "customer",
-        "usr",
-        "user",
-        "client",
-        "caller",
-        "cust",
-        "buyer",
-        "guest",
-        "member",
-        "consumer",
-        "patient",
-        "visitor",
-        "speaker 1",
-    }
-)
-AGENT_ROLES = frozenset(
-    {
-        "agent",
-        "sys",
-        "system",
-        "support",
-        "rep",
-        "representative",
-        "assistant",
-        "bot",
-        "act",
-        "action",
-        "operator",
-        "advisor",
-        "csr",
-        "staff",
-        "speaker 2",
-    }
-)
-FILLER = re.compile(
-    r"^(ok(ay)?|k|yes|yeah|yep|no|nope|sure|thanks?( you)?( so much| very much)?|thx|"
-    r"hi|hello|hey|bye|good ?bye|great|cool|perfect|alright|right|got it|that'?s all|"
-    r"nothing else|no thanks|you too|awesome|fine|done)[\s!.,]*$",
-    re.I,
-)
-SPEAKER_LINE = re.compile(r"^\s*([A-Za-z][\w .'-]{0,30}?)\s*:\s?(.*)$")
+__all__ = ["AGENT_ROLES", "CUSTOMER_ROLES", "FILLER", "TranscriptConnector", "Turn", "customer_segments", "parse_turns"]
+
+# a label is a name, a role, "Marco Ruiz (Acme)" or an e-mail: up to 40 characters before the first colon
+SPEAKER_LINE = re.compile(r"^\s*([^\W\d_][\w .'()@&+-]{0,40}?)\s*:\s?(.*)$")
 TIMING = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}\s*-->\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}")
 VOICE = re.compile(r"<v(?:\.[\w.]+)?\s+([^>]+)>(.*?)(?:</v>|$)", re.S)
 TAG = re.compile(r"</?[^>]+>")
-MIN_WORDS = 3
-
-
-@dataclass(slots=True)
-class Turn:
-    speaker: str | None
-    text: str
 
 
 def parse_turns(text: str) -> tuple[list[Turn], list[str]]:
@@ -154,41 +111,21 @@ def _parse_cues(text: str, vtt: bool) -> tuple[list[Turn], list[str]]:
 def customer_segments(
     turns: list[Turn], customer_roles: frozenset[str] = CUSTOMER_ROLES, agent_roles: frozenset[str] = AGENT_ROLES
 ) -> list[str]:
-    """Keep the customer's turns, merge consecutive ones into one block, drop filler.
-
-    When no speaker is a known customer role (e.g. real names), every speaker that is not a known
-    agent role counts as the customer.
-    """
-    roles = {(t.speaker or "").strip().lower() for t in turns}
-    known_customer = bool(roles & customer_roles)
-
-    def is_customer(t: Turn) -> bool:
-        role = (t.speaker or "").strip().lower()
-        return role in customer_roles if known_customer else role not in agent_roles
-
-    blocks: list[list[str]] = []
-    previous_customer = False
-    for t in turns:
-        cust = is_customer(t)
-        if cust and t.text.strip():
-            if previous_customer:
-                blocks[-1].append(t.text.strip())
-            else:
-                blocks.append([t.text.strip()])
-        previous_customer = cust if t.text.strip() else previous_customer
-    segments = []
-    for block in blocks:
-        kept = [part for part in block if not FILLER.match(part)]
-        joined = " ".join(p.rstrip() if p.rstrip()[-1:] in ".?!" else p.rstrip() + "." for p in kept)
-        if len(joined.split()) >= MIN_WORDS:
-            segments.append(joined)
-    return segments
+    """The customer's blocks (consecutive turns joined, filler dropped), problems flattened; speakers
+    attributed by role words, else by the heuristic of ``connectors.speakers``."""
+    rules = SpeakerRules(customer_roles=customer_roles, agent_roles=agent_roles)
+    return [block for problem in customer_problems(turns, attribute(turns, rules).is_customer) for block in problem]
 
 
 @dataclass
 class TranscriptConnector:
-    """Transcripts from one file: a whole conversation (.vtt/.srt/.txt/.json turns) or a table whose
-    text column holds one conversation per row."""
+    """Transcripts from one file: a whole conversation (.vtt/.srt/.txt, JSON turns, a Gong payload of
+    one or more calls) or a table whose text column holds one conversation per row.
+
+    ``speakers`` tells agent from customer (roster, company, role words; see ``connectors.speakers``).
+    Each record's ``text`` holds one problem per paragraph (blank line between problems, one customer
+    block per line), which ``discovery.normalize`` keeps apart; ``segments`` lists the blocks, and
+    ``metadata['speakers']`` records who was judged the agent and why."""
 
     path: Path
     source: str
@@ -196,11 +133,16 @@ class TranscriptConnector:
     customer_roles: frozenset[str] = CUSTOMER_ROLES
     agent_roles: frozenset[str] = AGENT_ROLES
     cursor: str | None = None
+    speakers: SpeakerRules | None = None
     kind: str = field(default="transcript", init=False)
 
     def __iter__(self) -> Iterator[Item]:
         path = Path(self.path)
         suffix = path.suffix.lower()
+        if suffix == ".json" and (calls := self._gong(path)) is not None:
+            for call in calls:
+                yield from self._turns(call.turns, [], call.call_id or path.stem, str(path), None, None, call.started)
+            return
         if suffix in (".vtt", ".srt") or (suffix in (".txt", ".json") and self._is_conversation(path)):
             text = path.read_text(encoding=detect_encoding(path), errors="replace")
             yield from self._conversation(text, external_id=path.stem, file=str(path), line=1, base=None)
@@ -210,6 +152,15 @@ class TranscriptConnector:
                 yield item
             else:
                 yield from self._conversation(item.text, item.external_id, str(path), None, base=item)
+
+    @staticmethod
+    def _gong(path: Path) -> list[Any] | None:
+        """The calls of a Gong transcript payload, or None when the file is something else."""
+        try:
+            data = json.loads(path.read_text(encoding=detect_encoding(path), errors="replace"))
+        except (json.JSONDecodeError, RecursionError):
+            return None
+        return gong_calls(data) if is_gong(data) else None
 
     @staticmethod
     def _is_conversation(path: Path) -> bool:
@@ -238,20 +189,61 @@ class TranscriptConnector:
             and "\n" not in item[0]
         )
 
+    def _rules(self) -> SpeakerRules:
+        if self.speakers is not None:
+            return self.speakers
+        return SpeakerRules(customer_roles=self.customer_roles, agent_roles=self.agent_roles)
+
     def _conversation(
         self, text: str, external_id: str | None, file: str, line: int | None, base: FeedbackRecord | None
     ) -> Iterator[Item]:
-        turns, problems = parse_turns(text)
+        if is_gong(data := _json_or_none(text)):  # a Gong payload in a table cell: its first call
+            calls = gong_calls(data)
+            turns, problems = (calls[0].turns if calls else []), list[str]()
+        else:
+            turns, problems = parse_turns(text)
+        yield from self._turns(turns, problems, external_id, file, line, base, None, raw=text)
+
+    def _turns(
+        self,
+        turns: list[Turn],
+        problems: list[str],
+        external_id: str | None,
+        file: str,
+        line: int | None,
+        base: FeedbackRecord | None,
+        started: str | None,
+        raw: str | None = None,
+    ) -> Iterator[Item]:
         for problem in problems:
             yield Rejected(self.source, problem.split(":")[0], problem, file, line)
-        segments = customer_segments(turns, self.customer_roles, self.agent_roles)
-        if not segments:
-            yield Rejected(self.source, "no customer turns with content", text[:10_000], file, line)
+        attribution = attribute(turns, self._rules())
+        cut = customer_problems(turns, attribution.is_customer)
+        if not cut:
+            raw_text = raw if raw is not None else "\n".join(f"{t.speaker}: {t.text}" for t in turns)
+            yield Rejected(self.source, "no customer turns with content", raw_text[:10_000], file, line)
             return
         record = base or FeedbackRecord(source=self.source, kind="transcript", text="")
         record.kind = "transcript"
         record.external_id = external_id
-        record.text = "\n".join(segments)
-        record.segments = segments
-        record.metadata = {**record.metadata, "turns": len(turns)}
+        record.text = "\n\n".join("\n".join(blocks) for blocks in cut)
+        record.segments = [block for blocks in cut for block in blocks]
+        if started and record.created_at is None:
+            record.created_at = parse_time(started)
+        record.metadata = {
+            **record.metadata,
+            "turns": len(turns),
+            "problems": len(cut),
+            "speakers": attribution.metadata(turns),
+        }
         yield record
+
+
+def _json_or_none(text: str) -> Any:
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:1] not in "[{":
+        return None
+    try:
+        return json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError, ValueError):
+        return None

@@ -17,6 +17,7 @@ import duckdb
 
 from painpoints.connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
 from painpoints.connectors.files import FileConnector
+from painpoints.connectors.speakers import SpeakerRules
 from painpoints.connectors.transcripts import TranscriptConnector
 from painpoints.discovery import ingeststore, store
 from painpoints.discovery.normalize import content_hash
@@ -79,10 +80,15 @@ def connector_for(
     kind: str,
     columns: ColumnMap = ColumnMap(),
     customer_roles: Iterable[str] | None = None,
+    speakers: SpeakerRules | None = None,
 ) -> Iterable[Item]:
     """The connector that reads ``path`` as ``kind``; ``customer_roles`` names the speakers whose
-    turns are kept in transcripts (default: customer, user, USR, caller, …)."""
+    turns are kept in transcripts (default: customer, user, USR, caller, …); ``speakers`` (agent and
+    customer rosters, company names) tells agent from customer when speakers are named by person and
+    takes precedence (``SpeakerRules.build`` folds ``customer_roles`` into it)."""
     if kind == "transcript":
+        if speakers is not None:
+            return TranscriptConnector(Path(path), source, columns, speakers=speakers)
         if customer_roles:
             return TranscriptConnector(
                 Path(path), source, columns, customer_roles=frozenset(r.strip().lower() for r in customer_roles)
@@ -238,17 +244,19 @@ def ingest_paths(
     kind: str,
     columns: ColumnMap = ColumnMap(),
     customer_roles: Iterable[str] | None = None,
+    speakers: SpeakerRules | None = None,
 ) -> IngestCounts:
     """Ingest files into ``settings.db``; each file commits on its own. The one entry for file
     ingest: the CLI, the Prefect ingest flow and the demo call it, so ``store_original = false``
-    (text stored PII-redacted) and ``lock_wait`` hold on every path."""
+    (text stored PII-redacted) and ``lock_wait`` hold on every path. ``customer_roles`` and
+    ``speakers`` apply to transcripts (see ``connector_for``)."""
     total = IngestCounts()
     with ingest_session(settings) as con:
         for path in paths:
             total.add(
                 ingest_items(
                     con,
-                    connector_for(path, source, kind, columns, customer_roles),
+                    connector_for(path, source, kind, columns, customer_roles, speakers),
                     keep_original=settings.store_original,
                 )
             )

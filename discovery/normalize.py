@@ -2,7 +2,8 @@
 
 A three-paragraph ticket often holds three pain points; embedding it whole blurs them into one vector.
 Long texts are therefore cut at paragraph, then sentence boundaries into segments of at most
-``max_chars``; transcripts arrive as customer turns (one per line), grouped in order up to ``max_chars``.
+``max_chars``; transcripts arrive as customer turns (one per line), grouped in order up to ``max_chars``
+but never across a blank line, which the transcript connector puts between two problems.
 """
 
 from __future__ import annotations
@@ -95,10 +96,14 @@ class Segment:
 
 def segment_feedback(kind: str, text: str, max_chars: int = 400, redact_pii: bool = True) -> list[Segment]:
     """The informative segments of one feedback item, positions counted over kept segments."""
-    if kind == "transcript":  # one customer turn per line: consecutive turns grouped up to max_chars
-        parts = _group_turns(
-            [p for line in text.split("\n") for p in split_segments(clean_text(line), max_chars)], max_chars
-        )
+    if kind == "transcript":  # one customer turn per line, grouped up to max_chars within one problem
+        parts = [
+            group
+            for problem in text.split("\n\n")  # the connector puts a blank line between problems
+            for group in _group_turns(
+                [p for line in problem.split("\n") for p in split_segments(clean_text(line), max_chars)], max_chars
+            )
+        ]
     else:
         parts = split_segments(clean_text(text), max_chars)
     # a name given once is removed everywhere in the item; bare "First Last." sentences count in chats
