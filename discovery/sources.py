@@ -54,7 +54,7 @@ def pull_files(
 
         counts = ingest_items(
             con,
-            connector_for(path, src.name, src.kind, src.columns, src.customer_roles),
+            connector_for(path, src.name, src.kind, src.columns, src.customer_roles, src.speakers),
             before_commit=remember,
             keep_original=keep_original,
         )
