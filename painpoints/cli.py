@@ -71,6 +71,14 @@ def main() -> None:
     multiple=True,
     help="Transcripts: speaker name whose turns are kept (repeatable; default customer/user/USR/caller…)",
 )
+@click.option("--agent", "agents", multiple=True, help="Transcripts: a person on the company side (repeatable)")
+@click.option("--customer", "customers", multiple=True, help="Transcripts: a person on the customer side (repeatable)")
+@click.option(
+    "--company",
+    multiple=True,
+    help="Transcripts: the company's name or domain (Acme, acme.com); speakers labelled with it are agents "
+    "(repeatable; docs/transcripts.md)",
+)
 @click.option("--db", help=DB_HELP)
 def ingest(
     paths: tuple[str, ...],
@@ -82,6 +90,9 @@ def ingest(
     rating_col: str | None,
     author_col: str | None,
     customer_roles: tuple[str, ...],
+    agents: tuple[str, ...],
+    customers: tuple[str, ...],
+    company: tuple[str, ...],
     db: str | None,
 ) -> None:
     """Load review/ticket exports (CSV, JSON, JSONL, Parquet) or transcripts (VTT, SRT, speaker lines,
@@ -89,10 +100,13 @@ def ingest(
     from rich.console import Console
     from rich.progress import track
 
+    from painpoints.connectors.speakers import SpeakerRules
     from painpoints.discovery.ingest import ingest_paths
     from painpoints.discovery.settings import load_settings
 
     columns = ColumnMap(text=text_col, id=id_col, time=time_col, rating=rating_col, author=author_col)
+    named = agents or customers or company  # speakers named by person (docs/transcripts.md)
+    speakers = SpeakerRules.build(agents, customers, company, customer_roles) if named else None
     # a progress bar over files on a terminal only: CI logs and pipes stay clean
     files = (
         track(paths, description="ingesting", console=Console(stderr=True))
@@ -101,7 +115,7 @@ def ingest(
     )
     try:
         settings = load_settings(db=db)
-        counts = ingest_paths(settings, files, source, kind, columns, customer_roles or None)  # one connection
+        counts = ingest_paths(settings, files, source, kind, columns, customer_roles or None, speakers)  # one conn.
     except (ConnectorError, StoreError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(counts.summary())
