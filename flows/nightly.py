@@ -1,6 +1,6 @@
 """The nightly flow: pull every declared source incrementally → discovery (incremental when little
-changed, skipped when nothing did) → alert on emerging themes → prune old run detail. ``serve()``
-runs it on its cron schedule with Prefect."""
+changed, skipped when nothing did) → alert on emerging themes → the weekly digest on its weekday →
+prune old run detail. ``serve()`` runs it on its cron schedule with Prefect."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from painpoints.discovery import alerts, retention, sources, store
+from painpoints.discovery import alerts, digest, retention, sources, store
 from painpoints.discovery.settings import Settings, load_settings
 from painpoints.discovery.source_config import Source
 from painpoints.flows.discovery import discover_flow
@@ -27,6 +27,12 @@ def pull_source(settings: Settings, src: Source) -> dict[str, int]:
 @task(cache_policy=NONE)
 def notify(settings: Settings, run_id: str) -> int:
     return alerts.notify(settings, run_id, get_run_logger())
+
+
+@task(cache_policy=NONE)
+def weekly_digest(settings: Settings) -> bool:
+    """The week's digest on ``digest_weekday``, once per week (recorded in ``digests``)."""
+    return digest.send_weekly(settings, logger=get_run_logger())
 
 
 @task(cache_policy=NONE)
@@ -54,12 +60,13 @@ def _notify_failure(flow: object, flow_run: object, state: object) -> None:
 
 @flow(name=DEPLOYMENT, flow_run_name=_run_name, on_failure=[_notify_failure])
 def nightly_flow(db: str | None = None, full: bool = False) -> str:
-    """Pull sources, discover, alert, prune; returns the discovery run id."""
+    """Pull sources, discover, alert, send the weekly digest on its day, prune; returns the discovery run id."""
     settings = load_settings(db=db)
     for src in settings.sources:
         pull_source(settings, src)
     run_id = discover_flow(db=str(settings.db), full=full)
     notify(settings, run_id)
+    weekly_digest(settings)
     prune(settings)
     return run_id
 
