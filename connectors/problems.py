@@ -117,17 +117,18 @@ def customer_problems(turns: list[Turn], is_customer: Callable[[Turn], bool]) ->
     "that's all") and blocks under three words are left out, as before attribution existed."""
     problems: list[list[list[str]]] = []  # problem → block → parts
     invited: list[bool] = []  # opened only because the agent asked "anything else?"
-    new_topic, in_block, answering = True, False, False
+    new_topic, in_block, answering, may_close = True, False, False, False
     for turn in turns:
         text = " ".join(turn.text.split())
         if not text:
             continue
         if not is_customer(turn):
             in_block = False
-            new_topic = new_topic or bool(INVITES_NEW.search(text))
+            invited_now = bool(INVITES_NEW.search(text))
+            new_topic, may_close = new_topic or invited_now, invited_now
             answering = text.endswith("?")
             continue
-        if FILLER.match(text) or (new_topic and problems and _closes(text)):
+        if FILLER.match(text) or (may_close and problems and _closes(text)):
             continue
         for i, (marked, piece) in enumerate(pieces(text)):
             so_far = " ".join(p for block in problems[-1] for p in block) if problems else ""
