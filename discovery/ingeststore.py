@@ -114,6 +114,14 @@ def set_cursor(con: duckdb.DuckDBPyConnection, source: str, cursor: str | None, 
     con.execute(sql("set_cursor"), [source, cursor, utc_now(), json.dumps(detail, default=str)])
 
 
+def database_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file behind the connection's current database (None in memory)."""
+    path: str | None = scalar(
+        con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database() AND NOT internal"
+    )
+    return path or None
+
+
 def file_ingested(con: duckdb.DuckDBPyConnection, source: str, path: str, sha256: str) -> bool:
     return (
         scalar(

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import duckdb
 
+from painpoints.connectors.dlt_source import DltConnector
 from painpoints.connectors.zendesk import ZendeskConnector
 from painpoints.discovery import ingeststore
 from painpoints.discovery.ingest import IngestCounts, connector_for, ingest_items, ingest_session
 from painpoints.discovery.settings import Settings
-from painpoints.discovery.source_config import FileSource, Source, ZendeskSource
+from painpoints.discovery.source_config import DltSource, FileSource, Source, ZendeskSource
 
-__all__ = ["FileSource", "Source", "ZendeskSource", "config_dir", "pull", "pull_source", "sha256_file"]
+__all__ = ["DltSource", "FileSource", "Source", "ZendeskSource", "config_dir", "pull", "pull_source", "sha256_file"]
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -88,6 +89,45 @@ def pull_zendesk(
     )
 
 
+def dlt_state_dir(con: duckdb.DuckDBPyConnection, src: DltSource, base: Path) -> Path:
+    """Where dlt keeps this source's state and staging: ``state_dir`` (relative to painpoints.toml),
+    else ``<database>.dlt/<source>`` beside the database file (in-memory stores: beside the config)."""
+    if src.state_dir:
+        return base / src.state_dir
+    db = ingeststore.database_path(con)
+    return (Path(f"{db}.dlt") if db else base / ".painpoints.dlt") / src.name
+
+
+def pull_dlt(con: duckdb.DuckDBPyConnection, src: DltSource, base: Path, *, keep_original: bool) -> IngestCounts:
+    """Run the dlt source (its incremental state kept by dlt), then store the items of every dlt load
+    not yet committed here; the last load id commits with them, and only then is staging pruned."""
+    connector = DltConnector(
+        source=src.name,
+        state_dir=dlt_state_dir(con, src, base),
+        kind=src.kind,
+        columns=src.columns,
+        rest_api=src.rest_api,
+        source_ref=src.source,
+        args=src.args,
+        token=os.environ.get(src.token_env) if src.token_env else None,
+        token_arg=src.token_arg,
+        consumed=ingeststore.get_cursor(con, src.name),
+        strip_html=src.strip_html,
+    )
+    connector.fetch()  # network first, outside the store's write transaction
+    counts = ingest_items(
+        con,
+        connector,
+        replace=True,
+        keep_original=keep_original,
+        before_commit=lambda c, _counts: ingeststore.set_cursor(
+            c, src.name, connector.cursor, {"type": "dlt", "loads": connector.loads}
+        ),
+    )
+    connector.prune()
+    return counts
+
+
 def config_dir() -> Path:
     """Relative paths in painpoints.toml are relative to the file itself."""
     return Path(os.environ.get("PAINPOINTS_CONFIG", "painpoints.toml")).resolve().parent
@@ -98,6 +138,8 @@ def pull(con: duckdb.DuckDBPyConnection, src: Source, base: Path | None = None, 
     ``store_original`` setting). Surfaces call ``pull_source``, which passes the settings."""
     if isinstance(src, FileSource):
         return pull_files(con, src, config_dir() if base is None else base, keep_original=keep_original)
+    if isinstance(src, DltSource):
+        return pull_dlt(con, src, config_dir() if base is None else base, keep_original=keep_original)
     return pull_zendesk(con, src, keep_original=keep_original)
 
 
