@@ -361,3 +361,16 @@ def test_declared_source_and_cli_take_the_company(tmp_path: Path, db: Path, monk
     assert "stored 1" in result.output
     ((text,),) = rows(other, "select text from feedback")
     assert "sorry to hear" not in text and "\n\n" in text
+
+
+@pytest.mark.slow
+def test_ingest_flow_takes_the_agent_roster(prefect_harness, tmp_path: Path) -> None:
+    from painpoints.flows.ingest import ingest_flow
+
+    p = tmp_path / "zoom_call.vtt"
+    p.write_text(vtt([(w, t.replace("Thanks for calling Acme support, ", "")) for w, t in CALL]))
+    db = tmp_path / "flow.duckdb"
+    counts = ingest_flow(db=str(db), paths=[str(p)], source="calls", kind="transcript", agents=[AGENT])
+    assert counts["stored"] == 1
+    ((text, method),) = rows(db, "select text, metadata->'speakers'->>'method' from feedback")
+    assert method == "roster" and "sorry to hear" not in text and text.count("\n\n") == 1
