@@ -16,6 +16,7 @@ name = "zendesk"
 url = "https://acme.zendesk.com"
 email = "bot@acme.com"           # with an API token; omit for an OAuth bearer token
 token_env = "ZENDESK_API_TOKEN"  # the token itself never goes into a file or the database
+satisfaction_ratings = true      # CSAT comments too (admin token); comments = false skips follow-ups
 ```
 """
 
@@ -64,6 +65,8 @@ class ZendeskSource(BaseModel):
     token_env: str = "ZENDESK_API_TOKEN"
     start_time: int = Field(0, description="unix seconds; where the very first pull starts")
     per_page: int = Field(1000, description="tickets per page (Zendesk's maximum is 1000)")
+    comments: bool = Field(True, description="append the requester's later public comments to the ticket text")
+    satisfaction_ratings: bool = Field(False, description="CSAT comments as reviews (needs an admin token)")
 
 
 class DltSource(BaseModel):
