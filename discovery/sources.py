@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from painpoints.connectors.dlt_source import DltConnector
-from painpoints.connectors.zendesk import ZendeskConnector
+from painpoints.connectors.zendesk import ZendeskConnector, ZendeskSatisfaction
 from painpoints.discovery import ingeststore
 from painpoints.discovery.ingest import IngestCounts, connector_for, ingest_items, ingest_session
 from painpoints.discovery.settings import Settings
@@ -77,14 +77,47 @@ def pull_zendesk(
         cursor_in=ingeststore.get_cursor(con, src.name),
         per_page=src.per_page,
         max_retries=max_retries,
+        comments=src.comments,
     )
-    return ingest_items(
+    counts = ingest_items(
         con,
         connector,
         replace=True,
         keep_original=keep_original,
         before_commit=lambda c, _counts: ingeststore.set_cursor(
-            c, src.name, connector.cursor, {"type": "zendesk", "pages": connector.pages}
+            c,
+            src.name,
+            connector.cursor,
+            {"type": "zendesk", "pages": connector.pages, "comment_requests": connector.comment_requests},
+        ),
+    )
+    if src.satisfaction_ratings:
+        counts.add(pull_zendesk_csat(con, src, max_retries, keep_original=keep_original))
+    return counts
+
+
+def pull_zendesk_csat(
+    con: duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5, *, keep_original: bool
+) -> IngestCounts:
+    """CSAT comments created since the last pull (their own position in ``sync_state``, under
+    ``<source>#satisfaction_ratings``), stored as reviews of the same source."""
+    key = f"{src.name}#satisfaction_ratings"
+    stored = ingeststore.get_cursor(con, key)
+    ratings = ZendeskSatisfaction(
+        base_url=src.url,
+        source=src.name,
+        email=src.email,
+        token=os.environ.get(src.token_env),
+        start_time=int(stored) if stored else src.start_time,
+        max_retries=max_retries,
+    )
+    return ingest_items(
+        con,
+        ratings,
+        replace=True,
+        keep_original=keep_original,
+        before_commit=lambda c, _counts: ingeststore.set_cursor(
+            c, key, ratings.cursor, {"type": "zendesk_satisfaction_ratings", "pages": ratings.pages}
         ),
     )
 
