@@ -20,6 +20,7 @@ def pull(db: str | None) -> None:
     """Pull every source declared in painpoints.toml once, incrementally (files not seen before,
     API records changed since the stored cursor)."""
     from painpoints.connectors.http import HttpError
+    from painpoints.connectors.readers import ConnectorError
     from painpoints.discovery.settings import load_settings
     from painpoints.discovery.sources import pull_source
 
@@ -29,7 +30,7 @@ def pull(db: str | None) -> None:
     try:
         for src in settings.sources:
             click.echo(f"{src.name}: {pull_source(settings, src).summary()}")
-    except (StoreError, HttpError) as err:
+    except (StoreError, HttpError, ConnectorError) as err:  # ConnectorError: a dlt source failed
         raise click.ClickException(str(err)) from err
 
 
