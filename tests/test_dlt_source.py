@@ -282,6 +282,10 @@ updated_since = {{ type = "incremental", cursor_path = "updated_at", initial_val
     second = CliRunner().invoke(main, ["pull", "--db", str(db)])
     assert second.exit_code == 0, second.output
     assert "read 1, stored 1" in second.output
+    monkeypatch.setenv("FRESHDESK_API_KEY", "wrong")
+    failed = CliRunner().invoke(main, ["pull", "--db", str(db)])
+    assert failed.exit_code == 1 and "Error: dlt source 'freshdesk' failed" in failed.output
+    assert "Traceback" not in failed.output and "wrong" not in failed.output
 
 
 @dlt.source(name="fake_tickets")
