@@ -132,6 +132,13 @@ def ticket_requests(server: FakeFreshdesk) -> list[dict[str, list[str]]]:
     return [r["query"] for r in server.requests if r["path"] == "/api/v2/tickets"]
 
 
+def staged_rows(db: Path) -> int:
+    import duckdb
+
+    with duckdb.connect(str(Path(f"{db}.dlt") / "freshdesk" / "staging.duckdb"), read_only=True) as staging:
+        return staging.execute("SELECT count(*) FROM raw.tickets").fetchone()[0]
+
+
 def test_first_pull_brings_all_second_only_new_and_updated(freshdesk: FakeFreshdesk, db: Path) -> None:
     con = store.connect(db)
     counts = pull(con, freshdesk_source(freshdesk.url), base=db.parent, keep_original=True)
@@ -203,6 +210,7 @@ def test_crash_before_commit_loses_nothing_and_rerun_does_not_double(
     with pytest.raises(RuntimeError, match="killed"):
         pull(con, freshdesk_source(freshdesk.url), base=db.parent, keep_original=True)
     assert con.execute("SELECT count(*) FROM feedback").fetchone() == (0,)
+    assert staged_rows(db) == 5  # kept in staging for the next pull
     monkeypatch.setattr(ingeststore, "set_cursor", real)
 
     # dlt's state moved on (its load completed), so the API returns nothing new: the items come from staging
@@ -211,6 +219,7 @@ def test_crash_before_commit_loses_nothing_and_rerun_does_not_double(
     again = pull(con, freshdesk_source(freshdesk.url), base=db.parent, keep_original=True)
     assert (again.read, again.stored) == (0, 0)
     assert con.execute("SELECT count(*) FROM feedback").fetchone() == (5,)
+    assert staged_rows(db) == 0  # pruned once committed
     con.close()
 
 
