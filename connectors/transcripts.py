@@ -1,9 +1,13 @@
 """Call and chat transcripts → the customer's side, cut into segments that each carry one point.
 
-Formats: WebVTT (``<v Speaker>`` tags or ``Speaker: text`` cues), SRT, plain ``Speaker: text`` lines
-(``USR:``/``SYS:``, ``Customer:``/``Agent:``), and JSON turn lists (``[{"speaker": .., "text": ..}]``,
-``[["customer", "text"], ..]``). A file holds one conversation; a tabular file (CSV/JSON/JSONL/Parquet)
-may instead hold one conversation per row in its text column.
+Formats: WebVTT (``<v Speaker>`` tags or ``Speaker: text`` cues, as Zoom writes them), SRT, plain
+``Speaker: text`` lines (``USR:``/``SYS:``, ``Customer:``/``Agent:``, ``Dana Whitfield:``), JSON turn lists
+(``[{"speaker": .., "text": ..}]``, ``[["customer", "text"], ..]``) and Gong's call-transcript JSON
+(``connectors.gong``). A file holds one conversation (a Gong file: one per call); a tabular file
+(CSV/JSON/JSONL/Parquet) may instead hold one conversation per row in its text column.
+
+Who the customer is comes from ``connectors.speakers`` (roster, role words, affiliation, company, else a
+heuristic); where one problem ends and the next starts from ``connectors.problems``. See docs/transcripts.md.
 """
 
 from __future__ import annotations
@@ -141,7 +145,10 @@ class TranscriptConnector:
         suffix = path.suffix.lower()
         if suffix == ".json" and (calls := self._gong(path)) is not None:
             for call in calls:
-                yield from self._turns(call.turns, [], call.call_id or path.stem, str(path), None, None, call.started)
+                extra = {"gong_topics": call.topics} if call.topics else {}
+                yield from self._turns(
+                    call.turns, [], call.call_id or path.stem, str(path), None, None, call.started, extra=extra
+                )
             return
         if suffix in (".vtt", ".srt") or (suffix in (".txt", ".json") and self._is_conversation(path)):
             text = path.read_text(encoding=detect_encoding(path), errors="replace")
@@ -214,6 +221,7 @@ class TranscriptConnector:
         base: FeedbackRecord | None,
         started: str | None,
         raw: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Iterator[Item]:
         for problem in problems:
             yield Rejected(self.source, problem.split(":")[0], problem, file, line)
@@ -235,6 +243,7 @@ class TranscriptConnector:
             "turns": len(turns),
             "problems": len(cut),
             "speakers": attribution.metadata(turns),
+            **(extra or {}),
         }
         yield record
 

@@ -201,6 +201,7 @@ def test_gong_transcripts_resolve_speakers_through_parties(tmp_path: Path) -> No
     first, second = records
     assert first.created_at is not None and first.created_at.isoformat().startswith("2026-11-03T15:00")
     assert first.metadata["speakers"]["method"] == "affiliation"
+    assert first.metadata["gong_topics"] == ["Call Setup", "Support", "Security"]
     assert first.metadata["speakers"]["agents"] == ["Sam Lee"]
     assert "thanks for joining" not in first.text and "check the limits" not in first.text
     assert segments(first) == [
