@@ -375,3 +375,21 @@ def test_ingest_flow_takes_the_agent_roster(prefect_harness, tmp_path: Path) -> 
     assert counts["stored"] == 1
     ((text, method),) = rows(db, "select text, metadata->'speakers'->>'method' from feedback")
     assert method == "roster" and "sorry to hear" not in text and text.count("\n\n") == 1
+
+
+def test_heuristic_on_real_chats_with_the_roles_renamed_to_people() -> None:
+    """The bundled ABCD chats (real customer-service conversations) with SYS/USR replaced by names: the
+    heuristic must never pick the customer as the agent, and must decide most chats."""
+    import csv
+
+    outcome: dict[str, int] = {"correct": 0, "undecided": 0, "wrong": 0}
+    with (Path(__file__).resolve().parent / "data" / "chats_labelled.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            turns, _ = parse_turns(row["transcript"])
+            named = [
+                Turn(AGENT if t.speaker == "SYS" else CUSTOMER, t.text) for t in turns if t.speaker in ("SYS", "USR")
+            ]
+            decision = attribute(named)
+            key = "undecided" if not decision.decided else "correct" if decision.agents == [AGENT] else "wrong"
+            outcome[key] += 1
+    assert outcome["wrong"] == 0 and outcome["correct"] >= 0.85 * sum(outcome.values()), outcome
