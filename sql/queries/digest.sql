@@ -12,7 +12,8 @@ FROM pain_points ORDER BY rank LIMIT $top;
 -- themes flagged emerging (new, or spiking over their baseline) by the latest run or by any successful run
 -- since $since, still in the latest run: a digest covers a week of nightly runs, not only the last one
 SELECT t.theme_id, t.label, t.items, t.theme_type, t.negative_share,
-       coalesce(t.emerging_reason, s.reason) AS reason, coalesce(t.recent_items, s.recent_items) AS recent_items
+       CASE WHEN t.emerging THEN t.emerging_reason ELSE s.reason END AS reason,
+       CASE WHEN t.emerging THEN t.recent_items ELSE s.recent_items END AS recent_items
 FROM latest_themes t
 LEFT JOIN (
     SELECT s.theme_id, arg_max(s.emerging_reason, r.finished_at) AS reason,
@@ -21,8 +22,8 @@ LEFT JOIN (
     WHERE r.status = 'success' AND r.finished_at >= $since AND s.emerging
     GROUP BY s.theme_id
 ) s USING (theme_id)
-WHERE t.emerging OR s.theme_id IS NOT NULL
-ORDER BY t.emerging DESC, recent_items DESC NULLS LAST, t.items DESC, t.theme_id
+WHERE coalesce(t.emerging, false) OR s.theme_id IS NOT NULL
+ORDER BY coalesce(t.emerging, false) DESC, recent_items DESC NULLS LAST, t.items DESC, t.theme_id
 LIMIT $top;
 
 -- name: digest_requests
