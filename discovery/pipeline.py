@@ -27,6 +27,7 @@ import numpy as np
 
 from painpoints.discovery import runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
+from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
 from painpoints.discovery.components import (
     ClustererFactory,
@@ -45,6 +46,7 @@ from painpoints.discovery.records import (
     Areas,
     DiscoveryResult,
     Found,
+    Identity,
     KnownArea,
     Naming,
     NewEmbeddings,
@@ -156,6 +158,9 @@ def discover(
     with _timed(seconds, "feedback_type"):
         kept = kept_types(data, state) if mode == "incremental" else {}
         scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for, kept)
+    if settings.carve_pains:
+        with _timed(seconds, "carve"):
+            found = carve(data, found, scores, state, settings)
     with _timed(seconds, "rank"):
         scores.ranked = score_themes(data, found, scores, settings)
     fixed = fixed_labels(found.order, state.known, state.curation, use_llm=llm is not None)
@@ -239,11 +244,40 @@ def identify(data: RunInput, state: ThemeState, mode: str, settings: Settings, m
         settings.outlier_threshold,
         settings.seed,
     )
+    return index_themes(data, ident)
+
+
+def index_themes(data: RunInput, ident: Identity) -> Found:
+    """The run's theme index for an assignment: theme 0 is the largest, ties by id."""
     size = Counter(t for t in ident.theme_of if t)
     order = sorted(size, key=lambda t: (-size[t], t))
     index = {t: i for i, t in enumerate(order)}
     labels = np.array([index[t] if t else -1 for t in ident.theme_of], dtype=int)
     return Found(ident, order, labels, centroids(data.vectors, labels, len(order)))
+
+
+def carve(data: RunInput, found: Found, scores: Scores, state: ThemeState, settings: Settings) -> Found:
+    """The complaints inside praised or requested themes, moved to problem themes of their own
+    (``discovery.carve``); at least the run's minimum theme size of them, and never fewer than 5."""
+    assert scores.feedback_type is not None
+    rating = data.rating or [None] * len(data.text)
+    pain = pain_mask(scores.feedback_type, scores.sentiment, rating, data.source)
+    theme_of = carve_pains(
+        found.identity.theme_of,
+        found.labels,
+        found.order,
+        data.vectors,
+        pain,
+        scores.feedback_type,
+        scores.sentiment,
+        state.known,
+        state.curation,
+        max(5, found.identity.min_cluster_size or 5),
+        settings.match_threshold,
+    )
+    if theme_of is found.identity.theme_of:
+        return found
+    return index_themes(data, replace(found.identity, theme_of=theme_of))
 
 
 def side_embedder(model: str, settings: Settings) -> Embedder:

@@ -1,0 +1,118 @@
+"""Carve the complaints out of praised topics, so they become problem themes of their own (issue 17).
+
+Clustering groups by topic, not by verdict: on a mostly happy feed ("love this dress", "the dress runs
+small", "fabric is thin") every topic cluster is mostly praise, so ``pain_points`` — problem themes
+only — came out empty and the complaints sat as facets of praise themes. A PM reading a ranked table
+of pain points needs "Dress runs small" as a row, not a footnote of "Dress / love".
+
+So, after identity and per-segment typing: in each theme that is not a problem theme (praise or
+request by its segment mix), the *pain segments* — typed ``problem``, not positive in tone, not from an
+item its customer rated in the top quarter of its source's scale (the rule of the ``pain_segments``
+view) — move to a theme of their own when there are at least ``min_items`` of them (the run's minimum
+theme size: fewer is not a theme here either). Identity stays stable across runs: the carved group's
+centroid is matched one-to-one (``themes.match``, ``match_threshold``) to a known theme that is not
+its parent — one of the earlier runs' carved themes, typically — and takes its id; otherwise it gets
+a fresh id. Incremental runs keep carved members where they are (carry-over) and send new complaints
+to the nearest centroid, which for a complaint is the carved theme's. A PM's merge of the carved theme
+back into its parent wins: the group is not carved again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from painpoints.discovery.feedback_type import theme_types
+from painpoints.discovery.records import KnownTheme
+from painpoints.discovery.themes import Curation, fresh_ids, match
+from painpoints.discovery.vectors import centroids
+
+TOP_QUARTER = 0.75  # ratings at or above lo + 0.75 (hi - lo) of their source's scale are the customer's "happy"
+
+
+def pain_mask(
+    types: Sequence[str], sentiment: Sequence[str], rating: Sequence[float | None], source: Sequence[str]
+) -> np.ndarray:
+    """Per segment: does it count as pain (the ``pain_segments`` view's rule, on the run's rows)?
+    The rating scale of each source is read from the ratings it holds, so 1–5 stars and NPS 0–10
+    work alike and unrated sources are never excluded."""
+    scale: dict[str, tuple[float, float]] = {}
+    for r, s in zip(rating, source, strict=True):
+        if r is not None:
+            lo, hi = scale.get(s, (r, r))
+            scale[s] = (min(lo, r), max(hi, r))
+    out = np.zeros(len(types), dtype=bool)
+    for i, (kind, tone, r, s) in enumerate(zip(types, sentiment, rating, source, strict=True)):
+        if kind != "problem" or tone == "positive":
+            continue
+        lo, hi = scale.get(s, (0.0, 0.0))
+        out[i] = not (r is not None and hi > lo and r >= lo + TOP_QUARTER * (hi - lo))
+    return out
+
+
+def carve_pains(
+    theme_of: list[str | None],
+    labels: np.ndarray,
+    order: list[str],
+    X: np.ndarray,
+    pain: np.ndarray,
+    types: Sequence[str],
+    sentiment: Sequence[str],
+    known: dict[str, KnownTheme],
+    curation: Curation,
+    min_items: int,
+    match_threshold: float,
+) -> list[str | None]:
+    """The run's assignment with each non-problem theme's pain segments moved to a carved theme.
+
+    ``labels``/``order`` are the run's theme index (``order[i]`` is index i's id); ``pain`` is
+    ``pain_mask``. Returns a new ``theme_of``; nothing changes when no theme qualifies."""
+    kinds = theme_types(labels, types, sentiment, len(order))
+    groups: dict[str, np.ndarray] = {}
+    for t, kind in enumerate(kinds):
+        if kind.theme_type == "problem":
+            continue
+        members = np.flatnonzero((labels == t) & pain)
+        if len(members) >= min_items and len(members) < (labels == t).sum():
+            groups[order[t]] = members
+    if not groups:
+        return theme_of
+    parents = sorted(groups)
+    carved = centroids(X, _group_labels(len(X), [groups[p] for p in parents]), len(parents))
+    problem_now = {order[t] for t, k in enumerate(kinds) if k.theme_type == "problem"}
+    candidates = [
+        tid
+        for tid, theme in sorted(known.items())
+        if theme.centroid is not None and tid not in groups and (tid not in order or tid in problem_now)
+    ]
+    old = np.zeros((len(candidates), X.shape[1]), np.float32)
+    for j, c in enumerate(candidates):
+        old[j] = known[c].centroid
+    matched = {i: candidates[j] for i, j, _ in match(carved, old, match_threshold)}
+    new_id = fresh_ids(set(known) | {t for t in theme_of if t})
+    out = list(theme_of)
+    for i, parent in enumerate(parents):
+        child = matched.get(i) or next(new_id)
+        if curation.resolve(child) == parent:  # a PM merged the carved theme back: respect it
+            continue
+        for row in groups[parent].tolist():
+            out[row] = child
+    return out
+
+
+def _group_labels(n: int, groups: list[np.ndarray]) -> np.ndarray:
+    labels = np.full(n, -1, dtype=int)
+    for g, rows in enumerate(groups):
+        labels[rows] = g
+    return labels
+
+
+def carved_parents(before: Sequence[str | None], after: Sequence[str | None]) -> dict[str, str]:
+    """Carved theme → the theme its segments came from (for the run log and tests)."""
+    moved: dict[str, set[str]] = defaultdict(set)
+    for a, b in zip(before, after, strict=True):
+        if a is not None and b is not None and a != b:
+            moved[b].add(a)
+    return {child: min(parents) for child, parents in moved.items()}
