@@ -64,10 +64,12 @@ class RetryingClient:
         timeout: float = 30.0,
         max_retries: int = 5,
         max_wait: float = 120.0,
+        name: str | None = None,
     ) -> None:
         self.client = httpx.Client(base_url=base_url, auth=auth, headers=headers, timeout=timeout)
         self.max_retries = max_retries
         self.max_wait = max_wait
+        self.name = name  # shown instead of the URL in logs and errors: a webhook's URL is its secret
 
     def close(self) -> None:
         self.client.close()
@@ -96,7 +98,7 @@ class RetryingClient:
             log.warning(
                 "%s %s: %s; retry %d/%d in %.1f s",
                 method,
-                _path(url),
+                self._where(url),
                 err,
                 state.attempt_number,
                 self.max_retries,
@@ -113,7 +115,10 @@ class RetryingClient:
         try:
             return retrying(self._once, method, url, **kwargs)
         except _Retryable as err:
-            raise HttpError(f"{method} {_path(url)} failed after {self.max_retries} attempts: {err}") from None
+            raise HttpError(f"{method} {self._where(url)} failed after {self.max_retries} attempts: {err}") from None
+
+    def _where(self, url: str) -> str:
+        return self.name or _path(url)
 
     def _once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -124,7 +129,7 @@ class RetryingClient:
             raise _Retryable(f"HTTP {resp.status_code}", retry_after_seconds(resp.headers.get("Retry-After")))
         if resp.status_code >= 400:
             raise HttpError(
-                f"{method} {_path(url)}: HTTP {resp.status_code} {resp.reason_phrase}",
+                f"{method} {self._where(url)}: HTTP {resp.status_code} {resp.reason_phrase}",
                 status=resp.status_code,
                 body=resp.text[:4000],
             )

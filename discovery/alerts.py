@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
-
-from painpoints.connectors.http import HttpError, RetryingClient
+from painpoints.connectors.http import RetryingClient
 from painpoints.discovery import store
 from painpoints.discovery.settings import Settings
 
@@ -50,8 +48,7 @@ def notify_failure(settings: Settings, run_name: str, message: str) -> bool:
         return False
     text = f"painpoints: nightly run {run_name} failed: {message[:300]}".strip()
     try:
-        with RetryingClient(max_retries=2, timeout=15.0) as client:
-            client.post_json(settings.alert_webhook.get_secret_value(), {"text": text})
+        post(settings.alert_webhook.get_secret_value(), {"text": text}, max_retries=2)
     except Exception as err:  # noqa: BLE001 (reported, never raised)
         log.error("failure webhook failed: %s", type(err).__name__ + ": " + str(err)[:200])
         return False
@@ -88,11 +85,6 @@ def send(url: str, alerts: list[dict[str, Any]], run_id: str, max_retries: int =
 def post(url: str, message: dict[str, Any], max_retries: int = 4) -> None:
     """POST one Slack-compatible message (``text``, optional ``blocks``) to the webhook, retrying
     429/5xx: the one webhook client of alerts and the weekly digest (discovery/digest.py). An error
-    names the webhook's host only: its path is the secret."""
-    try:
-        with RetryingClient(max_retries=max_retries, timeout=15.0) as client:
-            client.post_json(url, message)
-    except HttpError as err:
-        secret = httpx.URL(url).path
-        text = str(err).replace(secret, "/…") if len(secret) > 1 else str(err)
-        raise HttpError(text, err.status, err.body) from None
+    names "the webhook", never its URL: the URL is the secret."""
+    with RetryingClient(max_retries=max_retries, timeout=15.0, name="the webhook") as client:
+        client.post_json(url, message)

@@ -94,11 +94,16 @@ def test_digest_posts_the_weeks_lists_once(golden_db: Path, hook: Webhook) -> No
     assert forced.exit_code == 0 and len(hook.posts()) == 2
 
 
-def test_digest_retries_a_busy_webhook_and_hides_its_secret_when_it_fails(golden_db: Path, hook: Webhook) -> None:
+def test_digest_retries_a_busy_webhook_and_hides_its_secret_when_it_fails(
+    golden_db: Path, hook: Webhook, caplog: pytest.LogCaptureFixture
+) -> None:
     hook.script = [{"status": 503}, {"status": 429, "headers": {"Retry-After": "0"}}]
-    ok = CliRunner().invoke(main, ["digest", "--db", str(golden_db)])
+    with caplog.at_level("WARNING"):
+        ok = CliRunner().invoke(main, ["digest", "--db", str(golden_db)])
     assert ok.exit_code == 0, ok.output
     assert len(hook.requests) == 3 and q(golden_db, "select count(*) from digests") == [(1,)]
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 2 and not any("s3cretpath" in m for m in retries)  # logged, the secret not
 
     hook.script = [{"status": 404}]
     failed = CliRunner().invoke(main, ["digest", "--db", str(golden_db), "--again"])
