@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from painpoints import adf
 from painpoints.cli import main
+from painpoints.workspace import connect
 from tests.helpers import rows as q
 from tests.http_servers import _Server
 
@@ -155,6 +156,9 @@ def test_jira_push_files_the_theme_once_with_its_evidence(golden_db: Path, jira:
     assert q(golden_db, "select theme_id, target, issue_key, url, project from theme_issues") == [
         (theme_id, "jira", "ENG-1", f"{jira.url}/browse/ENG-1", "ENG")
     ]
+
+    log = connect(golden_db).curation_log()  # the web app's log page lists pushes beside curation
+    assert (log[0]["action"], log[0]["theme_id"], log[0]["value"]) == ("push", theme_id, "jira ENG-1")
 
     again = push(golden_db, theme_id, "--to", "jira", "--project", "ENG")
     assert again.exit_code == 0 and "already pushed to jira as ENG-1" in again.output

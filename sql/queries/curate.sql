@@ -29,8 +29,15 @@ FROM theme_snapshots t JOIN latest_run r ON t.run_id = r.run_id
 WHERE t.theme_id = ?;
 
 -- name: curation_log
--- the audit log: every curation action, newest first, with the run that applied a split
-SELECT c.created_at, c.action, c.theme_id, c.target_theme_id, c.value, c.note, c.applied_run, c.curation_id
-FROM curation c
-ORDER BY c.created_at DESC, c.curation_id DESC
+-- the audit log: every curation action, newest first, with the run that applied a split; and every issue
+-- a theme was filed as (`painpoints push`: action 'push', value 'jira ENG-12', note the issue's URL)
+SELECT * FROM (
+    SELECT c.created_at, c.action, c.theme_id, c.target_theme_id, c.value, c.note, c.applied_run, c.curation_id
+    FROM curation c
+    UNION ALL
+    SELECT i.pushed_at, 'push', i.theme_id, NULL, i.target || ' ' || i.issue_key, i.url, NULL,
+           'push:' || i.target || ':' || i.issue_key
+    FROM theme_issues i
+)
+ORDER BY created_at DESC, curation_id DESC
 LIMIT ?;
