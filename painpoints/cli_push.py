@@ -17,7 +17,7 @@ from painpoints.cli_theme import DB_HELP
 @click.argument("theme_id")
 @click.option("--to", "target", type=click.Choice(["jira", "linear"]), required=True, help="Tracker to file it in")
 @click.option("--project", help="Jira project key, e.g. ENG (default: jira_project)")
-@click.option("--team", help="Linear team id (default: linear_team)")
+@click.option("--team", help="Linear team key, e.g. ENG, or id (default: linear_team)")
 @click.option("--db", help=DB_HELP)
 @click.option("--quotes", default=10, show_default=True, type=click.IntRange(1, 100), help="Quotes in the body")
 @click.option("--again", is_flag=True, help="File another issue even if the theme was pushed there before")

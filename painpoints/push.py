@@ -36,6 +36,10 @@ LINEAR_MUTATION = """mutation IssueCreate($input: IssueCreateInput!) {
     issue { id identifier url title }
   }
 }"""
+LINEAR_TEAM_QUERY = """query TeamByKey($key: String!) {
+  teams(filter: { key: { eqIgnoreCase: $key } }) { nodes { id key name } }
+}"""
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 TITLE_PREFIX = {"problem": "Pain point: ", "request": "Feature request: ", "praise": "Praise: "}
 
 
@@ -187,9 +191,14 @@ def _linear(plan: Plan, env: Mapping[str, str], max_retries: int) -> Pushed:
     api_key = env.get("LINEAR_API_KEY")
     if not api_key:
         raise PushError("linear: set LINEAR_API_KEY (a personal API key from Linear's Security & access settings)")
+    payload = plan.payload
     # personal API keys go as they are; an OAuth token is given with its "Bearer " prefix
     with RetryingClient(headers={"Authorization": api_key}, max_retries=max_retries) as client:
-        data = _json(client.post_json(plan.endpoint, plan.payload).text)
+        team = str(plan.destination)
+        if not UUID.match(team):  # a team key (ENG), as people know teams: its id first
+            team = _linear_team_id(client, plan.endpoint, team)
+            payload = {**payload, "variables": {"input": {**payload["variables"]["input"], "teamId": team}}}
+        data = _json(client.post_json(plan.endpoint, payload).text)
     if data.get("errors"):  # GraphQL reports failures with HTTP 200 too
         raise PushError(f"linear: {graphql_errors(data)}")
     created = ((data.get("data") or {}).get("issueCreate")) or {}
@@ -197,6 +206,17 @@ def _linear(plan: Plan, env: Mapping[str, str], max_retries: int) -> Pushed:
     if not created.get("success") or not issue.get("identifier"):
         raise PushError(f"linear: issueCreate did not succeed: {_short(json.dumps(data))}")
     return Pushed("linear", str(issue["identifier"]), issue.get("url"), created=True)
+
+
+def _linear_team_id(client: RetryingClient, endpoint: str, key: str) -> str:
+    """The id of the Linear team whose key is ``key`` (case-insensitive)."""
+    data = _json(client.post_json(endpoint, {"query": LINEAR_TEAM_QUERY, "variables": {"key": key}}).text)
+    if data.get("errors"):
+        raise PushError(f"linear: {graphql_errors(data)}")
+    nodes = (((data.get("data") or {}).get("teams")) or {}).get("nodes") or []
+    if not nodes:
+        raise PushError(f"linear: no team with key {key!r} (give its key, e.g. ENG, or its id)")
+    return str(nodes[0]["id"])
 
 
 def record(ws: Workspace, plan: Plan, pushed: Pushed) -> None:

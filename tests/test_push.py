@@ -97,6 +97,9 @@ class FakeLinear(_Server):
                 },
             )
         request = json.loads(body)
+        if path == "/graphql" and "teams(filter: { key: { eqIgnoreCase: $key } })" in request.get("query", ""):
+            found = request["variables"]["key"].upper() == "ENG"
+            return 200, {}, {"data": {"teams": {"nodes": [{"id": TEAM, "key": "ENG", "name": "Engineering"}] * found}}}
         if path != "/graphql" or "issueCreate(input: $input)" not in request.get("query", ""):
             return 400, {}, {"errors": [{"message": "Cannot query field"}]}
         data = request["variables"]["input"]
@@ -181,6 +184,11 @@ def test_linear_push_sends_markdown_with_the_key_as_authorization(golden_db: Pat
     again = push(golden_db, theme_id, "--to", "linear", "--team", TEAM)
     assert "already pushed to linear as ENG-1" in again.output and len(linear.requests) == 1
 
+    by_key = push(golden_db, theme_id, "--to", "linear", "--team", "eng", "--again")  # the team's key, as PMs know it
+    assert by_key.exit_code == 0 and "ENG-2" in by_key.output and linear.created[1]["teamId"] == TEAM
+    unknown = push(golden_db, theme_id, "--to", "linear", "--team", "NOPE", "--again")
+    assert unknown.exit_code == 1 and "no team with key 'NOPE'" in unknown.output and len(linear.created) == 2
+
 
 def test_a_rate_limited_push_waits_and_files_one_issue(golden_db: Path, jira: FakeJira) -> None:
     jira.script = [{"status": 429, "headers": {"Retry-After": "0"}}, {"status": 503}]
@@ -208,7 +216,7 @@ def test_refused_pushes_say_why_on_one_line_and_record_nothing(
     denied = push(golden_db, theme_id, "--to", "linear", "--team", TEAM)
     assert denied.exit_code == 1 and "HTTP 401: You need to authenticate" in denied.output
     monkeypatch.setenv("LINEAR_API_KEY", LINEAR_KEY)
-    no_team = push(golden_db, theme_id, "--to", "linear", "--team", "not-a-team")
+    no_team = push(golden_db, theme_id, "--to", "linear", "--team", "00000000-0000-4000-8000-000000000000")
     assert no_team.exit_code == 1 and "linear: Entity not found: Team" in no_team.output
     monkeypatch.delenv("JIRA_EMAIL")
     unset = push(golden_db, theme_id, "--to", "jira", "--project", "ENG")
