@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     jira_project: str | None = Field(None, description="default Jira project key for `painpoints push`")
     jira_issue_type: str = Field("Task", description="issue type name pushed themes are filed as in Jira")
     linear_url: str = Field("https://api.linear.app/graphql", description="Linear's GraphQL endpoint")
-    linear_team: str | None = Field(None, description="default Linear team id (UUID) for `painpoints push`")
+    linear_team: str | None = Field(None, description="default Linear team key (ENG) or id for `painpoints push`")
     sources: list[Source] = Field(
         default_factory=list, description="what the nightly flow pulls; see discovery/source_config.py"
     )
