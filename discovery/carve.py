@@ -13,8 +13,9 @@ theme size: fewer is not a theme here either). Identity stays stable across runs
 centroid is matched one-to-one (``themes.match``, ``match_threshold``) to a known theme that is not
 its parent — one of the earlier runs' carved themes, typically — and takes its id; otherwise it gets
 a fresh id. Incremental runs keep carved members where they are (carry-over) and send new complaints
-to the nearest centroid, which for a complaint is the carved theme's. A PM's merge of the carved theme
-back into its parent wins: the group is not carved again.
+to the nearest centroid, which for a complaint is the carved theme's. Curation wins: a carved theme a PM
+merged back into its parent is not carved again, one merged elsewhere sends its complaints to the merge
+target, a hidden one stays hidden.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def carve_pains(
     candidates = [
         tid
         for tid, theme in sorted(known.items())
-        if theme.centroid is not None and tid not in groups and (tid not in order or tid in problem_now)
+        if theme.centroid is not None
+        and theme.status != "split"
+        and tid not in groups
+        and (tid not in order or tid in problem_now)
     ]
     old = np.zeros((len(candidates), X.shape[1]), np.float32)
     for j, c in enumerate(candidates):
@@ -94,8 +98,8 @@ def carve_pains(
     new_id = fresh_ids(set(known) | {t for t in theme_of if t})
     out = list(theme_of)
     for i, parent in enumerate(parents):
-        child = matched.get(i) or next(new_id)
-        if curation.resolve(child) == parent:  # a PM merged the carved theme back: respect it
+        child = curation.resolve(matched.get(i) or next(new_id))
+        if child is None or child == parent:  # a PM merged the carved theme back: respect it
             continue
         for row in groups[parent].tolist():
             out[row] = child

@@ -88,3 +88,14 @@ def test_complaints_from_happy_customers_are_not_carved() -> None:
     pain = pain_mask(types, tone, rating, ["s"] * len(X))
     out = carve_pains(theme_of, labels, ["T001", "T002"], X, pain, types, tone, _known(X), Curation(), 5, 0.8)
     assert out is theme_of
+
+
+def test_a_carved_theme_merged_elsewhere_sends_its_complaints_to_the_target() -> None:
+    X, theme_of, labels, types, tone = _praised_topic_with_complaints()
+    pain = pain_mask(types, tone, [None] * len(X), ["s"] * len(X))
+    before = X[20:28].mean(axis=0)
+    known = _known(X, T007=before / np.linalg.norm(before))
+    out = carve_pains(
+        theme_of, labels, ["T001", "T002"], X, pain, types, tone, known, Curation(merges={"T007": "T002"}), 5, 0.8
+    )
+    assert set(out[20:28]) == {"T002"}
