@@ -2,24 +2,36 @@
 they fit their theme (grounding) before they replace the offline ones.
 
 A PM follows a theme by its label, so a label once given stays (curated renames win); an offline
-label is upgraded when an LLM is in use. An LLM label is kept only when its embedding is closer to
-its own theme's centroid than to any other theme's (``grounding`` ≥ ``llm_min_grounding``).
+label is upgraded when an LLM is in use. An incremental run also keeps the keywords, quotes and
+description of every kept theme whose members barely changed (``reusable_names``), so naming costs what
+changed, not the whole corpus again; the weekly full run re-derives them all. An LLM label is kept only
+when its embedding is closer to its own theme's centroid than to any other theme's (``grounding`` ≥
+``llm_min_grounding``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from painpoints.discovery.components import CacheGet, Encoder, LLMNamer
+from painpoints.discovery.components import CacheGet, Encoder, Labeler, LLMNamer
 from painpoints.discovery.llm import ThemeRequest
 from painpoints.discovery.records import KnownTheme, LLMNaming, ThemeName
 from painpoints.discovery.settings import Settings
 from painpoints.discovery.themes import Curation
 
 log = logging.getLogger(__name__)
+
+# A kept theme whose members changed by at most this share since the last run (added + removed over its
+# previous size) keeps last run's keywords, quotes and description: a 5% change does not move a theme's
+# top phrases or its most central quotes, and the weekly full run re-derives every name anyway.
+RENAME_SHARE = 0.05
+CONTEXT_TEXTS = 50  # members read per theme whose name is kept: the phrases' spread over themes, not their detail
 
 
 def fixed_labels(order: list[str], known: dict[str, KnownTheme], curation: Curation, use_llm: bool) -> dict[int, str]:
@@ -94,3 +106,74 @@ def wants_llm_sentiment(settings: Settings, segments: int) -> bool:
         )
         return False
     return True
+
+
+def reusable_names(
+    order: list[str],
+    labels: np.ndarray,
+    segment_ids: Sequence[str],
+    hashes: Sequence[str],
+    previous: dict[str, tuple[str | None, str | None]],
+    names: dict[str, ThemeName],
+    fixed: dict[int, str],
+    curation: Curation,
+) -> dict[int, ThemeName]:
+    """Theme index → last run's name (with the label it keeps) for each kept theme that barely changed.
+
+    ``previous`` is last run's segment → (theme, content hash), ``names`` last run's name per theme id.
+    A segment counts as unchanged for its theme when last run it sat, with the same text, on the theme
+    it sits on now (merges followed). Only themes with a fixed label qualify (new themes need a name)."""
+    if not names:
+        return {}
+    before = Counter(curation.resolve(tid) for tid, _ in previous.values() if tid)
+    kept = np.zeros(len(order), dtype=int)
+    for i, t in enumerate(labels.tolist()):
+        if t >= 0 and (old := previous.get(segment_ids[i])) is not None:
+            kept[t] += old[1] == hashes[i] and curation.resolve(old[0]) == order[t]
+    size = np.bincount(labels[labels >= 0], minlength=len(order))
+    out = {}
+    for t, tid in enumerate(order):
+        if t in fixed and (old_name := names.get(tid)) is not None and before[tid]:
+            changed = (size[t] - kept[t]) + (before[tid] - kept[t])
+            if changed <= RENAME_SHARE * before[tid]:
+                out[t] = replace(old_name, label=fixed[t])
+    return out
+
+
+def name_themes(
+    labeler: Labeler,
+    texts: Sequence[str],
+    X: np.ndarray,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    encoder: Encoder,
+    fixed: dict[int, str],
+    reuse: dict[int, ThemeName],
+) -> list[ThemeName]:
+    """A name per theme index from ``labeler``, except the themes in ``reuse``, which keep theirs.
+
+    With names to keep, the labeler reads every member of the other themes but only a seeded
+    ``CONTEXT_TEXTS`` of each kept theme's (their phrases still count against the named themes', as
+    c-TF-IDF needs), so an incremental run's naming costs in proportion to the themes that changed;
+    when none did, the labeler is not called at all."""
+    n = len(centroids)
+    if n and len(reuse) == n:
+        return [reuse[t] for t in range(n)]
+    if reuse:
+        rows = context_rows(labels, set(reuse), CONTEXT_TEXTS)
+        texts, X, labels = [texts[i] for i in rows.tolist()], X[rows], labels[rows]
+    names = labeler.name(texts, X, labels, centroids, encode=encoder.encode, fixed=fixed)
+    return [reuse.get(t, nm) for t, nm in enumerate(names)]
+
+
+def context_rows(labels: np.ndarray, kept: set[int], per_theme: int, seed: int = 0) -> np.ndarray:
+    """Row indices: every member of the themes not in ``kept``; a seeded sample of ``per_theme`` of each
+    kept theme's members and of the unassigned rows."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for t in np.unique(labels).tolist():
+        members = np.flatnonzero(labels == t)
+        if (t in kept or t < 0) and len(members) > per_theme:
+            members = np.sort(rng.choice(members, per_theme, replace=False))
+        parts.append(members)
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=int)

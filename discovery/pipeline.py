@@ -39,7 +39,7 @@ from painpoints.discovery.components import (
 )
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.embed_cache import CachingEncoder, cache_lookup
-from painpoints.discovery.naming import fixed_labels, name_with_llm, wants_llm_sentiment
+from painpoints.discovery.naming import fixed_labels, name_themes, name_with_llm, reusable_names, wants_llm_sentiment
 from painpoints.discovery.normalize import content_hash, segment_feedback
 from painpoints.discovery.rank import rank_themes
 from painpoints.discovery.records import (
@@ -51,6 +51,7 @@ from painpoints.discovery.records import (
     Naming,
     NewEmbeddings,
     Scores,
+    ThemeName,
     ThemeScore,
 )
 from painpoints.discovery.runstore import RunInput, ThemeState
@@ -165,7 +166,19 @@ def discover(
         scores.ranked = score_themes(data, found, scores, settings)
     fixed = fixed_labels(found.order, state.known, state.curation, use_llm=llm is not None)
     with _timed(seconds, "name"):
-        naming = name(data, found, labeler or offline_labeler(), caches.encoder(embedder), fixed)
+        reuse = {}
+        if mode == "incremental":
+            reuse = reusable_names(
+                found.order,
+                found.labels,
+                data.segment_id,
+                data.content_hash,
+                state.previous,
+                state.names,
+                fixed,
+                state.curation,
+            )
+        naming = name(data, found, labeler or offline_labeler(), caches.encoder(embedder), fixed, reuse)
     if llm is not None:
         with _timed(seconds, "llm"):
             naming.llm = name_with_llm(
@@ -394,8 +407,16 @@ def offline_labeler() -> Labeler:
     return OfflineLabeler()
 
 
-def name(data: RunInput, found: Found, labeler: Labeler, encoder: Encoder, fixed: dict[int, str]) -> Naming:
-    """A name for every theme index; ``fixed`` labels stay as they are. Candidate phrases are
-    embedded by ``encoder`` (a nightly rerun sees mostly the same phrases: the cache serves them)."""
-    names = labeler.name(data.text, data.vectors, found.labels, found.centroids, encode=encoder.encode, fixed=fixed)
+def name(
+    data: RunInput,
+    found: Found,
+    labeler: Labeler,
+    encoder: Encoder,
+    fixed: dict[int, str],
+    reuse: dict[int, ThemeName] | None = None,
+) -> Naming:
+    """A name for every theme index; ``fixed`` labels stay as they are, themes in ``reuse`` keep last
+    run's name (``naming.name_themes``). Candidate phrases are embedded by ``encoder`` (a nightly
+    rerun sees mostly the same phrases: the cache serves them)."""
+    names = name_themes(labeler, data.text, data.vectors, found.labels, found.centroids, encoder, fixed, reuse or {})
     return Naming(names, fixed)

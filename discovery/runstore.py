@@ -34,6 +34,7 @@ from painpoints.discovery.records import (
     NewEmbeddings,
     RunStats,
     ThemeEvent,
+    ThemeName,
     ThemeSnapshot,
 )
 from painpoints.discovery.store import StoreError, registered, sql, transaction, utc_now
@@ -261,6 +262,8 @@ class ThemeState:
     areas: dict[str, KnownArea] = field(default_factory=dict)
     # segment_id → its feedback type last run: an incremental run types only new or changed text
     previous_type: dict[str, str | None] = field(default_factory=dict)
+    # theme_id → its name last run (keywords, quotes, description): kept for themes that barely changed
+    names: dict[str, ThemeName] = field(default_factory=dict)
 
 
 def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
@@ -271,11 +274,13 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
         centroid = np.asarray(row[4], np.float32) if row[4] is not None else None
         known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3], centroid, *row[5:])
     last = latest_run(con)
-    previous, previous_type = {}, {}
+    previous, previous_type, names = {}, {}, {}
     if last is not None:
         rows = con.execute(sql("current_assignments")).fetchall()
         previous = {sid: (tid, h) for sid, tid, h, _ in rows}
         previous_type = {sid: kind for sid, _, _, kind in rows}
+        named = con.execute(sql("previous_names"), [last.run_id]).fetchall()
+        names = {tid: ThemeName(lab, desc or "", list(kw or []), list(qs or [])) for tid, lab, desc, kw, qs in named}
     full = _first(con, "last_full_run")
     return ThemeState(
         known=known,
@@ -291,6 +296,7 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
             for row in con.execute(sql("known_areas")).fetchall()
         },
         previous_type=previous_type,
+        names=names,
     )
 
 

@@ -4,8 +4,10 @@ theme ids, curation survives a full recluster, a failed run leaves the last good
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -35,6 +37,11 @@ def last_stats(db: Path) -> dict:
 def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: Path, tmp_path: Path) -> None:
     db = golden_db  # a private copy of the session's golden DB (ingest + one full run)
     before = dict(q(db, "select segment_id, theme_id from current_assignments"))
+    # mark last run's keywords: a theme whose name is kept shows the mark after the rerun
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "update theme_snapshots set keywords = ['kept ' || theme_id] where run_id = (select run_id from latest_run)"
+        )
     assert last_stats(db)["mode"] == "full"
     new = tmp_path / "new.csv"
     new.write_text("id,review\n" + "".join(f'n{i},"{t}"\n' for i, t in enumerate(NEW_REVIEWS)))
@@ -48,6 +55,15 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
     assert all(after[k] == v for k, v in before.items() if v is not None)
     labels = dict(q(db, "select theme_id, label from latest_themes"))
     assert all(labels[t] == label for t, label in q(db, "select theme_id, label from themes where status = 'active'"))
+    # a theme the new reviews did not touch keeps last run's keywords (not re-derived: issue 22)
+    members_before, members_after = defaultdict(set), defaultdict(set)
+    for sid, tid in before.items():
+        members_before[tid].add(sid)
+    for sid, tid in after.items():
+        members_after[tid].add(sid)
+    untouched = [t for t in members_before if t is not None and members_before[t] == members_after[t]]
+    keywords_after = dict(q(db, "select theme_id, keywords from latest_themes"))
+    assert untouched and all(keywords_after[t] == [f"kept {t}"] for t in untouched if t in keywords_after)
     # the crash complaint joins the known crash theme rather than starting a new one
     assert q(
         db, "select count(*) from theme_events where event = 'new' and run_id = (select run_id from latest_run)"

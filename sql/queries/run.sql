@@ -106,6 +106,12 @@ FROM themes;
 SELECT segment_id, theme_id, content_hash, feedback_type
 FROM current_assignments;
 
+-- name: previous_names
+-- a run's theme names (an incremental run keeps those of themes that barely changed)
+SELECT theme_id, label, description, keywords, example_quotes
+FROM theme_snapshots
+WHERE run_id = ?;
+
 -- name: last_full_run
 SELECT max(finished_at)
 FROM runs
