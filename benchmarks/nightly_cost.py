@@ -12,7 +12,16 @@ The reruns are then repeated once more with a Prefect API already running (``PRE
 under ``painpoints serve`` or a Prefect server/Cloud work pool): what a scheduled nightly run costs
 when it does not start a temporary API of its own.
 
-Run: ``python -m benchmarks.nightly_cost [--items=40000] [--repeats=3] [--write]`` (~10 min on 2 cores).
+Past its own ~45k texts (``--items=1000000``), the items are built as ``benchmarks.scale`` builds them
+(every distinct text of seven sets, then joined pairs) and shuffled, so the 1% added is a sample like
+the rest; the report goes to ``nightly_cost_1m.json`` (``nightly_cost_<size>.json``), not over the 40k
+one. Every step records the 1-minute load average at its start and end and the largest seen while it
+ran (sampled every 15 s), and the run's own account from ``runs`` (mode, time inside the flow, discover
+stages). ``--api=0`` skips the reruns with a running API; ``--logs=DIR`` keeps each command's output;
+``--dir=DIR`` puts the working files (databases, CSVs) there instead of the system temporary folder.
+
+Run: ``python -m benchmarks.nightly_cost [--items=40000] [--repeats=3] [--api=0] [--logs=DIR] [--dir=DIR] [--write]``
+(~10 min on 2 cores at 40k; at 1M the full run alone is ~60 min, as in ``benchmarks.scale``).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,8 +55,49 @@ def items(n: int, seed: int = 0) -> list[dict[str, str]]:
     rng = random.Random(seed)
     rng.shuffle(rows)
     if len(rows) < n:
-        raise SystemExit(f"only {len(rows)} texts available, {n} asked")
+        return _built(n, seed)
     return [{"id": f"i{i}", "text": t} for i, t in enumerate(rows[:n])]
+
+
+def _built(n: int, seed: int) -> list[dict[str, str]]:
+    """``n`` distinct items as ``benchmarks.scale.build`` writes them, shuffled (its real texts come first)."""
+    from benchmarks.scale import build
+
+    with tempfile.TemporaryDirectory(prefix="pp-nightly-items-") as tmp:
+        path = Path(tmp) / "items.jsonl"
+        build(n, path)
+        with path.open(encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh]
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def out_path(n: int) -> Path:
+    """``nightly_cost.json`` for the default 40k; other sizes beside it (``nightly_cost_1m.json``)."""
+    if n == 40_000:
+        return OUT
+    label = f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    return OUT.with_name(f"nightly_cost_{label}.json")
+
+
+class Load:
+    """The 1-minute load average at the start and end of a step, and the largest sampled while it ran."""
+
+    def __init__(self) -> None:
+        self.start = self.peak = os.getloadavg()[0]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(15):
+            self.peak = max(self.peak, os.getloadavg()[0])
+
+    def done(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        end = os.getloadavg()[0]
+        return {"start": round(self.start, 2), "end": round(end, 2), "peak": round(max(self.peak, end), 2)}
 
 
 def _csv(rows: list[dict[str, str]], path: Path) -> Path:
@@ -58,6 +109,7 @@ def _csv(rows: list[dict[str, str]], path: Path) -> Path:
 
 
 API_URL: str | None = None  # set: the runs use this running Prefect API (as under `painpoints serve`)
+LOGS: Path | None = None  # set: each command's stdout and stderr are kept there
 
 
 def cli(*args: str) -> float:
@@ -66,9 +118,13 @@ def cli(*args: str) -> float:
         env["PREFECT_API_URL"] = API_URL
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "painpoints.cli", *args], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if LOGS is not None:
+        log = LOGS / f"{len(list(LOGS.glob('*.log'))):02d}-{args[0]}.log"
+        log.write_text(f"$ painpoints {' '.join(args)}\n{seconds:.1f} s\n{done.stdout}\n{done.stderr}")
     if done.returncode != 0:
         raise SystemExit(f"painpoints {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return time.perf_counter() - t0
+    return seconds
 
 
 def ingest(path: Path, db: Path) -> float:
@@ -96,10 +152,41 @@ def log_rows(db: Path) -> int:
         con.close()
 
 
+def last_run(db: Path) -> dict[str, Any]:
+    """The newest row of ``runs``: status, mode, seconds inside the flow (start to finish), discover stages,
+    and the Prefect flow run (whose task runs time prepare, embed, discover and write)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        status, flow, stats, flow_run = con.execute(
+            "SELECT status, epoch(finished_at - started_at), stats, flow_run_id FROM runs"
+            " ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    stats = json.loads(stats or "{}")
+    return {
+        "status": status,
+        "mode": stats.get("mode"),
+        "flow_seconds": None if flow is None else round(flow, 1),
+        "new_embeddings": stats.get("new_embeddings"),
+        "discover_stage_seconds": stats.get("seconds"),
+        "flow_run_id": flow_run,
+    }
+
+
 def step(db: Path, *args: str) -> dict[str, Any]:
     before, rows = size(db), log_rows(db)
+    load = Load()
     seconds = cli("run", "--db", str(db), *args)
-    return {"seconds": round(seconds, 1), "bytes_added": size(db) - before, "log_rows": log_rows(db) - rows}
+    return {
+        "seconds": round(seconds, 1),
+        "bytes_added": size(db) - before,
+        "log_rows": log_rows(db) - rows,
+        "load_1min": load.done(),
+        "run": last_run(db),
+    }
 
 
 def write_seconds(db: Path) -> float:
@@ -113,7 +200,7 @@ def write_seconds(db: Path) -> float:
 
     settings = load_settings(db=db)
     embedder = Embedder(progress=False).fit()
-    with store.connect(db) as con:
+    with store.connect(db, memory_limit=settings.db_memory_limit) as con:  # as the flow's connections
         prepare_segments(con, settings)
         embed_missing(con, embedder)
         run_id = runstore.start_run(con, {})
@@ -138,34 +225,46 @@ def reruns(db0: Path, extra: Path, repeats: int, label: str) -> tuple[list[dict[
 
 
 def main(argv: list[str]) -> dict[str, Any]:
+    global API_URL, LOGS
     opts = options(argv)
     n, repeats = int(opts.get("items", 40_000)), int(opts.get("repeats", 3))
+    api = opts.get("api", "1") != "0"
+    if "logs" in opts:
+        LOGS = Path(opts["logs"])
+        LOGS.mkdir(parents=True, exist_ok=True)
     rows = items(n)
     cut = n - n // 100
-    with tempfile.TemporaryDirectory(prefix="pp-nightly-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pp-nightly-", dir=opts.get("dir")) as tmp:
         work = Path(tmp)
         base, extra = _csv(rows[:cut], work / "base.csv"), _csv(rows[cut:], work / "extra.csv")
+        del rows
         db0 = work / "base.duckdb"
-        ingest(base, db0)
+        load = Load()
+        ingest_seconds = round(ingest(base, db0), 1)
+        ingest_load = load.done()
+        print(f"ingest: {ingest_seconds} s, load {ingest_load}", file=sys.stderr, flush=True)
         full = step(db0)
         print(f"full: {full}", file=sys.stderr, flush=True)
         inc, noop = reruns(db0, extra, repeats, "cold")
-        global API_URL
-        from prefect.server.api.server import SubprocessASGIServer
+        if api:
+            from prefect.server.api.server import SubprocessASGIServer
 
-        server = SubprocessASGIServer()
-        server.start()
-        API_URL = server.api_url
-        try:
-            api_inc, api_noop = reruns(db0, extra, repeats, "with a running API")
-        finally:
-            server.stop()
-            API_URL = None
+            server = SubprocessASGIServer()
+            server.start()
+            API_URL = server.api_url
+            try:
+                api_inc, api_noop = reruns(db0, extra, repeats, "with a running API")
+            finally:
+                server.stop()
+                API_URL = None
         writes = []
         db = work / "write.duckdb"
         shutil.copy(db0, db)
         ingest(extra, db)
+        load = Load()
         writes.append(write_seconds(db))
+        write_load = load.done()
+        print(f"write: {writes[0]:.2f} s, load {write_load}", file=sys.stderr, flush=True)
 
     def med(xs: list[dict[str, Any]], key: str) -> float:
         return statistics.median(x[key] for x in xs)
@@ -175,6 +274,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         "items": n,
         "new_items": n - cut,
         "method": "cold `painpoints run` processes, no PREFECT_API_URL; +1% and no-change medians over repeats",
+        "nice": os.nice(0),
+        "ingest_base": {"seconds": ingest_seconds, "load_1min": ingest_load},
         "full": full,
         "plus_1pct": {
             "median_seconds": med(inc, "seconds"),
@@ -190,14 +291,21 @@ def main(argv: list[str]) -> dict[str, Any]:
         "ratio_plus_1pct_to_full": round(med(inc, "seconds") / full["seconds"], 3),
         "ratio_no_change_to_full": round(med(noop, "seconds") / full["seconds"], 3),
         "write_seconds_plus_1pct": round(writes[0], 2),
+        "write_load_1min": write_load,
         "with_running_api": {
             "plus_1pct": {"median_seconds": med(api_inc, "seconds"), "runs": api_inc},
             "no_change": {"median_seconds": med(api_noop, "seconds"), "runs": api_noop},
             "ratio_plus_1pct_to_full": round(med(api_inc, "seconds") / full["seconds"], 3),
-        },
+        }
+        if api
+        else "skipped (--api=0)",
+        "peak_load_1min": max(
+            [ingest_load["peak"], write_load["peak"]]
+            + [s["load_1min"]["peak"] for s in [full, *inc, *noop, *((*api_inc, *api_noop) if api else ())]]
+        ),
         "targets": {"ratio_plus_1pct": 0.10, "ratio_no_change": 0.10, "no_change_bytes": 500_000},
     }
-    return emit(report, OUT, "write" in opts)
+    return emit(report, out_path(n), "write" in opts)
 
 
 if __name__ == "__main__":
