@@ -20,7 +20,6 @@ target, a hidden one stays hidden.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
@@ -111,12 +110,3 @@ def _group_labels(n: int, groups: list[np.ndarray]) -> np.ndarray:
     for g, rows in enumerate(groups):
         labels[rows] = g
     return labels
-
-
-def carved_parents(before: Sequence[str | None], after: Sequence[str | None]) -> dict[str, str]:
-    """Carved theme → the theme its segments came from (for the run log and tests)."""
-    moved: dict[str, set[str]] = defaultdict(set)
-    for a, b in zip(before, after, strict=True):
-        if a is not None and b is not None and a != b:
-            moved[b].add(a)
-    return {child: min(parents) for child, parents in moved.items()}

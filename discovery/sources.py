@@ -10,7 +10,9 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -63,6 +65,25 @@ def pull_files(
     return total
 
 
+def ingest_with_cursor(
+    con: duckdb.DuckDBPyConnection,
+    connector: Any,
+    key: str,
+    state: Callable[[], dict[str, Any]],
+    keep_original: bool,
+) -> IngestCounts:
+    """Ingest a pulled source's items (a changed item replaces its stored version) and store the
+    connector's ``cursor`` under ``key`` in the same transaction, so a crash keeps neither; ``state``
+    (pages, loads… read once the pull is done) goes beside the cursor."""
+    return ingest_items(
+        con,
+        connector,
+        replace=True,
+        keep_original=keep_original,
+        before_commit=lambda c, _counts: ingeststore.set_cursor(c, key, connector.cursor, state()),
+    )
+
+
 def pull_zendesk(
     con: duckdb.DuckDBPyConnection, src: ZendeskSource, max_retries: int = 5, *, keep_original: bool
 ) -> IngestCounts:
@@ -79,17 +100,12 @@ def pull_zendesk(
         max_retries=max_retries,
         comments=src.comments,
     )
-    counts = ingest_items(
+    counts = ingest_with_cursor(
         con,
         connector,
-        replace=True,
-        keep_original=keep_original,
-        before_commit=lambda c, _counts: ingeststore.set_cursor(
-            c,
-            src.name,
-            connector.cursor,
-            {"type": "zendesk", "pages": connector.pages, "comment_requests": connector.comment_requests},
-        ),
+        src.name,
+        lambda: {"type": "zendesk", "pages": connector.pages, "comment_requests": connector.comment_requests},
+        keep_original,
     )
     if src.satisfaction_ratings:
         counts.add(pull_zendesk_csat(con, src, max_retries, keep_original=keep_original))
@@ -111,14 +127,8 @@ def pull_zendesk_csat(
         start_time=int(stored) if stored else src.start_time,
         max_retries=max_retries,
     )
-    return ingest_items(
-        con,
-        ratings,
-        replace=True,
-        keep_original=keep_original,
-        before_commit=lambda c, _counts: ingeststore.set_cursor(
-            c, key, ratings.cursor, {"type": "zendesk_satisfaction_ratings", "pages": ratings.pages}
-        ),
+    return ingest_with_cursor(
+        con, ratings, key, lambda: {"type": "zendesk_satisfaction_ratings", "pages": ratings.pages}, keep_original
     )
 
 
@@ -148,14 +158,8 @@ def pull_dlt(con: duckdb.DuckDBPyConnection, src: DltSource, base: Path, *, keep
         strip_html=src.strip_html,
     )
     connector.fetch()  # network first, outside the store's write transaction
-    counts = ingest_items(
-        con,
-        connector,
-        replace=True,
-        keep_original=keep_original,
-        before_commit=lambda c, _counts: ingeststore.set_cursor(
-            c, src.name, connector.cursor, {"type": "dlt", "loads": connector.loads}
-        ),
+    counts = ingest_with_cursor(
+        con, connector, src.name, lambda: {"type": "dlt", "loads": connector.loads}, keep_original
     )
     connector.prune()
     return counts
