@@ -34,7 +34,11 @@ def embed_missing(con: duckdb.DuckDBPyConnection, embedder: Encoder) -> int:
     the cache as it is done; returns how many texts were embedded."""
     todo = store.texts_to_embed(con, embedder.key)
     return encode_chunks(
-        embedder, todo, lambda hashes, vectors: store.insert_embeddings(con, embedder.key, hashes, vectors)
+        embedder,
+        todo,
+        lambda hashes, vectors: store.retry_conflicts(
+            lambda: store.insert_embeddings(con, embedder.key, hashes, vectors)
+        ),
     )
 
 

@@ -254,10 +254,12 @@ def ingest_paths(
     with ingest_session(settings) as con:
         for path in paths:
             total.add(
-                ingest_items(
-                    con,
-                    connector_for(path, source, kind, columns, customer_roles, speakers),
-                    keep_original=settings.store_original,
+                store.retry_conflicts(  # a file is read again if its commit lost a race (DuckLake writers)
+                    lambda path=path: ingest_items(  # type: ignore[misc]
+                        con,
+                        connector_for(path, source, kind, columns, customer_roles, speakers),
+                        keep_original=settings.store_original,
+                    )
                 )
             )
     return total

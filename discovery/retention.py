@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from painpoints.discovery import lake
 from painpoints.discovery.store import StoreError, sql, transaction, utc_now
 
 
@@ -47,6 +48,11 @@ def prune(con: duckdb.DuckDBPyConnection, keep_runs: int, keep_days: int | None 
 def compact(path: Path) -> tuple[int, int]:
     """Rewrite ``path`` into a fresh file (same tables, views and rows) and swap it in; returns the
     sizes before and after in bytes. The database must not be open anywhere else."""
+    if lake.is_lake(path):
+        raise StoreError(
+            "--compact rewrites a DuckDB file; a DuckLake drops old snapshots and files with its own maintenance "
+            "(CALL ducklake_expire_snapshots / ducklake_cleanup_old_files, docs/scale.md)"
+        )
     tmp = path.with_name(path.name + ".compact")
     tmp.unlink(missing_ok=True)
     before = path.stat().st_size

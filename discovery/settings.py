@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAINPOINTS_", extra="ignore")
 
     db: Path = Field(Path("painpoints.duckdb"), description="DuckDB file")
+    lake_data_path: str | None = Field(
+        None,
+        description="a new ducklake: store's data folder or s3://bucket/prefix (AWS_* variables for credentials "
+        "and endpoint); None = beside the catalog",
+    )
     lock_wait: float = Field(60.0, description="seconds a writer waits for another process to release the DB")
     db_memory_limit: str = Field(
         "1GB",
@@ -172,6 +177,7 @@ class Settings(BaseSettings):
 OPERATIONAL = frozenset(
     {
         "db",
+        "lake_data_path",
         "lock_wait",
         "db_memory_limit",
         "alert_webhook",

@@ -18,7 +18,7 @@ import duckdb
 
 from painpoints.connectors.dlt_source import DltConnector
 from painpoints.connectors.zendesk import ZendeskConnector, ZendeskSatisfaction
-from painpoints.discovery import ingeststore
+from painpoints.discovery import ingeststore, store
 from painpoints.discovery.ingest import IngestCounts, connector_for, ingest_items, ingest_session
 from painpoints.discovery.settings import Settings
 from painpoints.discovery.source_config import DltSource, FileSource, Source, ZendeskSource
@@ -55,11 +55,13 @@ def pull_files(
         ) -> None:
             ingeststore.record_file(c, src.name, str(path.resolve()), digest, path.stat().st_size, counts.__dict__)
 
-        counts = ingest_items(
-            con,
-            connector_for(path, src.name, src.kind, src.columns, src.customer_roles, src.speakers),
-            before_commit=remember,
-            keep_original=keep_original,
+        counts = store.retry_conflicts(  # the file is read again if its commit lost a race (DuckLake writers)
+            lambda path=path, remember=remember: ingest_items(  # type: ignore[misc]
+                con,
+                connector_for(path, src.name, src.kind, src.columns, src.customer_roles, src.speakers),
+                before_commit=remember,
+                keep_original=keep_original,
+            )
         )
         total.add(counts)
     return total

@@ -13,18 +13,29 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential,
+    wait_random_exponential,
+)
+
+from painpoints.discovery import lake
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+_HERE = "database_name = current_database()"  # catalog queries look at the store, not an attached lake's metadata
 
 
 class StoreError(RuntimeError):
@@ -51,11 +62,14 @@ def connect(
     nothing is written before the lock is held, so waiting never corrupts anything.
     """
     path = Path(path)
-    if read_only and not path.exists():
+    in_lake = lake.is_lake(path)
+    if read_only and not exists(path):
         raise StoreError(f"database {path} does not exist; ingest something first")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not in_lake:
+        path.parent.mkdir(parents=True, exist_ok=True)
     # readers may not touch the file system either: `COPY ... TO`, `read_csv('/etc/...')` are refused
-    config: dict[str, Any] = {"enable_external_access": False} if read_only else {}
+    # (a lake reader is shut off once its data is attached: lake.connect)
+    config: dict[str, Any] = {"enable_external_access": False} if read_only and not in_lake else {}
     if memory_limit:  # DuckDB spills to disk beyond it (ingest: a big file's transaction)
         config["memory_limit"] = memory_limit
 
@@ -77,10 +91,17 @@ def connect(
         reraise=True,
     )
     try:
-        con = opener(duckdb.connect, str(path), read_only=read_only, config=config)
+        if in_lake:
+            con = opener(lake.connect, path, read_only, lake_data_path(), config)
+        else:
+            con = opener(duckdb.connect, str(path), read_only=read_only, config=config)
     except duckdb.IOException as err:
+        if "created with an newer version" in str(err) or "created with a newer version" in str(err):
+            raise StoreError(NEWER_FILE.format(path=path, version=duckdb.__version__)) from err
         hint = f" (waited {lock_wait:.0f} s for another process to release it)" if _is_lock_error(err) else ""
         raise StoreError(f"cannot open {path}{hint}: {err}") from err
+    except (duckdb.Error, lake.LakeError) as err:
+        raise StoreError(f"cannot open {path}: {err}") from err
     try:
         if read_only:
             if check_version(con) < len(migrations()) or not _views_current(con):
@@ -93,6 +114,26 @@ def connect(
         con.close()
         raise
     return con
+
+
+NEWER_FILE = (
+    "{path} was written by a newer DuckDB than the {version} painpoints pins (DuckLake's extensions exist only "
+    "for it). Convert it once in a DuckDB 2.x session: ATTACH '{path}' AS src; ATTACH '{path}.v15' AS dst "
+    "(STORAGE_VERSION 'v1.5.0'); COPY FROM DATABASE src TO dst; then use {path}.v15 (docs/scale.md)"
+)
+
+
+def exists(path: str | Path) -> bool:
+    """Whether the database exists: the DuckDB file, or a DuckLake's catalog."""
+    return lake.exists(path) if lake.is_lake(path) else Path(path).exists()
+
+
+def lake_data_path() -> str | None:
+    """``lake_data_path`` of the settings (``PAINPOINTS_LAKE_DATA_PATH``): where a new lake keeps its
+    Parquet files. Read here, not passed in, because every opener of the store would have to carry it."""
+    from painpoints.discovery.settings import load_settings
+
+    return load_settings().lake_data_path
 
 
 def _upgrade(path: Path, lock_wait: float) -> None:
@@ -113,7 +154,7 @@ def _views_digest() -> tuple[str, str]:
 
 def _views_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the database's views are this code's (view SQL changes without a migration)."""
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_views'"):
+    if not scalar(con, f"SELECT count(*) FROM duckdb_tables() WHERE {_HERE} AND table_name = 'schema_views'"):
         return False
     return bool(scalar(con, "SELECT count(*) FROM schema_views WHERE sha256 = ?", [_views_digest()[1]]))
 
@@ -137,7 +178,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The newest migration applied to this database; 0 for an empty (or pre-versioning) one."""
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'"):
+    if not scalar(con, f"SELECT count(*) FROM duckdb_tables() WHERE {_HERE} AND table_name = 'schema_version'"):
         return 0
     return int(scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version"))
 
@@ -162,10 +203,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     idempotent (``IF NOT EXISTS``), so they run again harmlessly and get recorded."""
     have = check_version(con)
     applied = 0
+    adapt = lake.lake_ddl if lake.is_lake_connection(con) else str
     for version, name, ddl in migrations()[have:]:
         with transaction(con):
-            con.execute(SCHEMA_VERSION_DDL)
-            con.execute(ddl)
+            con.execute(adapt(SCHEMA_VERSION_DDL))
+            con.execute(adapt(ddl))
             con.execute(
                 "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", [version, name, utc_now()]
             )
@@ -238,7 +280,42 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    con.execute("COMMIT")
+    try:
+        con.execute("COMMIT")
+    except duckdb.Error:  # a commit that lost a race (DuckLake): leave the connection usable
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+
+
+def _is_conflict(err: BaseException) -> bool:
+    return isinstance(err, duckdb.TransactionException) or (
+        isinstance(err, duckdb.Error) and "database is locked" in str(err)
+    )
+
+
+def retry_conflicts(call: Callable[[], T], wait_up_to: float = 120.0) -> T:
+    """``call()`` — one transaction, safe to repeat because a failed commit rolled it back — again,
+    after a random back-off, when it lost a commit race with another writer. Only a DuckLake with a
+    SQLite or Postgres catalog has several writers (a DuckDB file has one); its own retries miss a
+    SQLite catalog's "database is locked" (duckdb/ducklake#1309), so painpoints retries the whole
+    transaction, up to ``wait_up_to`` seconds."""
+
+    def say(state: RetryCallState) -> None:
+        log.info(
+            "commit conflict with another writer (attempt %d), retrying: %s",
+            state.attempt_number,
+            state.outcome.exception() if state.outcome else "",
+        )
+
+    retrying = Retrying(
+        retry=retry_if_exception(_is_conflict),
+        stop=stop_after_delay(wait_up_to),
+        wait=wait_random_exponential(multiplier=0.05, max=2),
+        before_sleep=say,
+        reraise=True,
+    )
+    return retrying(call)
 
 
 # --------------------------------------------------------------------------------------- segments
@@ -285,7 +362,7 @@ def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequen
         }
     )
     with registered(con, batch=batch):
-        con.execute(sql("insert_embeddings"), [model])
+        con.execute(sql("insert_embeddings"), {"model": model})
     return len(hashes)
 
 
@@ -308,10 +385,10 @@ def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]
 
 
 def _arrow(cur: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The result as an Arrow table (DuckDB 2 renamed ``fetch_arrow_table``)."""
+    """The result as an Arrow table (DuckDB 2 renamed ``fetch_arrow_table``; either works here)."""
     import warnings
 
-    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table  # type: ignore[attr-defined]
+    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
     with warnings.catch_warnings():  # "extra copy" advice: irrelevant at our sizes, parameters need execute()
         warnings.simplefilter("ignore", UserWarning)
         return fetch()

@@ -70,7 +70,7 @@ def _llm_labeler(settings: Settings) -> LLMLabeler:
 @task(cache_policy=NONE)
 def prepare(settings: Settings) -> int:
     with _connect(settings) as con:
-        n = pipeline.prepare_segments(con, settings)
+        n = store.retry_conflicts(lambda: pipeline.prepare_segments(con, settings))
     get_run_logger().info("prepared %d new segments", n)
     return n
 
@@ -125,7 +125,7 @@ def write(settings: Settings, run_id: str, result: DiscoveryResult, counts: dict
     """The run's only write: snapshot, assignments, theme state, events, LLM calls and the vectors
     discovery computed, in one transaction (``runstore.finish_run``)."""
     with _connect(settings) as con:
-        runstore.finish_run(con, run_id, result.with_counts(**counts))
+        store.retry_conflicts(lambda: runstore.finish_run(con, run_id, result.with_counts(**counts)))
 
 
 def _run_name() -> str:
@@ -167,7 +167,7 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
     params = run_params(settings, min_theme_size, llm, full)
     with _connect(settings) as con:
         fingerprint = runstore.run_fingerprint(con, settings.fingerprint(), params)
-        skipped = runstore.skip_if_unchanged(con, params, fingerprint)
+        skipped = store.retry_conflicts(lambda: runstore.skip_if_unchanged(con, params, fingerprint))
     if skipped is not None:  # nothing changed since the last successful run: recorded, nothing redone
         get_run_logger().info("nothing changed since the last successful run: run %s skipped", skipped)
         _publish(settings, skipped)
@@ -188,9 +188,9 @@ def _begin(settings: Settings, params: dict) -> str:
     from prefect.runtime import flow_run
 
     with _connect(settings) as con:
-        return runstore.start_run(con, params, flow_run.id)
+        return store.retry_conflicts(lambda: runstore.start_run(con, params, flow_run.id))
 
 
 def _fail(settings: Settings, run_id: str, error: str) -> None:
     with _connect(settings) as con:
-        runstore.fail_run(con, run_id, error)
+        store.retry_conflicts(lambda: runstore.fail_run(con, run_id, error))

@@ -41,7 +41,7 @@ class Painpoints:
         return self.settings.db
 
     def _frame(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
-        if not self.db.exists():
+        if not store.exists(self.db):
             raise store.StoreError(f"no painpoints database at {self.db} yet: ingest_dataframe() and run() first")
         with self._workspace.read() as con:
             try:

@@ -25,6 +25,7 @@ from painpoints.cli_workspace import ui as ui_command
 from painpoints.connectors.base import ColumnMap
 from painpoints.connectors.readers import ConnectorError
 from painpoints.discovery.store import StoreError
+from painpoints.discovery.store import exists as db_exists
 
 if TYPE_CHECKING:
     from painpoints.discovery.records import RunStats
@@ -137,7 +138,7 @@ def run(db: str | None, llm: bool | None, min_theme_size: int | None, full: bool
     """Discover, name and rank themes in the stored feedback (a Prefect flow run). Theme ids stay
     stable across runs; only new text is embedded."""
     path = _db(db)
-    if not path.exists():
+    if not db_exists(path):
         raise click.ClickException(f"{path} does not exist; run `painpoints ingest` first")
     _run_flow(path, llm, min_theme_size, top, full)
 
@@ -205,9 +206,8 @@ def _skip_if_unchanged(path: Path, llm: bool | None, min_theme_size: int | None,
     params = run_params(settings, min_theme_size, llm, full)
     try:
         with store.connect(path, lock_wait=settings.lock_wait) as con:
-            return runstore.skip_if_unchanged(
-                con, params, runstore.run_fingerprint(con, settings.fingerprint(), params)
-            )
+            fingerprint = runstore.run_fingerprint(con, settings.fingerprint(), params)
+            return store.retry_conflicts(lambda: runstore.skip_if_unchanged(con, params, fingerprint))
     except StoreError as err:
         raise click.ClickException(str(err)) from err
 

@@ -12,6 +12,7 @@ import click
 
 from painpoints.cli_theme import DB_HELP
 from painpoints.discovery.store import StoreError
+from painpoints.discovery.store import exists as db_exists
 
 
 @click.command()
@@ -116,7 +117,7 @@ def prune(db: str | None, keep_runs: int | None, keep_days: int | None, compact:
     from painpoints.discovery.settings import load_settings
 
     settings = load_settings(db=db, keep_runs=keep_runs, keep_days=keep_days)
-    if not settings.db.exists():
+    if not db_exists(settings.db):
         raise click.ClickException(f"{settings.db} does not exist")
     try:
         with store.connect(settings.db, lock_wait=settings.lock_wait) as con:

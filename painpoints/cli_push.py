@@ -81,9 +81,10 @@ def digest(db: str | None, dry_run: bool, as_json: bool, again: bool) -> None:
     from painpoints.discovery.digest import DigestError, send_digest
     from painpoints.discovery.settings import load_settings
     from painpoints.discovery.store import StoreError
+    from painpoints.discovery.store import exists as db_exists
 
     settings = load_settings(db=db)
-    if not settings.db.exists():
+    if not db_exists(settings.db):
         raise click.ClickException(f"no painpoints database at {settings.db}: ingest and run first")
     try:
         done = send_digest(settings, again=again, dry_run=dry_run)

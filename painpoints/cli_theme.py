@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from painpoints.discovery.store import StoreError
+from painpoints.discovery.store import exists as db_exists
 
 DB_HELP = "DuckDB file (default: $PAINPOINTS_DB, else ./painpoints.duckdb)"
 THEME = click.argument("theme_id")
@@ -26,7 +27,7 @@ def _curate(
     from painpoints.discovery.settings import load_settings
 
     settings = load_settings(db=db)
-    if not settings.db.exists():
+    if not db_exists(settings.db):
         raise click.ClickException(f"{settings.db} does not exist; run `painpoints ingest` and `painpoints run` first")
     try:
         with store.connect(settings.db, lock_wait=settings.lock_wait) as con:

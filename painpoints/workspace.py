@@ -203,6 +203,6 @@ class Workspace:
 def connect(db: str | Path | None = None) -> Workspace:
     """The workspace of ``db`` (default: ``PAINPOINTS_DB`` / painpoints.toml / painpoints.duckdb)."""
     settings = load_settings(db=db)
-    if not settings.db.exists():
+    if not store.exists(settings.db):
         raise store.StoreError(f"no painpoints database at {settings.db}: ingest and run first")
     return Workspace(settings)

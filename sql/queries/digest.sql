@@ -43,6 +43,8 @@ FROM theme_issues GROUP BY theme_id;
 SELECT sent_at, sent_by FROM digests WHERE week = $week;
 
 -- name: record_digest
-INSERT INTO digests (week, sent_at, run_id, themes, sent_by) VALUES ($week, $now, $run, $themes, $by)
-ON CONFLICT (week) DO UPDATE SET sent_at = excluded.sent_at, run_id = excluded.run_id,
-    themes = excluded.themes, sent_by = excluded.sent_by;
+MERGE INTO digests d
+USING (SELECT $week::DATE AS week, $now::TIMESTAMP AS sent_at, $run AS run_id, $themes AS themes, $by AS sent_by) n
+ON d.week = n.week
+WHEN MATCHED THEN UPDATE SET sent_at = n.sent_at, run_id = n.run_id, themes = n.themes, sent_by = n.sent_by
+WHEN NOT MATCHED THEN INSERT BY NAME;

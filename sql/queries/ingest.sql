@@ -25,13 +25,18 @@ SET text = ?, created_at = ?, author = ?, rating = ?, metadata = ?::JSON, conten
 WHERE feedback_id = ?;
 
 -- name: set_cursor
-INSERT INTO sync_state (source, cursor, updated_at, detail) VALUES (?, ?, ?, ?::JSON)
-ON CONFLICT (source) DO UPDATE
-SET cursor = excluded.cursor, updated_at = excluded.updated_at, detail = excluded.detail;
+-- MERGE, not ON CONFLICT: a DuckLake store has no primary keys to conflict on
+MERGE INTO sync_state s
+USING (SELECT ? AS source, ? AS cursor, ?::TIMESTAMP AS updated_at, ?::JSON AS detail) n ON s.source = n.source
+WHEN MATCHED THEN UPDATE SET cursor = n.cursor, updated_at = n.updated_at, detail = n.detail
+WHEN NOT MATCHED THEN INSERT BY NAME;
 
 -- name: record_file
-INSERT INTO ingested_files (source, path, sha256, size, counts, ingested_at) VALUES (?, ?, ?, ?, ?::JSON, ?)
-ON CONFLICT DO NOTHING;
+INSERT INTO ingested_files (source, path, sha256, size, counts, ingested_at)
+SELECT * FROM (SELECT ? AS source, ? AS path, ? AS sha256, ? AS size, ?::JSON AS counts, ?::TIMESTAMP AS ingested_at) n
+WHERE NOT EXISTS (
+    SELECT 1 FROM ingested_files f WHERE f.source = n.source AND f.path = n.path AND f.sha256 = n.sha256
+);
 
 -- name: unsegmented_feedback
 SELECT f.feedback_id, f.kind, f.text
@@ -48,9 +53,10 @@ GROUP BY content_hash
 ORDER BY content_hash;
 
 -- name: insert_embeddings
+-- a vector only where the cache has none: a shard stored twice is stored once (no ON CONFLICT: DuckLake)
 INSERT INTO embeddings (content_hash, model, vector)
-SELECT content_hash, ?, vector FROM batch
-ON CONFLICT DO NOTHING;
+SELECT b.content_hash, $model, b.vector FROM batch b
+WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = b.content_hash AND e.model = $model);
 
 -- name: cached_vectors
 SELECT e.content_hash, e.vector

@@ -82,10 +82,14 @@ WHERE segment_id NOT IN (SELECT segment_id FROM assigned);
 DELETE FROM current_assignments WHERE segment_id NOT IN (SELECT segment_id FROM assigned);
 
 -- name: apply_changed_assignments
-INSERT OR REPLACE INTO current_assignments BY NAME
-SELECT segment_id, run_id, theme_id, how, sentiment, sentiment_score, llm_sentiment, content_hash, feedback_type
-FROM assignments
-WHERE run_id = ? AND how <> 'removed';
+MERGE INTO current_assignments c
+USING (
+    SELECT segment_id, run_id, theme_id, how, sentiment, sentiment_score, llm_sentiment, content_hash, feedback_type
+    FROM assignments
+    WHERE run_id = ? AND how <> 'removed'
+) n ON c.segment_id = n.segment_id
+WHEN MATCHED THEN UPDATE BY NAME
+WHEN NOT MATCHED THEN INSERT BY NAME;
 
 -- name: insert_themes
 INSERT INTO themes BY NAME SELECT * FROM state;
@@ -115,7 +119,8 @@ WHERE run_id = ?;
 -- name: last_full_run
 SELECT max(finished_at)
 FROM runs
-WHERE status = 'success' AND stats->>'mode' = 'full';
+-- json_extract_string, not ->>: DuckLake 1.5.5 fails this filter written with ->> ("cast value to numerical")
+WHERE status = 'success' AND json_extract_string(stats, 'mode') = 'full';
 
 -- name: curation_rows
 SELECT curation_id, action, theme_id, target_theme_id, value, applied_run
@@ -138,7 +143,7 @@ SELECT a.theme_id, e.vector
 FROM current_assignments a
 CROSS JOIN latest_run r
 JOIN segments s USING (segment_id)
-JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = r.stats->>'embed_model'
+JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = json_extract_string(r.stats, 'embed_model')
 WHERE a.theme_id IS NOT NULL
 ORDER BY a.segment_id;
 

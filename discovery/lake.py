@@ -1,0 +1,188 @@
+"""A DuckLake store: ``--db ducklake:<catalog>`` keeps the same tables and views as a DuckDB file, with
+the catalog in a DuckDB or SQLite file or in Postgres and the data as Parquet under ``lake_data_path``
+(a folder, or ``s3://bucket/prefix``).
+
+Why a lake: a DuckDB file has one writing process and nobody may read it while that process writes;
+a DuckLake with a SQLite or Postgres catalog takes several writers and gives readers snapshot
+isolation, and its data can sit on object storage. The catalog string after ``ducklake:`` is DuckLake's
+own (``/path/meta.ducklake``, ``sqlite:/path/meta.sqlite``, ``postgres:dbname=pp host=…``).
+
+Offline, DuckDB's extensions come only as PyPI wheels (pip extra ``[lake]``) built for exactly this
+DuckDB version; ``install_extensions`` copies them into painpoints' own extension folder once, from
+where ``ATTACH 'ducklake:…'`` and ``s3://`` paths load them (never from the internet).
+
+S3 credentials and endpoint come from the standard AWS variables (``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``) into a
+temporary secret of the connection: never stored in the catalog or the settings.
+
+DuckLake has no primary keys or ``ON CONFLICT``: ``lake_ddl`` drops the key clauses from the schema
+files, and every upsert in ``sql/queries`` is a ``MERGE`` or an anti-join, so reruns stay idempotent
+on both stores.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+
+PREFIX = "ducklake:"
+ALIAS = "lake"
+# wheel module → extension name (the sqlite wheel's file is sqlite.duckdb_extension, installed as sqlite_scanner)
+EXTENSIONS = {"ducklake": "ducklake", "httpfs": "httpfs", "sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
+
+
+class LakeError(RuntimeError):
+    """The lake cannot be opened as asked (extension missing, bad catalog string)."""
+
+
+def is_lake(db: str | Path) -> bool:
+    """Whether ``db`` names a DuckLake (``ducklake:<catalog>``) rather than a DuckDB file."""
+    return str(db).startswith(PREFIX)
+
+
+def catalog_file(db: str | Path) -> Path | None:
+    """The catalog's file for a DuckDB or SQLite catalog; None for Postgres (a server)."""
+    rest = str(db)[len(PREFIX) :]
+    if rest.startswith("postgres:"):
+        return None
+    return Path(rest.removeprefix("sqlite:").removeprefix("duckdb:"))
+
+
+def exists(db: str | Path) -> bool:
+    """Whether the lake's catalog exists (a Postgres catalog is taken to exist: the server says)."""
+    file = catalog_file(db)
+    return file is None or file.exists()
+
+
+def extension_dir() -> Path:
+    """Where painpoints keeps the extensions it installed from the wheels (``PAINPOINTS_EXTENSION_DIR``)."""
+    default = Path.home() / ".cache" / "painpoints" / "duckdb_extensions"
+    return Path(os.environ.get("PAINPOINTS_EXTENSION_DIR") or default)
+
+
+@functools.cache
+def install_extensions() -> Path:
+    """Copy each extension wheel's file into ``extension_dir()`` once per process (``INSTALL`` from a
+    local path); returns the folder. The ducklake wheel is required, the others are used when present."""
+    folder = extension_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"extension_directory": str(folder), "autoinstall_known_extensions": False})
+    try:
+        installed = {
+            name
+            for name, done in con.execute("SELECT extension_name, installed FROM duckdb_extensions()").fetchall()
+            if done
+        }
+        for module_name, name in EXTENSIONS.items():
+            if name in installed:
+                continue
+            file = _wheel_file(module_name)
+            if file is None:
+                if module_name == "ducklake":
+                    raise LakeError(
+                        f"a ducklake: store needs the DuckLake extension for DuckDB {duckdb.__version__}: "
+                        "pip install 'painpoints[lake]'"
+                    )
+                continue
+            con.execute(f"INSTALL {_literal(str(file))}")
+    finally:
+        con.close()
+    return folder
+
+
+def _wheel_file(module_name: str) -> Path | None:
+    try:
+        module = importlib.import_module(f"duckdb_extension_{module_name}")
+    except ImportError:
+        return None
+    file = Path(list(module.__path__)[0]) / "extensions" / f"v{duckdb.__version__}" / f"{module_name}.duckdb_extension"
+    return file if file.exists() else None
+
+
+def connect(
+    db: str | Path, read_only: bool, data_path: str | None, config: dict[str, Any]
+) -> duckdb.DuckDBPyConnection:
+    """A connection whose default database is the lake ``db`` (so unqualified names resolve there, in
+    cursors too). A new lake is created first with ``data_path`` (kept in its catalog: later
+    connections need not repeat it); a reader attaches read-only and then has the file system shut
+    off, as the file store's readers do, except for the lake's own data."""
+    target = str(db)
+    file = catalog_file(target)
+    if file is not None:
+        if read_only and not file.exists():
+            raise LakeError(f"lake catalog {file} does not exist; ingest something first")
+        file.parent.mkdir(parents=True, exist_ok=True)
+    config = {**config, "extension_directory": str(install_extensions()), "autoinstall_known_extensions": False}
+    if not read_only and file is not None and not file.exists():
+        _create(target, data_path, config)
+    con = duckdb.connect(target, read_only=read_only, config=config)
+    try:
+        _s3_secret(con)
+        if read_only:
+            meta = f"__ducklake_metadata_{con.execute('SELECT current_database()').fetchone()[0]}"  # type: ignore[index]
+            row = con.execute(f'SELECT value FROM "{meta}".ducklake_metadata WHERE key = ?', ["data_path"]).fetchone()
+            con.execute("SET allowed_directories = ?", [[config["extension_directory"] + "/", *(row or [])]])
+            con.execute("SET enable_external_access = false")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _create(target: str, data_path: str | None, config: dict[str, Any]) -> None:
+    """Create the lake with its data path (``ATTACH … (DATA_PATH …)``; a later ``connect`` cannot say it)."""
+    con = duckdb.connect(config=config)
+    try:
+        _s3_secret(con)
+        option = f" (DATA_PATH {_literal(data_path)})" if data_path else ""
+        con.execute(f"ATTACH {_literal(target)} AS {ALIAS}{option}")
+    finally:
+        con.close()
+
+
+def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """A temporary S3 secret from the standard AWS variables (endpoint included), when any is set."""
+    env = os.environ
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if not (key or endpoint):
+        return
+    parts = ["TYPE s3"]
+    if key and secret:
+        parts += [f"KEY_ID {_literal(key)}", f"SECRET {_literal(secret)}"]
+    if token := env.get("AWS_SESSION_TOKEN"):
+        parts.append(f"SESSION_TOKEN {_literal(token)}")
+    if region := env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"):
+        parts.append(f"REGION {_literal(region)}")
+    if endpoint:  # DuckDB wants host:port, TLS and the URL style separately; custom endpoints are path-style
+        url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        tls = str(url.scheme == "https").lower()
+        parts += [f"ENDPOINT {_literal(url.netloc)}", f"USE_SSL {tls}", "URL_STYLE 'path'"]
+    con.execute(f"CREATE TEMPORARY SECRET painpoints_s3 ({', '.join(parts)})")
+
+
+def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con``'s default database is a DuckLake."""
+    row = con.execute("SELECT type FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return row is not None and row[0] == "ducklake"
+
+
+_KEY_CLAUSE = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)", re.I)
+_INLINE_KEY = re.compile(r"\s+(PRIMARY KEY|UNIQUE)\b", re.I)
+
+
+def lake_ddl(ddl: str) -> str:
+    """The schema file ``ddl`` without what DuckLake lacks: primary keys and UNIQUE. Uniqueness is
+    kept by the writers instead (MERGE and anti-joins in ``sql/queries``)."""
+    return _INLINE_KEY.sub("", _KEY_CLAUSE.sub("", ddl))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,154 @@
+"""A DuckLake store with the real extensions (installed from their PyPI wheels) and, for ``s3://`` data,
+moto's S3 server on 127.0.0.1: ingest, run and query through the same CLI and views as a DuckDB file;
+reruns are idempotent without primary keys; two writer processes and a reader share a SQLite catalog."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from painpoints.cli import main
+from painpoints.discovery import lake, store
+
+DATA = Path(__file__).resolve().parent / "data"
+FILES = [("complaints.csv", "cfpb", "ticket"), ("reviews.jsonl", "play", "review")]
+
+
+def q(db: str, sql: str) -> list[tuple]:
+    with store.connect(db, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def ingest(db: str, name: str, source: str, kind: str) -> str:
+    result = CliRunner().invoke(main, ["ingest", str(DATA / name), "--source", source, "--kind", kind, "--db", db])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_schema_files_lose_only_their_keys_on_a_lake() -> None:
+    ddl = "CREATE TABLE t (a VARCHAR PRIMARY KEY, b INT NOT NULL, c INT UNIQUE, PRIMARY KEY (a, b));"
+    assert lake.lake_ddl(ddl) == "CREATE TABLE t (a VARCHAR, b INT NOT NULL, c INT);"
+    assert lake.is_lake("ducklake:sqlite:/x/meta.sqlite") and not lake.is_lake("/x/painpoints.duckdb")
+    assert lake.catalog_file("ducklake:sqlite:/x/meta.sqlite") == Path("/x/meta.sqlite")
+    assert lake.catalog_file("ducklake:postgres:dbname=pp host=db") is None
+
+
+@pytest.mark.slow
+def test_ingest_run_and_query_a_local_lake(prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAINPOINTS_LAKE_DATA_PATH", str(tmp_path / "files") + "/")
+    db = f"ducklake:{tmp_path / 'meta.ducklake'}"
+    for name, source, kind in FILES:
+        ingest(db, name, source, kind)
+    stored = q(db, "SELECT count(*) FROM feedback")[0][0]
+    assert stored >= 150
+    ingest(db, *FILES[0])  # the same file again: nothing new, nothing doubled
+    assert q(db, "SELECT count(*) FROM feedback")[0][0] == stored
+    result = CliRunner().invoke(main, ["run", "--db", db])
+    assert result.exit_code == 0, result.output
+    rows = q(db, "SELECT rank, label, items FROM pain_points ORDER BY rank")
+    assert rows and rows[0][0] == 1
+    segmented = q(db, "SELECT count(DISTINCT feedback_id) FROM segments")[0][0]
+    assert q(db, "SELECT count(DISTINCT feedback_id) FROM feedback_themes")[0][0] == segmented > 150
+    dupes = "SELECT count(*) - count(DISTINCT (content_hash, model)) FROM embeddings"
+    assert q(db, dupes)[0][0] == 0
+    rerun = CliRunner().invoke(main, ["run", "--db", db, "--full"])  # a second run: every table keyed as before
+    assert rerun.exit_code == 0, rerun.output
+    assert q(db, dupes)[0][0] == 0
+    assert q(db, "SELECT count(*) - count(DISTINCT segment_id) FROM current_assignments")[0][0] == 0
+    assert list((tmp_path / "files").rglob("*.parquet"))  # the data is Parquet in the data path
+    with store.connect(db, read_only=True) as con, pytest.raises(duckdb.Error):
+        con.execute("COPY (SELECT 1) TO '/tmp/painpoints-reader-escape.csv'")  # readers stay shut in
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch):
+    """moto's S3 on 127.0.0.1 with a bucket; the standard AWS variables point at it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="lake")
+    yield client
+    server.stop()
+
+
+@pytest.mark.slow
+def test_a_lake_on_s3_with_a_sqlite_catalog(
+    prefect_harness, s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAINPOINTS_LAKE_DATA_PATH", "s3://lake/painpoints/")
+    db = f"ducklake:sqlite:{tmp_path / 'meta.sqlite'}"
+    ingest(db, *FILES[0])
+    result = CliRunner().invoke(main, ["run", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert q(db, "SELECT count(*) FROM pain_points")[0][0] > 0
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake").get("Contents", [])]
+    assert any(k.startswith("painpoints/") and k.endswith(".parquet") for k in keys)
+    assert "testing" not in (tmp_path / "meta.sqlite").read_bytes().decode("latin-1")  # no secret in the catalog
+
+
+@pytest.mark.slow
+def test_two_writers_and_a_reader_share_a_sqlite_catalog(tmp_path: Path) -> None:
+    """A run and an ingest commit in two processes while this one reads ``pain_points`` in a loop:
+    no reader error, and every item of both files is stored once."""
+    db = f"ducklake:sqlite:{tmp_path / 'meta.sqlite'}"
+    env = {
+        **os.environ,
+        "PAINPOINTS_LAKE_DATA_PATH": str(tmp_path / "files") + "/",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": "",
+    }
+    cli = [sys.executable, "-m", "painpoints.cli"]
+    first = subprocess.run(
+        [*cli, "ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", db],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert first.returncode == 0, first.stderr
+    subprocess.run([*cli, "run", "--db", db], env=env, capture_output=True, text=True, timeout=600, check=True)
+    base = q(db, "SELECT count(*) FROM feedback")[0][0]
+    writers = [
+        subprocess.Popen(
+            [*cli, "run", "--full", "--db", db], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ),
+        subprocess.Popen(
+            [*cli, "ingest", str(DATA / "reviews.jsonl"), "--source", "play", "--kind", "review", "--db", db],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+    ]
+    reads = 0
+    while any(w.poll() is None for w in writers):
+        assert q(db, "SELECT count(*) FROM pain_points")[0][0] > 0  # a committed snapshot, never an error
+        reads += 1
+        time.sleep(0.2)
+    outs = [w.communicate() for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], outs
+    assert reads > 3
+    alone = tmp_path / "alone.duckdb"  # what the reviews file stores into an empty DuckDB file
+    ingest(str(alone), "reviews.jsonl", "play", "review")
+    assert q(db, "SELECT count(*) FROM feedback")[0][0] == base + q(str(alone), "SELECT count(*) FROM feedback")[0][0]
+    assert q(db, "SELECT count(*) - count(DISTINCT feedback_id) FROM feedback")[0][0] == 0
+    assert q(db, "SELECT count(*) FROM runs WHERE status = 'success'")[0][0] == 2
