@@ -36,9 +36,7 @@ def embed_missing(con: duckdb.DuckDBPyConnection, embedder: Encoder) -> int:
     return encode_chunks(
         embedder,
         todo,
-        lambda hashes, vectors: store.retry_conflicts(
-            lambda: store.insert_embeddings(con, embedder.key, hashes, vectors)
-        ),
+        lambda hashes, vectors: store.atomic(con, lambda: store.insert_embeddings(con, embedder.key, hashes, vectors)),
     )
 
 

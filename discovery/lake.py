@@ -126,9 +126,14 @@ def connect(
     try:
         _s3_secret(con)
         if read_only:
-            meta = f"__ducklake_metadata_{con.execute('SELECT current_database()').fetchone()[0]}"  # type: ignore[index]
-            row = con.execute(f'SELECT value FROM "{meta}".ducklake_metadata WHERE key = ?', ["data_path"]).fetchone()
-            con.execute("SET allowed_directories = ?", [[config["extension_directory"] + "/", *(row or [])]])
+            name = str(con.execute("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
+            row = con.execute(
+                f'SELECT value FROM "__ducklake_metadata_{name}".ducklake_metadata WHERE key = ?', ["data_path"]
+            ).fetchone()
+            allowed = [config["extension_directory"] + "/", *(row or [])]
+            if file is not None:  # a lake created without a data path keeps its files beside the catalog
+                allowed.append(str(file.parent.resolve()) + "/")
+            con.execute("SET allowed_directories = ?", [allowed])
             con.execute("SET enable_external_access = false")
     except BaseException:
         con.close()
@@ -174,14 +179,19 @@ def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
     return row is not None and row[0] == "ducklake"
 
 
-_KEY_CLAUSE = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)", re.I)
-_INLINE_KEY = re.compile(r"\s+(PRIMARY KEY|UNIQUE)\b", re.I)
+_COMMENT = re.compile(r"--[^\n]*")
+_KEY_CLAUSE = re.compile(r",\s*(PRIMARY KEY|UNIQUE)\s*\([^)]*\)", re.I)
+_INLINE_KEY = re.compile(r"[ \t]+(PRIMARY KEY|UNIQUE)\b", re.I)
 
 
 def lake_ddl(ddl: str) -> str:
-    """The schema file ``ddl`` without what DuckLake lacks: primary keys and UNIQUE. Uniqueness is
-    kept by the writers instead (MERGE and anti-joins in ``sql/queries``)."""
-    return _INLINE_KEY.sub("", _KEY_CLAUSE.sub("", ddl))
+    """The schema file ``ddl`` without what DuckLake lacks: primary keys (their columns stay NOT NULL)
+    and UNIQUE; comments go first, so a key clause after a commented line is seen. Uniqueness is kept by the writers instead:
+    MERGE and anti-joins in ``sql/queries``, serialised by the write token (``store.transaction``)."""
+    def inline(match: re.Match[str]) -> str:  # a key column stays NOT NULL, as the key made it
+        return " NOT NULL" if match.group(1).upper() == "PRIMARY KEY" else ""
+
+    return _INLINE_KEY.sub(inline, _KEY_CLAUSE.sub("", _COMMENT.sub("", ddl)))
 
 
 def _literal(text: str) -> str:

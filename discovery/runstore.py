@@ -188,6 +188,12 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
 
 def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryResult) -> None:
     """``finish_run``'s statements, inside its transaction with its tables registered."""
+    overtaken = con.execute(sql("run_overtaken"), [run_id]).fetchall()
+    if overtaken:  # its result was computed from a state another run has since replaced: storing it would undo that run
+        raise StoreError(
+            f"run {run_id} is not stored: run {overtaken[0][0]} finished while it ran, so its themes were computed "
+            "from an older state; run again"
+        )
     cache_embeddings(con, result.embeddings)
     if result.llm_calls:
         con.execute(sql("insert_llm_calls"))

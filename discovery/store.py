@@ -205,7 +205,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     applied = 0
     adapt = lake.lake_ddl if lake.is_lake_connection(con) else str
     for version, name, ddl in migrations()[have:]:
-        with transaction(con):
+        with transaction(con, token=False):
             con.execute(adapt(SCHEMA_VERSION_DDL))
             con.execute(adapt(ddl))
             con.execute(
@@ -214,7 +214,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         applied += 1
     views, digest = _views_digest()
     if applied or not scalar(con, "SELECT count(*) FROM schema_views WHERE sha256 = ?", [digest]):
-        with transaction(con):
+        with transaction(con, token=False):
             con.execute(views)
             con.execute("DELETE FROM schema_views")
             con.execute("INSERT INTO schema_views (sha256, applied_at) VALUES (?, ?)", [digest, utc_now()])
@@ -273,9 +273,16 @@ def _lock_holder(state: RetryCallState) -> str:
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(con: duckdb.DuckDBPyConnection, token: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction. On a DuckLake it first takes the write token (updates ``write_token``'s one
+    row): DuckLake lets two transactions that only insert both commit, each having checked "not there
+    yet" in its own snapshot, so the same key could land twice; two updates of one row conflict, so
+    the later commit fails and ``retry_conflicts`` runs it again on a snapshot that has the other's
+    rows. ``token=False`` for the migrations that create the table."""
     con.execute("BEGIN TRANSACTION")
     try:
+        if token and lake.is_lake_connection(con):
+            con.execute("UPDATE write_token SET writes = writes + 1")
         yield con
     except BaseException:
         con.execute("ROLLBACK")
@@ -289,9 +296,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def _is_conflict(err: BaseException) -> bool:
-    return isinstance(err, duckdb.TransactionException) or (
-        isinstance(err, duckdb.Error) and "database is locked" in str(err)
-    )
+    """A commit that lost a race with another writer (not any transaction error: those are bugs)."""
+    text = str(err).lower()
+    return isinstance(err, duckdb.Error) and ("transaction conflict" in text or "database is locked" in text)
+
+
+def atomic(con: duckdb.DuckDBPyConnection, call: Callable[[], T]) -> T:
+    """``call()`` in one transaction, run again when its commit loses a race (``retry_conflicts``)."""
+
+    def once() -> T:
+        with transaction(con):
+            return call()
+
+    return retry_conflicts(once)
 
 
 def retry_conflicts(call: Callable[[], T], wait_up_to: float = 120.0) -> T:

@@ -167,7 +167,7 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
     params = run_params(settings, min_theme_size, llm, full)
     with _connect(settings) as con:
         fingerprint = runstore.run_fingerprint(con, settings.fingerprint(), params)
-        skipped = store.retry_conflicts(lambda: runstore.skip_if_unchanged(con, params, fingerprint))
+        skipped = store.atomic(con, lambda: runstore.skip_if_unchanged(con, params, fingerprint))
     if skipped is not None:  # nothing changed since the last successful run: recorded, nothing redone
         get_run_logger().info("nothing changed since the last successful run: run %s skipped", skipped)
         _publish(settings, skipped)
@@ -188,9 +188,9 @@ def _begin(settings: Settings, params: dict) -> str:
     from prefect.runtime import flow_run
 
     with _connect(settings) as con:
-        return store.retry_conflicts(lambda: runstore.start_run(con, params, flow_run.id))
+        return store.atomic(con, lambda: runstore.start_run(con, params, flow_run.id))
 
 
 def _fail(settings: Settings, run_id: str, error: str) -> None:
     with _connect(settings) as con:
-        store.retry_conflicts(lambda: runstore.fail_run(con, run_id, error))
+        store.atomic(con, lambda: runstore.fail_run(con, run_id, error))

@@ -207,7 +207,7 @@ def _skip_if_unchanged(path: Path, llm: bool | None, min_theme_size: int | None,
     try:
         with store.connect(path, lock_wait=settings.lock_wait) as con:
             fingerprint = runstore.run_fingerprint(con, settings.fingerprint(), params)
-            return store.retry_conflicts(lambda: runstore.skip_if_unchanged(con, params, fingerprint))
+            return store.atomic(con, lambda: runstore.skip_if_unchanged(con, params, fingerprint))
     except StoreError as err:
         raise click.ClickException(str(err)) from err
 

@@ -34,10 +34,22 @@ def ingest(db: str, name: str, source: str, kind: str) -> str:
 
 def test_schema_files_lose_only_their_keys_on_a_lake() -> None:
     ddl = "CREATE TABLE t (a VARCHAR PRIMARY KEY, b INT NOT NULL, c INT UNIQUE, PRIMARY KEY (a, b));"
-    assert lake.lake_ddl(ddl) == "CREATE TABLE t (a VARCHAR, b INT NOT NULL, c INT);"
+    assert lake.lake_ddl(ddl) == "CREATE TABLE t (a VARCHAR NOT NULL, b INT NOT NULL, c INT);"
     assert lake.is_lake("ducklake:sqlite:/x/meta.sqlite") and not lake.is_lake("/x/painpoints.duckdb")
     assert lake.catalog_file("ducklake:sqlite:/x/meta.sqlite") == Path("/x/meta.sqlite")
     assert lake.catalog_file("ducklake:postgres:dbname=pp host=db") is None
+
+
+def test_every_migration_keeps_its_columns_and_loses_only_its_keys_on_a_lake() -> None:
+    plain, lakeish = duckdb.connect(), duckdb.connect()
+    for _, _, ddl in store.migrations():
+        plain.execute(ddl)
+        lakeish.execute(lake.lake_ddl(ddl))
+    columns = "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns ORDER BY ALL"
+    assert lakeish.execute(columns).fetchall() == plain.execute(columns).fetchall()
+    kinds = "SELECT DISTINCT constraint_type FROM duckdb_constraints() ORDER BY 1"
+    assert "PRIMARY KEY" in {k for (k,) in plain.execute(kinds).fetchall()}
+    assert {k for (k,) in lakeish.execute(kinds).fetchall()} == {"NOT NULL"}
 
 
 @pytest.mark.slow
@@ -63,6 +75,11 @@ def test_ingest_run_and_query_a_local_lake(prefect_harness, tmp_path: Path, monk
     assert q(db, dupes)[0][0] == 0
     assert q(db, "SELECT count(*) - count(DISTINCT segment_id) FROM current_assignments")[0][0] == 0
     assert list((tmp_path / "files").rglob("*.parquet"))  # the data is Parquet in the data path
+    query = CliRunner().invoke(main, ["query", "SELECT count(*) AS n FROM praise", "--db", db])
+    assert query.exit_code == 0, query.output
+    report = CliRunner().invoke(main, ["report", "--db", db, "--out", str(tmp_path / "report.html")])
+    assert report.exit_code == 0, report.output
+    assert rows[0][1].split()[0] in (tmp_path / "report.html").read_text()  # the top pain point is in it
     with store.connect(db, read_only=True) as con, pytest.raises(duckdb.Error):
         con.execute("COPY (SELECT 1) TO '/tmp/painpoints-reader-escape.csv'")  # readers stay shut in
 
@@ -152,3 +169,29 @@ def test_two_writers_and_a_reader_share_a_sqlite_catalog(tmp_path: Path) -> None
     assert q(db, "SELECT count(*) FROM feedback")[0][0] == base + q(str(alone), "SELECT count(*) FROM feedback")[0][0]
     assert q(db, "SELECT count(*) - count(DISTINCT feedback_id) FROM feedback")[0][0] == 0
     assert q(db, "SELECT count(*) FROM runs WHERE status = 'success'")[0][0] == 2
+
+
+@pytest.mark.slow
+def test_the_same_file_from_two_processes_at_once_is_stored_once(tmp_path: Path) -> None:
+    """Both check "not stored yet" in their own snapshot; the write token makes the later commit
+    conflict and run again on the newer one, so nothing lands twice."""
+    db = f"ducklake:sqlite:{tmp_path / 'meta.sqlite'}"
+    env = {**os.environ, "PAINPOINTS_LAKE_DATA_PATH": str(tmp_path / "files") + "/"}
+    cmd = [sys.executable, "-m", "painpoints.cli", "ingest", str(DATA / "reviews.jsonl"), "--source", "play"]
+    subprocess.run(
+        [*cmd[:3], "ingest", str(DATA / "complaints.csv"), "--source", "cfpb", "--kind", "ticket", "--db", db],
+        env=env,
+        check=True,
+        capture_output=True,
+    )  # creates the lake before the race
+    both = [
+        subprocess.Popen([*cmd, "--kind", "review", "--db", db], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300)[0] for p in both]
+    assert [p.returncode for p in both] == [0, 0], outs
+    alone = tmp_path / "alone.duckdb"
+    ingest(str(alone), "reviews.jsonl", "play", "review")
+    ingest(str(alone), "complaints.csv", "cfpb", "ticket")
+    assert q(db, "SELECT count(*) FROM feedback")[0][0] == q(str(alone), "SELECT count(*) FROM feedback")[0][0]
+    assert q(db, "SELECT count(*) - count(DISTINCT feedback_id) FROM feedback")[0][0] == 0

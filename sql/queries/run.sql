@@ -32,6 +32,14 @@ VALUES (?, ?, 'running', ?, ?);
 UPDATE runs SET status = 'abandoned', finished_at = ?, error = ?
 WHERE run_id = ?;
 
+-- name: run_overtaken
+-- a successful run that finished after run ? started: ? computed its result from an older state
+SELECT o.run_id
+FROM runs o, runs r
+WHERE r.run_id = $1 AND o.run_id <> $1 AND o.status = 'success' AND o.finished_at > r.started_at
+ORDER BY o.finished_at DESC
+LIMIT 1;
+
 -- name: fail_run
 UPDATE runs SET status = 'failed', finished_at = ?, error = ?
 WHERE run_id = ?;
