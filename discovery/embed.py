@@ -45,6 +45,9 @@ class Embedder:
     batch_size : texts per fp32 forward pass (sentence-transformers sorts by length, so padding is small).
     progress : show a progress bar while filling the cache; None = only on a terminal.
     precision : "int8" (ONNX Runtime, see ``discovery.int8``) or "fp32" (plain sentence-transformers).
+    threads : CPU threads of the forward pass; None = the runtime's default (every core). A Ray
+        worker sets the CPUs it was given.
+    device : torch device of the fp32 path ("cuda" on a GPU worker); the int8 path runs on the CPU.
 
     Attributes
     ----------
@@ -57,6 +60,8 @@ class Embedder:
     batch_size: int = 64
     progress: bool | None = None
     precision: str = "int8"
+    threads: int | None = None
+    device: str = "cpu"
 
     @property
     def key(self) -> str:
@@ -69,7 +74,7 @@ class Embedder:
         if self.precision == "int8":
             from painpoints.discovery.int8 import Int8Encoder
 
-            self.int8_ = Int8Encoder(resolve_model(self.model), lambda: self.model_)
+            self.int8_ = Int8Encoder(resolve_model(self.model), lambda: self.model_, threads=self.threads)
         elif self.precision == "fp32":
             self.model_  # noqa: B018  (load now: fit() is where the cost belongs)
         else:
@@ -83,7 +88,11 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise in a CLI run
-        return SentenceTransformer(resolve_model(self.model), device="cpu")
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
+        return SentenceTransformer(resolve_model(self.model), device=self.device)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not hasattr(self, "fitted_"):

@@ -140,9 +140,10 @@ class Int8Encoder:
     """Encode with the int8 ONNX model: the model's own tokenizer (``tokenizer.json`` through the
     ``tokenizers`` library, so a cold process never imports torch once the export exists),
     length-sorted batches sized by a token budget (no wasted padding), mean pooling over real
-    tokens, L2 normalisation."""
+    tokens, L2 normalisation. ``threads``: ONNX Runtime's intra-op threads (None = its default, every
+    physical core; a Ray worker passes the CPUs it was given, so workers sharing a node do not fight)."""
 
-    def __init__(self, source: str, load: Callable[[], Any]) -> None:
+    def __init__(self, source: str, load: Callable[[], Any], threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -162,6 +163,8 @@ class Int8Encoder:
         self.tokenizer.enable_truncation(self.max_length)
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 

@@ -186,8 +186,10 @@ _INLINE_KEY = re.compile(r"[ \t]+(PRIMARY KEY|UNIQUE)\b", re.I)
 
 def lake_ddl(ddl: str) -> str:
     """The schema file ``ddl`` without what DuckLake lacks: primary keys (their columns stay NOT NULL)
-    and UNIQUE; comments go first, so a key clause after a commented line is seen. Uniqueness is kept by the writers instead:
-    MERGE and anti-joins in ``sql/queries``, serialised by the write token (``store.transaction``)."""
+    and UNIQUE; comments go first, so a key clause after a commented line is seen. Uniqueness is kept
+    by the writers instead: MERGE and anti-joins in ``sql/queries``, serialised by the write token
+    (``store.transaction``)."""
+
     def inline(match: re.Match[str]) -> str:  # a key column stays NOT NULL, as the key made it
         return " NOT NULL" if match.group(1).upper() == "PRIMARY KEY" else ""
 

@@ -242,6 +242,9 @@ class RunStats:
     llm: LLMStats | None = None
     new_segments: int | None = None
     new_embeddings: int | None = None
+    engine: str = "local"  # where the embed step ran: "local" or "ray"
+    engine_workers: int | None = None  # Ray worker processes that embedded a shard (None: local)
+    engine_nodes: int | None = None  # Ray nodes they ran on
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -293,10 +296,29 @@ class DiscoveryResult:
     embeddings: list[NewEmbeddings] = field(default_factory=list)
     area_state: list[KnownArea] | None = None  # the new areas table; None leaves it as it is
 
-    def with_counts(self, new_segments: int | None = None, new_embeddings: int | None = None) -> DiscoveryResult:
-        """This result with the prepare and embed steps' counts added to its stats."""
-        stats = replace(self.stats, new_segments=new_segments, new_embeddings=new_embeddings)
+    def with_counts(self, new_segments: int | None = None, embedded: EmbedReport | None = None) -> DiscoveryResult:
+        """This result with the prepare and embed steps' counts (and where embedding ran) in its stats."""
+        stats = replace(self.stats, new_segments=new_segments)
+        if embedded is not None:
+            stats = replace(
+                stats,
+                new_embeddings=embedded.embedded,
+                engine=embedded.engine,
+                engine_workers=embedded.workers,
+                engine_nodes=embedded.nodes,
+            )
         return replace(self, stats=stats)
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    """What the embed step did: texts embedded, on which engine, by how many Ray workers on how many
+    nodes (None for the local engine). Small on purpose: it is what crosses Prefect, not vectors."""
+
+    embedded: int
+    engine: str = "local"
+    workers: int | None = None
+    nodes: int | None = None
 
 
 @dataclass

@@ -54,6 +54,23 @@ class Settings(BaseSettings):
         description="int8: ONNX Runtime with int8 weights (2-3x faster, median cosine 0.993 to fp32); "
         "fp32: the plain sentence-transformers forward pass. Vectors are cached per precision.",
     )
+    engine: Literal["local", "ray"] = Field(
+        "local",
+        description="where the embed step runs: in this process, or as shards on a Ray cluster "
+        "(ray_address; pip extra [ray]; docs/scale.md)",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="the Ray cluster for engine = 'ray': 'auto', 'host:6379' or 'ray://host:10001'; "
+        "None = Ray's own RAY_ADDRESS, else a Ray instance started on this machine",
+    )
+    ray_workers: int = Field(
+        0, ge=0, description="Ray embedding tasks in flight at once; 0 = as many as the cluster's CPUs (GPUs) allow"
+    )
+    ray_worker_cpus: int = Field(1, ge=1, description="CPUs, and forward-pass threads, per Ray embedding task")
+    ray_worker_gpus: float = Field(
+        0, ge=0, description="GPUs per Ray embedding task (0 = CPU only; GPUs need embed_precision = 'fp32')"
+    )
     min_theme_size: int | None = Field(None, description="HDBSCAN min_cluster_size; None = by data size")
     umap_neighbors: int = 15
     umap_components: int = 5
@@ -180,6 +197,11 @@ OPERATIONAL = frozenset(
         "lake_data_path",
         "lock_wait",
         "db_memory_limit",
+        "engine",
+        "ray_address",
+        "ray_workers",
+        "ray_worker_cpus",
+        "ray_worker_gpus",
         "alert_webhook",
         "digest_weekday",
         "digest_top",

@@ -22,7 +22,7 @@ from painpoints.discovery import pipeline, runstore, store
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.embed_cache import embed_missing
 from painpoints.discovery.llm import LLMLabeler
-from painpoints.discovery.records import DiscoveryResult, RunStats
+from painpoints.discovery.records import DiscoveryResult, EmbedReport, RunStats
 from painpoints.discovery.sentiment import SentimentModel
 from painpoints.discovery.settings import Settings, load_settings, run_params
 from painpoints.discovery.store import utc_now
@@ -76,11 +76,20 @@ def prepare(settings: Settings) -> int:
 
 
 @task(cache_policy=NONE)
-def embed(settings: Settings) -> int:
+def embed(settings: Settings) -> EmbedReport:
+    """Fill the embedding cache here, or on the Ray cluster when ``engine = "ray"`` (shards
+    committed as they return, ``discovery.ray_engine``); returns counts, never vectors."""
     with _connect(settings) as con:
-        n = embed_missing(con, _run_embedder(settings))
-    get_run_logger().info("embedded %d new texts", n)
-    return n
+        if settings.engine == "ray":
+            from painpoints.discovery import ray_engine
+
+            engine = ray_engine.RayEngine.from_settings(settings)
+            report = ray_engine.embed_missing(con, _run_embedder(settings), engine)
+        else:
+            report = EmbedReport(embed_missing(con, _run_embedder(settings)))
+    where = f" on Ray ({report.workers} workers, {report.nodes} nodes)" if report.engine == "ray" else ""
+    get_run_logger().info("embedded %d new texts%s", report.embedded, where)
+    return report
 
 
 @task(cache_policy=NONE)
@@ -121,11 +130,11 @@ def _log_run(s: RunStats) -> None:
 
 
 @task(cache_policy=NONE)
-def write(settings: Settings, run_id: str, result: DiscoveryResult, counts: dict[str, int]) -> None:
+def write(settings: Settings, run_id: str, result: DiscoveryResult, new_segments: int, embedded: EmbedReport) -> None:
     """The run's only write: snapshot, assignments, theme state, events, LLM calls and the vectors
     discovery computed, in one transaction (``runstore.finish_run``)."""
     with _connect(settings) as con:
-        store.retry_conflicts(lambda: runstore.finish_run(con, run_id, result.with_counts(**counts)))
+        store.retry_conflicts(lambda: runstore.finish_run(con, run_id, result.with_counts(new_segments, embedded)))
 
 
 def _run_name() -> str:
@@ -175,8 +184,8 @@ def discover_flow(db: str, min_theme_size: int | None = None, llm: bool | None =
     use_llm = bool(params["llm"])
     run_id = _begin(settings, {**params, "fingerprint": fingerprint})
     try:
-        counts = {"new_segments": prepare(settings), "new_embeddings": embed(settings)}
-        write(settings, run_id, discover(settings, use_llm, full, run_id), counts)
+        new_segments, embedded = prepare(settings), embed(settings)
+        write(settings, run_id, discover(settings, use_llm, full, run_id), new_segments, embedded)
     except BaseException as err:
         _fail(settings, run_id, f"{type(err).__name__}: {err}")
         raise

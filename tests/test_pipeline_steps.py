@@ -23,7 +23,7 @@ from painpoints.discovery.components import (
 )
 from painpoints.discovery.embed_cache import CachingEncoder, embed_missing
 from painpoints.discovery.naming import fixed_labels, name_with_llm
-from painpoints.discovery.records import KnownTheme, LLMStats, RunStats, Scores
+from painpoints.discovery.records import EmbedReport, KnownTheme, LLMStats, RunStats, Scores
 from painpoints.discovery.runstore import RunInput, ThemeState
 from painpoints.discovery.settings import load_settings
 from painpoints.discovery.themes import Curation
@@ -307,9 +307,12 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
         "window_days",
         "seconds",
         "embed_model",
+        "engine",
+        "engine_workers",
+        "engine_nodes",
     ]
     assert list(RunStats().as_dict()) == keys
-    with_llm = RunStats(llm=LLMStats(requests=3), new_segments=1, new_embeddings=2, extra={"engine": "local"})
+    with_llm = RunStats(llm=LLMStats(requests=3), new_segments=1, new_embeddings=2, extra={"written_by_later": 1})
     d = with_llm.as_dict()
     assert list(d)[len(keys) :] == [
         "llm_requests",
@@ -322,7 +325,7 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
         "llm_themes_offline",
         "new_segments",
         "new_embeddings",
-        "engine",
+        "written_by_later",
     ]
     assert RunStats.from_dict(d) == with_llm and with_llm["llm_requests"] == 3
     assert RunStats.from_dict({"mode": "incremental"}).themes == 0  # runs of older versions lack keys
@@ -370,7 +373,7 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         run_id = runstore.start_run(con, {})
         con.close()
         con = store.connect(s.db)  # as the flow's write task: a fresh connection (migrate() read last)
-        runstore.finish_run(con, run_id, result.with_counts(new_segments=36, new_embeddings=36))
+        runstore.finish_run(con, run_id, result.with_counts(36, EmbedReport(36)))
         stats = runstore.run_stats(con, run_id)
         assert stats == replace(result.stats, new_segments=36, new_embeddings=36)
         latest = runstore.latest_run(con)
