@@ -91,7 +91,7 @@ def install_extensions() -> Path:
                         "pip install 'painpoints[lake]'"
                     )
                 continue
-            con.execute(f"INSTALL {_literal(str(file))}")
+            con.execute(f"INSTALL {sql_literal(str(file))}")
     finally:
         con.close()
     return folder
@@ -146,8 +146,8 @@ def _create(target: str, data_path: str | None, config: dict[str, Any]) -> None:
     con = duckdb.connect(config=config)
     try:
         _s3_secret(con)
-        option = f" (DATA_PATH {_literal(data_path)})" if data_path else ""
-        con.execute(f"ATTACH {_literal(target)} AS {ALIAS}{option}")
+        option = f" (DATA_PATH {sql_literal(data_path)})" if data_path else ""
+        con.execute(f"ATTACH {sql_literal(target)} AS {ALIAS}{option}")
     finally:
         con.close()
 
@@ -161,15 +161,15 @@ def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
         return
     parts = ["TYPE s3"]
     if key and secret:
-        parts += [f"KEY_ID {_literal(key)}", f"SECRET {_literal(secret)}"]
+        parts += [f"KEY_ID {sql_literal(key)}", f"SECRET {sql_literal(secret)}"]
     if token := env.get("AWS_SESSION_TOKEN"):
-        parts.append(f"SESSION_TOKEN {_literal(token)}")
+        parts.append(f"SESSION_TOKEN {sql_literal(token)}")
     if region := env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"):
-        parts.append(f"REGION {_literal(region)}")
+        parts.append(f"REGION {sql_literal(region)}")
     if endpoint:  # DuckDB wants host:port, TLS and the URL style separately; custom endpoints are path-style
         url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         tls = str(url.scheme == "https").lower()
-        parts += [f"ENDPOINT {_literal(url.netloc)}", f"USE_SSL {tls}", "URL_STYLE 'path'"]
+        parts += [f"ENDPOINT {sql_literal(url.netloc)}", f"USE_SSL {tls}", "URL_STYLE 'path'"]
     con.execute(f"CREATE TEMPORARY SECRET painpoints_s3 ({', '.join(parts)})")
 
 
@@ -196,5 +196,6 @@ def lake_ddl(ddl: str) -> str:
     return _INLINE_KEY.sub(inline, _KEY_CLAUSE.sub("", _COMMENT.sub("", ddl)))
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal, for the statements that take no parameters (ATTACH in DuckDB 1.5)."""
     return "'" + text.replace("'", "''") + "'"

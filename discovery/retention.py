@@ -59,8 +59,8 @@ def compact(path: Path) -> tuple[int, int]:
     try:
         con = duckdb.connect()
         try:
-            con.execute("ATTACH ? AS src (READ_ONLY)", [str(path)])
-            con.execute("ATTACH ? AS dst", [str(tmp)])
+            con.execute(f"ATTACH {lake.sql_literal(str(path))} AS src (READ_ONLY)")  # ATTACH takes no ? in 1.5
+            con.execute(f"ATTACH {lake.sql_literal(str(tmp))} AS dst")
             con.execute("COPY FROM DATABASE src TO dst")
         finally:
             con.close()

@@ -3,9 +3,8 @@
 
 -- name: report_pain_points
 -- the pain points, then the complaints inside praised topics (marked in the report)
-SELECT * FROM pain_points
-UNION ALL BY NAME
-SELECT * FROM pain_facets
+-- (the union in FROM: a DuckLake's binder refuses an ORDER BY expression over a bare UNION)
+SELECT * FROM (SELECT * FROM pain_points UNION ALL BY NAME SELECT * FROM pain_facets)
 ORDER BY pain_scope = 'problem segments', rank;
 
 -- name: report_sentiment_counts
