@@ -38,6 +38,7 @@ from painpoints.discovery.records import (
     ThemeSnapshot,
 )
 from painpoints.discovery.store import StoreError, registered, sql, transaction, utc_now
+from painpoints.discovery.store import arrow_reader as store_arrow_reader
 from painpoints.discovery.themes import Curation
 
 
@@ -69,8 +70,7 @@ def load_run_input(
     with transaction(con):
         n, dim = con.execute(sql("run_input_size"), params).fetchall()[0]
         vectors = np.empty((n, dim or 0), np.float32)
-        # a relation streams; an execute() result would be materialised first (DuckDB warns of the copy)
-        reader = con.sql(sql("run_input"), params=params).to_arrow_reader(batch_rows)
+        reader = store_arrow_reader(con, sql("run_input"), params, batch_rows)
         columns: dict[str, list[Any]] = {name: [] for name in reader.schema.names if name != "vector"}
         row = 0
         for batch in reader:
@@ -323,7 +323,7 @@ def run_stats(con: duckdb.DuckDBPyConnection, run_id: str) -> RunStats | None:
 def latest_vectors(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray]:
     """Theme id and vector (the one the run clustered) of each assigned segment of the latest
     successful run, in segment order; for maps of the themes."""
-    table = con.sql(sql("latest_run_vectors")).to_arrow_reader(65_536).read_all()
+    table = store_arrow_reader(con, sql("latest_run_vectors")).read_all()
     n = table.num_rows
     if not n:
         return [], np.zeros((0, 0), np.float32)

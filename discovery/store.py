@@ -411,6 +411,21 @@ def _arrow(cur: duckdb.DuckDBPyConnection) -> pa.Table:
         return fetch()
 
 
+DUCKDB_1 = int(duckdb.__version__.split(".")[0]) < 2  # the 1.5 line: what the [lake] extra pins
+
+
+def arrow_reader(
+    con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None, batch_rows: int = 65_536
+) -> pa.RecordBatchReader:
+    """The result of ``query`` as Arrow record batches, never all at once. DuckDB 2 streams a relation
+    (an ``execute()`` result would be materialised first); DuckDB 1.5's relation reader is ~10x slower
+    on the run input (5.3 s vs 0.46 s for 40k segments' vectors here, 2026-12-01) and its ``execute()``
+    reader is not, so on the 1.5 line the batches come through ``execute()``."""
+    if DUCKDB_1:
+        return con.execute(query, list(params or [])).to_arrow_reader(batch_rows)
+    return con.sql(query, params=list(params or [])).to_arrow_reader(batch_rows)
+
+
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
     """The first column of the first row of ``sql`` (None when there is no row). Reads the result to
     the end: a half-read result keeps the connection busy, and DuckDB 2 then refuses ``register()``."""
