@@ -135,11 +135,15 @@ def embed_missing(
     queue, pending = deque(range(len(work))), dict[Any, int]()  # pending: Ray ObjectRef → shard
     seen: set[tuple[str, int]] = set()
     log.info("embedding %d texts as %d shards on Ray, %d at a time", len(todo), len(work), width)
+
+    def top_up() -> None:  # width in flight: ray_workers is a real limit
+        while queue and len(pending) < width:
+            i = queue.popleft()
+            pending[task.remote(model, [t for _, t in work[i]], engine.worker_cpus, engine.worker_gpus)] = i
+
     try:
         while queue or pending:
-            while queue and len(pending) < width:  # width in flight: ray_workers is a real limit
-                i = queue.popleft()
-                pending[task.remote(model, [t for _, t in work[i]], engine.worker_cpus, engine.worker_gpus)] = i
+            top_up()
             done, _ = ray.wait(list(pending), num_returns=1, timeout=STALL_SECONDS)
             if not done:
                 raise EngineError(
@@ -148,6 +152,7 @@ def embed_missing(
                 )
             for ref in done:
                 i = pending.pop(ref)
+                top_up()  # the freed worker starts its next shard while this one is committed
                 node, pid, vectors = ray.get(ref)
                 insert = functools.partial(store.insert_embeddings, con, embedder.key, [h for h, _ in work[i]], vectors)
                 store.atomic(con, insert)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -124,15 +125,23 @@ def raylet_pid(node) -> int:
     return node.all_processes["raylet"][0].process.pid
 
 
-def running_shard(nodes: list, timeout: float = 20) -> psutil.Process:
-    """A worker process of one of ``nodes`` busy with a shard: Ray titles a worker ``ray::_embed_shard``
+def busy_workers(raylets: list[int]) -> list[psutil.Process]:
+    """Worker processes under these raylets busy with a shard: Ray titles a worker ``ray::_embed_shard``
     while it runs one, and its parent is the node's raylet (so no other Ray on this host is touched)."""
-    raylets = {raylet_pid(n) for n in nodes}
+    return [
+        p
+        for p in psutil.process_iter(["cmdline", "ppid"])
+        if p.info["ppid"] in raylets and any("ray::_embed_shard" in a for a in p.info["cmdline"] or [])
+    ]
+
+
+def running_shard(nodes: list, timeout: float = 20) -> psutil.Process:
+    """A worker process of one of ``nodes`` busy with a shard."""
+    raylets = [raylet_pid(n) for n in nodes]
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        for p in psutil.process_iter(["cmdline", "ppid"]):
-            if p.info["ppid"] in raylets and any("ray::_embed_shard" in a for a in p.info["cmdline"] or []):
-                return p
+        if busy := busy_workers(raylets):
+            return busy[0]
         time.sleep(0.01)
     raise AssertionError("no worker was running a shard")
 
@@ -200,22 +209,38 @@ def test_driver_killed_after_some_commits_rerun_embeds_only_missing_shards(clust
 def test_node_removed_mid_run_its_shards_rerun_on_the_other(cluster, golden_db: Path, sharded) -> None:
     c, nodes = cluster
     local = golden_vectors(golden_db)
-    removed: list[object] = []
+    committed, finished = threading.Event(), threading.Event()
+    removed: list[int] = []
 
-    def remove_node(shard: int, texts: int) -> None:
-        if not removed:
-            running_shard([nodes[1]])  # the node goes while it runs a shard
-            removed.append(nodes[1])
-            c.remove_node(nodes[1], allow_graceful=False)
+    def remove_busy_node() -> None:
+        """After the first commit, the first node seen running a shard goes, without notice. It runs
+        beside the driver: waiting inside on_commit would hold back the shard that node needs."""
+        committed.wait()
+        by_raylet = {raylet_pid(n): k for k, n in enumerate(nodes)}
+        while not finished.is_set():
+            busy = busy_workers(list(by_raylet))
+            if busy:
+                removed.append(by_raylet[busy[0].info["ppid"]])
+                c.remove_node(nodes[removed[0]], allow_graceful=False)
+                return
+            time.sleep(0.005)
 
+    watcher = threading.Thread(target=remove_busy_node, daemon=True)
+    watcher.start()
     try:
         with store.connect(golden_db) as con:
-            report = embed_missing(con, Embedder(progress=False), RayEngine(shard_size=SHARD), on_commit=remove_node)
+            report = embed_missing(
+                con, Embedder(progress=False), RayEngine(shard_size=SHARD), on_commit=lambda s, n: committed.set()
+            )
     finally:
+        finished.set()
+        committed.set()
+        watcher.join()
         if removed:
-            nodes[1] = c.add_node(**NODE)
+            nodes[removed[0]] = c.add_node(**NODE)
             c.wait_for_nodes()
-    assert removed and report.embedded == len(local)
+    assert removed, "no node was seen running a shard after the first commit"
+    assert report.embedded == len(local)
     assert_each_once(golden_db, sharded)
 
 
