@@ -162,7 +162,8 @@ def found_themes(data: RunInput, found: Found, snapshots: list[ThemeSnapshot]) -
     """This run's themes as rows of the ``themes`` table, with centroid and radius (how close a new
     item must be to join in an incremental run)."""
     by_id = {r.theme_id: r for r in snapshots}
-    radius = radii(data.vectors, found.labels, found.centroids)
+    kept = {t: r for t, (_, r) in found.kept_geometry.items()}
+    radius = radii(data.vectors, found.labels, found.centroids, known=kept)
     return [
         KnownTheme(
             t,

@@ -12,7 +12,6 @@ when its embedding is closer to its own theme's centroid than to any other theme
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -23,14 +22,13 @@ from painpoints.discovery.components import CacheGet, Encoder, Labeler, LLMNamer
 from painpoints.discovery.llm import ThemeRequest
 from painpoints.discovery.records import KnownTheme, LLMNaming, ThemeName
 from painpoints.discovery.settings import Settings
-from painpoints.discovery.themes import Curation
+from painpoints.discovery.themes import Curation, steady_themes
 
 log = logging.getLogger(__name__)
 
-# A kept theme whose members changed by at most this share since the last run (added + removed over its
-# previous size) keeps last run's keywords, quotes and description: a 5% change does not move a theme's
-# top phrases or its most central quotes, and the weekly full run re-derives every name anyway.
-RENAME_SHARE = 0.05
+# A kept theme whose members changed by at most STEADY_SHARE since the last run (``themes.steady_themes``)
+# keeps last run's keywords, quotes and description: a 5% change does not move a theme's top phrases or
+# its most central quotes, and the weekly full run re-derives every name anyway.
 CONTEXT_TEXTS = 50  # members read per theme whose name is kept: the phrases' spread over themes, not their detail
 
 
@@ -125,19 +123,8 @@ def reusable_names(
     it sits on now (merges followed). Only themes with a fixed label qualify (new themes need a name)."""
     if not names:
         return {}
-    before = Counter(curation.resolve(tid) for tid, _ in previous.values() if tid)
-    kept = np.zeros(len(order), dtype=int)
-    for i, t in enumerate(labels.tolist()):
-        if t >= 0 and (old := previous.get(segment_ids[i])) is not None:
-            kept[t] += old[1] == hashes[i] and curation.resolve(old[0]) == order[t]
-    size = np.bincount(labels[labels >= 0], minlength=len(order))
-    out = {}
-    for t, tid in enumerate(order):
-        if t in fixed and (old_name := names.get(tid)) is not None and before[tid]:
-            changed = (size[t] - kept[t]) + (before[tid] - kept[t])
-            if changed <= RENAME_SHARE * before[tid]:
-                out[t] = replace(old_name, label=fixed[t])
-    return out
+    steady = steady_themes(order, labels, segment_ids, hashes, previous, curation)
+    return {t: replace(names[order[t]], label=fixed[t]) for t in sorted(steady) if t in fixed and order[t] in names}
 
 
 def name_themes(
@@ -161,7 +148,13 @@ def name_themes(
         return [reuse[t] for t in range(n)]
     if reuse:
         rows = context_rows(labels, set(reuse), CONTEXT_TEXTS)
-        texts, X, labels = [texts[i] for i in rows.tolist()], X[rows], labels[rows]
+        texts, labels = [texts[i] for i in rows.tolist()], labels[rows]
+        # the labeler reads vectors only to pick a theme's quotes, and kept themes keep theirs: their
+        # context rows (and unassigned ones) stay zero, so an incremental run reads no vector of theirs
+        named = (labels >= 0) & ~np.isin(labels, list(reuse))
+        context = np.zeros((len(rows), X.shape[1]), np.float32)
+        context[named] = X[rows[named]]
+        X = context
     names = labeler.name(texts, X, labels, centroids, encode=encoder.encode, fixed=fixed)
     return [reuse.get(t, nm) for t, nm in enumerate(names)]
 

@@ -150,18 +150,18 @@ def discover(
     seconds: dict[str, float] = {}
     caches = RunCaches(con, settings)
     with _timed(seconds, "load"):
-        data, state = load(con, settings)
-    mode, reason = choose_mode(state, data, settings, full)
+        data, state, mode, reason = load(con, settings, full)
     with _timed(seconds, "cluster"):
         found = identify(data, state, mode, settings, clusterer or default_clusterer(settings))
     with _timed(seconds, "sentiment"):
-        scores = score_sentiment(data, sentiment, settings, caches.encoder_for)
+        kept_sentiment = kept_sentiments(data, state) if mode == "incremental" else {}
+        scores = score_sentiment(data, sentiment, settings, caches.encoder_for, kept_sentiment)
     with _timed(seconds, "feedback_type"):
         kept = kept_types(data, state) if mode == "incremental" else {}
         scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for, kept)
     if settings.carve_pains:
         with _timed(seconds, "carve"):
-            found = carve(data, found, scores, state, settings)
+            found = carve(data, found, scores, state, settings, mode)
     with _timed(seconds, "rank"):
         scores.ranked = score_themes(data, found, scores, settings)
     fixed = fixed_labels(found.order, state.known, state.curation, use_llm=llm is not None)
@@ -190,13 +190,25 @@ def discover(
     with _timed(seconds, "areas"):
         areas = group_areas(data, found, naming, state, caches.encoder(embedder), run_id)
     result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds), areas)
+    result.stats.vectors_read = getattr(data.vectors, "rows_read", len(data.vectors))
     result.embeddings = caches.new_embeddings()
     return result
 
 
-def load(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[RunInput, ThemeState]:
-    """The window's segments with their vectors, and the theme state the run builds on."""
-    return runstore.load_run_input(con, settings.embed_key, settings.window_days), runstore.load_theme_state(con)
+def load(
+    con: duckdb.DuckDBPyConnection, settings: Settings, full: bool = False
+) -> tuple[RunInput, ThemeState, str, str]:
+    """The window's segments, the theme state the run builds on, and the run's mode with its reason.
+
+    The mode needs only segment ids and texts, so the rows come first without their vectors: a full
+    run then reads every vector in one pass, an incremental one reads them as its stages index them
+    (new text, leftovers, the themes it re-measures: ``lazy_vectors``)."""
+    state = runstore.load_theme_state(con)
+    data = runstore.load_run_input(con, settings.embed_key, settings.window_days, vectors=False)
+    mode, reason = choose_mode(state, data, settings, full)
+    if mode == "full":
+        data = runstore.load_run_input(con, settings.embed_key, settings.window_days)
+    return data, state, mode, reason
 
 
 def choose_mode(
@@ -257,19 +269,31 @@ def identify(data: RunInput, state: ThemeState, mode: str, settings: Settings, m
         settings.outlier_threshold,
         settings.seed,
     )
-    return index_themes(data, ident)
+    return index_themes(data, ident, state if mode == "incremental" else None)
 
 
-def index_themes(data: RunInput, ident: Identity) -> Found:
-    """The run's theme index for an assignment: theme 0 is the largest, ties by id."""
+def index_themes(data: RunInput, ident: Identity, state: ThemeState | None = None) -> Found:
+    """The run's theme index for an assignment: theme 0 is the largest, ties by id. With ``state`` (an
+    incremental run), steady themes (``themes.steady_themes``) keep last run's centroid and radius, so
+    their members' vectors are not read; the others' centroids are computed from their members."""
     size = Counter(t for t in ident.theme_of if t)
     order = sorted(size, key=lambda t: (-size[t], t))
     index = {t: i for i, t in enumerate(order)}
     labels = np.array([index[t] if t else -1 for t in ident.theme_of], dtype=int)
-    return Found(ident, order, labels, centroids(data.vectors, labels, len(order)))
+    kept: dict[int, tuple[np.ndarray, float]] = {}
+    if state is not None:
+        steady = themes.steady_themes(order, labels, data.segment_id, data.content_hash, state.previous, state.curation)
+        for t in sorted(steady):
+            known = state.known.get(order[t])
+            if known is not None and known.centroid is not None and known.radius is not None:
+                kept[t] = (known.centroid, known.radius)
+    centroid = centroids(data.vectors, labels, len(order), {t: c for t, (c, _) in kept.items()})
+    return Found(ident, order, labels, centroid, kept)
 
 
-def carve(data: RunInput, found: Found, scores: Scores, state: ThemeState, settings: Settings) -> Found:
+def carve(
+    data: RunInput, found: Found, scores: Scores, state: ThemeState, settings: Settings, mode: str = "full"
+) -> Found:
     """The complaints inside praised or requested themes, moved to problem themes of their own
     (``discovery.carve``); at least the run's minimum theme size of them, and never fewer than 5."""
     assert scores.feedback_type is not None
@@ -290,7 +314,7 @@ def carve(data: RunInput, found: Found, scores: Scores, state: ThemeState, setti
     )
     if theme_of is found.identity.theme_of:
         return found
-    return index_themes(data, replace(found.identity, theme_of=theme_of))
+    return index_themes(data, replace(found.identity, theme_of=theme_of), state if mode == "incremental" else None)
 
 
 def side_embedder(model: str, settings: Settings) -> Embedder:
@@ -299,21 +323,52 @@ def side_embedder(model: str, settings: Settings) -> Embedder:
 
 
 def score_sentiment(
-    data: RunInput, sentiment: SentimentClassifier, settings: Settings, encoder_for: Callable[[str], Encoder]
+    data: RunInput,
+    sentiment: SentimentClassifier,
+    settings: Settings,
+    encoder_for: Callable[[str], Encoder],
+    kept: dict[int, tuple[str, float]] | None = None,
 ) -> Scores:
-    """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``."""
-    labels, scores = sentiment.predict(classifier_vectors(sentiment.fit(), data, settings, encoder_for))
-    return Scores(list(labels), np.asarray(scores))
+    """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``; rows in ``kept`` keep
+    the class and score given (incremental runs: only new or changed text is scored)."""
+    kept = kept or {}
+    todo = np.array([i for i in range(len(data.text)) if i not in kept], dtype=int)
+    labels = [kept[i][0] if i in kept else "" for i in range(len(data.text))]
+    scores = np.array([kept[i][1] if i in kept else 0.0 for i in range(len(data.text))], dtype=float)
+    if len(todo):
+        fitted = sentiment.fit()
+        got, got_scores = fitted.predict(classifier_vectors(fitted, data, settings, encoder_for, todo))
+        for i, label, score in zip(todo.tolist(), got, np.asarray(got_scores).tolist(), strict=True):
+            labels[i], scores[i] = label, score
+    return Scores(labels, scores)
+
+
+def kept_sentiments(data: RunInput, state: ThemeState) -> dict[int, tuple[str, float]]:
+    """Row → last run's (sentiment, score) for the segments an incremental run finds unchanged (same
+    id, same text): sentiment is per segment and the model ships with the package, so it stands."""
+    out = {}
+    for i, (sid, h) in enumerate(zip(data.segment_id, data.content_hash, strict=True)):
+        old = state.previous_sentiment.get(sid)
+        if old is not None and state.previous.get(sid, (None, None))[1] == h:
+            out[i] = old
+    return out
 
 
 def classifier_vectors(
-    classifier: object, data: RunInput, settings: Settings, encoder_for: Callable[[str], Encoder]
+    classifier: object,
+    data: RunInput,
+    settings: Settings,
+    encoder_for: Callable[[str], Encoder],
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The vectors a fitted classifier reads: the run's (the shipped heads are trained on fp32 vectors;
-    int8 ones are within ~0.99 cosine) unless it was trained on another embedding model
-    (``model_name_``), whose vectors ``encoder_for(model)`` makes through the cache."""
+    """The vectors a fitted classifier reads for ``rows`` (default all): the run's (the shipped heads are
+    trained on fp32 vectors; int8 ones are within ~0.99 cosine) unless it was trained on another
+    embedding model (``model_name_``), whose vectors ``encoder_for(model)`` makes through the cache."""
+    rows = np.arange(len(data.text)) if rows is None else rows
     model = getattr(classifier, "model_name_", settings.embed_model)
-    return data.vectors if model == settings.embed_model else encoder_for(model).encode(data.text)
+    if model == settings.embed_model:
+        return data.vectors[rows]
+    return encoder_for(model).encode([data.text[i] for i in rows.tolist()])
 
 
 def default_typer() -> FeedbackTyper:
@@ -348,8 +403,8 @@ def score_types(
     out = [kept.get(i, "") for i in range(len(data.text))]
     if todo:
         fitted = typer.fit()
-        vectors = classifier_vectors(fitted, data, settings, encoder_for)
-        types, _ = fitted.predict(vectors[todo], [data.text[i] for i in todo])
+        vectors = classifier_vectors(fitted, data, settings, encoder_for, np.array(todo, dtype=int))
+        types, _ = fitted.predict(vectors, [data.text[i] for i in todo])
         for i, kind in zip(todo, types, strict=True):
             out[i] = kind
     return out

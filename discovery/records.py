@@ -238,6 +238,9 @@ class RunStats:
     min_theme_size: int | None = None
     window_days: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    vectors_read: int | None = (
+        None  # segment vectors the run read (all in a full run; an incremental one reads what it needs)
+    )
     embed_model: str | None = None
     llm: LLMStats | None = None
     new_segments: int | None = None
@@ -351,6 +354,8 @@ class Found:
     order: list[str]  # theme ids by decreasing size: theme index i is order[i]
     labels: np.ndarray  # theme index per segment, -1 = unassigned
     centroids: np.ndarray  # normalised, per theme index
+    # theme index → last run's (centroid, radius), for the steady themes of an incremental run
+    kept_geometry: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict)
 
 
 @dataclass

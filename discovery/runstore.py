@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -25,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from painpoints.discovery import store
+from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.records import (
     Assignment,
     DiscoveryResult,
@@ -37,14 +39,15 @@ from painpoints.discovery.records import (
     ThemeName,
     ThemeSnapshot,
 )
-from painpoints.discovery.store import StoreError, registered, sql, transaction, utc_now
+from painpoints.discovery.store import StoreError, cached_vectors, registered, sql, transaction, utc_now
 from painpoints.discovery.store import arrow_reader as store_arrow_reader
 from painpoints.discovery.themes import Curation
 
 
 @dataclass
 class RunInput:
-    """Everything a discovery run works on, aligned by position."""
+    """Everything a discovery run works on, aligned by position. ``vectors`` is an array, or in an
+    incremental run a ``StoredVectors`` that reads rows when first indexed (index it, do not iterate it)."""
 
     segment_id: list[str]
     feedback_id: list[str]
@@ -57,31 +60,41 @@ class RunInput:
 
 
 def load_run_input(
-    con: duckdb.DuckDBPyConnection, model: str, window_days: int | None = None, batch_rows: int = 65_536
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    window_days: int | None = None,
+    batch_rows: int = 65_536,
+    vectors: bool = True,
 ) -> RunInput:
     """Segments with their vectors for ``model``, in a stable order (segment_id). With
     ``window_days``, only feedback created (else ingested) within that many days of the newest item.
 
     Vectors are the bulk (1.5 GB for 1M segments): they stream from DuckDB in record batches into one
     preallocated float32 array, so they are never held twice (whole Arrow table + NumPy copy peaked at
-    9.6 GB on 1M segments). Count and rows come from one snapshot (one transaction).
+    9.6 GB on 1M segments). Count and rows come from one snapshot (one transaction). With
+    ``vectors=False`` the rows come without them and ``RunInput.vectors`` reads each row from the
+    embedding cache when a stage first indexes it (``lazy_vectors.StoredVectors``: incremental runs).
     """
     params = [model, window_days or None, window_days or None]
     with transaction(con):
         n, dim = con.execute(sql("run_input_size"), params).fetchall()[0]
-        vectors = np.empty((n, dim or 0), np.float32)
-        reader = store_arrow_reader(con, sql("run_input"), params, batch_rows)
+        array = np.empty((n, dim or 0), np.float32) if vectors else None
+        reader = store_arrow_reader(con, sql("run_input" if vectors else "run_input_rows"), params, batch_rows)
         columns: dict[str, list[Any]] = {name: [] for name in reader.schema.names if name != "vector"}
         row = 0
         for batch in reader:
             k = batch.num_rows
-            vectors[row : row + k] = batch.column("vector").flatten().to_numpy(zero_copy_only=False).reshape(k, -1)
+            if array is not None:
+                array[row : row + k] = batch.column("vector").flatten().to_numpy(zero_copy_only=False).reshape(k, -1)
             for name, values in columns.items():
                 values += batch.column(name).to_pylist()
             row += k
     if row != n:  # cannot happen within one transaction; a silent misalignment would be far worse
         raise StoreError(f"run input changed while loading: counted {n} segments, read {row}")
-    return RunInput(**columns, vectors=vectors)
+    if array is None:
+        lazy = StoredVectors(columns["content_hash"], dim or 0, model, partial(cached_vectors, con))
+        return RunInput(**columns, vectors=lazy)  # type: ignore[arg-type]  # an array stand-in
+    return RunInput(**columns, vectors=array)
 
 
 def start_run(con: duckdb.DuckDBPyConnection, params: dict[str, Any], flow_run_id: str | None = None) -> str:
@@ -268,6 +281,8 @@ class ThemeState:
     areas: dict[str, KnownArea] = field(default_factory=dict)
     # segment_id → its feedback type last run: an incremental run types only new or changed text
     previous_type: dict[str, str | None] = field(default_factory=dict)
+    # segment_id → (sentiment, score) last run: per segment too, so kept for unchanged text
+    previous_sentiment: dict[str, tuple[str, float]] = field(default_factory=dict)
     # theme_id → its name last run (keywords, quotes, description): kept for themes that barely changed
     names: dict[str, ThemeName] = field(default_factory=dict)
 
@@ -280,11 +295,12 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
         centroid = np.asarray(row[4], np.float32) if row[4] is not None else None
         known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3], centroid, *row[5:])
     last = latest_run(con)
-    previous, previous_type, names = {}, {}, {}
+    previous, previous_type, previous_sentiment, names = {}, {}, {}, {}
     if last is not None:
         rows = con.execute(sql("current_assignments")).fetchall()
-        previous = {sid: (tid, h) for sid, tid, h, _ in rows}
-        previous_type = {sid: kind for sid, _, _, kind in rows}
+        previous = {sid: (tid, h) for sid, tid, h, *_ in rows}
+        previous_type = {sid: kind for sid, _, _, kind, *_ in rows}
+        previous_sentiment = {sid: (label, score) for sid, _, _, _, label, score in rows}
         named = con.execute(sql("previous_names"), [last.run_id]).fetchall()
         names = {tid: ThemeName(lab, desc or "", list(kw or []), list(qs or [])) for tid, lab, desc, kw, qs in named}
     full = _first(con, "last_full_run")
@@ -302,6 +318,7 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
             for row in con.execute(sql("known_areas")).fetchall()
         },
         previous_type=previous_type,
+        previous_sentiment=previous_sentiment,
         names=names,
     )
 

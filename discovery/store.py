@@ -390,10 +390,12 @@ def cached_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[
     keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})
     with registered(con, keys=keys):
         tbl = _arrow(con.execute(sql("cached_vectors"), [model]))
-    return {
-        h: np.asarray(v, dtype=np.float32)
-        for h, v in zip(tbl.column("content_hash").to_pylist(), tbl.column("vector").to_pylist(), strict=True)
-    }
+    hashes = tbl.column("content_hash").to_pylist()
+    if not hashes:
+        return {}
+    flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vectors = np.asarray(flat, np.float32).reshape(len(hashes), -1)  # no Python float per element
+    return dict(zip(hashes, vectors, strict=True))
 
 
 def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:

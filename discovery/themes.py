@@ -34,6 +34,9 @@ from painpoints.discovery.records import Identity, KnownTheme, ThemeEvent
 from painpoints.discovery.vectors import nearest
 
 SPLIT_SHARE = 0.25  # an old theme counts as split when ≥ 2 new themes each got this share of it
+# a theme is steady when its members changed by at most this share of its last-run size (added plus
+# removed): an incremental run keeps a steady theme's name, centroid and radius from the last run
+STEADY_SHARE = 0.05
 
 
 @dataclass
@@ -228,6 +231,32 @@ def change_events(
                 if old != new
             ]
     return events
+
+
+def steady_themes(
+    order: Sequence[str],
+    labels: np.ndarray,
+    segment_ids: Sequence[str],
+    hashes: Sequence[str],
+    previous: dict[str, tuple[str | None, str | None]],
+    curation: Curation,
+    share: float = STEADY_SHARE,
+) -> set[int]:
+    """Theme indices (``order[i]`` is index i's id, ``labels`` the index per segment) whose members
+    changed by at most ``share`` of their size last run. A segment counts as unchanged for its theme
+    when last run it sat, with the same text, on the theme it sits on now (merges followed); a theme
+    with no members last run is never steady."""
+    before = Counter(curation.resolve(tid) for tid, _ in previous.values() if tid)
+    kept = np.zeros(len(order), dtype=int)
+    for i, t in enumerate(labels.tolist()):
+        if t >= 0 and (old := previous.get(segment_ids[i])) is not None:
+            kept[t] += old[1] == hashes[i] and curation.resolve(old[0]) == order[t]
+    size = np.bincount(labels[labels >= 0], minlength=len(order))
+    return {
+        t
+        for t, tid in enumerate(order)
+        if before[tid] and (size[t] - kept[t]) + (before[tid] - kept[t]) <= share * before[tid]
+    }
 
 
 def same_theme_share(previous_theme: Sequence[str | None], theme_of: Sequence[str | None]) -> float | None:

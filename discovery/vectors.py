@@ -18,10 +18,17 @@ UNASSIGNED = -1
 EXACT_KNN_MAX = 50_000  # up to here an exact cosine kNN by blocked matrix products beats NN-descent
 
 
-def centroids(X: np.ndarray, labels: np.ndarray, n_themes: int) -> np.ndarray:
-    """Normalised mean vector per theme index ``0..n_themes-1`` (every index must have members)."""
+def centroids(
+    X: np.ndarray, labels: np.ndarray, n_themes: int, known: dict[int, np.ndarray] | None = None
+) -> np.ndarray:
+    """Normalised mean vector per theme index ``0..n_themes-1`` (every index must have members);
+    the indices in ``known`` take the centroid given and read none of their members' vectors."""
+    known = known or {}
     out = np.zeros((n_themes, X.shape[1] if X.ndim == 2 else 0), np.float32)
     for t in range(n_themes):
+        if t in known:
+            out[t] = known[t]
+            continue
         c = X[labels == t].mean(axis=0)
         out[t] = c / (np.linalg.norm(c) or 1.0)
     return out
@@ -37,11 +44,17 @@ def nearest(X: np.ndarray, centroids: np.ndarray, threshold: float) -> np.ndarra
     return np.where(sims[np.arange(len(X)), best] >= threshold, best, UNASSIGNED)
 
 
-def radii(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, q: float = 10) -> np.ndarray:
+def radii(
+    X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, q: float = 10, known: dict[int, float] | None = None
+) -> np.ndarray:
     """Per theme, the ``q``-th percentile of its members' cosine similarity to the centroid: how
-    close a new item must be to count as one of them."""
+    close a new item must be to count as one of them. Indices in ``known`` take the radius given."""
+    known = known or {}
     return np.array(
-        [float(np.percentile(X[labels == t] @ c, q)) if (labels == t).any() else 0.0 for t, c in enumerate(centroids)]
+        [
+            known[t] if t in known else float(np.percentile(X[labels == t] @ c, q)) if (labels == t).any() else 0.0
+            for t, c in enumerate(centroids)
+        ]
     )
 
 

@@ -42,7 +42,9 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
         con.execute(
             "update theme_snapshots set keywords = ['kept ' || theme_id] where run_id = (select run_id from latest_run)"
         )
-    assert last_stats(db)["mode"] == "full"
+    full = last_stats(db)
+    assert full["mode"] == "full" and full["vectors_read"] == full["segments"]
+    geometry = {t: (c, r) for t, c, r in q(db, "select theme_id, centroid, radius from themes where status = 'active'")}
     new = tmp_path / "new.csv"
     new.write_text("id,review\n" + "".join(f'n{i},"{t}"\n' for i, t in enumerate(NEW_REVIEWS)))
     invoke("ingest", str(new), "--source", "play", "--kind", "review", "--db", str(db))
@@ -64,6 +66,11 @@ def test_incremental_rerun_embeds_only_new_text_and_keeps_theme_ids(golden_db: P
     untouched = [t for t in members_before if t is not None and members_before[t] == members_after[t]]
     keywords_after = dict(q(db, "select theme_id, keywords from latest_themes"))
     assert untouched and all(keywords_after[t] == [f"kept {t}"] for t in untouched if t in keywords_after)
+    # and its centroid and radius: the run did not read its members' vectors (issue 22, item 3)
+    now = {t: (c, r) for t, c, r in q(db, "select theme_id, centroid, radius from themes where status = 'active'")}
+    assert all(now[t] == geometry[t] for t in untouched)
+    print("vectors read", s["vectors_read"], "of", s["segments"])
+    assert s["vectors_read"] < s["segments"] / 2
     # the crash complaint joins the known crash theme rather than starting a new one
     assert q(
         db, "select count(*) from theme_events where event = 'new' and run_id = (select run_id from latest_run)"

@@ -306,6 +306,7 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
         "min_theme_size",
         "window_days",
         "seconds",
+        "vectors_read",
         "embed_model",
         "engine",
         "engine_workers",

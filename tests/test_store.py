@@ -132,6 +132,11 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     assert len(whole.segment_id) == len(texts) and whole.segment_id == sorted(whole.segment_id)
     assert all(np.array_equal(v, own[h]) for v, h in zip(whole.vectors, whole.content_hash, strict=True))
     assert runstore.load_run_input(con, "other model").vectors.shape[0] == 0
+    lazy = runstore.load_run_input(con, "m", vectors=False)  # an incremental run: rows now, vectors on use
+    assert lazy.segment_id == whole.segment_id and lazy.vectors.shape == whole.vectors.shape
+    assert lazy.vectors.rows_read == 0  # type: ignore[attr-defined]
+    assert np.array_equal(lazy.vectors[[3, 1]], whole.vectors[[3, 1]]) and lazy.vectors.rows_read == 2  # type: ignore[attr-defined]
+    assert np.array_equal(np.asarray(lazy.vectors), whole.vectors)
     con.close()
 
 

@@ -4,7 +4,7 @@
 
 -- name: run_input_size
 -- segments with a vector for the model (?1) within window_days (?2, ?3; NULL = all) of the newest item;
--- must select the same rows as run_input
+-- must select the same rows as run_input and run_input_rows
 SELECT count(*), max(len(e.vector))
 FROM segments s
 JOIN feedback f USING (feedback_id)
@@ -16,6 +16,17 @@ WHERE CAST(? AS INTEGER) IS NULL
 -- name: run_input
 -- the run's segments and vectors in a stable order; parameters as run_input_size
 SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating, e.vector
+FROM segments s
+JOIN feedback f USING (feedback_id)
+JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
+WHERE CAST(? AS INTEGER) IS NULL
+   OR coalesce(f.created_at, f.ingested_at)
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER))
+ORDER BY s.segment_id;
+
+-- name: run_input_rows
+-- run_input without the vectors (an incremental run reads those on demand); same rows, same order
+SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating
 FROM segments s
 JOIN feedback f USING (feedback_id)
 JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
@@ -115,7 +126,7 @@ FROM themes;
 
 -- name: current_assignments
 -- the latest successful run's assignment (what the next run builds on)
-SELECT segment_id, theme_id, content_hash, feedback_type
+SELECT segment_id, theme_id, content_hash, feedback_type, sentiment, sentiment_score
 FROM current_assignments;
 
 -- name: previous_names

@@ -1,0 +1,79 @@
+"""``StoredVectors``: the run's vectors read from the cache when a stage first indexes them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from painpoints.discovery.lazy_vectors import MissingVectors, StoredVectors
+from painpoints.discovery.vectors import centroids, radii
+
+
+class Cache:
+    """A lookup over a dict that records every request."""
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.vectors, self.asked = vectors, []
+
+    def __call__(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        assert model == "m"
+        self.asked.append(list(hashes))
+        return {h: self.vectors[h] for h in hashes if h in self.vectors}
+
+
+@pytest.fixture
+def data() -> tuple[np.ndarray, list[str], Cache]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 5)).astype(np.float32)
+    hashes = [f"h{i}" for i in range(10)] + ["h0", "h1"]  # rows 10 and 11 repeat the texts of 0 and 1
+    X[10], X[11] = X[0], X[1]
+    return X, hashes, Cache({h: X[i] for i, h in enumerate(hashes)})
+
+
+def test_every_kind_of_index_gives_the_array_rows(data) -> None:
+    X, hashes, cache = data
+    lazy = StoredVectors(hashes, 5, "m", cache)
+    mask = np.arange(12) % 3 == 0
+    for key in (4, -1, np.int64(7), slice(2, 9, 3), [5, 2, 5], np.array([11, 0]), mask, np.array([], int)):
+        assert np.array_equal(lazy[key], X[key]), key
+    assert lazy.shape == X.shape and len(lazy) == 12 and lazy.ndim == 2
+    assert np.array_equal(np.asarray(lazy), X)
+
+
+def test_rows_are_read_once_and_a_repeated_text_once(data) -> None:
+    X, hashes, cache = data
+    lazy = StoredVectors(hashes, 5, "m", cache)
+    lazy[[0, 10, 3]]
+    assert cache.asked == [["h0", "h3"]] and lazy.rows_read == 3  # row 10 shares row 0's text
+    lazy[[3, 0]]
+    lazy[3]
+    assert len(cache.asked) == 1  # nothing new to read
+    lazy[np.arange(12) < 5]
+    assert cache.asked[1] == ["h1", "h2", "h4"] and lazy.rows_read == 6
+
+
+def test_the_stages_geometry_reads_only_the_themes_it_computes(data) -> None:
+    X, hashes, cache = data
+    X = X / np.linalg.norm(X, axis=1, keepdims=True)
+    cache.vectors = {h: X[i] for i, h in enumerate(hashes)}
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, -1, 0, 0])
+    lazy = StoredVectors(hashes, 5, "m", cache)
+    kept = {1: np.full(5, 1 / np.sqrt(5), np.float32)}
+    c = centroids(lazy, labels, 3, kept)
+    assert np.allclose(c[[0, 2]], centroids(X, labels, 3)[[0, 2]]) and np.array_equal(c[1], kept[1])
+    r = radii(lazy, labels, c, known={1: 0.5})
+    assert r[1] == 0.5 and np.isclose(r[0], radii(X, labels, c)[0])
+    assert sorted(h for asked in cache.asked for h in asked) == ["h0", "h1", "h2", "h6", "h7", "h8"]
+
+
+def test_a_vector_gone_from_the_cache_is_a_clear_error(data) -> None:
+    X, hashes, cache = data
+    del cache.vectors["h4"]
+    lazy = StoredVectors(hashes, 5, "m", cache)
+    assert np.array_equal(lazy[[1, 2]], X[[1, 2]])
+    with pytest.raises(MissingVectors, match="1 segment texts have no cached m vector"):
+        lazy[[3, 4]]
+    with pytest.raises(TypeError):
+        lazy[1, 2]
