@@ -3,7 +3,8 @@
 Data: ~40k real items from public sets in ``../shared/data`` (CLINC150 utterances, all splits, and
 women's clothing reviews), 99% ingested first, 1% added for the rerun. Every run is a cold
 ``painpoints run`` process with no ``PREFECT_API_URL`` (so it starts Prefect's temporary API itself),
-timed end to end. Per step: seconds, bytes the database grew by (after a checkpoint), log rows the run
+timed end to end. Per step: seconds, peak resident memory of the run's process, how many vectors it read,
+bytes the database grew by (after a checkpoint), log rows the run
 wrote to ``assignments``. The +1% and no-change reruns are repeated on fresh copies of the database
 after the full run (``--repeats``, medians). Write time: ``runstore.finish_run`` of a +1% run, timed
 in this process on a copy (the part of a run that grew with the whole history before delta writes).
@@ -117,14 +118,52 @@ def cli(*args: str) -> float:
     if API_URL is not None:
         env["PREFECT_API_URL"] = API_URL
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "painpoints.cli", *args], env=env, capture_output=True, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "painpoints.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = PeakRSS(proc.pid)
+    out, err = proc.communicate()
     seconds = time.perf_counter() - t0
+    LAST_PEAK_RSS_MB[0] = peak.done()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     if LOGS is not None:
         log = LOGS / f"{len(list(LOGS.glob('*.log'))):02d}-{args[0]}.log"
         log.write_text(f"$ painpoints {' '.join(args)}\n{seconds:.1f} s\n{done.stdout}\n{done.stderr}")
     if done.returncode != 0:
         raise SystemExit(f"painpoints {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return seconds
+
+
+LAST_PEAK_RSS_MB = [0.0]  # the last command's peak resident memory (its process, not its children)
+
+
+class PeakRSS:
+    """The largest resident set size of one process, sampled every 0.2 s until ``done()``. The run's
+    own process only: Prefect's temporary API server is a child that any run starts alike."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.proc, self.peak, self.stop = psutil.Process(pid), 0, threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.peak = max(self.peak, self.proc.memory_info().rss)
+            except Exception:  # noqa: BLE001  (the process ended)
+                return
+            self.stop.wait(0.2)
+
+    def done(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        return round(self.peak / 2**20, 1)
 
 
 def ingest(path: Path, db: Path) -> float:
@@ -172,6 +211,8 @@ def last_run(db: Path) -> dict[str, Any]:
         "flow_seconds": None if flow is None else round(flow, 1),
         "new_embeddings": stats.get("new_embeddings"),
         "discover_stage_seconds": stats.get("seconds"),
+        "vectors_read": stats.get("vectors_read"),
+        "segments": stats.get("segments"),
         "flow_run_id": flow_run,
     }
 
@@ -185,6 +226,7 @@ def step(db: Path, *args: str) -> dict[str, Any]:
         "bytes_added": size(db) - before,
         "log_rows": log_rows(db) - rows,
         "load_1min": load.done(),
+        "peak_rss_mb": LAST_PEAK_RSS_MB[0],
         "run": last_run(db),
     }
 
