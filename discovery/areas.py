@@ -30,6 +30,7 @@ import numpy as np
 
 from painpoints.discovery.label import Encode, ctfidf, related, title
 from painpoints.discovery.themes import fresh_ids, match
+from painpoints.discovery.vectors import row_mean
 
 AREA_THRESHOLD = 0.5  # cosine distance where the average-linkage tree is cut (measured, see above)
 MAX_AREAS = 20
@@ -134,7 +135,7 @@ def name_areas(
         for a in range(n_areas):
             members = seg_area == a
             if cands[a] and members.any():
-                centre = X[members].mean(axis=0)
+                centre = row_mean(X, np.flatnonzero(members))
                 closeness = {p: float(vecs[p] @ centre) for p in cands[a]}
                 cands[a].sort(key=closeness.__getitem__, reverse=True)  # stable: c-TF-IDF order breaks ties
     sizes = np.bincount(labels_theme[labels_theme >= 0], minlength=len(area_of_theme))

@@ -69,10 +69,10 @@ class ThemeClusterer:
     allow_single_cluster: bool = False
 
     def fit(self, X: np.ndarray) -> ThemeClusterer:
-        X = np.asarray(X, dtype=np.float32)
         n = len(X)
         if self.max_fit and n > self.max_fit:
-            return self._fit_sample(X)
+            return self._fit_sample(X)  # reads the sample, then the rest block by block (X may be StoredVectors)
+        X = np.asarray(X, dtype=np.float32)
         self.min_cluster_size_ = self.min_cluster_size or auto_min_cluster_size(n)
         if n == 0:
             raw = np.zeros(0, dtype=int)

@@ -159,6 +159,7 @@ class OfflineLabeler:
     n_quotes: int = 4
     quote_chars: int = 240
     max_texts_per_theme: int = 1_000
+    quote_pool: int = 5_000  # vectors not in memory (a run over millions): quotes from a seeded sample this big
 
     def name(
         self,
@@ -187,15 +188,19 @@ class OfflineLabeler:
                 phrase_vecs = dict(zip(uniq, encode(uniq), strict=True))
         names: list[ThemeName] = []
         used: set[str] = {label.lower() for label in fixed.values()}
+        rng = np.random.default_rng(0)
         for t in range(n_themes):
             members = np.flatnonzero(labels == t)
+            size = len(members)
+            if not isinstance(X, np.ndarray) and size > self.quote_pool:  # read a theme's pool, not all of it
+                members = np.sort(rng.choice(members, self.quote_pool, replace=False))
             name = self._one(
                 cands_per_theme[t],
                 phrase_vecs,
                 centroids[t],
                 [texts[i] for i in members.tolist()],
                 X[members],
-                len(members),
+                size,
                 used,
             )
             if t in fixed:

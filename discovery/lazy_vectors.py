@@ -14,11 +14,12 @@ free of DuckDB.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+BLOCK_ROWS = 65_536  # rows per read in a whole-window pass (96 MB of 384-d vectors)
 Lookup = Callable[[str, Sequence[str]], dict[str, np.ndarray]]  # (model key, hashes) → cached vectors
 
 
@@ -29,64 +30,86 @@ class MissingVectors(LookupError):
 class StoredVectors:
     """Read-only ``(len(hashes), dim)`` float32 rows, row ``i`` the cached vector of ``hashes[i]``.
 
-    Rows are read once and kept; rows sharing a content hash are read once. Indexing returns NumPy
-    arrays (``X[i]`` a vector, anything else a 2-D array in the order asked), so code written for an
-    in-memory array runs unchanged; ``np.asarray(X)`` reads every row.
+    Indexing returns NumPy arrays (``X[i]`` a vector, anything else a 2-D array in the order asked), so
+    code written for an in-memory array runs unchanged; ``np.asarray(X)`` reads every row. Rows read are
+    kept, up to ``keep`` of them (None: all); past that they are read again when asked again, so a full
+    run over more vectors than memory holds reads them in passes (``blocks``) instead of all at once.
     """
 
     ndim = 2
     dtype = np.dtype(np.float32)
 
-    def __init__(self, hashes: Sequence[str], dim: int, model: str, lookup: Lookup) -> None:
-        self.hashes, self.model, self.lookup = list(hashes), model, lookup
+    def __init__(self, hashes: Sequence[str], dim: int, model: str, lookup: Lookup, keep: int | None = None) -> None:
+        self.hashes, self.model, self.lookup, self.keep = list(hashes), model, lookup, keep
         self.shape = (len(self.hashes), dim)
-        self._slot = np.full(len(self.hashes), -1, np.int64)  # row → index into _buf, -1 = not read
+        self._slot = np.full(len(self.hashes), -1, np.int64)  # row → index into _buf, -1 = not kept
         self._buf = np.empty((0, dim), np.float32)
         self._used = 0
+        self.rows_read = 0  # rows fetched from the cache, a row read twice counted twice
 
     def __len__(self) -> int:
         return self.shape[0]
 
     @property
-    def rows_read(self) -> int:
-        """Rows read from the cache so far."""
-        return int((self._slot >= 0).sum())
+    def rows_kept(self) -> int:
+        """Rows held in memory now."""
+        return self._used
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if isinstance(key, tuple):
             raise TypeError("StoredVectors takes row indices only: index the array it returns for columns")
         if isinstance(key, int | np.integer):
-            row = int(key) + (len(self) if key < 0 else 0)
-            self._read(np.array([row]))
-            return self._buf[self._slot[row]]
-        rows = np.arange(len(self))[key]
-        self._read(rows)
-        return self._buf[self._slot[rows]]
+            return self._rows(np.array([int(key) + (len(self) if key < 0 else 0)]))[0]
+        return self._rows(np.arange(len(self))[key])
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self[:]
         return out if dtype is None else out.astype(dtype)
 
-    def _read(self, rows: np.ndarray) -> None:
-        missing = np.unique(rows[self._slot[rows] < 0])
-        if not len(missing):
-            return
-        wanted: dict[str, list[int]] = {}
-        for r in missing.tolist():
-            wanted.setdefault(self.hashes[r], []).append(r)
+    def _rows(self, rows: np.ndarray) -> np.ndarray:
+        slots = self._slot[rows]
+        have = slots >= 0
+        if have.all():
+            return self._buf[slots]
+        out = np.empty((len(rows), self.shape[1]), np.float32)
+        out[have] = self._buf[slots[have]]
+        todo = np.flatnonzero(~have)
+        wanted: dict[str, list[int]] = {}  # content hash → positions in out
+        for pos, row in zip(todo.tolist(), rows[todo].tolist(), strict=True):
+            wanted.setdefault(self.hashes[row], []).append(pos)
         got = self.lookup(self.model, list(wanted))
         lacking = [h for h in wanted if h not in got]
         if lacking:
             raise MissingVectors(f"{len(lacking)} segment texts have no cached {self.model} vector (e.g. {lacking[0]})")
-        self._grow(len(wanted))
-        for h, rs in wanted.items():
-            self._buf[self._used] = got[h]
-            self._slot[rs] = self._used
-            self._used += 1
+        for h, positions in wanted.items():
+            out[positions] = got[h]
+        new, first = np.unique(rows[todo], return_index=True)
+        self.rows_read += len(new)
+        self._hold(new, out[todo[first]])
+        return out
 
-    def _grow(self, more: int) -> None:
-        need = self._used + more
-        if need > len(self._buf):
-            buf = np.empty((max(need, 2 * len(self._buf)), self.shape[1]), np.float32)
+    def _hold(self, rows: np.ndarray, vectors: np.ndarray) -> None:
+        """Keep what the budget allows of rows just read."""
+        room = len(rows) if self.keep is None else max(0, min(len(rows), self.keep - self._used))
+        if not room:
+            return
+        need = self._used + room
+        if need > len(self._buf):  # grow by doubling, never past the budget (need ≤ keep here)
+            cap = max(need, 2 * len(self._buf))
+            buf = np.empty((cap if self.keep is None else min(cap, self.keep), self.shape[1]), np.float32)
             buf[: self._used] = self._buf[: self._used]
             self._buf = buf
+        self._buf[self._used : need] = vectors[:room]
+        self._slot[rows[:room]] = np.arange(self._used, need)
+        self._used = need
+
+
+def blocks(n: int, size: int = BLOCK_ROWS) -> Iterator[np.ndarray]:
+    """Row indices ``0..n-1`` in consecutive blocks of ``size``: how whole-window passes read vectors."""
+    for start in range(0, n, size):
+        yield np.arange(start, min(n, start + size))
+
+
+def in_memory(X: Any) -> bool:
+    """True for a NumPy array; False for ``StoredVectors`` (read it by rows or in ``blocks``)."""
+    return isinstance(X, np.ndarray)

@@ -39,6 +39,7 @@ from painpoints.discovery.components import (
 )
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.embed_cache import CachingEncoder, cache_lookup
+from painpoints.discovery.lazy_vectors import BLOCK_ROWS, in_memory
 from painpoints.discovery.naming import fixed_labels, name_themes, name_with_llm, reusable_names, wants_llm_sentiment
 from painpoints.discovery.normalize import content_hash, segment_feedback
 from painpoints.discovery.rank import rank_themes
@@ -206,8 +207,10 @@ def load(
     state = runstore.load_theme_state(con)
     data = runstore.load_run_input(con, settings.embed_key, settings.window_days, vectors=False)
     mode, reason = choose_mode(state, data, settings, full)
-    if mode == "full":
+    if mode == "full" and len(data.segment_id) <= settings.vectors_in_memory:
         data = runstore.load_run_input(con, settings.embed_key, settings.window_days)
+    elif mode == "full":  # more than memory should hold: stages read blocks, and keep this many rows
+        data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]
     return data, state, mode, reason
 
 
@@ -337,10 +340,21 @@ def score_sentiment(
     scores = np.array([kept[i][1] if i in kept else 0.0 for i in range(len(data.text))], dtype=float)
     if len(todo):
         fitted = sentiment.fit()
-        got, got_scores = fitted.predict(classifier_vectors(fitted, data, settings, encoder_for, todo))
-        for i, label, score in zip(todo.tolist(), got, np.asarray(got_scores).tolist(), strict=True):
-            labels[i], scores[i] = label, score
+        for part in row_blocks(data, todo):
+            got, got_scores = fitted.predict(classifier_vectors(fitted, data, settings, encoder_for, part))
+            for i, label, score in zip(part.tolist(), got, np.asarray(got_scores).tolist(), strict=True):
+                labels[i], scores[i] = label, score
     return Scores(labels, scores)
+
+
+def row_blocks(data: RunInput, rows: np.ndarray) -> Iterator[np.ndarray]:
+    """``rows`` at once when the vectors are in memory, else in blocks of ``BLOCK_ROWS`` (a full run
+    over more vectors than ``vectors_in_memory`` never holds them all)."""
+    if in_memory(data.vectors):
+        yield rows
+        return
+    for start in range(0, len(rows), BLOCK_ROWS):
+        yield rows[start : start + BLOCK_ROWS]
 
 
 def kept_sentiments(data: RunInput, state: ThemeState) -> dict[int, tuple[str, float]]:
@@ -403,10 +417,11 @@ def score_types(
     out = [kept.get(i, "") for i in range(len(data.text))]
     if todo:
         fitted = typer.fit()
-        vectors = classifier_vectors(fitted, data, settings, encoder_for, np.array(todo, dtype=int))
-        types, _ = fitted.predict(vectors, [data.text[i] for i in todo])
-        for i, kind in zip(todo, types, strict=True):
-            out[i] = kind
+        for part in row_blocks(data, np.array(todo, dtype=int)):
+            vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
+            types, _ = fitted.predict(vectors, [data.text[i] for i in part.tolist()])
+            for i, kind in zip(part.tolist(), types, strict=True):
+                out[i] = kind
     return out
 
 

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         "else ingest time, counted back from the newest item); None = all",
     )
     fit_sample: int = Field(50_000, description="above this many segments, fit on a sample and assign the rest")
+    vectors_in_memory: int = Field(
+        1_000_000,
+        description="most segment vectors a full run holds in memory (~1.5 KB each); above, its stages read "
+        "them from the store in blocks of 65,536, as incremental runs always do",
+        ge=1,
+    )
     match_threshold: float = Field(
         0.8,
         description="centroid cosine similarity needed for a cluster to continue a known theme (keep its id and label)",

@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 
+from painpoints.discovery.lazy_vectors import BLOCK_ROWS, blocks, in_memory
+
 UNASSIGNED = -1
 EXACT_KNN_MAX = 50_000  # up to here an exact cosine kNN by blocked matrix products beats NN-descent
 
@@ -22,9 +24,22 @@ def centroids(
     X: np.ndarray, labels: np.ndarray, n_themes: int, known: dict[int, np.ndarray] | None = None
 ) -> np.ndarray:
     """Normalised mean vector per theme index ``0..n_themes-1`` (every index must have members);
-    the indices in ``known`` take the centroid given and read none of their members' vectors."""
+    the indices in ``known`` take the centroid given and read none of their members' vectors.
+    Vectors not in memory (``lazy_vectors.StoredVectors``) are summed in one pass of row blocks."""
     known = known or {}
-    out = np.zeros((n_themes, X.shape[1] if X.ndim == 2 else 0), np.float32)
+    dim = X.shape[1] if X.ndim == 2 else 0
+    out = np.zeros((n_themes, dim), np.float32)
+    if not in_memory(X):
+        sums = np.zeros((n_themes + 1, dim), np.float64)  # the last row collects what no theme computes
+        wanted = np.array([t not in known for t in range(n_themes)] + [False])
+        for rows in blocks(len(X)):
+            lab = np.where(labels[rows] >= 0, labels[rows], n_themes)
+            take = wanted[lab]
+            np.add.at(sums, lab[take], X[rows[take]])
+        for t in range(n_themes):
+            c = known[t] if t in known else sums[t]
+            out[t] = c / (1.0 if t in known else (np.linalg.norm(c) or 1.0))
+        return out
     for t in range(n_themes):
         if t in known:
             out[t] = known[t]
@@ -48,14 +63,38 @@ def radii(
     X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, q: float = 10, known: dict[int, float] | None = None
 ) -> np.ndarray:
     """Per theme, the ``q``-th percentile of its members' cosine similarity to the centroid: how
-    close a new item must be to count as one of them. Indices in ``known`` take the radius given."""
+    close a new item must be to count as one of them. Indices in ``known`` take the radius given.
+    Vectors not in memory are read in one pass of row blocks (one similarity per row is kept)."""
     known = known or {}
+    if not in_memory(X):
+        sims = np.zeros(len(X), np.float32)
+        wanted = np.array([t not in known for t in range(len(centroids))] + [False])
+        for rows in blocks(len(X)):
+            lab = np.where(labels[rows] >= 0, labels[rows], len(centroids))
+            take = rows[wanted[lab]]
+            sims[take] = np.einsum("ij,ij->i", X[take], centroids[labels[take]])
+        return np.array(
+            [
+                known[t] if t in known else float(np.percentile(sims[labels == t], q)) if (labels == t).any() else 0.0
+                for t in range(len(centroids))
+            ]
+        )
     return np.array(
         [
             known[t] if t in known else float(np.percentile(X[labels == t] @ c, q)) if (labels == t).any() else 0.0
             for t, c in enumerate(centroids)
         ]
     )
+
+
+def row_mean(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Mean vector of ``rows`` (indices), read block by block when the vectors are not in memory."""
+    if in_memory(X):
+        return X[rows].mean(axis=0)
+    total = np.zeros(X.shape[1], np.float64)
+    for start in range(0, len(rows), BLOCK_ROWS):
+        total += X[rows[start : start + BLOCK_ROWS]].sum(axis=0)
+    return (total / max(1, len(rows))).astype(np.float32)
 
 
 def exact_knn(X: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:

@@ -77,3 +77,12 @@ def test_a_vector_gone_from_the_cache_is_a_clear_error(data) -> None:
         lazy[[3, 4]]
     with pytest.raises(TypeError):
         lazy[1, 2]
+
+
+def test_a_budget_bounds_the_rows_kept_and_rereads_the_rest(data) -> None:
+    X, hashes, cache = data
+    lazy = StoredVectors(hashes, 5, "m", cache, keep=4)
+    assert np.array_equal(lazy[np.arange(10)], X[:10])
+    assert lazy.rows_kept == 4 and lazy.rows_read == 10
+    assert np.array_equal(lazy[[1, 8, 3]], X[[1, 8, 3]])  # 1 and 3 kept, 8 read again
+    assert lazy.rows_read == 11 and lazy.rows_kept == 4

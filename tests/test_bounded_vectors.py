@@ -1,0 +1,55 @@
+"""A full run over more vectors than ``vectors_in_memory`` reads them in blocks (issue 18, item 4: the
+driver must not hold every vector) and finds what a run with every vector in memory finds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from painpoints.discovery import store
+from painpoints.discovery.lazy_vectors import StoredVectors
+from painpoints.discovery.pipeline import discover
+from painpoints.discovery.records import DiscoveryResult
+from painpoints.discovery.sentiment import SentimentModel
+from painpoints.discovery.settings import load_settings
+
+pytestmark = pytest.mark.slow
+BUDGET = 50
+
+
+def full_run(db: Path, embedder, vectors_in_memory: int) -> DiscoveryResult:
+    """A full discovery run (read only) that fits on a 200-segment sample and assigns the rest."""
+    settings = load_settings(db=db, fit_sample=200, vectors_in_memory=vectors_in_memory)
+    with store.connect(db, read_only=True) as con:
+        return discover(con, settings, embedder, SentimentModel(), run_id="r", full=True)
+
+
+def test_full_run_over_more_vectors_than_memory_holds_finds_the_same(golden_db: Path, embedder, monkeypatch) -> None:
+    whole = full_run(golden_db, embedder, 10**6)
+    held: list[int] = []
+    hold = StoredVectors._hold
+
+    def spy(self: StoredVectors, rows: np.ndarray, vectors: np.ndarray) -> None:
+        hold(self, rows, vectors)
+        held.append(self.rows_kept)
+
+    monkeypatch.setattr(StoredVectors, "_hold", spy)
+    bounded = full_run(golden_db, embedder, BUDGET)
+    n = whole.stats.segments
+    assert n > 4 * BUDGET and whole.stats.vectors_read == n
+    assert held and max(held) == BUDGET  # never more rows kept than the budget
+    assert bounded.stats.vectors_read > n  # read in passes instead: the clustering, centroids, radii, scores
+    same = ("segment_id", "theme_id", "how", "sentiment", "feedback_type")
+    assert [tuple(getattr(a, f) for f in same) for a in bounded.assignments] == [
+        tuple(getattr(a, f) for f in same) for a in whole.assignments
+    ]
+    assert np.allclose([a.sentiment_score for a in bounded.assignments], [a.sentiment_score for a in whole.assignments])
+    assert [(t.theme_id, t.label, t.example_quotes, t.rank) for t in bounded.themes] == [
+        (t.theme_id, t.label, t.example_quotes, t.rank) for t in whole.themes
+    ]
+    assert bounded.theme_state is not None and whole.theme_state is not None
+    for b, w in zip(bounded.theme_state, whole.theme_state, strict=True):
+        assert b.theme_id == w.theme_id and np.allclose(b.centroid, w.centroid, atol=1e-5)
+        assert b.radius == pytest.approx(w.radius, abs=1e-5)
