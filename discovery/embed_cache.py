@@ -13,7 +13,7 @@ Two ways in, and the difference is who writes:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -23,10 +23,9 @@ import numpy as np
 from painpoints.discovery import store
 from painpoints.discovery.components import Encoder
 from painpoints.discovery.embed import encode_chunks
+from painpoints.discovery.lazy_vectors import Lookup
 from painpoints.discovery.normalize import content_hash
 from painpoints.discovery.records import NewEmbeddings
-
-Lookup = Callable[[str, Sequence[str]], dict[str, np.ndarray]]  # (model key, hashes) → cached vectors
 
 
 def embed_missing(con: duckdb.DuckDBPyConnection, embedder: Encoder) -> int:
