@@ -84,7 +84,9 @@ def targets(data: dict) -> str:
             f"{inc['full_cold_seconds']} s = **{inc['ratio_incremental_vs_full_cold']:.3f}** | "
             f"{_met(inc['ratio_incremental_vs_full_cold'] <= 0.10)} |"
         )
-    for n, s in sorted(data.get("scale", {}).items(), key=lambda kv: int(kv[0])):
+    for n, s in sorted(data.get("scale", {}).items(), key=_scale_order):
+        if not n.isdigit():  # a stand-in embedder's run: not a target row
+            continue
         ok = s["peak_rss_mb"] <= 8192 if int(n) >= 1_000_000 else True
         rows.append(
             f"| {int(n):,} items complete{', peak RSS ≤ 8 GB' if int(n) >= 1_000_000 else ''} | "
@@ -208,6 +210,19 @@ def incremental(data: dict) -> str:
     )
 
 
+def _scale_order(kv: tuple[str, dict]) -> tuple[bool, int]:
+    """The model's runs first, then the stand-in embedder's (keys ``N-hash-BUDGET``), each by size."""
+    return (not kv[0].isdigit(), int(kv[0].split("-")[0]))
+
+
+def _scale_items(key: str, s: dict) -> str:
+    """The row's item count, with how it was embedded when not by the model."""
+    items = f"{int(key.split('-')[0]):,} ({s['joined_pairs']:,} joined pairs)"
+    if key.isdigit():
+        return items
+    return f"{items}, hashed words, vectors_in_memory {s.get('vectors_in_memory')}"
+
+
 def scale(data: dict) -> str:
     d = data.get("scale")
     if not d:
@@ -216,10 +231,10 @@ def scale(data: dict) -> str:
         "| items | command, date | ingest | prepare | embed | discover | write | total | peak RSS | themes | unassigned | DB size |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n, s in sorted(d.items(), key=lambda kv: int(kv[0])):
+    for n, s in sorted(d.items(), key=_scale_order):
         st = s["stages"]
         rows.append(
-            f"| {int(n):,} ({s['joined_pairs']:,} joined pairs) | {_cmd(s)} | "
+            f"| {_scale_items(n, s)} | {_cmd(s)} | "
             + " | ".join(f"{st[k]['seconds']:.0f} s" for k in ("ingest", "prepare", "embed", "discover", "write"))
             + f" | **{s['total_seconds'] / 60:.1f} min** | **{s['peak_rss_mb']:,} MB** | {s['themes']} | "
             f"{s['unassigned_share']:.1%} | {s['db_mb']:,} MB |"
@@ -228,8 +243,8 @@ def scale(data: dict) -> str:
         "",
         "Peak RSS after each stage (running maximum): "
         + "; ".join(
-            f"{int(n):,}: " + ", ".join(f"{k} {v['peak_rss_mb']:,}" for k, v in s["stages"].items()) + " MB"
-            for n, s in sorted(d.items(), key=lambda kv: int(kv[0]))
+            f"{_scale_items(n, s)}: " + ", ".join(f"{k} {v['peak_rss_mb']:,}" for k, v in s["stages"].items()) + " MB"
+            for n, s in sorted(d.items(), key=_scale_order)
         ),
     ]
     return "\n".join(rows)
