@@ -203,14 +203,14 @@ def load(
 
     The mode needs only segment ids and texts, so the rows come first without their vectors: a full
     run then reads every vector in one pass, an incremental one reads them as its stages index them
-    (new text, leftovers, the themes it re-measures: ``lazy_vectors``)."""
+    (new text, leftovers, the themes it re-measures: ``lazy_vectors``). Past ``vectors_in_memory``
+    segments a full run reads them that way too, and neither keeps more than that many."""
     state = runstore.load_theme_state(con)
     data = runstore.load_run_input(con, settings.embed_key, settings.window_days, vectors=False)
     mode, reason = choose_mode(state, data, settings, full)
     if mode == "full" and len(data.segment_id) <= settings.vectors_in_memory:
-        data = runstore.load_run_input(con, settings.embed_key, settings.window_days)
-    elif mode == "full":  # more than memory should hold: stages read blocks, and keep this many rows
-        data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]
+        return runstore.load_run_input(con, settings.embed_key, settings.window_days), state, mode, reason
+    data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason
 
 
