@@ -360,11 +360,16 @@ def row_blocks(data: RunInput, rows: np.ndarray) -> Iterator[np.ndarray]:
 def kept_sentiments(data: RunInput, state: ThemeState) -> dict[int, tuple[str, float]]:
     """Row → last run's (sentiment, score) for the segments an incremental run finds unchanged (same
     id, same text): sentiment is per segment and the model ships with the package, so it stands."""
+    return kept_from(data, state, state.previous_sentiment)
+
+
+def kept_from(data: RunInput, state: ThemeState, last: dict[str, Any]) -> dict[int, Any]:
+    """Row → ``last[segment_id]`` for each segment with the same text as in the last run."""
     out = {}
     for i, (sid, h) in enumerate(zip(data.segment_id, data.content_hash, strict=True)):
-        old = state.previous_sentiment.get(sid)
-        if old is not None and state.previous.get(sid, (None, None))[1] == h:
-            out[i] = old
+        value = last.get(sid)
+        if value is not None and state.previous.get(sid, (None, None))[1] == h:
+            out[i] = value
     return out
 
 
@@ -395,12 +400,7 @@ def default_typer() -> FeedbackTyper:
 def kept_types(data: RunInput, state: ThemeState) -> dict[int, str]:
     """Row → feedback type for the segments an incremental run finds unchanged since the last run
     (same id, same text): typing is per segment, so theirs stands and is not recomputed."""
-    out = {}
-    for i, (sid, h) in enumerate(zip(data.segment_id, data.content_hash, strict=True)):
-        kind = state.previous_type.get(sid)
-        if kind is not None and state.previous.get(sid, (None, None))[1] == h:
-            out[i] = kind
-    return out
+    return kept_from(data, state, state.previous_type)
 
 
 def score_types(
