@@ -109,10 +109,18 @@ def _wheel_file(module_name: str) -> Path | None:
 def connect(
     db: str | Path, read_only: bool, data_path: str | None, config: dict[str, Any]
 ) -> duckdb.DuckDBPyConnection:
-    """A connection whose default database is the lake ``db`` (so unqualified names resolve there, in
-    cursors too). A new lake is created first with ``data_path`` (kept in its catalog: later
-    connections need not repeat it); a reader attaches read-only and then has the file system shut
-    off, as the file store's readers do, except for the lake's own data."""
+    """A connection whose current database is the lake ``db`` (``USE``; a cursor of it must say
+    ``USE`` again: ``store.cursor``). A new lake is created with ``data_path`` (kept in its catalog:
+    later connections need not repeat it); a reader attaches read-only and then has the file system
+    shut off, as the file store's readers do, except for the lake's own data.
+
+    The lake is attached to a new in-memory DuckDB rather than opened as ``duckdb.connect(db)``:
+    DuckDB keeps a database opened by its path in a per-process cache, and opening that path again
+    while the previous instance is still referenced spins in ``DBInstanceCache`` until it is gone; a
+    run that opened the lake once per stage hung there for good in 1 of 5 tries of
+    ``tests/test_lake.py::test_two_writers_and_a_reader_share_a_sqlite_catalog`` (py-spy and gdb: no
+    thread destroying it, no Python cycle keeping it; 2026-12-02). An in-memory database is never
+    cached, so each connection is its own instance."""
     target = str(db)
     file = catalog_file(target)
     if file is not None:
@@ -120,15 +128,18 @@ def connect(
             raise LakeError(f"lake catalog {file} does not exist; ingest something first")
         file.parent.mkdir(parents=True, exist_ok=True)
     config = {**config, "extension_directory": str(install_extensions()), "autoinstall_known_extensions": False}
-    if not read_only and file is not None and not file.exists():
-        _create(target, data_path, config)
-    con = duckdb.connect(target, read_only=read_only, config=config)
+    options = ["READ_ONLY"] if read_only else []
+    if data_path and not read_only and file is not None and not file.exists():
+        options.append(f"DATA_PATH {sql_literal(data_path)}")  # a new lake keeps it in its catalog
+    con = duckdb.connect(config=config)
     try:
         _s3_secret(con)
+        option = f" ({', '.join(options)})" if options else ""
+        con.execute(f"ATTACH {sql_literal(target)} AS {ALIAS}{option}")
+        con.execute(f"USE {ALIAS}")
         if read_only:
-            name = str(con.execute("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
             row = con.execute(
-                f'SELECT value FROM "__ducklake_metadata_{name}".ducklake_metadata WHERE key = ?', ["data_path"]
+                f"SELECT value FROM __ducklake_metadata_{ALIAS}.ducklake_metadata WHERE key = ?", ["data_path"]
             ).fetchone()
             allowed = [config["extension_directory"] + "/", *(row or [])]
             if file is not None:  # a lake created without a data path keeps its files beside the catalog
@@ -139,17 +150,6 @@ def connect(
         con.close()
         raise
     return con
-
-
-def _create(target: str, data_path: str | None, config: dict[str, Any]) -> None:
-    """Create the lake with its data path (``ATTACH … (DATA_PATH …)``; a later ``connect`` cannot say it)."""
-    con = duckdb.connect(config=config)
-    try:
-        _s3_secret(con)
-        option = f" (DATA_PATH {sql_literal(data_path)})" if data_path else ""
-        con.execute(f"ATTACH {sql_literal(target)} AS {ALIAS}{option}")
-    finally:
-        con.close()
 
 
 def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
@@ -171,6 +171,16 @@ def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
         tls = str(url.scheme == "https").lower()
         parts += [f"ENDPOINT {sql_literal(url.netloc)}", f"USE_SSL {tls}", "URL_STYLE 'path'"]
     con.execute(f"CREATE TEMPORARY SECRET painpoints_s3 ({', '.join(parts)})")
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of ``con`` in the same current database. A cursor starts in its instance's default
+    database, which for a lake connection (``connect``) is the empty in-memory one, so it says ``USE``."""
+    cur = con.cursor()
+    attached = "SELECT count(*) FROM duckdb_databases() WHERE database_name = ? AND type = 'ducklake'"
+    if cur.execute(attached, [ALIAS]).fetchall()[0][0]:
+        cur.execute(f"USE {ALIAS}")
+    return cur
 
 
 def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from painpoints.discovery import store
+from painpoints.discovery import lake, store
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.records import (
     Assignment,
@@ -195,7 +195,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
         "calls": pa.Table.from_pylist([{**c, "run_id": run_id} for c in result.llm_calls]),
     }
     tables = {name: table for name, table in tables.items() if table.num_columns}
-    with con.cursor() as cur, registered(cur, **tables), transaction(cur):
+    with lake.cursor(con) as cur, registered(cur, **tables), transaction(cur):
         _write_run(cur, run_id, result)
 
 

@@ -52,6 +52,24 @@ def test_every_migration_keeps_its_columns_and_loses_only_its_keys_on_a_lake() -
     assert {k for (k,) in lakeish.execute(kinds).fetchall()} == {"NOT NULL"}
 
 
+def test_each_lake_connection_is_its_own_instance_and_its_cursors_see_the_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reopening a path DuckDB caches per process can spin forever while an old instance lingers
+    (seen in the two-writers test); a lake connection is an uncached in-memory instance with the lake
+    attached, so a second one opens beside the first, even with another memory limit (which a cached
+    instance refuses), and a cursor of it resolves the lake's tables."""
+    monkeypatch.setenv("PAINPOINTS_LAKE_DATA_PATH", str(tmp_path / "files") + "/")
+    db = f"ducklake:sqlite:{tmp_path / 'meta.sqlite'}"
+    with store.connect(db) as first, store.connect(db, memory_limit="512MB") as second:
+        assert store.scalar(first, "SELECT current_database()") == lake.ALIAS
+        second.execute("CREATE TABLE probe AS SELECT 1 AS x")
+        with lake.cursor(first) as cur:
+            assert cur.execute("SELECT count(*) FROM probe").fetchall() == [(1,)]
+    with store.connect(db, read_only=True) as reader:
+        assert store.scalar(reader, "SELECT x FROM probe") == 1
+
+
 @pytest.mark.slow
 def test_ingest_run_and_query_a_local_lake(prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAINPOINTS_LAKE_DATA_PATH", str(tmp_path / "files") + "/")
