@@ -4,6 +4,11 @@ A three-paragraph ticket often holds three pain points; embedding it whole blurs
 Long texts are therefore cut at paragraph, then sentence boundaries into segments of at most
 ``max_chars``; transcripts arrive as customer turns (one per line), grouped in order up to ``max_chars``
 but never across a blank line, which the transcript connector puts between two problems.
+
+A mixed review ("Love the colour, but it runs two sizes small") holds praise and a problem in one
+short text; embedded whole, it sits between a praise theme and a fit theme and is typed by one of
+its halves. With ``contrast`` (setting ``segment_at_contrast``), such a text is also cut where praise
+turns into a complaint (``cut_at_contrast``), so each half lands in its own theme.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ SIGNATURE = re.compile(r"(?ims)(^--\s*$.*|^sent from my \w+.*$|^(best|kind)? ?re
 ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")  # reviews often go on in lower case after a full stop
 PLACEHOLDER = re.compile(r"\[(EMAIL|PHONE|CARD|IBAN|ADDRESS|ID)\]")
 MIN_WORDS = 2
 
@@ -64,6 +70,57 @@ def split_segments(text: str, max_chars: int = 400) -> list[str]:
     return [s if len(s) <= 4 * max_chars else s[: 4 * max_chars] for s in merged]
 
 
+# the clause before a contrast reads as praise: a praise word, no negation, no problem word
+PRAISE = re.compile(
+    r"\b(?:lov(?:e|ed|es|ing)|great|excellent|amazing|awesome|perfect(?:ly)?|beautiful(?:ly)?|gorgeous|pretty|cute|"
+    r"lovely|nice(?:ly)?|comfortable|comfy|soft|flattering|fantastic|wonderful|good|best|happy|helpful|friendly|"
+    r"stunning|elegant|fabulous|superb|brilliant|impressed|(?:i|we) (?:really )?(?:like|liked|enjoy|enjoyed|adore)|"
+    r"works? (?:well|fine|great)|easy to use)\b",
+    re.I,
+)
+NEGATED = re.compile(
+    r"\b(?:not|no|never|nothing|hardly|isn't|wasn't|aren't|weren't|don't|doesn't|didn't|can't|won't)\b|n't\b", re.I
+)
+# the sentence after it names a problem: a defect, a misfit, a let-down, slowness, a negation
+PROBLEM_WORDS = re.compile(
+    r"\b(?:not|never|too|lacks?|lacking|return\w*|disappoint\w*|issues?|problems?|bugs?|crash\w*|broke\w*|cheap\w*|"
+    r"awful|terrible|poor\w*|small|big|large|huge|tight|loose|short|long|thin|sheer|see[- ]through|itchy|scratchy|"
+    r"wrinkl\w*|boxy|baggy|runs?|ran|fell apart|ripped|tore|torn|stain\w*|faded?|shrunk|shrank|slow|rude|wait\w*|"
+    r"late|dirty|expensive|overpriced|hard|difficult|confusing|annoying|fail\w*|errors?|freez\w*|unfortunately|"
+    r"sadly|only|wish|hate\w*|worst|bad|odd|weird|strange|unflattering)\b|n't\b",
+    re.I,
+)
+CONTRAST = re.compile(
+    r"(?:,\s*|\s+)(?=\b(?:but|however|unfortunately|sadly|although|though|except|the only (?:problem|issue|"
+    r"complaint|downside|thing|negative|con|drawback)|my only (?:complaint|issue|gripe|problem))\b)",
+    re.I,
+)
+LAST_CLAUSE = re.compile(r"[.!?;]\s+|,\s+(?=and\b)")
+HEAD_MIN_WORDS, TAIL_MIN_WORDS = 2, 3  # fewer is a fragment, not a point ("love it", "but meh")
+
+
+def cut_at_contrast(text: str) -> list[str]:
+    """``text`` cut before each contrast ("but", "however", "my only complaint") that turns praise into
+    a problem: the clause before it praises (a praise word, no negation or problem word) and the
+    sentence after it names a problem. Contrasts between two complaints ("I tried resetting it but
+    it still fails") or back to praise ("runs short but looks amazing") are left alone, and so is
+    any cut that would leave a fragment (under two words before it, three after)."""
+    parts: list[str] = []
+    start = 0
+    for m in CONTRAST.finditer(text):
+        head, tail = text[start : m.start()].strip(), text[m.end() :]
+        if len(head.split()) < HEAD_MIN_WORDS or len(tail.split()) < TAIL_MIN_WORDS:
+            continue
+        last = LAST_CLAUSE.split(head)[-1]
+        first = SENTENCE_BREAK.split(tail, maxsplit=1)[0]
+        if PRAISE.search(last) and not NEGATED.search(last) and not PROBLEM_WORDS.search(last):
+            if PROBLEM_WORDS.search(first):
+                parts.append(head)
+                start = m.end()
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
 def _group_turns(turns: list[str], max_chars: int) -> list[str]:
     """A chat states its problem over several short turns ("I need to return something." … "It's the
     wrong colour."); grouping them keeps the point and its details in one segment."""
@@ -94,8 +151,12 @@ class Segment:
     pii_found: list[str]
 
 
-def segment_feedback(kind: str, text: str, max_chars: int = 400, redact_pii: bool = True) -> list[Segment]:
-    """The informative segments of one feedback item, positions counted over kept segments."""
+def segment_feedback(
+    kind: str, text: str, max_chars: int = 400, redact_pii: bool = True, contrast: bool = False
+) -> list[Segment]:
+    """The informative segments of one feedback item, positions counted over kept segments. With
+    ``contrast``, a review's or ticket's segment is also cut where praise turns into a problem
+    (``cut_at_contrast``); a transcript's customer turns are left as grouped."""
     if kind == "transcript":  # one customer turn per line, grouped up to max_chars within one problem
         parts = [
             group
@@ -106,6 +167,8 @@ def segment_feedback(kind: str, text: str, max_chars: int = 400, redact_pii: boo
         ]
     else:
         parts = split_segments(clean_text(text), max_chars)
+        if contrast:
+            parts = [piece for part in parts for piece in cut_at_contrast(part)]
     # a name given once is removed everywhere in the item; bare "First Last." sentences count in chats
     names = find_names(text, standalone=kind == "transcript") if redact_pii else set()
     out: list[Segment] = []

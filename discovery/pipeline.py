@@ -69,7 +69,9 @@ def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     written = 0
     with store.transaction(con):
         for fid, kind, text in store.unsegmented_feedback(con):
-            for seg in segment_feedback(kind, text, settings.max_segment_chars, settings.redact):
+            for seg in segment_feedback(
+                kind, text, settings.max_segment_chars, settings.redact, settings.segment_at_contrast
+            ):
                 rows.append(
                     {
                         "segment_id": f"{fid}:{seg.position:03d}",

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     schedule_cron: str = Field("0 2 * * *", description="when `painpoints serve` runs the nightly flow")
     schedule_timezone: str = Field("UTC", description="IANA timezone of schedule_cron")
     max_segment_chars: int = Field(400, description="texts longer than this are cut into segments")
+    segment_at_contrast: bool = Field(
+        False,
+        description="also cut a review or ticket where praise turns into a problem ('love the colour, but it "
+        "runs small'), so each half lands in its own theme; applies to feedback segmented from then on",
+    )
     redact: bool = True
     store_original: bool = Field(True, description="keep the unredacted cleaned text in segments")
     recent_days: int = Field(30, description="window for the trend component of the score")
