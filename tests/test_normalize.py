@@ -6,7 +6,7 @@ import csv
 import re
 from pathlib import Path
 
-from painpoints.discovery.normalize import clean_text, content_hash, segment_feedback, split_segments
+from painpoints.discovery.normalize import clean_text, content_hash, cut_at_contrast, segment_feedback, split_segments
 from painpoints.discovery.redact import iban_ok, luhn_ok, redact
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -91,3 +91,45 @@ def test_text_without_spaces_in_cjk_scripts_is_kept() -> None:
 
     assert informative("应用每次付款时都会崩溃。") and informative("アプリが支払いのたびにクラッシュします。")
     assert informative("앱이 결제할 때마다 멈춰요") and not informative("好") and not informative("[EMAIL]")
+
+
+def test_a_mixed_review_is_cut_where_praise_turns_into_a_problem() -> None:
+    assert cut_at_contrast("Great app but it crashes on login every time.") == [
+        "Great app",
+        "but it crashes on login every time.",
+    ]
+    assert cut_at_contrast("Love the colour, but it runs two sizes small. Returned it.") == [
+        "Love the colour",
+        "but it runs two sizes small. Returned it.",
+    ]
+    assert cut_at_contrast("This print is beautiful. My only complaint is that it runs huge.") == [
+        "This print is beautiful.",
+        "My only complaint is that it runs huge.",
+    ]
+    assert cut_at_contrast("The staff were friendly, however the wait was over an hour.") == [
+        "The staff were friendly",
+        "however the wait was over an hour.",
+    ]
+
+
+def test_contrasts_that_do_not_turn_praise_into_a_problem_stay_whole() -> None:
+    for text in (
+        "I tried resetting my password but it still fails.",  # two halves of one problem
+        "It runs a bit short but looks amazing with leggings.",  # a problem, then praise
+        "Not great but not terrible either, it works.",  # the first clause is negated
+        "The fabric is thin and cheap but the colour is lovely.",  # a problem word before the contrast
+        "Love it but meh",  # a fragment after it
+        "Nice but short",  # too short to be two points
+    ):
+        assert cut_at_contrast(text) == [text], text
+
+
+def test_the_contrast_cut_applies_to_reviews_and_tickets_when_asked_and_never_to_transcripts() -> None:
+    text = "Beautiful dress but too long for me, I had to return it."
+    assert [s.text for s in segment_feedback("review", text)] == [text]  # off by default
+    assert [s.text for s in segment_feedback("review", text, contrast=True)] == [
+        "Beautiful dress",
+        "but too long for me, I had to return it.",
+    ]
+    assert [s.position for s in segment_feedback("ticket", text, contrast=True)] == [0, 1]
+    assert [s.text for s in segment_feedback("transcript", text, contrast=True)] == [text]
