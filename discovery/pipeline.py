@@ -439,6 +439,7 @@ def score_themes(data: RunInput, found: Found, scores: Scores, settings: Setting
         settings.source_weights,
         settings.recent_days,
         rating=data.rating or None,
+        request=np.array([t == "request" for t in scores.feedback_type]) if scores.feedback_type else None,
     )
 
 

@@ -10,6 +10,9 @@
   ``recent_days`` of each source against what its earlier share of that source predicts (``trend``,
   with the counts behind it; NULL, factor 1, without timestamps or with fewer than 10 dated items).
 
+Beside the score, for ``feature_requests``: ``request_trend`` — the same trend over the theme's request
+segments alone (a request is usually a facet of a topic, and it is the asking that grows or fades).
+
 Beside the score, where feedback carries a rating: ``impact`` — how much the average rating of all
 rated items would rise if the theme's items were removed (Thematic's impact), with ``avg_rating``
 and ``rated_items``; re-rank by it in SQL (``order by impact desc``).
@@ -143,8 +146,10 @@ def rank_themes(
     recent_days: int = 30,
     min_trend_items: int = MIN_TREND_ITEMS,
     rating: Sequence[float | None] | None = None,
+    request: np.ndarray | None = None,
 ) -> list[ThemeScore]:
-    """One score per theme with its components, ``rank`` 1 = most painful; ties broken by size."""
+    """One score per theme with its components, ``rank`` 1 = most painful; ties broken by size.
+    ``request`` (per segment: typed request) adds each theme's ``request_trend``."""
     if len(labels) == 0:
         return []
     segments = _Segments(
@@ -156,6 +161,7 @@ def rank_themes(
         windows=Windows.of(created, source, recent_days),
         ratings=Ratings.of(feedback_id, rating) if rating is not None else None,
         min_trend_items=min_trend_items,
+        request=request,
     )
     rows = [segments.score(t, labels == t) for t in sorted(set(int(x) for x in labels if x >= 0))]
     rows.sort(key=lambda r: (-r.score, -r.items, r.theme))
@@ -176,6 +182,7 @@ class _Segments:
     windows: Windows
     ratings: Ratings | None
     min_trend_items: int
+    request: np.ndarray | None = None
 
     def score(self, theme: int, mask: np.ndarray) -> ThemeScore:
         """The score of the theme whose segments are ``mask``, with every component."""
@@ -185,6 +192,7 @@ class _Segments:
         factor = 1 + 0.5 * float(np.clip(tr.value, -1, 1)) if tr.value is not None else 1.0
         impact, avg_rating, rated = self.ratings.impact(mask) if self.ratings is not None else (None, None, 0)
         members = np.flatnonzero(mask).tolist()
+        asked = trend(mask & self.request, self.windows, self.min_trend_items) if self.request is not None else None
         return ThemeScore(
             theme=theme,
             items=int(mask.sum()),
@@ -202,4 +210,7 @@ class _Segments:
             rated_items=rated,
             score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
             sources=sorted({self.source[i] for i in members}),
+            request_trend=asked.value if asked else None,
+            request_trend_recent=asked.recent if asked else None,
+            request_trend_expected=asked.expected if asked else None,
         )

@@ -66,6 +66,9 @@ class ThemeScore(Columns):
     impact: float | None = None  # rise of the average rating without the theme's items
     avg_rating: float | None = None
     rated_items: int = 0
+    request_trend: float | None = None  # the trend of the theme's request segments alone (feature_requests)
+    request_trend_recent: int | None = None
+    request_trend_expected: float | None = None
 
 
 @dataclass(slots=True)
@@ -127,6 +130,9 @@ class ThemeSnapshot(Columns):
     request_share: float | None = None
     praise_share: float | None = None
     positive_share: float | None = None
+    request_trend: float | None = None  # feature_requests' trend: the theme's request segments alone
+    request_trend_recent: int | None = None
+    request_trend_expected: float | None = None
 
 
 @dataclass(slots=True)

@@ -168,6 +168,23 @@ def test_trend_compares_each_source_within_its_own_time_span() -> None:
     assert t[1].trend == pytest.approx(0.0) and t[0].trend == pytest.approx(0.0)
 
 
+def test_request_trend_follows_the_asking_not_the_whole_theme() -> None:
+    """A theme as big now as before, whose requests all came lately: the theme is steady, the
+    request trend (feature_requests) grows; without request types there is none."""
+    now = datetime(2024, 6, 1)
+    created = [now - timedelta(days=d) for d in [1, 2, 3, 4, 5, 6] * 2 + [100 + d for d in range(12)]]
+    request = np.array([True] * 10 + [False] * 2 + [True] * 2 + [False] * 10)  # 10 recent asks vs 2 before
+    n = len(created)
+    row = rank_themes(np.zeros(n, dtype=int), ["neutral"] * n, np.zeros(n), ["a"] * n, [str(i) for i in range(n)],
+                      created, request=request)[0]  # fmt: skip
+    assert row.trend == pytest.approx(0.0)
+    assert (row.request_trend_recent, row.request_trend_expected) == (10, 2.0)
+    assert row.request_trend == pytest.approx(10 / 2 - 1)
+    plain = rank_themes(np.zeros(n, dtype=int), ["neutral"] * n, np.zeros(n), ["a"] * n, [str(i) for i in range(n)],
+                        created)[0]  # fmt: skip
+    assert plain.request_trend is None
+
+
 def test_no_trend_from_a_handful_or_without_history() -> None:
     now = datetime(2024, 6, 1)
     few = _trends([0] * 4 + [1] * 20, [now - timedelta(days=d) for d in [1, 2, 3, 100] + list(range(100, 120))],

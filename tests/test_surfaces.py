@@ -62,6 +62,10 @@ def test_demo_tells_pains_from_requests_and_praise(demo_db: Path) -> None:
     # the complaints inside praised topics have their own view (the demo's happy app reviews hold some)
     assert q(demo_db, "select count(*) from pain_facets where theme_type = 'problem'") == [(0,)]
     assert q(demo_db, "select count(*) from feature_requests")[0][0] > 0
+    # ranked by volume and the asking's own trend (score = 100 · share · trend_factor); no trend, factor 1
+    requests = q(demo_db, "select score, share, trend, trend_factor from feature_requests order by rank")
+    assert [r[0] for r in requests] == sorted((r[0] for r in requests), reverse=True)
+    assert all(r[0] == pytest.approx(100 * r[1] * r[3]) and (r[2] is not None or r[3] == 1.0) for r in requests)
     assert q(demo_db, "select count(*) from praise")[0][0] > 0
     assert q(demo_db, "select count(*) from pain_points where area_id is null") == [(0,)]
     filler = r"\bx{2,}\b|\[|great|best|love|awesome|amazing|excellent|perfect"  # masks, [TOKEN]s, praise filler

@@ -131,9 +131,10 @@ ORDER BY rank;
 
 -- What customers ask for: per theme, its segments typed `request` (a feature request is usually a
 -- facet of a topic — "please add a search filter" clusters with search complaints), listed when a
--- theme holds at least 5 of them or is a request theme; ranked by how many. The measures describe
--- the request segments; label, description, keywords, status and emerging flags are the theme's.
--- trend is NULL (not computed for a part of a theme yet).
+-- theme holds at least 5 of them or is a request theme; ranked by volume and trend (score = 100 · share
+-- of all segments · trend_factor, as praise). The measures describe the request segments, trend too
+-- (the asking that grows or fades, per source as for themes; NULL with < 10 dated request segments);
+-- label, description, keywords, status and emerging flags are the theme's.
 CREATE OR REPLACE VIEW feature_requests AS
 WITH asked AS (
     SELECT theme_id, count(*) AS items, count(DISTINCT feedback_id) AS feedback_items,
@@ -146,17 +147,25 @@ WITH asked AS (
 ), total AS (
     SELECT count(*) AS segments FROM feedback_themes
 )
-SELECT row_number() OVER (ORDER BY a.items DESC, t.overall_rank) AS rank,
-       t.* EXCLUDE (overall_rank) REPLACE (
-           a.items AS items, a.items / total.segments AS share, a.negative_share AS negative_share,
-           a.avg_sentiment AS avg_sentiment, NULL::DOUBLE AS trend, NULL::INTEGER AS trend_recent,
-           NULL::DOUBLE AS trend_expected, NULL::DOUBLE AS impact, NULL::DOUBLE AS avg_rating,
-           NULL::INTEGER AS rated_items, 100.0 * a.items / total.segments AS score,
-           a.example_quotes AS example_quotes, a.sources AS sources, a.feedback_items AS feedback_items,
-           a.items / total.segments AS weighted_share, 1.0::DOUBLE AS trend_factor)
-FROM asked a
-JOIN latest_themes t USING (theme_id), total
-WHERE a.items >= 5 OR t.theme_type = 'request'
+SELECT row_number() OVER (ORDER BY score DESC, items DESC, overall_rank) AS rank, * EXCLUDE (overall_rank)
+FROM (
+    SELECT t.* REPLACE (
+               a.items AS items, a.items / total.segments AS share, a.negative_share AS negative_share,
+               a.avg_sentiment AS avg_sentiment, s.request_trend AS trend, s.request_trend_recent AS trend_recent,
+               s.request_trend_expected AS trend_expected, NULL::DOUBLE AS impact, NULL::DOUBLE AS avg_rating,
+               NULL::INTEGER AS rated_items, 100.0 * a.items / total.segments * f.trend_factor AS score,
+               a.example_quotes AS example_quotes, a.sources AS sources, a.feedback_items AS feedback_items,
+               a.items / total.segments AS weighted_share, f.trend_factor AS trend_factor)
+    FROM asked a
+    JOIN latest_themes t USING (theme_id)
+    JOIN theme_snapshots s ON s.run_id = t.run_id AND s.theme_id = t.theme_id
+    CROSS JOIN LATERAL (  -- greatest/least skip NULLs: no trend must stay factor 1
+        SELECT CASE WHEN s.request_trend IS NULL THEN 1.0
+                    ELSE 1 + 0.5 * greatest(-1, least(1, s.request_trend)) END AS trend_factor
+    ) f,
+         total
+    WHERE a.items >= 5 OR t.theme_type = 'request'
+)
 ORDER BY rank;
 
 -- What customers love: praise themes, by volume (source-weighted) and trend.
