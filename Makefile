@@ -47,8 +47,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# The quick benchmark set (quality + speed vs BERTopic, label grounding, embedding, incremental, 100k scale, sentiment;
-# ~37 min on 2 cores) on ../shared/data (or $$PAINPOINTS_DATA); rewrites the tables of benchmarks/RESULTS.md.
+# The quick benchmark set (quality + speed vs BERTopic, label grounding, embedding, incremental, 100k scale, sentiment,
+# feedback type, areas, pain precision; ~52 min on 2 cores) on ../shared/data (or $$PAINPOINTS_DATA); rewrites the tables of benchmarks/RESULTS.md.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --quiet -e '.[dev,bench]'
 	$(PY) -m benchmarks

@@ -1,11 +1,12 @@
 """``python -m benchmarks`` (= ``make bench``): the quick set, each benchmark in its own process,
 then RESULTS.md's tables and ``results.json`` are regenerated from what they wrote.
 
-Quick set (≈37 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
+Quick set (≈52 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
 BERTopic on five labelled sets, the reference points for it (``benchmarks.ceiling``), the LLM-label
 grounding check on three of those sets (``benchmarks.grounding``), cold
 end-to-end speed vs BERTopic, embedding throughput, the incremental rerun, 100k items at scale,
-offline sentiment. Not in it: the 1M-item run (``python -m benchmarks.scale --items=1000000
+offline sentiment, and issue 17's insight checks (feedback type, areas above themes, pain precision of
+the top 10; ≈15 min more). Not in it: the 1M-item run (``python -m benchmarks.scale --items=1000000
 --write``, see RESULTS.md for its duration) and the 2 GB CSV ingest (``python -m
 benchmarks.large_csv --gb=2 --write``); their last results stay in RESULTS.md.
 ``--only=quality,speed`` runs some steps; ``--render`` only re-renders.
@@ -29,6 +30,9 @@ QUICK: dict[str, list[str]] = {
     "incremental": ["--items=20000", "--repeats=3", "--write"],
     "scale": ["--items=100000", "--write"],
     "train_sentiment": ["--evaluate", "--write"],
+    "feedback_type": ["--write"],
+    "areas": ["--write"],
+    "pain_precision": ["--write"],
 }
 
 

@@ -15,9 +15,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import report_insight
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-SOURCES = ("quality", "ceiling", "speed", "embedding", "incremental", "scale", "sentiment", "grounding", "large_csv")
+SOURCES = (
+    "quality",
+    "ceiling",
+    "speed",
+    "embedding",
+    "incremental",
+    "scale",
+    "sentiment",
+    "grounding",
+    "large_csv",
+    "feedback_type",
+    "areas",
+    "pain_precision",
+)
 
 
 def load() -> dict[str, Any]:
@@ -314,6 +329,9 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "scale": scale,
     "sentiment": sentiment,
     "grounding": grounding,
+    "feedback_type": report_insight.feedback_type,
+    "areas": report_insight.areas,
+    "pain_precision": report_insight.pain_precision,
 }
 
 

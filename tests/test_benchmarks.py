@@ -4,6 +4,7 @@ around them is kept, and targets are judged against their thresholds."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import benchmarks.report as report
 from benchmarks.common import measured
@@ -151,3 +152,22 @@ def test_embedding_timings_alternate_and_report_the_median_ratio():
     assert calls == ["base", "ours"] * 4  # one warm-up each, then three rounds
     assert base_s >= 0.02 and ours_s >= 0.005 and 1.5 < ratio < 4.5
     assert base_v.dtype == ours_v.dtype == "float32"
+
+
+def test_insight_tables_render_from_their_json_with_targets_judged(tmp_path, monkeypatch):
+    """Issue 17's three benchmarks (in `make bench`): their tables come from the JSON they wrote, and
+    each target is judged from the figure, not written by hand."""
+    here = Path(report.__file__).resolve().parent
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    for name in ("feedback_type", "areas", "pain_precision"):
+        (tmp_path / f"{name}.json").write_text((here / f"{name}.json").read_text())
+    data = json.loads((tmp_path / "areas.json").read_text())
+    data["mixes"]["heldout"]["at_chosen_threshold"]["homogeneity"] = 0.9
+    (tmp_path / "areas.json").write_text(json.dumps(data))
+    md = tmp_path / "RESULTS.md"
+    md.write_text("".join(f"<!-- generated:{n} -->\n<!-- /generated:{n} -->\n" for n in ("areas", "pain_precision")))
+    assert report.render(md) == ["areas", "pain_precision"]
+    text = md.read_text()
+    assert "| heldout | 8 |" in text and "**0.900** (met)" in text
+    rows = [line for line in text.splitlines() if line.startswith("| uci_amazon_yelp |")]
+    assert rows and rows[0].endswith("| reference (trained on) |")
