@@ -11,6 +11,7 @@ import pytest
 
 from painpoints.discovery import areas
 from painpoints.discovery.components import HashEncoder
+from painpoints.discovery.lazy_vectors import StoredVectors
 
 
 def theme_centroids(per_group: list[int], dim: int = 32, spread: float = 0.08, seed: int = 0) -> np.ndarray:
@@ -129,3 +130,15 @@ def test_names_fall_back_to_the_largest_theme_and_stay_unique() -> None:
     X = np.eye(6, dtype=np.float32)
     names = areas.name_areas(texts, labels, np.array([0, 1, 1]), ["Refunds", "Login", "Refunds"], X)
     assert names == ["Refunds", "Refunds (2)"]  # area 1's largest theme is theme 2, whose label is taken
+
+
+def test_naming_a_large_area_reads_a_sample_of_its_vectors_not_all() -> None:
+    """An incremental run that needs one new area name must not read every stored vector: the
+    centre comes from the same capped sample as the phrases."""
+    texts = ["refund never arrived on my card"] * 300 + ["app crashes on login screen"] * 300
+    labels = np.array([0] * 300 + [1] * 300)
+    rows = np.eye(2, dtype=np.float32)[labels]
+    X = StoredVectors([str(i) for i in range(600)], 2, "m", lambda _model, hashes: {h: rows[int(h)] for h in hashes})
+    names = areas.name_areas(texts, labels, np.array([0, 1]), ["Refund", "Crash"], X, encode=HashEncoder(2).encode,
+                             max_texts_per_area=50)  # fmt: skip
+    assert len(names) == 2 and X.rows_read <= 100
