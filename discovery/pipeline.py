@@ -210,9 +210,11 @@ def load(
     state = runstore.load_theme_state(con)
     data = runstore.load_run_input(con, settings.embed_key, settings.window_days, vectors=False)
     mode, reason = choose_mode(state, data, settings, full)
-    if mode == "full" and len(data.segment_id) <= settings.vectors_in_memory:
-        del data  # not held while the rows are read again with their vectors (1M texts: hundreds of MB)
-        return runstore.load_run_input(con, settings.embed_key, settings.window_days), state, mode, reason
+    if mode == "full" and len(data.segment_id) <= settings.vectors_in_memory:  # every vector, in one pass
+        data.vectors = runstore.read_vectors(
+            con, data.segment_id, settings.embed_key, settings.window_days, data.vectors.shape[1]
+        )
+        return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason
 

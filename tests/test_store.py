@@ -137,6 +137,13 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     assert lazy.vectors.rows_read == 0  # type: ignore[attr-defined]
     assert np.array_equal(lazy.vectors[[3, 1]], whole.vectors[[3, 1]]) and lazy.vectors.rows_read == 2  # type: ignore[attr-defined]
     assert np.array_equal(np.asarray(lazy.vectors), whole.vectors)
+    # vectors are read unordered and placed by segment: any order of rows, a subset (segments stored
+    # since the rows were read are skipped), never a row without its vector
+    ids = whole.segment_id
+    assert np.array_equal(runstore.read_vectors(con, ids[::-1], "m", None, 4), whole.vectors[::-1])
+    assert np.array_equal(runstore.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
+    with pytest.raises(store.StoreError, match="1 of 22 segments lost their vector"):
+        runstore.read_vectors(con, [*ids, "no-such-segment"], "m", None, 4)
     con.close()
 
 

@@ -4,7 +4,7 @@
 
 -- name: run_input_size
 -- segments with a vector for the model (?1) within window_days (?2, ?3; NULL = all) of the newest item;
--- must select the same rows as run_input and run_input_rows
+-- must select the same rows as run_input_rows and run_input_vectors
 SELECT count(*), max(len(e.vector))
 FROM segments s
 JOIN feedback f USING (feedback_id)
@@ -13,19 +13,20 @@ WHERE CAST(? AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
       >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER));
 
--- name: run_input
--- the run's segments and vectors in a stable order; parameters as run_input_size
-SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating, e.vector
+-- name: run_input_vectors
+-- the vectors of run_input_rows' segments, unordered (placed by segment_id: an ORDER BY here made DuckDB
+-- hold a sorted copy of every vector); parameters as run_input_size
+SELECT s.segment_id, e.vector
 FROM segments s
 JOIN feedback f USING (feedback_id)
 JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
 WHERE CAST(? AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER))
-ORDER BY s.segment_id;
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER));
 
 -- name: run_input_rows
--- run_input without the vectors (an incremental run reads those on demand); same rows, same order
+-- the run's segments in a stable order, without their vectors (run_input_vectors, or read on demand by an
+-- incremental run); parameters as run_input_size
 SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating
 FROM segments s
 JOIN feedback f USING (feedback_id)
