@@ -157,7 +157,9 @@ PROBLEM_CUES = [
         r"\bwould(?:'ve| have)\s+(?:\w+\s+)?(?:been|fit|worked|looked|loved|liked)\b[^.!?]*\bif\b",  # counterfactual
         # contrast: the clause after "but" carries the verdict ("pretty colours, but the seams came apart")
         r"\b(?:but|however|unfortunately|sadly)\b(?![^.!?]*\bnot too\b)[^.!?]*(?:\b(?:not|never|too|lacks?|lacking|"
-        r"returned|returning|disappoint\w*|issues?|problems?|bugs?|crash\w*|broken|cheap|awful|terrible|poor)\b|n't\b)",
+        r"returned|returning|disappoint\w*|issues?|problems?|bugs?|crash\w*|broken|cheap|awful|terrible|poor|"
+        r"(?:came|fell|falling|coming) apart|ripped|tore|torn|broke|shrank|shrunk|faded|pilled|stopped working)\b|"
+        r"n't\b)",
     )
 ]
 # inside a request-shaped sentence, these words make it a complaint ("I wish it didn't crash")

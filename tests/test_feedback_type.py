@@ -78,18 +78,19 @@ def test_no_request_or_question_cue(text: str) -> None:
     assert sentence_cue(text) not in ("request", "question")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: a contrast needs a negation or a listed negative word",
-)
 @pytest.mark.parametrize(
-    "text, expected",
+    "text",
     [
-        ("Great colours, but the seams came apart after one wash.", "problem"),
+        "Great colours, but the seams came apart after one wash.",  # a known miss until the defect verbs
+        "Love the cut, but it shrank two sizes in the wash.",
+        "Soft fabric, but it pilled within a week.",
+        "Nice headphones, but the left side stopped working.",
     ],
 )
-def test_known_misses(text: str, expected: str) -> None:
-    assert sentence_cue(text) == expected
+def test_a_contrast_followed_by_a_defect_is_a_problem(text: str) -> None:
+    """The clause after "but" carries the verdict; a defect verb (came apart, shrank, pilled, stopped
+    working…) is as clear as a negation (held-out test split unchanged by adding them: problem F1 0.678)."""
+    assert sentence_cue(text) == "problem"
 
 
 # Request phrasings added after reading dev-split misses and the phrasings customers use in general; each
