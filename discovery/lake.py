@@ -110,7 +110,7 @@ def connect(
     db: str | Path, read_only: bool, data_path: str | None, config: dict[str, Any]
 ) -> duckdb.DuckDBPyConnection:
     """A connection whose current database is the lake ``db`` (``USE``; a cursor of it must say
-    ``USE`` again: ``store.cursor``). A new lake is created with ``data_path`` (kept in its catalog:
+    ``USE`` again: ``cursor``). A new lake is created with ``data_path`` (kept in its catalog:
     later connections need not repeat it); a reader attaches read-only and then has the file system
     shut off, as the file store's readers do, except for the lake's own data.
 
