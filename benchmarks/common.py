@@ -27,6 +27,11 @@ def header(module: str, argv: list[str]) -> dict[str, Any]:
     }
 
 
+def ran(d: dict[str, Any]) -> str:
+    """How a saved result was produced, for RESULTS.md: its command and date."""
+    return f"`{d['command'].strip()}`, {str(d['date'])[:10]}"
+
+
 def emit(report: dict[str, Any], out: Path, write: bool) -> dict[str, Any]:
     print(json.dumps(report, indent=1))
     if write:

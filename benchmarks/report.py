@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report_insight
+from benchmarks.common import ran
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -43,10 +44,6 @@ def load() -> dict[str, Any]:
 
 def _met(ok: bool) -> str:
     return "**met**" if ok else "not met"
-
-
-def _cmd(d: dict) -> str:
-    return f"`{d['command'].strip()}`, {str(d['date'])[:10]}"
 
 
 def _table(intro: str, columns: list[str], rows: list[str]) -> list[str]:
@@ -130,7 +127,7 @@ def ceiling(data: dict) -> str:
         )
     return "\n".join(
         _table(
-            f"Run: {_cmd(d)}; painpoints' int8 vectors, each item's first segment; k-means median of 3 seeds.",
+            f"Run: {ran(d)}; painpoints' int8 vectors, each item's first segment; k-means median of 3 seeds.",
             [
                 "set",
                 "true labels",
@@ -159,7 +156,7 @@ def speed(data: dict) -> str:
     ]
     return "\n".join(
         _table(
-            f"Run: {_cmd(d)}; medians of {len(d['results'][0]['painpoints_all'])} cold runs per tool.",
+            f"Run: {ran(d)}; medians of {len(d['results'][0]['painpoints_all'])} cold runs per tool.",
             [
                 "set",
                 "items",
@@ -179,7 +176,7 @@ def embedding(data: dict) -> str:
     if not d:
         return "(no run yet)"
     rows = _table(
-        f"Run: {_cmd(d)}; plain and int8 timed in alternating rounds after a warm-up call: "
+        f"Run: {ran(d)}; plain and int8 timed in alternating rounds after a warm-up call: "
         "texts/s are medians, the speed-up is the median of the per-round ratios.",
         [
             "texts",
@@ -212,7 +209,7 @@ def incremental(data: dict) -> str:
         return "(no run yet)"
     return "\n".join(
         [
-            f"Run: {_cmd(d)}.",
+            f"Run: {ran(d)}.",
             "",
             "| run | seconds | ratio | same theme id as the previous run | NMI vs intents |",
             "|---|---|---|---|---|",
@@ -249,7 +246,7 @@ def scale(data: dict) -> str:
     for n, s in sorted(d.items(), key=_scale_order):
         st = s["stages"]
         rows.append(
-            f"| {_scale_items(n, s)} | {_cmd(s)} | "
+            f"| {_scale_items(n, s)} | {ran(s)} | "
             + " | ".join(f"{st[k]['seconds']:.0f} s" for k in ("ingest", "prepare", "embed", "discover", "write"))
             + f" | **{s['total_seconds'] / 60:.1f} min** | **{s['peak_rss_mb']:,} MB** | {s['themes']} | "
             f"{s['unassigned_share']:.1%} | {s['db_mb']:,} MB |"
@@ -280,7 +277,7 @@ def sentiment(data: dict) -> str:
         return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
     rows = [
-        f"Run: {_cmd(d)}.",
+        f"Run: {ran(d)}.",
         "",
         "| held-out set | painpoints (int8 vectors, as shipped) | painpoints (fp32 vectors) | VADER |",
         "|---|---|---|---|",
@@ -303,7 +300,7 @@ def grounding(data: dict) -> str:
     ]
     return "\n".join(
         _table(
-            f"Run: {_cmd(d)}.",
+            f"Run: {ran(d)}.",
             [
                 "set",
                 "themes",

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _cmd(d: dict) -> str:
-    return f"`{d['command'].strip()}`, {str(d['date'])[:10]}"
+from benchmarks.common import ran
 
 
 def _f(v: Any, digits: int = 2) -> str:
@@ -26,7 +24,7 @@ def feedback_type(data: dict) -> str:
     both, alone = d["rules_and_classifier"]["test/all"], d["classifier_only"]["test/all"]
     target = {"request": "F1 ≥ 0.75"}
     rows = [
-        f"Run: {_cmd(d)}; hand-labelled held-out sentences, test split ({both['rows']} rows).",
+        f"Run: {ran(d)}; hand-labelled held-out sentences, test split ({both['rows']} rows).",
         "",
         "| type | precision | recall | F1 | target | classifier alone: F1 | n |",
         "|---|---|---|---|---|---|---|",
@@ -59,7 +57,7 @@ def areas(data: dict) -> str:
         return "(no run yet)"
     goal = d.get("target_homogeneity", 0.85)
     rows = [
-        f"Run: {_cmd(d)}; target: homogeneity of product within area ≥ {goal} on the held-out mix.",
+        f"Run: {ran(d)}; target: homogeneity of product within area ≥ {goal} on the held-out mix.",
         "",
         "| mix | products | segments / themes | areas | homogeneity (product within area) | completeness | "
         "themes' own homogeneity |",
@@ -81,7 +79,7 @@ def pain_precision(data: dict) -> str:
         return "(no run yet)"
     seeds = d.get("seeds", [])
     rows = [
-        f"Run: {_cmd(d)}; seeds {seeds} (first in full, median over seeds in brackets); target ≥ 0.85 with no "
+        f"Run: {ran(d)}; seeds {seeds} (first in full, median over seeds in brackets); target ≥ 0.85 with no "
         "top-10 row mostly non-negative, on every seed of each held-out set.",
         "",
         "| set | items | truly negative | pain_points rows | precision@10 (median) | 3★ counted negative | "
