@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -118,29 +119,35 @@ class Embedder:
         return int(dim)
 
 
-def encode_chunks(embedder: Encoder, todo: Sequence[tuple[str, str]], sink: Sink) -> int:
+def encode_chunks(embedder: Encoder, todo: Iterable[tuple[str, str]], sink: Sink, total: int | None = None) -> int:
     """Encode ``(content hash, text)`` pairs in chunks of ``ENCODE_CHUNK``, handing each chunk's
     vectors to ``sink`` as soon as it is done (a cache writer: a crash loses at most one chunk).
-    Returns how many texts were encoded. The chunking is part of the result: int8 activations are
-    quantized per batch, so the same texts chunked differently give slightly different vectors."""
+    ``todo`` may be a stream (the embed step reads its texts as it goes); ``total`` is its length when
+    it has none, for the progress bar. Returns how many texts were encoded. The chunking is part of the
+    result: int8 activations are quantized per batch, so the same texts chunked differently give
+    slightly different vectors."""
+    if total is None and isinstance(todo, Sized):
+        total = len(todo)
     progress = getattr(embedder, "progress", None)
-    show = (sys.stderr.isatty() if progress is None else progress) and len(todo) > 256
+    show = (sys.stderr.isatty() if progress is None else progress) and (total or 0) > 256
     bar = None
     if show:  # one bar over all chunks, on a terminal only: CI logs and pipes stay clean
         from rich.console import Console
         from rich.progress import Progress
 
         bar = Progress(console=Console(stderr=True), transient=True)
-        task = bar.add_task("embedding", total=len(todo))
+        task = bar.add_task("embedding", total=total)
         bar.start()
+    done = 0
+    rows = iter(todo)
     try:
-        for start in range(0, len(todo), ENCODE_CHUNK):
-            chunk = todo[start : start + ENCODE_CHUNK]
+        while chunk := list(islice(rows, ENCODE_CHUNK)):
             sink([h for h, _ in chunk], np.asarray(embedder.encode([t for _, t in chunk]), np.float32))
-            log.info("embedded %d/%d new texts", min(start + ENCODE_CHUNK, len(todo)), len(todo))
+            done += len(chunk)
+            log.info("embedded %d/%s new texts", done, total if total is not None else "?")
             if bar is not None:
                 bar.advance(task, len(chunk))
     finally:
         if bar is not None:
             bar.stop()
-    return len(todo)
+    return done

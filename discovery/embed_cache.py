@@ -31,11 +31,12 @@ from painpoints.discovery.records import NewEmbeddings
 def embed_missing(con: duckdb.DuckDBPyConnection, embedder: Encoder) -> int:
     """Embed every segment text with no cached vector for ``embedder.key``, writing each chunk to
     the cache as it is done; returns how many texts were embedded."""
-    todo = store.texts_to_embed(con, embedder.key)
+    total, todo = store.stream_texts_to_embed(con, embedder.key)  # streamed: 10M texts are never all held
     return encode_chunks(
         embedder,
         todo,
         lambda hashes, vectors: store.atomic(con, lambda: store.insert_embeddings(con, embedder.key, hashes, vectors)),
+        total,
     )
 
 

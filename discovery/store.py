@@ -336,9 +336,10 @@ def retry_conflicts(call: Callable[[], T], wait_up_to: float = 120.0) -> T:
 
 
 # --------------------------------------------------------------------------------------- segments
-def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    """``(feedback_id, kind, text)`` of feedback that has no segments yet, in id order."""
-    return con.execute(sql("unsegmented_feedback")).fetchall()
+def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str]]:
+    """``(feedback_id, kind, text)`` of feedback that has no segments yet, in id order, streamed
+    (``streamed``): ``con`` may write the segments meanwhile."""
+    return streamed(con, sql("unsegmented_feedback"))
 
 
 def insert_segments(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
@@ -363,7 +364,13 @@ def insert_segments(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
 # ------------------------------------------------------------------------------------- embeddings
 def texts_to_embed(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str]]:
     """``(content_hash, text)`` of segments with no cached vector for ``model``: the cache lookup."""
-    return con.execute(sql("texts_to_embed"), [model]).fetchall()
+    return list(streamed(con, sql("texts_to_embed"), [model]))
+
+
+def stream_texts_to_embed(con: duckdb.DuckDBPyConnection, model: str) -> tuple[int, Iterator[tuple[str, str]]]:
+    """How many texts ``texts_to_embed`` has and those texts streamed (``streamed``), in the same
+    order: the embed step writes each chunk on ``con`` while the rest is read."""
+    return scalar(con, sql("count_texts_to_embed"), [model]), streamed(con, sql("texts_to_embed"), [model])
 
 
 def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str], vectors: np.ndarray) -> int:
@@ -426,6 +433,21 @@ def arrow_reader(
     if DUCKDB_1:
         return con.execute(query, list(params or [])).to_arrow_reader(batch_rows)
     return con.sql(query, params=list(params or [])).to_arrow_reader(batch_rows)
+
+
+def streamed(
+    con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None, batch_rows: int = 8_192
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` as tuples, read ``batch_rows`` at a time on a cursor of ``con``: memory
+    stays flat however many rows there are (a ``fetchall`` of 1M segment texts held ~1.6 GB), and
+    ``con`` stays free to write while they are read. The cursor reads the snapshot of the moment the
+    query starts, so rows ``con`` writes meanwhile are not read back."""
+    cur = lake.cursor(con)
+    try:
+        for batch in arrow_reader(cur, query, params, batch_rows):
+            yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
+    finally:
+        cur.close()
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:

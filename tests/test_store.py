@@ -147,6 +147,54 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     con.close()
 
 
+def test_streamed_rows_come_in_batches_while_the_connection_writes(db: Path) -> None:
+    """The prepare and embed steps stream their input (a fetchall of 1M texts held ~1.6 GB) and write
+    on the same connection meanwhile, inside a transaction: every row comes once, in order, and rows
+    written during the stream are not read back (the cursor reads the snapshot of its start)."""
+    con = store.connect(db)
+    con.execute("CREATE TABLE t (i INTEGER)")
+    con.execute("INSERT INTO t SELECT range FROM range(23)")
+    seen = []
+    with store.transaction(con):
+        for (i,) in store.streamed(con, "SELECT i FROM t ORDER BY i", batch_rows=5):
+            seen.append(i)
+            con.execute("INSERT INTO t VALUES (?)", [100 + i])
+    assert seen == list(range(23))
+    assert store.scalar(con, "SELECT count(*) FROM t") == 46
+    con.close()
+
+
+def test_embed_step_streams_its_texts_in_the_chunks_of_a_list(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """embed_missing reads texts as a stream; chunk boundaries (int8 quantizes per chunk) are those of
+    the whole list, every text is embedded once and a rerun has nothing to do."""
+    import numpy as np
+
+    from painpoints.discovery import embed
+    from painpoints.discovery.embed_cache import embed_missing
+
+    monkeypatch.setattr(embed, "ENCODE_CHUNK", 4)
+    con = store.connect(db)
+    con.execute("INSERT INTO feedback (feedback_id, source, kind, external_id, text, content_hash) "
+                "SELECT 'f' || range, 's', 'review', 'e' || range, 't', 'x' FROM range(11)")  # fmt: skip
+    segments = "'f' || range || ':000', 'f' || range, 0, 'text ' || range, 'h' || (range % 10)"
+    columns = "segment_id, feedback_id, segment, text, content_hash"
+    con.execute(f"INSERT INTO segments ({columns}) SELECT {segments} FROM range(11)")
+    chunks: list[list[str]] = []
+
+    class Counting:
+        key = "m"
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            chunks.append(texts)
+            return np.ones((len(texts), 3), np.float32)
+
+    expected = [t for _, t in store.texts_to_embed(con, "m")]
+    assert embed_missing(con, Counting()) == 10  # 11 segments, 10 distinct texts
+    assert chunks == [expected[:4], expected[4:8], expected[8:]]
+    assert embed_missing(con, Counting()) == 0 and len(chunks) == 3
+    con.close()
+
+
 @pytest.mark.slow
 def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
     from painpoints.discovery.settings import load_settings

@@ -52,6 +52,12 @@ WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_ha
 GROUP BY content_hash
 ORDER BY content_hash;
 
+-- name: count_texts_to_embed
+-- how many rows texts_to_embed has (?)
+SELECT count(DISTINCT content_hash)
+FROM segments s
+WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = ?);
+
 -- name: insert_embeddings
 -- a vector only where the cache has none: a shard stored twice is stored once (no ON CONFLICT: DuckLake)
 INSERT INTO embeddings (content_hash, model, vector)
