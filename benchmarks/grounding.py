@@ -26,6 +26,7 @@ from painpoints.discovery import runstore, store
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.naming import grounding
 from painpoints.discovery.pipeline import discover
+from painpoints.discovery.records import assignment_rows
 from painpoints.discovery.sentiment import SentimentModel
 from painpoints.discovery.settings import load_settings
 
@@ -44,7 +45,7 @@ def run_set(name: str, embedder: Embedder) -> dict:
         data = runstore.load_run_input(con, settings.embed_key)  # the vectors the run used (int8 by default)
     finally:
         con.close()
-    theme_of = {a.segment_id: a.theme_id for a in result.assignments}
+    theme_of = {a.segment_id: a.theme_id for a in assignment_rows(result.assignments)}
     ids = sorted({t.theme_id for t in result.themes})
     index = {tid: i for i, tid in enumerate(ids)}
     centroids = np.zeros((len(ids), data.vectors.shape[1]), np.float32)

@@ -39,7 +39,7 @@ from painpoints.discovery.embed import Embedder
 from painpoints.discovery.embed_cache import embed_missing, encode_cached
 from painpoints.discovery.ingest import ingest_paths
 from painpoints.discovery.pipeline import discover, prepare_segments
-from painpoints.discovery.records import Assignment
+from painpoints.discovery.records import Assignment, assignment_rows
 from painpoints.discovery.sentiment import SentimentModel
 from painpoints.discovery.settings import load_settings
 
@@ -117,7 +117,12 @@ def run_set(name: str, embedder: Embedder, fp32: Embedder, with_bertopic: bool =
             runstore.cache_embeddings(con, result.embeddings)  # label phrases: later repeats find them cached
             seconds = time.perf_counter() - t0
             labels = {int(t.theme_id[1:]): t.label for t in result.themes}
-            ours.append({**_scores(truth, _primary_theme(result.assignments, index), labels, fp32), "seconds": seconds})
+            ours.append(
+                {
+                    **_scores(truth, _primary_theme(assignment_rows(result.assignments), index), labels, fp32),
+                    "seconds": seconds,
+                }
+            )
         out = {
             "set": name,
             "items": len(index),

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from painpoints.discovery.columns import take
 from painpoints.discovery.label import Encode, ctfidf, related, title
 from painpoints.discovery.themes import fresh_ids, match
 from painpoints.discovery.vectors import row_mean
@@ -124,7 +125,7 @@ def name_areas(
     n_areas = int(area_of_theme.max()) + 1 if len(area_of_theme) else 0
     seg_area = np.where(labels_theme >= 0, area_of_theme[np.maximum(labels_theme, 0)], -1)
     rows = _sample(seg_area, n_areas, max_texts_per_area)
-    weights, vocab = ctfidf([texts[i] for i in rows.tolist()], seg_area[rows], n_areas)
+    weights, vocab = ctfidf(take(texts, rows), seg_area[rows], n_areas)
     cands = [
         [str(vocab[j]) for j in np.argsort(-weights[a])[:n_candidates].tolist() if weights[a, j] > 0]
         if weights.shape[1]

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+from painpoints.discovery.columns import take
 from painpoints.discovery.normalize import PLACEHOLDER
 from painpoints.discovery.records import ThemeName
 
@@ -176,7 +177,7 @@ class OfflineLabeler:
         fixed = fixed or {}
         n_themes = len(centroids)
         sample = self._sample(labels, n_themes)
-        weights, vocab = ctfidf([texts[i] for i in sample.tolist()], labels[sample], n_themes)
+        weights, vocab = ctfidf(take(texts, sample), labels[sample], n_themes)
         cands_per_theme = []
         for t in range(n_themes):
             order: list[int] = np.argsort(-weights[t])[: self.n_candidates].tolist() if weights.shape[1] else []
@@ -198,7 +199,7 @@ class OfflineLabeler:
                 cands_per_theme[t],
                 phrase_vecs,
                 centroids[t],
-                [texts[i] for i in members.tolist()],
+                take(texts, members),
                 X[members],
                 size,
                 used,

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from painpoints.discovery.columns import ArrowColumn, take
+
 BLOCK_ROWS = 65_536  # rows per read in a whole-window pass (96 MB of 384-d vectors)
 Lookup = Callable[[str, Sequence[str]], dict[str, np.ndarray]]  # (model key, hashes) → cached vectors
 
@@ -40,7 +42,9 @@ class StoredVectors:
     dtype = np.dtype(np.float32)
 
     def __init__(self, hashes: Sequence[str], dim: int, model: str, lookup: Lookup, keep: int | None = None) -> None:
-        self.hashes, self.model, self.lookup, self.keep = list(hashes), model, lookup, keep
+        # an ArrowColumn stays one (a list of 10M hashes would hold ~1 GB); anything else becomes a list
+        self.hashes = hashes if isinstance(hashes, ArrowColumn) else list(hashes)
+        self.model, self.lookup, self.keep = model, lookup, keep
         self.shape = (len(self.hashes), dim)
         self._slot = np.full(len(self.hashes), -1, np.int64)  # row → index into _buf, -1 = not kept
         self._buf = np.empty((0, dim), np.float32)
@@ -75,8 +79,8 @@ class StoredVectors:
         out[have] = self._buf[slots[have]]
         todo = np.flatnonzero(~have)
         wanted: dict[str, list[int]] = {}  # content hash → positions in out
-        for pos, row in zip(todo.tolist(), rows[todo].tolist(), strict=True):
-            wanted.setdefault(self.hashes[row], []).append(pos)
+        for pos, h in zip(todo.tolist(), take(self.hashes, rows[todo]), strict=True):
+            wanted.setdefault(h, []).append(pos)
         got = self.lookup(self.model, list(wanted))
         lacking = [h for h in wanted if h not in got]
         if lacking:

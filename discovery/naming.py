@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from painpoints.discovery.columns import take
 from painpoints.discovery.components import CacheGet, Encoder, Labeler, LLMNamer
 from painpoints.discovery.llm import ThemeRequest
 from painpoints.discovery.records import KnownTheme, LLMNaming, ThemeName
@@ -148,7 +149,7 @@ def name_themes(
         return [reuse[t] for t in range(n)]
     if reuse:
         rows = context_rows(labels, set(reuse), CONTEXT_TEXTS)
-        texts, labels = [texts[i] for i in rows.tolist()], labels[rows]
+        texts, labels = take(texts, rows), labels[rows]
         # the labeler reads vectors only to pick a theme's quotes, and kept themes keep theirs: their
         # context rows (and unassigned ones) stay zero, so an incremental run reads no vector of theirs
         named = (labels >= 0) & ~np.isin(labels, list(reuse))

@@ -29,6 +29,7 @@ from painpoints.discovery import runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
+from painpoints.discovery.columns import take
 from painpoints.discovery.components import (
     ClustererFactory,
     Encoder,
@@ -189,7 +190,9 @@ def discover(
             )
         if wants_llm_sentiment(settings, len(data.text)):
             with _timed(seconds, "llm_sentiment"):
-                naming.llm_sentiment, _ = llm.classify_sentiment(data.text, caches.llm_reply, report=naming.llm.report)
+                naming.llm_sentiment, _ = llm.classify_sentiment(
+                    list(data.text), caches.llm_reply, report=naming.llm.report
+                )
     with _timed(seconds, "areas"):
         areas = group_areas(data, found, naming, state, caches.encoder(embedder), run_id)
     result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds), areas)
@@ -392,7 +395,7 @@ def classifier_vectors(
     model = getattr(classifier, "model_name_", settings.embed_model)
     if model == settings.embed_model:
         return data.vectors[rows]
-    return encoder_for(model).encode([data.text[i] for i in rows.tolist()])
+    return encoder_for(model).encode(take(data.text, rows))
 
 
 def default_typer() -> FeedbackTyper:
@@ -424,7 +427,7 @@ def score_types(
         fitted = typer.fit()
         for part in row_blocks(data, np.array(todo, dtype=int)):
             vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
-            types, _ = fitted.predict(vectors, [data.text[i] for i in part.tolist()])
+            types, _ = fitted.predict(vectors, take(data.text, part))
             for i, kind in zip(part.tolist(), types, strict=True):
                 out[i] = kind
     return out

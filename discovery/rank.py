@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from painpoints.discovery.columns import codes
 from painpoints.discovery.records import ThemeScore
 
 MIN_DATED = 0.5  # share of a theme's segments that need a timestamp before trend is computed
@@ -46,11 +47,11 @@ class Windows:
     n_sources: int
     recent_all: np.ndarray  # per source: segments in its recent window …
     before_all: np.ndarray  # … and before it (the same for every theme: counted once)
+    names: list[str]  # the sources, sorted: ``source`` indexes this
 
     @classmethod
     def of(cls, created: Sequence[datetime | None], source: Sequence[str], recent_days: int) -> Windows:
-        names, idx = np.unique(np.asarray(source, dtype=object), return_inverse=True)
-        idx = idx.astype(int)
+        idx, names = codes(source)
         newest: dict[int, datetime] = {}
         for s, c in zip(idx.tolist(), created, strict=True):
             if c is not None and (s not in newest or c > newest[s]):
@@ -66,7 +67,7 @@ class Windows:
         before = dated & ~recent
         n = len(names)
         return cls(idx, dated, recent, before, n, np.bincount(idx[recent], minlength=n),
-                   np.bincount(idx[before], minlength=n))  # fmt: skip
+                   np.bincount(idx[before], minlength=n), names)  # fmt: skip
 
     def count(self, mask: np.ndarray) -> np.ndarray:
         return np.bincount(self.source[mask], minlength=self.n_sources)
@@ -114,11 +115,11 @@ class Ratings:
     score: np.ndarray  # per item, NaN where unrated
 
     @classmethod
-    def of(cls, feedback_id: Sequence[str], rating: Sequence[float | None]) -> Ratings | None:
+    def of(cls, item: np.ndarray, rating: Sequence[float | None]) -> Ratings | None:
+        """``item``: each segment's feedback item as a code (``columns.codes``)."""
         if not any(r is not None for r in rating):
             return None
-        ids, item = np.unique(np.asarray(feedback_id, dtype=object), return_inverse=True)
-        score = np.full(len(ids), np.nan)
+        score = np.full(int(item.max()) + 1 if len(item) else 0, np.nan)
         score[item] = [np.nan if r is None else float(r) for r in rating]
         return cls(item, score)
 
@@ -152,14 +153,16 @@ def rank_themes(
     ``request`` (per segment: typed request) adds each theme's ``request_trend``."""
     if len(labels) == 0:
         return []
+    windows = Windows.of(created, source, recent_days)
+    item, _ = codes(feedback_id)
+    weight_of = np.array([(source_weights or {}).get(s, 1.0) for s in windows.names], dtype=float)
     segments = _Segments(
-        weights=np.array([(source_weights or {}).get(s, 1.0) for s in source], dtype=float),
+        weights=weight_of[windows.source],
         negative=np.array([s == "negative" for s in sentiment]),
         sentiment_score=np.asarray(sentiment_score),
-        source=source,
-        feedback_id=feedback_id,
-        windows=Windows.of(created, source, recent_days),
-        ratings=Ratings.of(feedback_id, rating) if rating is not None else None,
+        item=item,
+        windows=windows,
+        ratings=Ratings.of(item, rating) if rating is not None else None,
         min_trend_items=min_trend_items,
         request=request,
     )
@@ -177,8 +180,7 @@ class _Segments:
     weights: np.ndarray
     negative: np.ndarray
     sentiment_score: np.ndarray
-    source: Sequence[str]
-    feedback_id: Sequence[str]
+    item: np.ndarray  # feedback item code per segment (``columns.codes``)
     windows: Windows
     ratings: Ratings | None
     min_trend_items: int
@@ -191,12 +193,11 @@ class _Segments:
         tr = trend(mask, self.windows, self.min_trend_items)
         factor = 1 + 0.5 * float(np.clip(tr.value, -1, 1)) if tr.value is not None else 1.0
         impact, avg_rating, rated = self.ratings.impact(mask) if self.ratings is not None else (None, None, 0)
-        members = np.flatnonzero(mask).tolist()
         asked = trend(mask & self.request, self.windows, self.min_trend_items) if self.request is not None else None
         return ThemeScore(
             theme=theme,
             items=int(mask.sum()),
-            feedback_items=len({self.feedback_id[i] for i in members}),
+            feedback_items=len(np.unique(self.item[mask])),
             share=float(mask.sum() / len(mask)),
             weighted_share=float(weighted_share),
             negative_share=neg_share,
@@ -209,7 +210,7 @@ class _Segments:
             avg_rating=avg_rating,
             rated_items=rated,
             score=float(100 * weighted_share * (0.25 + 0.75 * neg_share) * factor),
-            sources=sorted({self.source[i] for i in members}),
+            sources=[self.windows.names[i] for i in np.unique(self.windows.source[mask]).tolist()],
             request_trend=asked.value if asked else None,
             request_trend_recent=asked.recent if asked else None,
             request_trend_expected=asked.expected if asked else None,

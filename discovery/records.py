@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from painpoints.discovery.llm import LLMReport
@@ -172,6 +173,11 @@ class Assignment(Columns):
     feedback_type: str | None = None  # problem | request | question | praise | other
 
 
+def assignment_rows(table: pa.Table) -> list[Assignment]:
+    """A run's assignments (``DiscoveryResult.assignments``) as records: for tests and small reads."""
+    return [Assignment(**row) for row in table.to_pylist()]
+
+
 @dataclass(slots=True)
 class ThemeEvent(Columns):
     """One row of ``theme_events`` (``run_id`` added by the store)."""
@@ -296,7 +302,7 @@ class DiscoveryResult:
     """What one run found, before it is written (``runstore.finish_run`` writes it in one transaction)."""
 
     themes: list[ThemeSnapshot]
-    assignments: list[Assignment]
+    assignments: pa.Table  # one row per segment, columns of ``Assignment`` (``assignment_rows`` reads them)
     stats: RunStats
     llm_calls: list[dict[str, Any]] = field(default_factory=list)  # rows of llm_calls, see discovery.llm
     theme_state: list[KnownTheme] | None = None  # the new themes table; None leaves it as it is

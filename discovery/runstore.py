@@ -26,9 +26,9 @@ import numpy as np
 import pyarrow as pa
 
 from painpoints.discovery import lake, store
+from painpoints.discovery.columns import columns_of
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.records import (
-    Assignment,
     DiscoveryResult,
     KnownArea,
     KnownTheme,
@@ -46,17 +46,18 @@ from painpoints.discovery.themes import Curation
 
 @dataclass
 class RunInput:
-    """Everything a discovery run works on, aligned by position. ``vectors`` is an array, or in an
-    incremental run a ``StoredVectors`` that reads rows when first indexed (index it, do not iterate it)."""
+    """Everything a discovery run works on, aligned by position. Loaded from the store, the columns
+    are ``columns.ArrowColumn``s (lists in tests); ``vectors`` is an array, or a ``StoredVectors`` that
+    reads rows when first indexed (index it, do not iterate it)."""
 
-    segment_id: list[str]
-    feedback_id: list[str]
-    source: list[str]
-    created_at: list[datetime | None]
-    text: list[str]
+    segment_id: Sequence[str]
+    feedback_id: Sequence[str]
+    source: Sequence[str]
+    created_at: Sequence[datetime | None]
+    text: Sequence[str]
     vectors: np.ndarray
-    content_hash: list[str] = field(default_factory=list)
-    rating: list[float | None] = field(default_factory=list)  # the feedback item's score (stars, NPS…)
+    content_hash: Sequence[str] = field(default_factory=list)
+    rating: Sequence[float | None] = field(default_factory=list)  # the feedback item's score (stars, NPS…)
 
 
 def load_run_input(
@@ -80,10 +81,7 @@ def load_run_input(
     with transaction(con):
         n, dim = con.execute(sql("run_input_size"), params).fetchall()[0]
         reader = store_arrow_reader(con, sql("run_input_rows"), params, batch_rows)
-        columns: dict[str, list[Any]] = {name: [] for name in reader.schema.names}
-        for batch in reader:
-            for name, values in columns.items():
-                values += batch.column(name).to_pylist()
+        columns = columns_of(list(reader), reader.schema)  # Arrow, not Python objects (``discovery.columns``)
         if len(columns["segment_id"]) != n:  # cannot happen within one transaction
             raise StoreError(
                 f"run input changed while loading: counted {n} segments, read {len(columns['segment_id'])}"
@@ -214,7 +212,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
     transaction lets a failed statement be rolled back before they are unregistered."""
     tables = {
         "snapshots": arrow_rows(ThemeSnapshot, result.themes, run_id),
-        "assigned": arrow_rows(Assignment, result.assignments, run_id),
+        "assigned": result.assignments,  # the run id is a parameter: a column of it would repeat it 10M times
         "events": arrow_rows(ThemeEvent, result.events, run_id),
         "state": arrow_rows(KnownTheme, result.theme_state or []),
         "area_state": arrow_rows(KnownArea, result.area_state or []),
@@ -238,8 +236,8 @@ def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
         con.execute(sql("insert_llm_calls"))
     if result.themes:
         con.execute(sql("insert_theme_snapshots"))
-    if result.assignments:  # the log gets what changed; current_assignments becomes this run's state
-        con.execute(sql("log_changed_assignments"))
+    if result.assignments.num_rows:  # the log gets what changed; current_assignments becomes this run's state
+        con.execute(sql("log_changed_assignments"), [run_id])
         con.execute(sql("log_removed_assignments"), [run_id])
         con.execute(sql("apply_removed_assignments"))
         con.execute(sql("apply_changed_assignments"), [run_id])

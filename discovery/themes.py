@@ -29,6 +29,7 @@ from datetime import datetime
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from painpoints.discovery.columns import take
 from painpoints.discovery.components import ClustererFactory
 from painpoints.discovery.records import Identity, KnownTheme, ThemeEvent
 from painpoints.discovery.vectors import nearest
@@ -248,9 +249,9 @@ def steady_themes(
     with no members last run is never steady."""
     before = Counter(curation.resolve(tid) for tid, _ in previous.values() if tid)
     kept = np.zeros(len(order), dtype=int)
-    for i, t in enumerate(labels.tolist()):
-        if t >= 0 and (old := previous.get(segment_ids[i])) is not None:
-            kept[t] += old[1] == hashes[i] and curation.resolve(old[0]) == order[t]
+    for t, sid, h in zip(labels.tolist(), segment_ids, hashes, strict=True):
+        if t >= 0 and (old := previous.get(sid)) is not None:
+            kept[t] += old[1] == h and curation.resolve(old[0]) == order[t]
     size = np.bincount(labels[labels >= 0], minlength=len(order))
     return {
         t
@@ -285,7 +286,8 @@ def identify(
     if mode == "incremental":
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
         rest = np.flatnonzero(how == "outlier")
-        fresh = sum(previous.get(segment_ids[i], (None, None))[1] != hashes[i] for i in rest.tolist())
+        pairs = zip(take(segment_ids, rest), take(hashes, rest), strict=True)
+        fresh = sum(previous.get(s, (None, None))[1] != h for s, h in pairs)
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
         if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:

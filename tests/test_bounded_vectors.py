@@ -11,7 +11,7 @@ import pytest
 from painpoints.discovery import store
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.pipeline import discover
-from painpoints.discovery.records import DiscoveryResult
+from painpoints.discovery.records import DiscoveryResult, assignment_rows
 from painpoints.discovery.sentiment import SentimentModel
 from painpoints.discovery.settings import load_settings
 
@@ -42,10 +42,13 @@ def test_full_run_over_more_vectors_than_memory_holds_finds_the_same(golden_db: 
     assert held and max(held) == BUDGET  # never more rows kept than the budget
     assert bounded.stats.vectors_read > n  # read in passes instead: the clustering, centroids, radii, scores
     same = ("segment_id", "theme_id", "how", "sentiment", "feedback_type")
-    assert [tuple(getattr(a, f) for f in same) for a in bounded.assignments] == [
-        tuple(getattr(a, f) for f in same) for a in whole.assignments
+    assert [tuple(getattr(a, f) for f in same) for a in assignment_rows(bounded.assignments)] == [
+        tuple(getattr(a, f) for f in same) for a in assignment_rows(whole.assignments)
     ]
-    assert np.allclose([a.sentiment_score for a in bounded.assignments], [a.sentiment_score for a in whole.assignments])
+    assert np.allclose(
+        [a.sentiment_score for a in assignment_rows(bounded.assignments)],
+        [a.sentiment_score for a in assignment_rows(whole.assignments)],
+    )
     assert [(t.theme_id, t.label, t.example_quotes, t.rank) for t in bounded.themes] == [
         (t.theme_id, t.label, t.example_quotes, t.rank) for t in whole.themes
     ]

@@ -11,6 +11,7 @@ from painpoints.discovery import runstore, store
 from painpoints.discovery.embed_cache import embed_missing
 from painpoints.discovery.ingest import ingest_paths
 from painpoints.discovery.pipeline import discover, prepare_segments
+from painpoints.discovery.records import assignment_rows
 from painpoints.discovery.sentiment import SentimentModel
 from painpoints.discovery.settings import load_settings
 from tests.helpers import rows as q
@@ -39,7 +40,7 @@ def run(db: Path, embedder, **overrides) -> tuple[str, set[tuple], int]:
             a.feedback_type,
             a.content_hash,
         )
-        for a in result.assignments
+        for a in assignment_rows(result.assignments)
     }
     return run_id, full, logged
 

@@ -23,7 +23,7 @@ from painpoints.discovery.components import (
 )
 from painpoints.discovery.embed_cache import CachingEncoder, embed_missing
 from painpoints.discovery.naming import fixed_labels, name_with_llm
-from painpoints.discovery.records import EmbedReport, KnownTheme, LLMStats, RunStats, Scores
+from painpoints.discovery.records import EmbedReport, KnownTheme, LLMStats, RunStats, Scores, assignment_rows
 from painpoints.discovery.runstore import RunInput, ThemeState
 from painpoints.discovery.settings import load_settings
 from painpoints.discovery.themes import Curation
@@ -282,7 +282,7 @@ def test_assemble_status_events_and_stats(tmp_path: Path) -> None:
         1,
     )
     assert st.same_theme_share == 1.0 and st.unassigned == 0 and st.llm is None
-    assert [a.theme_id for a in result.assignments][:12] == ["T001"] * 12
+    assert [a.theme_id for a in assignment_rows(result.assignments)][:12] == ["T001"] * 12
 
 
 # ------------------------------------------------------------------------------------ run records
@@ -384,11 +384,16 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         assert all(t.area_id and t.area_label for t in result.themes)  # every theme sits in an area
         areas = dict(con.execute("SELECT area_id, themes FROM theme_areas").fetchall())
         assert sum(areas.values()) == len(result.themes) and set(areas) <= {a.area_id for a in result.area_state or []}
-        assert {a.feedback_type for a in result.assignments} <= {"problem", "request", "question", "praise"}
+        assert {a.feedback_type for a in assignment_rows(result.assignments)} <= {
+            "problem",
+            "request",
+            "question",
+            "praise",
+        }
         cached = dict(con.execute("SELECT model, count(*) FROM embeddings GROUP BY ALL").fetchall())
         assert cached["hash-4"] == 36 and cached[f"hash-{DIM}"] > 36
         theme_ids, vectors = runstore.latest_vectors(con)
-        assigned = [a for a in result.assignments if a.theme_id is not None]
+        assigned = [a for a in assignment_rows(result.assignments) if a.theme_id is not None]
         assert theme_ids == [a.theme_id for a in assigned] and vectors.shape == (len(assigned), DIM)
         again = pipeline.discover(con, s, HashEncoder(), OtherModel(), clusterer=make, run_id="r2", typer=CueTyper())
         assert again.stats.mode == "incremental" and again.stats.kept == len(assigned)

@@ -80,7 +80,7 @@ INSERT INTO theme_snapshots BY NAME SELECT * FROM snapshots;
 -- the run's assignment rows that differ from the current state (new segments; a new theme, tone, type
 -- or text); `how` alone does not count: a kept segment keeps the row of the run that placed it
 INSERT INTO assignments BY NAME
-SELECT n.*
+SELECT n.*, CAST(? AS VARCHAR) AS run_id
 FROM assigned n
 LEFT JOIN current_assignments c ON c.segment_id = n.segment_id
 WHERE c.segment_id IS NULL
