@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from painpoints.discovery import themes
-from painpoints.discovery.columns import count_distinct, to_arrow
+from painpoints.discovery.columns import aligned, count_distinct, to_arrow
 from painpoints.discovery.feedback_type import ThemeType, theme_types
 from painpoints.discovery.records import (
     Areas,
@@ -212,7 +212,7 @@ def run_summary(
 ) -> RunStats:
     """``runs.stats`` of the run (without the LLM part)."""
     labels, how, n = found.labels, found.identity.how, len(found.labels)
-    previous_theme = [state.previous.get(s, (None, None))[0] for s in data.segment_id]
+    previous_theme = aligned(state.previous, data.segment_id, 2)[0]
     return RunStats(
         mode=run.mode,
         mode_reason=run.reason,

@@ -12,7 +12,7 @@ when its embedding is closer to its own theme's centroid than to any other theme
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -112,7 +112,7 @@ def reusable_names(
     labels: np.ndarray,
     segment_ids: Sequence[str],
     hashes: Sequence[str],
-    previous: dict[str, tuple[str | None, str | None]],
+    previous: Mapping[str, tuple[str | None, str | None]],
     names: dict[str, ThemeName],
     fixed: dict[int, str],
     curation: Curation,

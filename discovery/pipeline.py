@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from painpoints.discovery import runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
-from painpoints.discovery.columns import take
+from painpoints.discovery.columns import aligned, floats, take
 from painpoints.discovery.components import (
     ClustererFactory,
     Encoder,
@@ -158,10 +158,10 @@ def discover(
     with _timed(seconds, "cluster"):
         found = identify(data, state, mode, settings, clusterer or default_clusterer(settings))
     with _timed(seconds, "sentiment"):
-        kept_sentiment = kept_sentiments(data, state) if mode == "incremental" else {}
+        kept_sentiment = kept_sentiments(data, state) if mode == "incremental" else None
         scores = score_sentiment(data, sentiment, settings, caches.encoder_for, kept_sentiment)
     with _timed(seconds, "feedback_type"):
-        kept = kept_types(data, state) if mode == "incremental" else {}
+        kept = kept_types(data, state) if mode == "incremental" else None
         scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for, kept)
     if settings.carve_pains:
         with _timed(seconds, "carve"):
@@ -232,9 +232,8 @@ def choose_mode(
         return "full", "no previous themes"
     if (state.stats.embed_model if state.stats else None) != settings.embed_key:
         return "full", "embedding model changed"
-    new = sum(
-        state.previous.get(s, (None, None))[1] != h for s, h in zip(data.segment_id, data.content_hash, strict=True)
-    )
+    _, last_hash = aligned(state.previous, data.segment_id, 2)
+    new = sum(old != h for old, h in zip(last_hash, data.content_hash, strict=True))
     if len(data.segment_id) and new / len(data.segment_id) > settings.incremental_max_new:
         return "full", f"{new / len(data.segment_id):.0%} of segments are new (> incremental_max_new)"
     if settings.full_every_days and state.last_full is not None:
@@ -338,14 +337,15 @@ def score_sentiment(
     sentiment: SentimentClassifier,
     settings: Settings,
     encoder_for: Callable[[str], Encoder],
-    kept: dict[int, tuple[str, float]] | None = None,
+    kept: Kept | None = None,
 ) -> Scores:
-    """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``; rows in ``kept`` keep
+    """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``; rows ``kept`` keep
     the class and score given (incremental runs: only new or changed text is scored)."""
-    kept = kept or {}
-    todo = np.array([i for i in range(len(data.text)) if i not in kept], dtype=int)
-    labels = [kept[i][0] if i in kept else "" for i in range(len(data.text))]
-    scores = np.array([kept[i][1] if i in kept else 0.0 for i in range(len(data.text))], dtype=float)
+    n = len(data.text)
+    kept = kept or Kept.none(n, 2)
+    todo = np.flatnonzero(~kept.mask)
+    labels = kept.strings(0, "")
+    scores = np.where(kept.mask, floats(kept.values[1], 0.0), 0.0)
     if len(todo):
         fitted = sentiment.fit()
         for part in row_blocks(data, todo):
@@ -365,20 +365,42 @@ def row_blocks(data: RunInput, rows: np.ndarray) -> Iterator[np.ndarray]:
         yield rows[start : start + BLOCK_ROWS]
 
 
-def kept_sentiments(data: RunInput, state: ThemeState) -> dict[int, tuple[str, float]]:
-    """Row → last run's (sentiment, score) for the segments an incremental run finds unchanged (same
-    id, same text): sentiment is per segment and the model ships with the package, so it stands."""
-    return kept_from(data, state, state.previous_sentiment)
+@dataclass
+class Kept:
+    """The rows whose value stands from last run (``mask``) and last run's values for every row, one
+    aligned sequence per part (type; or sentiment and score): arrays, not a dict of 10M rows."""
+
+    mask: np.ndarray
+    values: list[Sequence[Any]]
+
+    @classmethod
+    def none(cls, n: int, width: int) -> Kept:
+        return cls(np.zeros(n, dtype=bool), [[None] * n for _ in range(width)])
+
+    def strings(self, part: int, default: str) -> list[str]:
+        """Part ``part`` as a list, ``default`` where not kept; equal strings share one object."""
+        shared: dict[str, str] = {default: default}
+        rows = zip(self.mask.tolist(), self.values[part], strict=True)
+        return [shared.setdefault(v, v) if kept else default for kept, v in rows]
 
 
-def kept_from(data: RunInput, state: ThemeState, last: dict[str, Any]) -> dict[int, Any]:
-    """Row → ``last[segment_id]`` for each segment with the same text as in the last run."""
-    out = {}
-    for i, (sid, h) in enumerate(zip(data.segment_id, data.content_hash, strict=True)):
-        value = last.get(sid)
-        if value is not None and state.previous.get(sid, (None, None))[1] == h:
-            out[i] = value
-    return out
+def kept_sentiments(data: RunInput, state: ThemeState) -> Kept:
+    """Last run's (sentiment, score) for the segments an incremental run finds unchanged (same id,
+    same text): sentiment is per segment and the model ships with the package, so it stands."""
+    return kept_from(data, state, state.previous_sentiment, 2)
+
+
+def kept_from(data: RunInput, state: ThemeState, last: Mapping[str, Any], width: int) -> Kept:
+    """``last``'s values aligned with the run's rows, kept where the segment has the same text as in
+    the last run and a value."""
+    _, last_hash = aligned(state.previous, data.segment_id, 2)
+    values = aligned(last, data.segment_id, width)
+    mask = np.fromiter(
+        (old == h and v is not None for old, h, v in zip(last_hash, data.content_hash, values[0], strict=True)),
+        dtype=bool,
+        count=len(data.segment_id),
+    )
+    return Kept(mask, values)
 
 
 def classifier_vectors(
@@ -405,10 +427,10 @@ def default_typer() -> FeedbackTyper:
     return FeedbackTypeModel()
 
 
-def kept_types(data: RunInput, state: ThemeState) -> dict[int, str]:
-    """Row → feedback type for the segments an incremental run finds unchanged since the last run
-    (same id, same text): typing is per segment, so theirs stands and is not recomputed."""
-    return kept_from(data, state, state.previous_type)
+def kept_types(data: RunInput, state: ThemeState) -> Kept:
+    """Last run's feedback type for the segments an incremental run finds unchanged since the last
+    run (same id, same text): typing is per segment, so theirs stands and is not recomputed."""
+    return kept_from(data, state, state.previous_type, 1)
 
 
 def score_types(
@@ -416,16 +438,16 @@ def score_types(
     typer: FeedbackTyper,
     settings: Settings,
     encoder_for: Callable[[str], Encoder],
-    kept: dict[int, str] | None = None,
+    kept: Kept | None = None,
 ) -> list[str]:
     """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``;
-    rows in ``kept`` keep the type given (incremental runs: only new or changed text is typed)."""
-    kept = kept or {}
-    todo = [i for i in range(len(data.text)) if i not in kept]
-    out = [kept.get(i, "") for i in range(len(data.text))]
-    if todo:
+    rows ``kept`` keep the type given (incremental runs: only new or changed text is typed)."""
+    kept = kept or Kept.none(len(data.text), 1)
+    todo = np.flatnonzero(~kept.mask)
+    out = kept.strings(0, "")
+    if len(todo):
         fitted = typer.fit()
-        for part in row_blocks(data, np.array(todo, dtype=int)):
+        for part in row_blocks(data, todo):
             vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
             types, _ = fitted.predict(vectors, take(data.text, part))
             for i, kind in zip(part.tolist(), types, strict=True):

@@ -15,7 +15,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from painpoints.discovery import lake, store
-from painpoints.discovery.columns import columns_of
+from painpoints.discovery.columns import StoredMap, columns_of
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.records import (
     DiscoveryResult,
@@ -297,16 +297,17 @@ class ThemeState:
     """What the next run builds on: the themes table, last successful run's assignment, curation."""
 
     known: dict[str, KnownTheme]
-    previous: dict[str, tuple[str | None, str | None]]  # segment_id → (theme_id, content_hash)
+    # segment_id → (theme_id, content_hash) last run; a ``columns.StoredMap`` when loaded from the store
+    previous: Mapping[str, tuple[str | None, str | None]]
     run_id: str | None
     stats: RunStats | None  # of the last successful run
     last_full: datetime | None
     curation: Curation
     areas: dict[str, KnownArea] = field(default_factory=dict)
     # segment_id → its feedback type last run: an incremental run types only new or changed text
-    previous_type: dict[str, str | None] = field(default_factory=dict)
+    previous_type: Mapping[str, str | None] = field(default_factory=dict)
     # segment_id → (sentiment, score) last run: per segment too, so kept for unchanged text
-    previous_sentiment: dict[str, tuple[str, float]] = field(default_factory=dict)
+    previous_sentiment: Mapping[str, tuple[str, float]] = field(default_factory=dict)
     # theme_id → its name last run (keywords, quotes, description): kept for themes that barely changed
     names: dict[str, ThemeName] = field(default_factory=dict)
 
@@ -319,12 +320,16 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
         centroid = np.asarray(row[4], np.float32) if row[4] is not None else None
         known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3], centroid, *row[5:])
     last = latest_run(con)
-    previous, previous_type, previous_sentiment, names = {}, {}, {}, {}
-    if last is not None:
-        rows = con.execute(sql("current_assignments")).fetchall()
-        previous = {sid: (tid, h) for sid, tid, h, *_ in rows}
-        previous_type = {sid: kind for sid, _, _, kind, *_ in rows}
-        previous_sentiment = {sid: (label, score) for sid, _, _, _, label, score in rows}
+    previous: Mapping[str, Any] = {}
+    previous_type: Mapping[str, Any] = {}
+    previous_sentiment: Mapping[str, Any] = {}
+    names = {}
+    if last is not None:  # one Arrow table, three views on it (``StoredMap``): no object per segment
+        rows = store_arrow_reader(con, sql("current_assignments")).read_all()
+        sid = rows.column("segment_id")
+        previous = StoredMap(sid, [rows.column("theme_id"), rows.column("content_hash")])
+        previous_type = StoredMap(sid, [rows.column("feedback_type")])
+        previous_sentiment = StoredMap(sid, [rows.column("sentiment"), rows.column("sentiment_score")])
         named = con.execute(sql("previous_names"), [last.run_id]).fetchall()
         names = {tid: ThemeName(lab, desc or "", list(kw or []), list(qs or [])) for tid, lab, desc, kw, qs in named}
     full = _first(con, "last_full_run")

@@ -22,14 +22,14 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from painpoints.discovery.columns import take
+from painpoints.discovery.columns import aligned, take, value_counts
 from painpoints.discovery.components import ClustererFactory
 from painpoints.discovery.records import Identity, KnownTheme, ThemeEvent
 from painpoints.discovery.vectors import nearest
@@ -101,7 +101,7 @@ def carry_over(
     segment_ids: Sequence[str],
     hashes: Sequence[str],
     X: np.ndarray,
-    previous: dict[str, tuple[str | None, str | None]],
+    previous: Mapping[str, tuple[str | None, str | None]],
     known: dict[str, KnownTheme],
     curation: Curation,
     threshold: float,
@@ -120,11 +120,11 @@ def carry_over(
     theme_of: list[str | None] = [None] * len(segment_ids)
     how = np.full(len(segment_ids), "outlier", dtype=object)
     fresh: list[int] = []
-    for i, (sid, h) in enumerate(zip(segment_ids, hashes, strict=True)):
-        prev = previous.get(sid)
-        if prev is not None and prev[1] == h and prev[0] is not None:
-            theme_of[i], how[i] = curation.resolve(prev[0]), "kept"
-        elif prev is None or prev[1] != h:
+    last_theme, last_hash = aligned(previous, segment_ids, 2)  # (None, None) for a segment new this run
+    for i, (h, old_theme, old_hash) in enumerate(zip(hashes, last_theme, last_hash, strict=True)):
+        if old_hash == h and old_theme is not None:
+            theme_of[i], how[i] = curation.resolve(old_theme), "kept"
+        elif old_hash != h:
             fresh.append(i)
     if fresh:
         for i, j in zip(fresh, nearest(X[fresh], centroids, threshold), strict=True):
@@ -239,7 +239,7 @@ def steady_themes(
     labels: np.ndarray,
     segment_ids: Sequence[str],
     hashes: Sequence[str],
-    previous: dict[str, tuple[str | None, str | None]],
+    previous: Mapping[str, tuple[str | None, str | None]],
     curation: Curation,
     share: float = STEADY_SHARE,
 ) -> set[int]:
@@ -247,11 +247,15 @@ def steady_themes(
     changed by at most ``share`` of their size last run. A segment counts as unchanged for its theme
     when last run it sat, with the same text, on the theme it sits on now (merges followed); a theme
     with no members last run is never steady."""
-    before = Counter(curation.resolve(tid) for tid, _ in previous.values() if tid)
+    before: Counter[str] = Counter()
+    for tid, n in value_counts(previous, 0).items():
+        if (resolved := curation.resolve(tid)) is not None:
+            before[resolved] += n
     kept = np.zeros(len(order), dtype=int)
-    for t, sid, h in zip(labels.tolist(), segment_ids, hashes, strict=True):
-        if t >= 0 and (old := previous.get(sid)) is not None:
-            kept[t] += old[1] == h and curation.resolve(old[0]) == order[t]
+    last_theme, last_hash = aligned(previous, segment_ids, 2)
+    for t, h, old_theme, old_hash in zip(labels.tolist(), hashes, last_theme, last_hash, strict=True):
+        if t >= 0 and old_hash == h and old_theme is not None:
+            kept[t] += curation.resolve(old_theme) == order[t]
     size = np.bincount(labels[labels >= 0], minlength=len(order))
     return {
         t
@@ -271,7 +275,7 @@ def identify(
     segment_ids: Sequence[str],
     hashes: Sequence[str],
     known: dict[str, KnownTheme],
-    previous: dict[str, tuple[str | None, str | None]],
+    previous: Mapping[str, tuple[str | None, str | None]],
     curation: Curation,
     mode: str,
     make_clusterer: ClustererFactory,
@@ -286,8 +290,8 @@ def identify(
     if mode == "incremental":
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
         rest = np.flatnonzero(how == "outlier")
-        pairs = zip(take(segment_ids, rest), take(hashes, rest), strict=True)
-        fresh = sum(previous.get(s, (None, None))[1] != h for s, h in pairs)
+        _, last_hash = aligned(previous, take(segment_ids, rest), 2)
+        fresh = sum(old != h for old, h in zip(last_hash, take(hashes, rest), strict=True))
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
         if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:
@@ -309,7 +313,7 @@ def identify(
         ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation, new_id)
         theme_of = [ids[int(lab)] if lab >= 0 else None for lab in clusterer.labels_]
         how, min_cluster_size = clusterer.how_.copy(), clusterer.min_cluster_size_
-    previous_theme = [previous.get(s, (None, None))[0] for s in segment_ids]
+    previous_theme = aligned(previous, segment_ids, 2)[0]
     theme_of, events, applied = apply_curation(theme_of, X, previous_theme, curation, new_id, seed)
     if mode == "full":
         events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)

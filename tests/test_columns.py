@@ -10,7 +10,17 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from painpoints.discovery.columns import ArrowColumn, codes, columns_of, count_distinct, take, to_arrow
+from painpoints.discovery.columns import (
+    ArrowColumn,
+    StoredMap,
+    aligned,
+    codes,
+    columns_of,
+    count_distinct,
+    take,
+    to_arrow,
+    value_counts,
+)
 from painpoints.discovery.rank import rank_themes
 
 
@@ -74,3 +84,22 @@ def test_a_column_holds_far_less_than_the_list() -> None:
     batches = [pa.record_batch({"text": pa.array(texts[i : i + 5000])}) for i in range(0, len(texts), 5000)]
     col = columns_of(batches, batches[0].schema)["text"]
     assert col.array.nbytes < 0.6 * as_list and col == texts
+
+
+def test_last_runs_state_answers_like_the_dict_it_replaces() -> None:
+    """ThemeState.previous (segment → (theme, hash)) held as Arrow: aligned lookups, counts and
+    item access agree with a dict of the same rows; a segment new this run reads (None, None)."""
+    ids = [f"s{i:03d}" for i in range(9)]
+    theme = ["T1", "T2", None] * 3
+    hashes = [f"h{i}" for i in range(9)]
+    table = pa.table({"segment_id": ids, "theme_id": theme, "content_hash": hashes})
+    stored = StoredMap(table.column("segment_id"), [table.column("theme_id"), table.column("content_hash")])
+    as_dict = dict(zip(ids, zip(theme, hashes, strict=True), strict=True))
+    run = ["s004", "new", "s000", "s008"]
+    for previous in (stored, as_dict):
+        got_theme, got_hash = aligned(previous, run, 2)
+        assert list(got_theme) == ["T2", None, "T1", None] and list(got_hash) == ["h4", None, "h0", "h8"]
+        assert value_counts(previous, 0) == {"T1": 3, "T2": 3}
+    assert stored["s004"] == ("T2", "h4") and len(stored) == 9 and "new" not in stored and dict(stored) == as_dict
+    one = StoredMap(table.column("segment_id"), [table.column("theme_id")])
+    assert one["s001"] == "T2" and list(aligned(one, ["s001", "x"], 1)[0]) == ["T2", None]
