@@ -259,6 +259,18 @@ def scale(data: dict) -> str:
             for n, s in sorted(d.items(), key=_scale_order)
         ),
     ]
+    reruns = [(n, s["rerun"]) for n, s in sorted(d.items(), key=_scale_order) if "rerun" in s]
+    if reruns:
+        rows += [
+            "",
+            "Then a nightly rerun on the same store, in a process of its own (`--rerun=1`): "
+            + "; ".join(
+                f"{_scale_items(n, d[n])}: {r['new_items']:,} new items, {r['mode']} run, "
+                f"{r['total_seconds']:.0f} s (discover {r['stages']['discover']['seconds']:.0f} s), "
+                f"peak RSS **{r['peak_rss_mb']:,} MB**, {r['vectors_read']:,} vectors read"
+                for n, r in reruns
+            ),
+        ]
     return "\n".join(rows)
 
 

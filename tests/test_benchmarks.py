@@ -103,6 +103,26 @@ def test_grounding_table_renders_from_its_json(tmp_path, monkeypatch):
     assert "| s1 | 12 | 0.987 | 85.5% | 100.0% | 50.0% | 25.0% | 100.0% |" in text
 
 
+def test_scale_rows_render_with_their_nightly_rerun(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "HERE", tmp_path)
+    stages = {
+        k: {"seconds": 10.0, "peak_rss_mb": 900 + i}
+        for i, k in enumerate(("ingest", "prepare", "embed", "discover", "write"))
+    }
+    run = {"date": "2026-12-02", "command": "python -m benchmarks.scale --items=1000 --embedder=hash --rerun=1",
+           "joined_pairs": 0, "vectors_in_memory": "100", "stages": stages, "total_seconds": 50.0,
+           "peak_rss_mb": 904, "themes": 7, "unassigned_share": 0.1, "db_mb": 3}  # fmt: skip
+    run["rerun"] = {"new_items": 10, "mode": "incremental", "total_seconds": 12.0, "stages": stages,
+                    "peak_rss_mb": 777, "vectors_read": 55}  # fmt: skip
+    (tmp_path / "scale.json").write_text(json.dumps({"1000-hash-100": run}))
+    md = tmp_path / "RESULTS.md"
+    md.write_text("<!-- generated:scale -->\n<!-- /generated:scale -->\n")
+    assert report.render(md) == ["scale"]
+    text = md.read_text()
+    assert "| **0.8 min** | **904 MB** | 7 | 10.0% | 3 MB |" in text
+    assert "10 new items, incremental run, 12 s (discover 10 s), peak RSS **777 MB**, 55 vectors read" in text
+
+
 def test_measured_reports_wall_time_and_peak_rss_of_children():
     out = measured(
         [["python3", "-c", "x = bytearray(300 * 1024 * 1024); import time; time.sleep(0.2)"], ["python3", "-c", "pass"]]
