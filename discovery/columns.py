@@ -123,7 +123,8 @@ def to_arrow(values: Sequence[Any] | np.ndarray | None, type: pa.DataType, n: in
     return pa.array(values if isinstance(values, np.ndarray) else list(values), type)
 
 
-def _whole(array: pa.ChunkedArray | pa.Array) -> pa.Array:
+def whole(array: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array (``index_in`` and ``take`` want one chunk)."""
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
@@ -135,8 +136,8 @@ class StoredMap(Mapping[str, Any]):
     stores). A value is a tuple of ``columns``, or the one column's value when there is one."""
 
     def __init__(self, keys: pa.ChunkedArray | pa.Array, columns: Sequence[pa.ChunkedArray | pa.Array]) -> None:
-        self.ids = ArrowColumn(_whole(keys))  # one chunk each: ``aligned`` looks up and takes from them
-        self.columns = [ArrowColumn(_whole(c)) for c in columns]
+        self.ids = ArrowColumn(whole(keys))  # one chunk each: ``aligned`` looks up and takes from them
+        self.columns = [ArrowColumn(whole(c)) for c in columns]
         self._dict: dict[str, Any] | None = None
 
     def _as_dict(self) -> dict[str, Any]:

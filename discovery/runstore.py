@@ -24,9 +24,10 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from painpoints.discovery import lake, store
-from painpoints.discovery.columns import StoredMap, columns_of
+from painpoints.discovery.columns import StoredMap, columns_of, to_arrow, whole
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.records import (
     DiscoveryResult,
@@ -104,19 +105,20 @@ def read_vectors(
     """The vectors of ``segment_ids`` (a run's rows, ``load_run_input``), row i for segment i, read in
     one unordered pass over the run's window. Segments stored since those rows were read are not
     this run's and are skipped; a row left without a vector is an error, never a zero vector."""
-    at = {s: i for i, s in enumerate(segment_ids)}
-    out = np.empty((len(at), dim), np.float32)
-    filled = np.zeros(len(at), dtype=bool)
+    ids = whole(to_arrow(segment_ids, pa.string(), len(segment_ids)))
+    out = np.empty((len(ids), dim), np.float32)
+    filled = np.zeros(len(ids), dtype=bool)
     params = [model, window_days or None, window_days or None]
     for batch in store_arrow_reader(con, sql("run_input_vectors"), params, batch_rows):
-        rows = np.fromiter((at.get(s, -1) for s in batch.column("segment_id").to_pylist()), np.int64, batch.num_rows)
+        at = pc.index_in(batch.column("segment_id"), value_set=ids)  # row of each segment, null if not ours
+        rows = pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         ours = rows >= 0
         values = batch.column("vector").flatten().to_numpy(zero_copy_only=False).reshape(batch.num_rows, -1)
         out[rows[ours]] = values[ours]
         filled[rows[ours]] = True
     if not filled.all():
         raise StoreError(
-            f"run input changed while loading: {int((~filled).sum())} of {len(at)} segments lost their vector"
+            f"run input changed while loading: {int((~filled).sum())} of {len(ids)} segments lost their vector"
         )
     return out
 
