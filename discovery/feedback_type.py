@@ -207,6 +207,10 @@ QUESTION_START = re.compile(
     r"has|have)\s+(?:i|we|you|it|this|that|these|they|the|there|anyone|anybody|my|your)\b)",
     re.I,
 )
+# one search per list instead of one per pattern (the typing step's cost at 1M segments was these
+# searches); any(p.search(s) for p in LIST) and the alternation match exactly the same sentences
+ANY_PROBLEM_CUE = re.compile("|".join(f"(?:{p.pattern})" for p in PROBLEM_CUES), re.I)
+ANY_REQUEST_CUE = re.compile("|".join(f"(?:{p.pattern})" for p in REQUEST_CUES), re.I)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -218,9 +222,9 @@ def sentences(text: str) -> list[str]:
 def sentence_cue(sentence: str) -> str | None:
     """'request', 'problem' or 'question' when the phrasing decides the type, else None."""
     s = sentence.replace("\u2019", "'").strip()
-    if any(p.search(s) for p in PROBLEM_CUES):
+    if ANY_PROBLEM_CUE.search(s):
         return "problem"
-    if not EXPECTATION.search(s) and any(p.search(s) for p in REQUEST_CUES):
+    if not EXPECTATION.search(s) and ANY_REQUEST_CUE.search(s):
         return "problem" if MALFUNCTION.search(s) else "request"
     if s.rstrip(" )!.\"'").endswith("?") or (QUESTION_START.match(s) and not s.endswith((".", "!"))):
         return "question"
