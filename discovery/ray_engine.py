@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import duckdb
@@ -87,9 +87,12 @@ class WorkerModel:
         return cls(embedder.model, embedder.precision, embedder.batch_size)
 
 
-def shards(todo: Sequence[tuple[str, str]], size: int) -> list[Sequence[tuple[str, str]]]:
-    """``(content hash, text)`` pairs (hash order) cut into consecutive shards of ``size``."""
-    return [todo[i : i + size] for i in range(0, len(todo), size)]
+def shards(todo: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    """``(content hash, text)`` pairs (hash order) cut into consecutive shards of ``size``, as they
+    are read: the driver holds only the shards in flight, never every text of a 10M-item backlog."""
+    rows = iter(todo)
+    while shard := list(islice(rows, size)):
+        yield shard
 
 
 def connect(address: str | None) -> Any:
@@ -118,8 +121,8 @@ def embed_missing(
     ``EngineError`` when no shard finishes for ``STALL_SECONDS`` (tasks the cluster cannot place)."""
     if engine.worker_gpus and embedder.precision != "fp32":
         raise EngineError("GPU workers run the fp32 model: set embed_precision = 'fp32' with ray_worker_gpus")
-    todo = store.texts_to_embed(con, embedder.key)
-    if not todo:
+    total, todo = store.stream_texts_to_embed(con, embedder.key)
+    if not total:
         return EmbedReport(0, "ray", 0, 0)
     ray = connect(engine.address)
     width = engine.workers or _capacity(ray.nodes(), engine)
@@ -131,18 +134,27 @@ def embed_missing(
         max_calls=0,
     )(_embed_shard)
     model = WorkerModel.of(embedder)
-    work = shards(todo, engine.shard_size)
-    queue, pending = deque(range(len(work))), dict[Any, int]()  # pending: Ray ObjectRef → shard
+    queue = enumerate(shards(todo, engine.shard_size))  # read as shards are sent
+    pending: dict[Any, tuple[int, list[str]]] = {}  # Ray ObjectRef → (shard, its content hashes)
     seen: set[tuple[str, int]] = set()
-    log.info("embedding %d texts as %d shards on Ray, %d at a time", len(todo), len(work), width)
+    log.info("embedding %d texts as %d shards on Ray, %d at a time", total, -(-total // engine.shard_size), width)
 
-    def top_up() -> None:  # width in flight: ray_workers is a real limit
-        while queue and len(pending) < width:
-            i = queue.popleft()
-            pending[task.remote(model, [t for _, t in work[i]], engine.worker_cpus, engine.worker_gpus)] = i
+    def top_up() -> bool:  # width in flight: ray_workers is a real limit; False once every shard is sent
+        while len(pending) < width:
+            nxt = next(queue, None)
+            if nxt is None:
+                return False
+            i, shard = nxt
+            ref = task.remote(model, [t for _, t in shard], engine.worker_cpus, engine.worker_gpus)
+            pending[ref] = (i, [h for h, _ in shard])
+        return True
 
+    more = True
     try:
-        while queue or pending:
+        while more or pending:
+            more = top_up() and more
+            if not pending:
+                break
             top_up()
             done, _ = ray.wait(list(pending), num_returns=1, timeout=STALL_SECONDS)
             if not done:
@@ -151,19 +163,18 @@ def embed_missing(
                     f"{engine.worker_cpus} CPU / {engine.worker_gpus} GPU, or lost the nodes that could"
                 )
             for ref in done:
-                i = pending.pop(ref)
-                top_up()  # the freed worker starts its next shard while this one is committed
+                i, hashes = pending.pop(ref)
+                more = more and top_up()  # the freed worker starts its next shard while this one is committed
                 node, pid, vectors = ray.get(ref)
-                insert = functools.partial(store.insert_embeddings, con, embedder.key, [h for h, _ in work[i]], vectors)
-                store.atomic(con, insert)
+                store.atomic(con, functools.partial(store.insert_embeddings, con, embedder.key, hashes, vectors))
                 seen.add((node, pid))
-                log.info("committed shard %d (%d texts) from %s/%d", i, len(work[i]), node[:8], pid)
+                log.info("committed shard %d (%d texts) from %s/%d", i, len(hashes), node[:8], pid)
                 if on_commit is not None:
-                    on_commit(i, len(work[i]))
+                    on_commit(i, len(hashes))
     finally:
         for ref in pending:  # a failed run leaves no shard running on the cluster
             ray.cancel(ref)
-    return EmbedReport(len(todo), "ray", len(seen), len({n for n, _ in seen}))
+    return EmbedReport(total, "ray", len(seen), len({n for n, _ in seen}))
 
 
 def _capacity(nodes: list[dict[str, Any]], engine: RayEngine) -> int:
