@@ -5,13 +5,14 @@
 -- name: run_input_size
 -- segments with a vector for the model (?1) within window_days (?2, ?3; NULL = all) of the newest item;
 -- must select the same rows as run_input_rows and run_input_vectors
-SELECT count(*), max(len(e.vector))
+-- (the dimension comes from one vector: max(len(e.vector)) read every vector of the window, 15 GB at 10M)
+SELECT count(*), (SELECT len(vector) FROM embeddings WHERE model = $1 LIMIT 1)
 FROM segments s
 JOIN feedback f USING (feedback_id)
-JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
-WHERE CAST(? AS INTEGER) IS NULL
+JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = $1
+WHERE CAST($2 AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER));
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER));
 
 -- name: run_input_vectors
 -- the vectors of run_input_rows' segments, unordered (placed by segment_id: an ORDER BY here made DuckDB
