@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from painpoints.discovery.store import registered, scalar, sql, utc_now
+from painpoints.discovery.store import append, registered, scalar, sql, utc_now
 
 FEEDBACK_SCHEMA = pa.schema(
     [
@@ -29,6 +29,11 @@ FEEDBACK_SCHEMA = pa.schema(
         ("metadata", pa.string()),
         ("content_hash", pa.string()),
     ]
+)
+# the feedback table's columns in its order, from FEEDBACK_SCHEMA's (``store.append`` inserts by position)
+FEEDBACK_COLUMNS = (
+    "feedback_id, source, kind, external_id, text, created_at, author, rating, metadata::JSON AS metadata, "
+    "content_hash, current_timestamp::TIMESTAMP AS ingested_at"
 )
 REJECT_SCHEMA = pa.schema(
     [
@@ -60,8 +65,7 @@ def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
         return 0
     for r in rows:
         r["metadata"] = json.dumps(r["metadata"], ensure_ascii=False, default=str)
-    with registered(con, batch=pa.Table.from_pylist(rows, schema=FEEDBACK_SCHEMA)):
-        con.execute(sql("insert_feedback"))
+    append(con, "feedback", pa.Table.from_pylist(rows, schema=FEEDBACK_SCHEMA), FEEDBACK_COLUMNS)
     return len(rows)
 
 

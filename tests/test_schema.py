@@ -97,6 +97,6 @@ def test_failed_migration_leaves_the_version_unchanged(db: Path, monkeypatch: py
 
 
 def test_named_statements() -> None:
-    assert store.sql("insert_feedback").startswith("INSERT INTO feedback")
+    assert "INSERT INTO rejected_rows" in store.sql("insert_rejected")
     with pytest.raises(store.StoreError, match="no query named"):
         store.sql("no_such_statement")

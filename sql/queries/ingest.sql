@@ -2,12 +2,6 @@
 -- discovery/store.py (segments, embeddings). Loaded by store.sql(name);
 -- `batch` / `keys` are Arrow tables registered for the statement by store.registered().
 
--- name: insert_feedback
-INSERT INTO feedback (feedback_id, source, kind, external_id, text, created_at, author, rating, metadata,
-                      content_hash)
-SELECT feedback_id, source, kind, external_id, text, created_at, author, rating, metadata::JSON, content_hash
-FROM batch;
-
 -- name: insert_rejected
 -- a re-ingest of the same file must not record the same rejection twice
 INSERT INTO rejected_rows (source, reason, raw, file, line)
