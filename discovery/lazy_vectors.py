@@ -108,6 +108,34 @@ class StoredVectors:
         self._used = need
 
 
+class RowView:
+    """Rows ``rows`` of ``X`` (a ``StoredVectors``) as an array-like that reads only what is indexed:
+    an incremental run clusters its leftovers (last run's unassigned plus what fits no theme, 10% of a
+    2M-segment store) through one, so a fit on ``max_fit`` of them and an assignment in blocks never
+    hold all their vectors at once. ``np.asarray`` reads every row."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, X: Any, rows: np.ndarray) -> None:
+        self.X, self.rows = X, np.asarray(rows, dtype=np.int64)
+        self.shape = (len(self.rows), X.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self.X[self.rows[key]]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.X[self.rows]
+        return out if dtype is None else out.astype(dtype)
+
+
+def rows_of(X: Any, rows: np.ndarray) -> Any:
+    """``X[rows]``: read now from an array, a ``RowView`` of ``StoredVectors`` (read as used)."""
+    return X[rows] if isinstance(X, np.ndarray) else RowView(X, rows)
+
+
 def blocks(n: int, size: int = BLOCK_ROWS) -> Iterator[np.ndarray]:
     """Row indices ``0..n-1`` in consecutive blocks of ``size``: how whole-window passes read vectors."""
     for start in range(0, n, size):

@@ -31,6 +31,7 @@ from scipy.optimize import linear_sum_assignment
 
 from painpoints.discovery.columns import aligned, take, value_counts
 from painpoints.discovery.components import ClustererFactory
+from painpoints.discovery.lazy_vectors import rows_of
 from painpoints.discovery.records import Identity, KnownTheme, ThemeEvent
 from painpoints.discovery.vectors import nearest
 
@@ -295,7 +296,7 @@ def identify(
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
         if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:
-            clusterer = make_clusterer(min_cluster_size, leftovers=True).fit(X[rest])
+            clusterer = make_clusterer(min_cluster_size, leftovers=True).fit(rows_of(X, rest))
             ids = name_clusters(
                 clusterer.labels_,
                 clusterer.centroids_,
