@@ -80,6 +80,15 @@ def test_render_rewrites_only_generated_blocks(tmp_path, monkeypatch):
     assert md.read_text() == first  # idempotent
 
 
+def rendered(folder, block: str, result: dict) -> str:
+    """RESULTS.md's ``block`` rendered from ``result`` as ``benchmarks/<block>.json`` (in ``folder``)."""
+    (folder / f"{block}.json").write_text(json.dumps(result))
+    md = folder / "RESULTS.md"
+    md.write_text(f"<!-- generated:{block} -->\n<!-- /generated:{block} -->\n")
+    assert report.render(md) == [block]
+    return md.read_text()
+
+
 def test_grounding_table_renders_from_its_json(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "HERE", tmp_path)
     row = {
@@ -92,13 +101,8 @@ def test_grounding_table_renders_from_its_json(tmp_path, monkeypatch):
         "bad_rejected_at_0.0": 0.25,
         "offline_labels_kept_at_-0.1": 1.0,
     }
-    (tmp_path / "grounding.json").write_text(
-        json.dumps({"date": "2026-11-23", "command": "python -m benchmarks.grounding s1 --write", "results": [row]})
-    )
-    md = tmp_path / "RESULTS.md"
-    md.write_text("<!-- generated:grounding -->\n<!-- /generated:grounding -->\n")
-    assert report.render(md) == ["grounding"]
-    text = md.read_text()
+    result = {"date": "2026-11-23", "command": "python -m benchmarks.grounding s1 --write", "results": [row]}
+    text = rendered(tmp_path, "grounding", result)
     assert "`python -m benchmarks.grounding s1 --write`, 2026-11-23" in text
     assert "| s1 | 12 | 0.987 | 85.5% | 100.0% | 50.0% | 25.0% | 100.0% |" in text
 
@@ -114,11 +118,7 @@ def test_scale_rows_render_with_their_nightly_rerun(tmp_path, monkeypatch):
            "peak_rss_mb": 904, "themes": 7, "unassigned_share": 0.1, "db_mb": 3}  # fmt: skip
     run["rerun"] = {"new_items": 10, "mode": "incremental", "total_seconds": 12.0, "stages": stages,
                     "peak_rss_mb": 777, "vectors_read": 55}  # fmt: skip
-    (tmp_path / "scale.json").write_text(json.dumps({"1000-hash-100": run}))
-    md = tmp_path / "RESULTS.md"
-    md.write_text("<!-- generated:scale -->\n<!-- /generated:scale -->\n")
-    assert report.render(md) == ["scale"]
-    text = md.read_text()
+    text = rendered(tmp_path, "scale", {"1000-hash-100": run})
     assert "| **0.8 min** | **904 MB** | 7 | 10.0% | 3 MB |" in text
     assert "10 new items, incremental run, 12 s (discover 10 s), peak RSS **777 MB**, 55 vectors read" in text
 
