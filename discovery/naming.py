@@ -20,6 +20,7 @@ import numpy as np
 
 from painpoints.discovery.columns import take
 from painpoints.discovery.components import CacheGet, Encoder, Labeler, LLMNamer
+from painpoints.discovery.lazy_vectors import MaskedRows
 from painpoints.discovery.llm import ThemeRequest
 from painpoints.discovery.records import KnownTheme, LLMNaming, ThemeName
 from painpoints.discovery.settings import Settings
@@ -153,9 +154,7 @@ def name_themes(
         # the labeler reads vectors only to pick a theme's quotes, and kept themes keep theirs: their
         # context rows (and unassigned ones) stay zero, so an incremental run reads no vector of theirs
         named = (labels >= 0) & ~np.isin(labels, list(reuse))
-        context = np.zeros((len(rows), X.shape[1]), np.float32)
-        context[named] = X[rows[named]]
-        X = context
+        X = MaskedRows(X, rows, named)  # type: ignore[assignment]  # read as indexed (a quote pool at most)
     names = labeler.name(texts, X, labels, centroids, encode=encoder.encode, fixed=fixed)
     return [reuse.get(t, nm) for t, nm in enumerate(names)]
 

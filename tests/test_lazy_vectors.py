@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from painpoints.discovery.lazy_vectors import MissingVectors, StoredVectors
+from painpoints.discovery.lazy_vectors import MaskedRows, MissingVectors, RowView, StoredVectors
 from painpoints.discovery.vectors import centroids, radii
 
 
@@ -86,3 +86,19 @@ def test_a_budget_bounds_the_rows_kept_and_rereads_the_rest(data) -> None:
     assert lazy.rows_kept == 4 and lazy.rows_read == 10
     assert np.array_equal(lazy[[1, 8, 3]], X[[1, 8, 3]])  # 1 and 3 kept, 8 read again
     assert lazy.rows_read == 11 and lazy.rows_kept == 4
+
+
+def test_row_views_read_only_what_is_indexed(data) -> None:
+    """An incremental run's leftovers (RowView) and naming context (MaskedRows: rows of kept themes read
+    as zeros) give the rows of a copy, reading from the cache only the rows indexed."""
+    X, hashes, cache = data
+    rows = np.array([9, 2, 4, 7])
+    view = RowView(StoredVectors(hashes, 5, "m", cache), rows)
+    assert len(view) == 4 and view.shape == (4, 5) and not cache.asked
+    assert np.array_equal(view[np.array([1, 3])], X[[2, 7]]) and cache.asked == [["h2", "h7"]]
+    keep = np.array([True, False, True, False])
+    masked = MaskedRows(StoredVectors(hashes, 5, "m", cache), rows, keep)
+    want = np.where(keep[:, None], X[rows], 0)
+    assert np.array_equal(masked[np.array([1, 2])], want[[1, 2]]) and cache.asked[-1] == ["h4"]
+    assert np.array_equal(masked[0], want[0]) and np.array_equal(np.asarray(masked), want)
+    assert all("h2" not in asked and "h7" not in asked for asked in cache.asked[2:])  # masked rows never read
