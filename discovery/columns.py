@@ -75,14 +75,13 @@ class ArrowColumn(Sequence[Any]):
         """The values at ``rows`` (in that order) as Python objects."""
         return self.array.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()
 
-    def distinct(self) -> int:
-        """How many distinct non-null values the column holds (without making N Python objects)."""
-        return len(self.array.unique().drop_null())
-
 
 def count_distinct(values: Sequence[Any]) -> int:
-    """How many distinct values ``values`` holds (an ``ArrowColumn`` counts in Arrow)."""
-    return values.distinct() if isinstance(values, ArrowColumn) else len(set(values))
+    """How many distinct values ``values`` holds (an ``ArrowColumn`` counts in Arrow, without making
+    a Python object per value)."""
+    if isinstance(values, ArrowColumn):
+        return len(values.array.unique().drop_null())
+    return len(set(values))
 
 
 def floats(values: Sequence[Any], fill: float) -> np.ndarray:
@@ -139,6 +138,19 @@ class StoredMap(Mapping[str, Any]):
         self.ids = ArrowColumn(whole(keys))  # one chunk each: ``aligned`` looks up and takes from them
         self.columns = [ArrowColumn(whole(c)) for c in columns]
         self._dict: dict[str, Any] | None = None
+        self._at: list[Any] = [None, None]  # the last keys looked up and their positions (shared by views)
+
+    def view(self, columns: Sequence[pa.ChunkedArray | pa.Array]) -> StoredMap:
+        """Other columns of the same rows: shares the ids and the positions looked up, so a run's rows
+        are looked up once for all of last run's state, not once per step and view."""
+        out = StoredMap(self.ids.array.chunk(0), columns)
+        out._at = self._at
+        return out
+
+    def _positions(self, keys: Sequence[str]) -> pa.Array:
+        if self._at[0] is not keys:  # a run asks with the same column object again and again
+            self._at[:] = [keys, pc.index_in(to_arrow(keys, pa.string(), len(keys)), value_set=self.ids.array.chunk(0))]
+        return self._at[1]
 
     def _as_dict(self) -> dict[str, Any]:
         if self._dict is None:
@@ -162,7 +174,7 @@ class StoredMap(Mapping[str, Any]):
 
     def aligned(self, keys: Sequence[str]) -> list[ArrowColumn]:
         """Per column, the value of each of ``keys`` (null where the key is not held)."""
-        at = pc.index_in(to_arrow(keys, pa.string(), len(keys)), value_set=self.ids.array.chunk(0))
+        at = self._positions(keys)
         return [ArrowColumn(c.array.chunk(0).take(at)) for c in self.columns]
 
 

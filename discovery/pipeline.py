@@ -341,11 +341,10 @@ def score_sentiment(
 ) -> Scores:
     """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``; rows ``kept`` keep
     the class and score given (incremental runs: only new or changed text is scored)."""
-    n = len(data.text)
-    kept = kept or Kept.none(n, 2)
+    kept = kept or Kept.none(len(data.text))
     todo = np.flatnonzero(~kept.mask)
     labels = kept.strings(0, "")
-    scores = np.where(kept.mask, floats(kept.values[1], 0.0), 0.0)
+    scores = kept.numbers(1, 0.0)
     if len(todo):
         fitted = sentiment.fit()
         for part in row_blocks(data, todo):
@@ -374,14 +373,23 @@ class Kept:
     values: list[Sequence[Any]]
 
     @classmethod
-    def none(cls, n: int, width: int) -> Kept:
-        return cls(np.zeros(n, dtype=bool), [[None] * n for _ in range(width)])
+    def none(cls, n: int) -> Kept:
+        """Nothing kept (a full run)."""
+        return cls(np.zeros(n, dtype=bool), [])
 
     def strings(self, part: int, default: str) -> list[str]:
         """Part ``part`` as a list, ``default`` where not kept; equal strings share one object."""
+        if not self.mask.any():
+            return [default] * len(self.mask)
         shared: dict[str, str] = {default: default}
         rows = zip(self.mask.tolist(), self.values[part], strict=True)
         return [shared.setdefault(v, v) if kept else default for kept, v in rows]
+
+    def numbers(self, part: int, default: float) -> np.ndarray:
+        """Part ``part`` as floats, ``default`` where not kept."""
+        if not self.mask.any():
+            return np.full(len(self.mask), default)
+        return np.where(self.mask, floats(self.values[part], default), default)
 
 
 def kept_sentiments(data: RunInput, state: ThemeState) -> Kept:
@@ -442,7 +450,7 @@ def score_types(
 ) -> list[str]:
     """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``;
     rows ``kept`` keep the type given (incremental runs: only new or changed text is typed)."""
-    kept = kept or Kept.none(len(data.text), 1)
+    kept = kept or Kept.none(len(data.text))
     todo = np.flatnonzero(~kept.mask)
     out = kept.strings(0, "")
     if len(todo):

@@ -330,8 +330,8 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
         rows = store_arrow_reader(con, sql("current_assignments")).read_all()
         sid = rows.column("segment_id")
         previous = StoredMap(sid, [rows.column("theme_id"), rows.column("content_hash")])
-        previous_type = StoredMap(sid, [rows.column("feedback_type")])
-        previous_sentiment = StoredMap(sid, [rows.column("sentiment"), rows.column("sentiment_score")])
+        previous_type = previous.view([rows.column("feedback_type")])
+        previous_sentiment = previous.view([rows.column("sentiment"), rows.column("sentiment_score")])
         named = con.execute(sql("previous_names"), [last.run_id]).fetchall()
         names = {tid: ThemeName(lab, desc or "", list(kw or []), list(qs or [])) for tid, lab, desc, kw, qs in named}
     full = _first(con, "last_full_run")
