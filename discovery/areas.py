@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from painpoints.discovery.columns import take
-from painpoints.discovery.label import Encode, ctfidf, related, title
+from painpoints.discovery.label import Encode, ctfidf, related, title, top_phrases
 from painpoints.discovery.themes import fresh_ids, match
 from painpoints.discovery.vectors import row_mean
 
@@ -126,12 +126,7 @@ def name_areas(
     seg_area = np.where(labels_theme >= 0, area_of_theme[np.maximum(labels_theme, 0)], -1)
     rows = _sample(seg_area, n_areas, max_texts_per_area)
     weights, vocab = ctfidf(take(texts, rows), seg_area[rows], n_areas)
-    cands = [
-        [str(vocab[j]) for j in np.argsort(-weights[a])[:n_candidates].tolist() if weights[a, j] > 0]
-        if weights.shape[1]
-        else []
-        for a in range(n_areas)
-    ]
+    cands = top_phrases(weights, vocab, n_candidates)
     if encode is not None:
         uniq = sorted({p for c in cands for p in c})
         vecs = dict(zip(uniq, np.asarray(encode(uniq)), strict=True)) if uniq else {}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from painpoints.discovery.columns import take
@@ -101,23 +102,40 @@ def phrases(text: str) -> list[str]:
     return out
 
 
-def ctfidf(texts: Sequence[str], labels: np.ndarray, n_themes: int) -> tuple[np.ndarray, np.ndarray]:
-    """c-TF-IDF matrix (themes × vocabulary) over 1–3-word phrases, and the vocabulary."""
+def ctfidf(texts: Sequence[str], labels: np.ndarray, n_themes: int) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """c-TF-IDF matrix (themes × vocabulary, sparse) over 1–3-word phrases, and the vocabulary.
+
+    Sparse because it is mostly zeros and grows with themes × vocabulary: dense, 300 themes over the
+    200,000-phrase cap held ~0.5 GB per copy, and an incremental run that reclustered its leftovers
+    into 200 new themes peaked in this function (1.2 GB above the rest of a 600k-segment rerun)."""
     vec = CountVectorizer(analyzer=phrases, min_df=2, max_features=200_000)
     try:
         counts = vec.fit_transform(texts)
     except ValueError:  # empty vocabulary (tiny or degenerate input)
-        return np.zeros((n_themes, 0)), np.array([], dtype=object)
-    tf = np.zeros((n_themes, counts.shape[1]))
-    for t in range(n_themes):
-        rows = np.flatnonzero(labels == t)
-        if len(rows):
-            tf[t] = np.asarray(counts[rows].sum(axis=0)).ravel()
-    words_per_theme = tf.sum(axis=1, keepdims=True)
-    avg_words = max(words_per_theme.mean(), 1.0)
-    idf = np.log(1 + avg_words / np.maximum(tf.sum(axis=0), 1))
-    weights = tf / np.maximum(words_per_theme, 1) * idf
-    return weights, vec.get_feature_names_out()
+        return sparse.csr_matrix((n_themes, 0)), np.array([], dtype=object)
+    labels = np.asarray(labels)
+    rows = np.flatnonzero((labels >= 0) & (labels < n_themes))  # unassigned rows shape the vocabulary only
+    members = sparse.csr_matrix((np.ones(len(rows)), (labels[rows], rows)), shape=(n_themes, counts.shape[0]))
+    tf = (members @ counts).astype(np.float64).tocsr()
+    words_per_theme = np.asarray(tf.sum(axis=1)).ravel()
+    avg_words = max(words_per_theme.mean(), 1.0) if n_themes else 1.0
+    idf = np.log(1 + avg_words / np.maximum(np.asarray(tf.sum(axis=0)).ravel(), 1))
+    weights = sparse.diags(1 / np.maximum(words_per_theme, 1)) @ tf @ sparse.diags(idf)
+    return sparse.csr_matrix(weights), vec.get_feature_names_out()
+
+
+def top_phrases(weights: sparse.csr_matrix, vocab: np.ndarray, k: int) -> list[list[str]]:
+    """Per row of a c-TF-IDF matrix, its ``k`` phrases of highest positive weight, best first (ties:
+    vocabulary order)."""
+    out = []
+    for t in range(weights.shape[0]):
+        start, end = weights.indptr[t], weights.indptr[t + 1]
+        cols, vals = weights.indices[start:end], weights.data[start:end]
+        keep = vals > 0
+        cols, vals = cols[keep], vals[keep]
+        order = np.lexsort((cols, -vals))[:k]
+        out.append([str(vocab[j]) for j in cols[order]])
+    return out
 
 
 def mmr(candidates: np.ndarray, target: np.ndarray, k: int, diversity: float = 0.5) -> list[int]:
@@ -178,10 +196,7 @@ class OfflineLabeler:
         n_themes = len(centroids)
         sample = self._sample(labels, n_themes)
         weights, vocab = ctfidf(take(texts, sample), labels[sample], n_themes)
-        cands_per_theme = []
-        for t in range(n_themes):
-            order: list[int] = np.argsort(-weights[t])[: self.n_candidates].tolist() if weights.shape[1] else []
-            cands_per_theme.append([str(vocab[i]) for i in order if weights[t, i] > 0])
+        cands_per_theme = top_phrases(weights, vocab, self.n_candidates)
         phrase_vecs: dict[str, np.ndarray] = {}
         if encode is not None:
             uniq = sorted({p for cands in cands_per_theme for p in cands})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from painpoints.discovery.cluster import UNASSIGNED, ThemeClusterer, auto_min_cluster_size
-from painpoints.discovery.label import OfflineLabeler, ctfidf, mmr
+from painpoints.discovery.label import OfflineLabeler, ctfidf, mmr, phrases, top_phrases
 from painpoints.discovery.rank import rank_themes
 from painpoints.discovery.records import ThemeScore
 
@@ -81,11 +81,31 @@ def test_ctfidf_prefers_distinctive_phrases() -> None:
     ]
     labels = np.array([0, 0, 0, 1, 1, 1])
     weights, vocab = ctfidf(texts, labels, 2)
-    top0 = {vocab[i] for i in np.argsort(-weights[0])[:3]}
-    top1 = {vocab[i] for i in np.argsort(-weights[1])[:3]}
+    top0, top1 = (set(phrases) for phrases in top_phrases(weights, vocab, 3))
     assert "refund arrived" in " ".join(top0) or "refund" in top0
     assert any("crashes" in t or "login" in t for t in top1)
     assert not top0 & top1
+
+
+def test_ctfidf_is_sparse_and_ranks_like_the_dense_formula() -> None:
+    """The sparse matrix holds BERTopic's c-TF-IDF: tf per theme / words per theme × log(1 + A / tf per
+    phrase); unassigned rows (−1) shape the vocabulary but no theme's row."""
+    texts = ["late refund again", "refund late", "login crash", "crash on login again", "refund crash", "late"]
+    labels = np.array([0, 0, 1, 1, -1, 0])
+    weights, vocab = ctfidf(texts, labels, 3)
+    assert weights.shape == (3, len(vocab)) and weights[2].nnz == 0  # theme 2 has no member
+    dense = weights.toarray()
+    col = {p: j for j, p in enumerate(vocab)}
+    tf = np.zeros((3, len(vocab)))
+    for text, t in zip(texts, labels, strict=True):
+        for p in phrases(text):
+            if t >= 0 and p in col:
+                tf[t, col[p]] += 1
+    words = tf.sum(axis=1, keepdims=True)
+    expected = tf / np.maximum(words, 1) * np.log(1 + max(words.mean(), 1) / np.maximum(tf.sum(axis=0), 1))
+    assert np.allclose(dense, expected)
+    assert top_phrases(weights, vocab, 2)[2] == []
+    assert top_phrases(weights, vocab, 1)[0] == [vocab[int(np.argmax(expected[0]))]]
 
 
 def test_mmr_picks_relevant_then_diverse() -> None:
