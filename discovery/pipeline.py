@@ -17,7 +17,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -61,15 +61,36 @@ from painpoints.discovery.settings import Settings
 from painpoints.discovery.vectors import centroids
 
 log = logging.getLogger(__name__)
+INSERT_ROWS = 10_000  # segments per insert
+PREPARE_COMMIT_ROWS = 200_000  # segments per transaction of prepare_segments
 AREA_MATCH = 0.8  # cosine an area's centroid needs to last run's to keep its id (as themes' match_threshold)
 
 
 def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-    """Segment and redact every feedback item that has no segments yet; returns segments written."""
+    """Segment and redact every feedback item that has no segments yet; returns segments written.
+
+    Commits every ``PREPARE_COMMIT_ROWS`` segments, always after a whole item: a crash keeps what was
+    committed and loses no item (a rerun segments exactly the items without segments), and DuckDB's
+    memory follows the batch, not the store (one 10M-segment transaction ran out of a 1 GB
+    ``memory_limit`` at COMMIT, ``benchmarks/scale.py``)."""
+    written = 0
+    with closing(store.unsegmented_feedback(con)) as items:
+        while True:
+            more, n = _prepare_batch(con, settings, items)
+            written += n
+            if not more:
+                return written
+
+
+def _prepare_batch(
+    con: duckdb.DuckDBPyConnection, settings: Settings, items: Iterator[tuple[str, str, str]]
+) -> tuple[bool, int]:
+    """One transaction of ``prepare_segments``: the segments of the next items, until at least
+    ``PREPARE_COMMIT_ROWS`` are written (True: items are left) or the items run out (False)."""
     rows: list[dict[str, Any]] = []
     written = 0
     with store.transaction(con):
-        for fid, kind, text in store.unsegmented_feedback(con):
+        for fid, kind, text in items:
             for seg in segment_feedback(
                 kind, text, settings.max_segment_chars, settings.redact, settings.segment_at_contrast
             ):
@@ -84,11 +105,13 @@ def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
                         "pii_found": seg.pii_found,
                     }
                 )
-            if len(rows) >= 10_000:
+            if len(rows) >= INSERT_ROWS:
                 written += store.insert_segments(con, rows)
                 rows = []
+                if written >= PREPARE_COMMIT_ROWS:
+                    return True, written
         written += store.insert_segments(con, rows)
-    return written
+    return False, written
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -336,9 +336,10 @@ def retry_conflicts(call: Callable[[], T], wait_up_to: float = 120.0) -> T:
 
 
 # --------------------------------------------------------------------------------------- segments
-def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str]]:
-    """``(feedback_id, kind, text)`` of feedback that has no segments yet, in id order, streamed
-    (``streamed``): ``con`` may write the segments meanwhile."""
+def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> Generator[tuple[str, str, str], None, None]:
+    """``(feedback_id, kind, text)`` of feedback that has no segments yet, streamed (``streamed``):
+    ``con`` may write and commit the segments meanwhile. In no particular order: an ORDER BY made
+    DuckDB sort every item's text before the first row, and a 10M-item store ran out of memory."""
     return streamed(con, sql("unsegmented_feedback"))
 
 
@@ -445,7 +446,7 @@ def arrow_reader(
 
 def streamed(
     con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None, batch_rows: int = 8_192
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...], None, None]:
     """The rows of ``query`` as tuples, read ``batch_rows`` at a time on a cursor of ``con``: memory
     stays flat however many rows there are (a ``fetchall`` of 1M segment texts held ~1.6 GB), and
     ``con`` stays free to write while they are read. The cursor reads the snapshot of the moment the

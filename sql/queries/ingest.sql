@@ -35,8 +35,7 @@ WHERE NOT EXISTS (
 -- name: unsegmented_feedback
 SELECT f.feedback_id, f.kind, f.text
 FROM feedback f
-WHERE NOT EXISTS (SELECT 1 FROM segments s WHERE s.feedback_id = f.feedback_id)
-ORDER BY f.feedback_id;
+WHERE NOT EXISTS (SELECT 1 FROM segments s WHERE s.feedback_id = f.feedback_id);
 
 -- name: texts_to_embed
 -- the embedding cache lookup: segment texts with no vector for the model (?)
