@@ -38,8 +38,10 @@ FROM feedback f
 WHERE NOT EXISTS (SELECT 1 FROM segments s WHERE s.feedback_id = f.feedback_id);
 
 -- name: texts_to_embed
--- the embedding cache lookup: segment texts with no vector for the model (?)
-SELECT content_hash, any_value(text)
+-- the embedding cache lookup: segment texts with no vector for the model (?). min(), not any_value():
+-- with a string any_value() this aggregate could not spill and ran out of a 100 MB memory_limit on
+-- 600k segments (min() passes; the texts of one hash are equal), as 10M would out of 1 GB.
+SELECT content_hash, min(text)
 FROM segments s
 WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = ?)
 GROUP BY content_hash
