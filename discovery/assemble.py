@@ -230,6 +230,7 @@ def run_summary(
         same_theme_share=themes.same_theme_share(previous_theme, found.identity.theme_of),
         emerging=sum(bool(r.emerging) for r in snapshots),
         min_theme_size=found.identity.min_cluster_size,
+        min_theme_items=found.identity.min_items,
         window_days=settings.window_days,
         seconds=run.seconds,
         embed_model=settings.embed_key,

@@ -48,6 +48,10 @@ class ThemeClusterer:
         product per block.
     allow_single_cluster : let HDBSCAN return all rows as one theme. Off for a full run; on when
         clustering an incremental run's leftovers, which may well be one new topic.
+    min_items : smallest theme in rows of the whole ``X`` (None: no floor). A sample fit scales it to
+        the sample: an incremental run clusters its leftovers with the last full run's ``min_items_``,
+        so their new themes are as big in items as the full run's, not ``X``/sample times smaller
+        (a 600k-segment store's first nightly run otherwise turned 109 themes into 311).
 
     Attributes
     ----------
@@ -56,6 +60,8 @@ class ThemeClusterer:
     how_ : per row, 'cluster' | 'reassigned' | 'assigned' (not in the fitted sample) | 'outlier'.
     centroids_ : normalised mean vector per theme (original space).
     min_cluster_size_ : the value used.
+    min_items_ : the smallest theme it could find, in rows of ``X``: ``min_cluster_size_`` scaled from
+        the sample to ``X`` (equal to it without a sample).
     """
 
     min_cluster_size: int | None = None
@@ -67,13 +73,15 @@ class ThemeClusterer:
     random_state: int = 42
     max_fit: int | None = 50_000
     allow_single_cluster: bool = False
+    min_items: int | None = None
 
     def fit(self, X: np.ndarray) -> ThemeClusterer:
         n = len(X)
         if self.max_fit and n > self.max_fit:
             return self._fit_sample(X)  # reads the sample, then the rest block by block (X may be StoredVectors)
         X = np.asarray(X, dtype=np.float32)
-        self.min_cluster_size_ = self.min_cluster_size or auto_min_cluster_size(n)
+        self.min_cluster_size_ = max(self.min_cluster_size or auto_min_cluster_size(n), self.min_items or 0)
+        self.min_items_ = self.min_cluster_size_
         if n == 0:
             raw = np.zeros(0, dtype=int)
         elif n < 2 * self.min_cluster_size_:  # too few to find structure: one theme
@@ -84,9 +92,11 @@ class ThemeClusterer:
         return self
 
     def _fit_sample(self, X: np.ndarray) -> ThemeClusterer:
+        assert self.max_fit  # fit() samples only then
         rng = np.random.default_rng(self.random_state)
         sample = np.sort(rng.choice(len(X), size=self.max_fit, replace=False))
-        sub = replace(self, max_fit=None).fit(X[sample])
+        floor = math.ceil(self.min_items * self.max_fit / len(X)) if self.min_items else None
+        sub = replace(self, max_fit=None, min_items=floor).fit(X[sample])
         labels = np.full(len(X), UNASSIGNED, dtype=int)
         how = np.full(len(X), "assigned", dtype=object)
         rest = np.setdiff1d(np.arange(len(X)), sample)
@@ -99,6 +109,7 @@ class ThemeClusterer:
         self.how_: np.ndarray = how
         self.centroids_: np.ndarray = sub.centroids_
         self.min_cluster_size_ = sub.min_cluster_size_
+        self.min_items_ = round(sub.min_cluster_size_ * len(X) / self.max_fit)
         return self
 
     def _reduce(self, X: np.ndarray) -> np.ndarray:

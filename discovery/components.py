@@ -87,9 +87,12 @@ class Clusterer(Protocol):
 
 class ClustererFactory(Protocol):
     """Builds an unfitted clusterer; ``leftovers`` when it clusters an incremental run's leftovers
-    (which may well be one new topic)."""
+    (which may well be one new topic), ``min_items`` the smallest theme in rows of what it is fit on
+    (``ThemeClusterer.min_items``; a factory may ignore it)."""
 
-    def __call__(self, min_cluster_size: int | None, leftovers: bool = False) -> Clusterer: ...
+    def __call__(
+        self, min_cluster_size: int | None, leftovers: bool = False, min_items: int | None = None
+    ) -> Clusterer: ...
 
 
 class LLMNamer(Protocol):

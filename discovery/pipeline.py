@@ -269,7 +269,7 @@ def choose_mode(
 def default_clusterer(settings: Settings) -> ClustererFactory:
     """``ThemeClusterer`` (UMAP + HDBSCAN) configured from ``settings``."""
 
-    def make(min_cluster_size: int | None, leftovers: bool = False) -> ThemeClusterer:
+    def make(min_cluster_size: int | None, leftovers: bool = False, min_items: int | None = None) -> ThemeClusterer:
         return ThemeClusterer(
             min_cluster_size=min_cluster_size,
             n_neighbors=settings.umap_neighbors,
@@ -278,6 +278,7 @@ def default_clusterer(settings: Settings) -> ClustererFactory:
             random_state=settings.seed,
             max_fit=settings.fit_sample,
             allow_single_cluster=leftovers,
+            min_items=min_items,
         )
 
     return make
@@ -288,6 +289,7 @@ def identify(data: RunInput, state: ThemeState, mode: str, settings: Settings, m
     is the largest, ties by id."""
     # an incremental run clusters its leftovers at the granularity of the last full run
     last_size = state.stats.min_theme_size if state.stats and mode == "incremental" else None
+    last_items = state.stats.min_theme_items if state.stats and mode == "incremental" else None
     ident = themes.identify(
         data.vectors,
         data.segment_id,
@@ -301,6 +303,7 @@ def identify(data: RunInput, state: ThemeState, mode: str, settings: Settings, m
         settings.match_threshold,
         settings.outlier_threshold,
         settings.seed,
+        min_items=last_items,
     )
     return index_themes(data, ident, state if mode == "incremental" else None)
 

@@ -247,7 +247,8 @@ class RunStats:
     themes_dormant: int = 0
     same_theme_share: float | None = None  # None on a first run
     emerging: int = 0
-    min_theme_size: int | None = None
+    min_theme_size: int | None = None  # HDBSCAN min_cluster_size (on the fit sample past fit_sample segments)
+    min_theme_items: int | None = None  # the smallest theme in segments of the window (ThemeClusterer.min_items_)
     window_days: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     vectors_read: int | None = (
@@ -356,6 +357,7 @@ class Identity:
     events: list[ThemeEvent]
     applied_curation: list[str]
     min_cluster_size: int | None
+    min_items: int | None = None  # the smallest theme in items (min_cluster_size scaled from a fit sample)
 
 
 @dataclass

@@ -284,9 +284,12 @@ def identify(
     match_threshold: float,
     outlier_threshold: float,
     seed: int,
+    min_items: int | None = None,
 ) -> Identity:
     """Assign every segment to a stable theme id (see the module docstring for the two modes).
-    ``make_clusterer(min_cluster_size, leftovers=False)`` builds an unfitted clusterer."""
+    ``make_clusterer(min_cluster_size, leftovers=False, min_items=None)`` builds an unfitted clusterer;
+    an incremental run passes ``min_items``, the last full run's smallest theme in items, so the
+    leftovers' new themes are no smaller than the full run's (``ThemeClusterer.min_items``)."""
     new_id = fresh_ids(known)
     if mode == "incremental":
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
@@ -296,7 +299,7 @@ def identify(
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
         if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:
-            clusterer = make_clusterer(min_cluster_size, leftovers=True).fit(rows_of(X, rest))
+            clusterer = make_clusterer(min_cluster_size, leftovers=True, min_items=min_items).fit(rows_of(X, rest))
             ids = name_clusters(
                 clusterer.labels_,
                 clusterer.centroids_,
@@ -314,11 +317,12 @@ def identify(
         ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation, new_id)
         theme_of = [ids[int(lab)] if lab >= 0 else None for lab in clusterer.labels_]
         how, min_cluster_size = clusterer.how_.copy(), clusterer.min_cluster_size_
+        min_items = getattr(clusterer, "min_items_", min_cluster_size)  # a stand-in may fit no sample
     previous_theme = aligned(previous, segment_ids, 2)[0]
     theme_of, events, applied = apply_curation(theme_of, X, previous_theme, curation, new_id, seed)
     if mode == "full":
         events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)
-    return Identity(theme_of, how, events, applied, min_cluster_size)
+    return Identity(theme_of, how, events, applied, min_cluster_size, min_items)
 
 
 def next_state(

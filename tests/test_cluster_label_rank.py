@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -47,6 +48,20 @@ def test_large_input_is_fit_on_a_sample_and_the_rest_assigned() -> None:
         values, counts = np.unique(c.labels_[y == k], return_counts=True)
         assert counts.max() / counts.sum() >= 0.95 and values[counts.argmax()] != UNASSIGNED
     assert np.array_equal(c.labels_, ThemeClusterer(random_state=1, max_fit=250).fit(X).labels_)
+    assert c.min_cluster_size_ == 5 and c.min_items_ == round(5 * 900 / 250)  # the smallest theme, in rows of X
+
+
+@pytest.mark.slow
+def test_min_items_is_a_floor_in_rows_of_the_whole_input_scaled_to_the_sample() -> None:
+    """An incremental run clusters its leftovers with the last full run's smallest theme in items: on a
+    sample the floor is scaled down to the sample, so a theme found there is as big in items."""
+    X, _ = blobs(n_per=300)
+    c = ThemeClusterer(random_state=1, max_fit=250, min_items=180).fit(X)
+    assert c.min_cluster_size_ == math.ceil(180 * 250 / 900)  # 50 sampled rows stand for 180 of X's
+    assert c.min_items_ >= 180
+    small = ThemeClusterer(random_state=1, min_items=40).fit(X[:200])  # no sample: the floor as it is
+    assert small.min_cluster_size_ == 40 == small.min_items_
+    assert ThemeClusterer(random_state=1, min_items=2).fit(X[:200]).min_cluster_size_ == auto_min_cluster_size(200)
 
 
 def test_outliers_join_a_close_theme_and_far_ones_stay_unassigned() -> None:

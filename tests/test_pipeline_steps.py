@@ -65,7 +65,7 @@ def settings(tmp_path: Path, **over: object):
     return load_settings(db=tmp_path / "t.duckdb", embed_model=f"hash-{DIM}", embed_precision="fp32", **over)
 
 
-def make(mcs: int | None, leftovers: bool = False) -> AxisClusterer:
+def make(mcs: int | None, leftovers: bool = False, min_items: int | None = None) -> AxisClusterer:
     return AxisClusterer(mcs)
 
 
@@ -304,6 +304,7 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
         "same_theme_share",
         "emerging",
         "min_theme_size",
+        "min_theme_items",
         "window_days",
         "seconds",
         "vectors_read",
