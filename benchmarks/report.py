@@ -230,9 +230,22 @@ def _scale_order(kv: tuple[str, dict]) -> tuple[bool, int]:
 def _scale_items(key: str, s: dict) -> str:
     """The row's item count, with how it was embedded when not by the model."""
     items = f"{int(key.split('-')[0]):,} ({s['joined_pairs']:,} joined pairs)"
+    if "db_memory_limit" in s:
+        items += f", db_memory_limit {s['db_memory_limit']}"
     if key.isdigit():
         return items
     return f"{items}, hashed words, vectors_in_memory {s.get('vectors_in_memory')}"
+
+
+def _commit_rates(s: dict) -> str:
+    """Rows each writing stage committed per second of the stage: items ingested, segments prepared,
+    vectors embedded, assignments written."""
+    rows = {"ingest": (s["items"], "items"), "prepare": (s["segments"], "segments")}
+    rows |= {"embed": (s["embedded"], "vectors"), "write": (s["segments"], "assignments")}
+    st = s["stages"]
+    return ", ".join(
+        f"{k} {n / st[k]['seconds']:,.0f} {what}/s" for k, (n, what) in rows.items() if st.get(k, {}).get("seconds")
+    )
 
 
 def scale(data: dict) -> str:
@@ -258,6 +271,9 @@ def scale(data: dict) -> str:
             f"{_scale_items(n, s)}: " + ", ".join(f"{k} {v['peak_rss_mb']:,}" for k, v in s["stages"].items()) + " MB"
             for n, s in sorted(d.items(), key=_scale_order)
         ),
+        "",
+        "Commit rate, rows written per second of each stage: "
+        + "; ".join(f"{_scale_items(n, s)}: {_commit_rates(s)}" for n, s in sorted(d.items(), key=_scale_order)),
     ]
     reruns = [(n, s["rerun"]) for n, s in sorted(d.items(), key=_scale_order) if "rerun" in s]
     if reruns:

@@ -19,8 +19,11 @@ everything but embedding at sizes the model would take days to embed here) and
 
 ``--rerun=P`` then runs the nightly path on the same store, in a process of its own: P% new items
 ingested, prepared, embedded and discovered (an incremental run), with its own stages and peak RSS.
+``--db-memory-limit=X`` sets the run's ``db_memory_limit`` (default the setting's, 1 GB); the report
+gives each stage's commit rate, rows written per second (items, segments, vectors, assignments).
 
-Run: ``python -m benchmarks.scale [--items=100000] [--embedder=hash] [--vectors-in-memory=N] [--rerun=1] [--write]``;
+Run: ``python -m benchmarks.scale [--items=100000] [--embedder=hash] [--vectors-in-memory=N] [--rerun=1]
+[--db-memory-limit=1GB] [--write]``;
 the 1M run (``--items=1000000``)
 is kept out of ``make test`` and the quick ``make bench``; ``--write`` merges the result for that
 size into ``benchmarks/scale.json``.
@@ -115,8 +118,10 @@ class HashedWords:
         return out
 
 
-def child(path: Path, db: Path, embedder_kind: str = "model", vectors_in_memory: int | None = None) -> dict:
-    """The measured run (in its own process)."""
+def child(
+    path: Path, db: Path, embedder_kind: str = "model", vectors_in_memory: int | None = None, memory: str = "default"
+) -> dict:
+    """The measured run (in its own process); ``memory`` the db_memory_limit ("default": the setting's)."""
     from painpoints.discovery import runstore, store
     from painpoints.discovery.embed import Embedder
     from painpoints.discovery.embed_cache import embed_missing
@@ -134,7 +139,9 @@ def child(path: Path, db: Path, embedder_kind: str = "model", vectors_in_memory:
         }
         print(name, stages[name], file=sys.stderr, flush=True)
 
-    overrides = {} if vectors_in_memory is None else {"vectors_in_memory": vectors_in_memory}
+    overrides: dict = {} if vectors_in_memory is None else {"vectors_in_memory": vectors_in_memory}
+    if memory != "default":
+        overrides["db_memory_limit"] = memory
     settings = load_settings(db=db, **overrides)
     t0 = time.perf_counter()
     ingest_paths(settings, [path], "scale", "review")
@@ -166,15 +173,16 @@ def child(path: Path, db: Path, embedder_kind: str = "model", vectors_in_memory:
         "unassigned_share": s.unassigned_share,
         "discover_stage_seconds": s.seconds,
         "vectors_read": s.vectors_read,
+        "db_memory_limit": settings.db_memory_limit,
         "stages": stages,
         "db_mb": round(db.stat().st_size / 1024**2),
     }
 
 
-def _run_child(path: Path, db: Path, kind: str, budget: str) -> dict:
+def _run_child(path: Path, db: Path, kind: str, budget: str, memory: str) -> dict:
     """One measured run in a process of its own (its peak RSS is its own)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.scale", "--child", str(path), str(db), kind, budget],
+        [sys.executable, "-m", "benchmarks.scale", "--child", str(path), str(db), kind, budget, memory],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -186,12 +194,13 @@ def _run_child(path: Path, db: Path, kind: str, budget: str) -> dict:
 def main(argv: list[str]) -> dict:
     if argv[:1] == ["--child"]:
         kind, budget = argv[3], (int(argv[4]) if argv[4] != "default" else None)
-        print(json.dumps(child(Path(argv[1]), Path(argv[2]), kind, budget)))
+        print(json.dumps(child(Path(argv[1]), Path(argv[2]), kind, budget, argv[5])))
         return {}
     opts = options(argv)
     n = int(opts.get("items", 100_000))
     kind = opts.get("embedder", "model")
     budget = opts.get("vectors-in-memory", "default")
+    memory = opts.get("db-memory-limit", "default")
     more = round(n * float(opts.get("rerun", 0)) / 100)  # --rerun=1: then a nightly run with 1% new items
     work = Path(tempfile.mkdtemp(prefix="pp-scale-", dir=opts.get("dir")))
     try:
@@ -206,11 +215,11 @@ def main(argv: list[str]) -> dict:
             del lines
         print(f"built {n:,} items ({pairs:,} joined pairs) in {time.perf_counter() - t0:.0f} s", flush=True)
         t0 = time.perf_counter()
-        result = _run_child(path, work / "s.duckdb", kind, budget)
+        result = _run_child(path, work / "s.duckdb", kind, budget, memory)
         total = time.perf_counter() - t0
         if more:  # an incremental run on top, in a process of its own: its peak is not the full run's
             t1 = time.perf_counter()
-            again = _run_child(work / "more.jsonl", work / "s.duckdb", kind, budget)
+            again = _run_child(work / "more.jsonl", work / "s.duckdb", kind, budget, memory)
             again["new_items"], again["total_seconds"] = more, round(time.perf_counter() - t1, 1)
             again["peak_rss_mb"] = max(s["peak_rss_mb"] for s in again["stages"].values())
             result["rerun"] = again

@@ -115,12 +115,15 @@ def test_scale_rows_render_with_their_nightly_rerun(tmp_path, monkeypatch):
     }
     run = {"date": "2026-12-02", "command": "python -m benchmarks.scale --items=1000 --embedder=hash --rerun=1",
            "joined_pairs": 0, "vectors_in_memory": "100", "stages": stages, "total_seconds": 50.0,
-           "peak_rss_mb": 904, "themes": 7, "unassigned_share": 0.1, "db_mb": 3}  # fmt: skip
+           "peak_rss_mb": 904, "themes": 7, "unassigned_share": 0.1, "db_mb": 3, "items": 1000,
+           "segments": 1200, "embedded": 1100, "db_memory_limit": "1GB"}  # fmt: skip
     run["rerun"] = {"new_items": 10, "mode": "incremental", "total_seconds": 12.0, "stages": stages,
                     "peak_rss_mb": 777, "vectors_read": 55}  # fmt: skip
     text = rendered(tmp_path, "scale", {"1000-hash-100": run})
     assert "| **0.8 min** | **904 MB** | 7 | 10.0% | 3 MB |" in text
     assert "10 new items, incremental run, 12 s (discover 10 s), peak RSS **777 MB**, 55 vectors read" in text
+    assert "db_memory_limit 1GB" in text
+    assert "ingest 100 items/s, prepare 120 segments/s, embed 110 vectors/s, write 120 assignments/s" in text
 
 
 def test_measured_reports_wall_time_and_peak_rss_of_children():
