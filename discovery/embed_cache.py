@@ -32,12 +32,14 @@ def embed_missing(con: duckdb.DuckDBPyConnection, embedder: Encoder) -> int:
     """Embed every segment text with no cached vector for ``embedder.key``, writing each chunk to
     the cache as it is done; returns how many texts were embedded."""
     total, todo = store.stream_texts_to_embed(con, embedder.key)  # streamed: 10M texts are never all held
-    return encode_chunks(
-        embedder,
-        todo,
-        lambda hashes, vectors: store.atomic(con, lambda: store.insert_embeddings(con, embedder.key, hashes, vectors)),
-        total,
-    )
+    checkpoints = store.Checkpoints(con)
+
+    def write(hashes: list[str], vectors: np.ndarray) -> None:
+        checkpoints.wrote(store.atomic(con, lambda: store.insert_embeddings(con, embedder.key, hashes, vectors)))
+
+    done = encode_chunks(embedder, todo, write, total)
+    checkpoints.now()
+    return done
 
 
 @dataclass

@@ -74,11 +74,14 @@ def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     memory follows the batch, not the store (one 10M-segment transaction ran out of a 1 GB
     ``memory_limit`` at COMMIT, ``benchmarks/scale.py``)."""
     written = 0
+    checkpoints = store.Checkpoints(con, PREPARE_COMMIT_ROWS)
     with closing(store.unsegmented_feedback(con)) as items:
         while True:
             more, n = _prepare_batch(con, settings, items)
             written += n
+            checkpoints.wrote(n)
             if not more:
+                checkpoints.now()
                 return written
 
 

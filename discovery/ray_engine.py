@@ -136,6 +136,7 @@ def embed_missing(
     model = WorkerModel.of(embedder)
     queue = enumerate(shards(todo, engine.shard_size))  # read as shards are sent
     pending: dict[Any, tuple[int, list[str]]] = {}  # Ray ObjectRef → (shard, its content hashes)
+    checkpoints = store.Checkpoints(con)
     seen: set[tuple[str, int]] = set()
     log.info("embedding %d texts as %d shards on Ray, %d at a time", total, -(-total // engine.shard_size), width)
 
@@ -166,7 +167,9 @@ def embed_missing(
                 i, hashes = pending.pop(ref)
                 more = more and top_up()  # the freed worker starts its next shard while this one is committed
                 node, pid, vectors = ray.get(ref)
-                store.atomic(con, functools.partial(store.insert_embeddings, con, embedder.key, hashes, vectors))
+                checkpoints.wrote(
+                    store.atomic(con, functools.partial(store.insert_embeddings, con, embedder.key, hashes, vectors))
+                )
                 seen.add((node, pid))
                 log.info("committed shard %d (%d texts) from %s/%d", i, len(hashes), node[:8], pid)
                 if on_commit is not None:
@@ -174,6 +177,7 @@ def embed_missing(
     finally:
         for ref in pending:  # a failed run leaves no shard running on the cluster
             ray.cancel(ref)
+    checkpoints.now()
     return EmbedReport(total, "ray", len(seen), len({n for n, _ in seen}))
 
 

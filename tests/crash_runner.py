@@ -38,10 +38,11 @@ def arm(point: str) -> None:
         calls = {"n": 0}
 
         def insert_then_maybe_die(con, model, hashes, vectors):
-            original_e(con, model, hashes, vectors)
+            written = original_e(con, model, hashes, vectors)
             calls["n"] += 1
             if calls["n"] == 2:
                 die()
+            return written
 
         store.insert_embeddings = insert_then_maybe_die
     elif point == "cluster":  # mid-clustering: inside HDBSCAN

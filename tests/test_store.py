@@ -240,3 +240,23 @@ def test_prepare_commits_in_batches_of_whole_items_and_a_crash_loses_nothing(
     assert con.execute("SELECT count(*), count(DISTINCT feedback_id) FROM segments").fetchone() == (24, 12)
     assert pipeline.prepare_segments(con, settings) == 0
     con.close()
+
+
+def test_long_writing_steps_checkpoint_every_so_many_rows(db: Path) -> None:
+    """Checkpoints runs CHECKPOINT once ``every`` committed rows add up (and at the step's end), even
+    while a cursor streams the step's input: the new rows' index entries then leave memory."""
+    con = store.connect(db)
+    con.execute("CREATE TABLE t (k VARCHAR PRIMARY KEY)")
+    wal = Path(f"{db}.wal")
+    rows = store.streamed(con, "SELECT range::VARCHAR FROM range(20000)")
+    next(rows)  # a read held open, as prepare's and embed's input is
+    checkpoints = store.Checkpoints(con, every=3)
+    for i, then_wal_is_empty in ((0, False), (1, True), (2, False)):
+        with store.transaction(con):
+            con.execute("INSERT INTO t SELECT ? || range FROM range(1000)", [str(i)])
+        checkpoints.wrote(2)  # 2, then 4 ≥ 3: checkpoint, then 2 again
+        assert (not wal.exists() or wal.stat().st_size == 0) == then_wal_is_empty, i
+    checkpoints.now()
+    assert not wal.exists() or wal.stat().st_size == 0
+    rows.close()
+    con.close()
