@@ -260,3 +260,31 @@ def test_long_writing_steps_checkpoint_every_so_many_rows(db: Path) -> None:
     assert not wal.exists() or wal.stat().st_size == 0
     rows.close()
     con.close()
+
+
+def test_run_input_is_put_in_segment_order_by_the_driver_column_by_column(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_input_rows comes unordered (DuckDB's ORDER BY over the window ran out of its memory_limit);
+    load_run_input sorts by segment_id in slices of SORT_SLICE rows, every column the same way."""
+    import numpy as np
+
+    from painpoints.connectors.base import FeedbackRecord
+    from painpoints.discovery.ingest import ingest_items
+    from painpoints.discovery.pipeline import prepare_segments
+    from painpoints.discovery.settings import load_settings
+
+    monkeypatch.setattr(runstore, "SORT_SLICE", 3)
+    con = store.connect(db)
+    texts = [f"ticket {i} says the {w} page breaks" for i, w in enumerate(["login", "billing", "search", "export"] * 5)]
+    ingest_items(con, [FeedbackRecord(source="s", kind="review", text=t) for t in texts], keep_original=True)
+    prepare_segments(con, load_settings(db=db))
+    hashes = [h for h, _ in store.texts_to_embed(con, "m")]
+    store.insert_embeddings(con, "m", hashes, np.ones((len(hashes), 4), np.float32))
+    got = runstore.load_run_input(con, "m", batch_rows=4)
+    ids = list(got.segment_id)
+    assert ids == sorted(ids) and len(ids) == 20 and len(got.segment_id.array.chunks) == 7  # ceil(20 / 3)
+    truth = dict(con.execute("SELECT segment_id, text FROM segments").fetchall())
+    feedback_of = dict(con.execute("SELECT segment_id, feedback_id FROM segments").fetchall())
+    assert list(got.text) == [truth[i] for i in ids] and list(got.feedback_id) == [feedback_of[i] for i in ids]
+    con.close()

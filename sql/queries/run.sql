@@ -9,10 +9,10 @@
 SELECT count(*), (SELECT len(vector) FROM embeddings WHERE model = $1 LIMIT 1)
 FROM segments s
 JOIN feedback f USING (feedback_id)
-JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = $1
-WHERE CAST($2 AS INTEGER) IS NULL
+WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = $1)
+  AND (CAST($2 AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER));
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
 
 -- name: run_input_vectors
 -- the vectors of run_input_rows' segments, unordered (placed by segment_id: an ORDER BY here made DuckDB
@@ -26,16 +26,16 @@ WHERE CAST(? AS INTEGER) IS NULL
       >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER));
 
 -- name: run_input_rows
--- the run's segments in a stable order, without their vectors (run_input_vectors, or read on demand by an
--- incremental run); parameters as run_input_size
+-- the run's segments, without their vectors (run_input_vectors, or read on demand by an incremental run);
+-- parameters as run_input_size. Unordered: runstore.load_run_input orders them by segment_id itself (this
+-- ORDER BY, and the join where EXISTS suffices, ran out of a 200 MB memory_limit on 600k segments)
 SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating
 FROM segments s
 JOIN feedback f USING (feedback_id)
-JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
-WHERE CAST(? AS INTEGER) IS NULL
+WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = $1)
+  AND (CAST($2 AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER))
-ORDER BY s.segment_id;
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
 
 -- name: insert_run
 INSERT INTO runs (run_id, started_at, status, flow_run_id, params)
