@@ -100,3 +100,29 @@ def test_named_statements() -> None:
     assert "INSERT INTO rejected_rows" in store.sql("insert_rejected")
     with pytest.raises(store.StoreError, match="no query named"):
         store.sql("no_such_statement")
+
+
+def test_the_assignments_log_loses_its_key_and_keeps_its_rows(db: Path) -> None:
+    """Migration 011 rebuilds `assignments` without its primary key (a 10M-segment write held an index
+    entry per segment until COMMIT): rows, columns and the views over it stay."""
+    old = duckdb.connect(str(db))
+    for _, _, ddl in store.migrations()[:10]:
+        old.execute(ddl)
+    old.execute(store.SCHEMA_VERSION_DDL)
+    old.executemany("INSERT INTO schema_version VALUES (?, ?, now())", [(v, n) for v, n, _ in store.migrations()[:10]])
+    old.execute(
+        "INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score, feedback_type) "
+        "VALUES ('r1', 's1', 'T001', 'cluster', 'negative', -0.5, 'problem')"
+    )
+    before = old.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                         "WHERE table_name = 'assignments' ORDER BY ordinal_position").fetchall()  # fmt: skip
+    old.close()
+    with store.connect(db) as con:
+        assert store.schema_version(con) == len(store.migrations())
+        after = con.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                            "WHERE table_name = 'assignments' ORDER BY ordinal_position").fetchall()  # fmt: skip
+        assert after == before
+        keys = "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'assignments'"
+        assert "PRIMARY KEY" not in {k for (k,) in con.execute(keys).fetchall()}
+        assert con.execute("SELECT run_id, feedback_type FROM assignments").fetchall() == [("r1", "problem")]
+        assert con.execute("SELECT count(*) FROM feedback_themes").fetchone() == (0,)  # the views still bind
