@@ -222,9 +222,9 @@ def incremental(data: dict) -> str:
     )
 
 
-def _scale_order(kv: tuple[str, dict]) -> tuple[bool, int]:
+def _scale_order(kv: tuple[str, dict]) -> tuple[bool, int, str]:
     """The model's runs first, then the stand-in embedder's (keys ``N-hash-BUDGET``), each by size."""
-    return (not kv[0].isdigit(), int(kv[0].split("-")[0]))
+    return (not kv[0].isdigit(), int(kv[0].split("-")[0]), kv[0])
 
 
 def _scale_items(key: str, s: dict) -> str:

@@ -225,6 +225,9 @@ def main(argv: list[str]) -> dict:
             result["rerun"] = again
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if memory == "default":  # the report names the limit only where a run set its own
+        result.pop("db_memory_limit", None)
+        result.get("rerun", {}).pop("db_memory_limit", None)
     peak = max(s["peak_rss_mb"] for s in result["stages"].values())
     entry = {
         **header("benchmarks.scale", argv),
@@ -239,7 +242,8 @@ def main(argv: list[str]) -> dict:
     print(json.dumps(entry, indent=1))
     if "write" in opts:
         saved = json.loads(OUT.read_text()) if OUT.exists() else {}
-        saved[str(n) if kind == "model" and budget == "default" else f"{n}-{kind}-{budget}"] = entry
+        key = str(n) if kind == "model" and budget == "default" else f"{n}-{kind}-{budget}"
+        saved[key if memory == "default" else f"{key}-{memory}"] = entry
         OUT.write_text(json.dumps(saved, indent=1) + "\n")
     return entry
 

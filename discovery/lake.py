@@ -194,11 +194,17 @@ _KEY_CLAUSE = re.compile(r",\s*(PRIMARY KEY|UNIQUE)\s*\([^)]*\)", re.I)
 _INLINE_KEY = re.compile(r"[ \t]+(PRIMARY KEY|UNIQUE)\b", re.I)
 
 
+NOT_ON_A_LAKE = "-- not on a lake"  # a schema file that only removes a key: nothing to do on a lake
+
+
 def lake_ddl(ddl: str) -> str:
     """The schema file ``ddl`` without what DuckLake lacks: primary keys (their columns stay NOT NULL)
     and UNIQUE; comments go first, so a key clause after a commented line is seen. Uniqueness is kept
     by the writers instead: MERGE and anti-joins in ``sql/queries``, serialised by the write token
-    (``store.transaction``)."""
+    (``store.transaction``). A file marked ``NOT_ON_A_LAKE`` (one that drops a key by rebuilding a
+    table) becomes a no-op: the lake's table never had the key, and the rebuild would copy it whole."""
+    if NOT_ON_A_LAKE in ddl:
+        return "SELECT 1"
 
     def inline(match: re.Match[str]) -> str:  # a key column stays NOT NULL, as the key made it
         return " NOT NULL" if match.group(1).upper() == "PRIMARY KEY" else ""

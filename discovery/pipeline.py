@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from painpoints.discovery import runstore, store, themes
+from painpoints.discovery import lake, runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
@@ -72,12 +72,18 @@ def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     Commits every ``PREPARE_COMMIT_ROWS`` segments, always after a whole item: a crash keeps what was
     committed and loses no item (a rerun segments exactly the items without segments), and DuckDB's
     memory follows the batch, not the store (one 10M-segment transaction ran out of a 1 GB
-    ``memory_limit`` at COMMIT, ``benchmarks/scale.py``)."""
+    ``memory_limit`` at COMMIT, ``benchmarks/scale.py``).
+
+    On a DuckLake it stays one transaction: the items are read in one snapshot, and another writer
+    may commit between batches (a second prepare, an ingest replacing an item), which later batches
+    would not see; one transaction conflicts with such a writer instead and is run again
+    (``store.retry_conflicts``). A lake keeps no index in memory and writes its data files as it goes."""
     written = 0
     checkpoints = store.Checkpoints(con, PREPARE_COMMIT_ROWS)
+    per_commit = None if lake.is_lake_connection(con) else PREPARE_COMMIT_ROWS
     with closing(store.unsegmented_feedback(con)) as items:
         while True:
-            more, n = _prepare_batch(con, settings, items)
+            more, n = _prepare_batch(con, settings, items, per_commit)
             written += n
             checkpoints.wrote(n)
             if not more:
@@ -86,10 +92,13 @@ def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
 
 
 def _prepare_batch(
-    con: duckdb.DuckDBPyConnection, settings: Settings, items: Iterator[tuple[str, str, str]]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    items: Iterator[tuple[str, str, str]],
+    per_commit: int | None,
 ) -> tuple[bool, int]:
     """One transaction of ``prepare_segments``: the segments of the next items, until at least
-    ``PREPARE_COMMIT_ROWS`` are written (True: items are left) or the items run out (False)."""
+    ``per_commit`` are written (True: items are left; None: no limit) or the items run out (False)."""
     rows: list[dict[str, Any]] = []
     written = 0
     with store.transaction(con):
@@ -111,7 +120,7 @@ def _prepare_batch(
             if len(rows) >= INSERT_ROWS:
                 written += store.insert_segments(con, rows)
                 rows = []
-                if written >= PREPARE_COMMIT_ROWS:
+                if per_commit is not None and written >= per_commit:
                     return True, written
         written += store.insert_segments(con, rows)
     return False, written
@@ -174,7 +183,7 @@ def discover(
 
     Components are passed in (BERTopic-style slots, protocols in ``discovery.components``) so tests
     and benchmarks can swap any of them; ``clusterer`` is a factory ``(min_cluster_size,
-    leftovers=False) -> unfitted clusterer`` (default: ``ThemeClusterer`` from ``settings``);
+    leftovers=False, min_items=None) -> unfitted clusterer`` (default: ``ThemeClusterer`` from ``settings``);
     ``typer`` tells problems from requests and praise (default: ``FeedbackTypeModel``).
     """
     seconds: dict[str, float] = {}

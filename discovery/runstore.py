@@ -71,9 +71,10 @@ def load_run_input(
     """Segments with their vectors for ``model``, in a stable order (segment_id). With
     ``window_days``, only feedback created (else ingested) within that many days of the newest item.
 
-    The rows come ordered and without vectors; with ``vectors`` the vectors (the bulk: 1.5 GB for 1M
-    segments) then stream unordered into one preallocated float32 array at their rows' positions
-    (``read_vectors``), in the same snapshot (one transaction). Sorting the vectors along with the
+    The rows come without vectors, unordered, and are put in order here (``by_segment_id``); with
+    ``vectors`` the vectors (the bulk: 1.5 GB for 1M segments) then stream unordered into one
+    preallocated float32 array at their rows' positions (``read_vectors``), in the same snapshot (one
+    transaction). Sorting the vectors along with the
     rows, as this did, made DuckDB hold a sorted copy of them all: 1.47 vs 0.91 GB peak reading 300k
     rows of 384 floats, 2026-12-02. With ``vectors=False``, ``RunInput.vectors`` reads each row from the
     embedding cache when a stage first indexes it (``lazy_vectors.StoredVectors``: incremental runs).
@@ -98,19 +99,29 @@ SORT_SLICE = 1 << 20  # rows per chunk of a column put in segment order
 
 
 def by_segment_id(batches: list[pa.RecordBatch], schema: pa.Schema) -> dict[str, ArrowColumn]:
-    """The run input's columns in segment_id order (byte order, as DuckDB's ``ORDER BY``). Sorted here
-    rather than by the query: DuckDB's sort of the window ran out of a 200 MB ``memory_limit`` at 600k
-    segments (10M would need several GB of its memory), while this holds the sort indices and one
-    column's sorted copy at a time, in chunks (one chunk of 10M texts could pass string offsets' 2 GB)."""
+    """The run input's columns in segment_id order (byte order, as DuckDB's ``ORDER BY``).
+
+    Sorted here rather than by the query: DuckDB's sort of the window ran out of a 200 MB
+    ``memory_limit`` at 600k segments (10M would need several GB of its memory). This holds the
+    unsorted input and its sorted copy until the last column is done (the batches' buffers are freed
+    together), plus one column in one piece: ``take`` on a chunked array joins its chunks for every
+    call, so each column is joined once, with 64-bit string offsets (10M texts may pass 2 GB), and
+    taken in slices of ``SORT_SLICE`` rows."""
     columns = columns_of(batches, schema)
-    batches.clear()  # the columns now hold the only references to the batches' buffers
+    batches.clear()
     order = pc.sort_indices(columns["segment_id"].array)
     for name, column in columns.items():
-        sorted_chunks = [column.array.take(order[i : i + SORT_SLICE]) for i in range(0, len(order), SORT_SLICE)]
-        columns[name] = ArrowColumn(
-            pa.chunked_array([c for part in sorted_chunks for c in part.chunks], column.array.type)
-        )
+        columns[name] = ArrowColumn(_taken(column.array, order))
     return columns
+
+
+def _taken(array: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
+    """``array`` in the row order ``order``, as chunks of at most ``SORT_SLICE`` rows of its own type."""
+    kind = array.type
+    wide = {pa.string(): pa.large_string(), pa.binary(): pa.large_binary()}.get(kind, kind)
+    whole_column = array.cast(wide).combine_chunks()
+    parts = [whole_column.take(order[i : i + SORT_SLICE]).cast(kind) for i in range(0, len(order), SORT_SLICE)]
+    return pa.chunked_array(parts, kind)
 
 
 def read_vectors(

@@ -298,7 +298,8 @@ def identify(
         fresh = sum(old != h for old, h in zip(last_hash, take(hashes, rest), strict=True))
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
-        if min_cluster_size and fresh and len(rest) >= 2 * min_cluster_size:
+        # and only when they could hold two themes of the full run's size (fewer would become one theme)
+        if min_cluster_size and fresh and len(rest) >= 2 * max(min_cluster_size, min_items or 0):
             clusterer = make_clusterer(min_cluster_size, leftovers=True, min_items=min_items).fit(rows_of(X, rest))
             ids = name_clusters(
                 clusterer.labels_,

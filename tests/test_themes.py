@@ -233,6 +233,18 @@ def test_incremental_clusters_leftovers_only_when_new_text_is_left_over() -> Non
     )
     assert {grown.theme_of[i] for i in np.flatnonzero(y == 2)} == {"T003"}
     assert {grown.theme_of[i] for i in np.flatnonzero(y == 0)} == {"T001"}
+    asked: list[int | None] = []
+
+    def recording(mcs: int | None, leftovers: bool = False, min_items: int | None = None) -> KMeansStandIn:
+        asked.append(min_items)
+        return KMeansStandIn(1, mcs)
+
+    args = (X, seg, seg, known, fresh, Curation(), "incremental", recording, 10)
+    themes.identify(*args, match_threshold=0.8, outlier_threshold=0.5, seed=0, min_items=12)
+    assert asked == [12]  # the last full run's smallest theme in items reaches the leftover clusterer
+    # 30 leftovers cannot hold two themes of 16 items: they are not clustered (one lump would be a theme)
+    small = themes.identify(*args, match_threshold=0.8, outlier_threshold=0.5, seed=0, min_items=16)
+    assert asked == [12] and {small.theme_of[i] for i in np.flatnonzero(y == 2)} == {None}
 
 
 def test_next_state_marks_curated_merges() -> None:

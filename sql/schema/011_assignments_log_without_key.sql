@@ -2,7 +2,8 @@
 -- its rows once, in the transaction that marks the run successful (runstore.finish_run), so the key guarded
 -- nothing; but a full run's write kept an index entry of every segment in memory until COMMIT: the write of
 -- a 600k-segment run ran out of a 100 MB memory_limit with it and passes without it (the proportion of 10M
--- segments to the 1 GB default). A DuckLake never had the key.
+-- segments to the 1 GB default). A DuckLake never had the key:
+-- not on a lake
 CREATE TABLE assignments_log (
     run_id           VARCHAR NOT NULL,
     segment_id       VARCHAR NOT NULL,
