@@ -212,17 +212,17 @@ def test_prepare_commits_in_batches_of_whole_items_and_a_crash_loses_nothing(
     """prepare_segments commits every PREPARE_COMMIT_ROWS segments, after a whole item: a crash keeps
     the committed batches, no item is half-segmented, and the rerun ends where one run would have."""
     from painpoints.connectors.base import FeedbackRecord
-    from painpoints.discovery import pipeline
+    from painpoints.discovery import prepare
     from painpoints.discovery.ingest import ingest_items
     from painpoints.discovery.settings import load_settings
 
-    monkeypatch.setattr(pipeline, "INSERT_ROWS", 2)
-    monkeypatch.setattr(pipeline, "PREPARE_COMMIT_ROWS", 4)
+    monkeypatch.setattr(prepare, "INSERT_ROWS", 2)
+    monkeypatch.setattr(prepare, "PREPARE_COMMIT_ROWS", 4)
     texts = [f"The export of report {i} fails every time. The login page {i} is very slow." for i in range(12)]
     con = store.connect(db)
     ingest_items(con, [FeedbackRecord(source="s", kind="ticket", text=t) for t in texts], keep_original=False)
     settings = load_settings(db=db, max_segment_chars=40)  # two segments per item
-    real, seen = pipeline.segment_feedback, []
+    real, seen = prepare.segment_feedback, []
 
     def crash_on_the_seventh(kind: str, text: str, *args: object) -> list:
         seen.append(text)
@@ -230,15 +230,15 @@ def test_prepare_commits_in_batches_of_whole_items_and_a_crash_loses_nothing(
             raise RuntimeError("killed mid-prepare")
         return real(kind, text, *args)
 
-    monkeypatch.setattr(pipeline, "segment_feedback", crash_on_the_seventh)
+    monkeypatch.setattr(prepare, "segment_feedback", crash_on_the_seventh)
     with pytest.raises(RuntimeError):
-        pipeline.prepare_segments(con, settings)
+        prepare.prepare_segments(con, settings)
     per_item = con.execute("SELECT feedback_id, count(*) FROM segments GROUP BY ALL").fetchall()
     assert len(per_item) == 6 and {n for _, n in per_item} == {2}  # three batches of two whole items
-    monkeypatch.setattr(pipeline, "segment_feedback", real)
-    assert pipeline.prepare_segments(con, settings) == 12  # the 6 items left, once each
+    monkeypatch.setattr(prepare, "segment_feedback", real)
+    assert prepare.prepare_segments(con, settings) == 12  # the 6 items left, once each
     assert con.execute("SELECT count(*), count(DISTINCT feedback_id) FROM segments").fetchone() == (24, 12)
-    assert pipeline.prepare_segments(con, settings) == 0
+    assert prepare.prepare_segments(con, settings) == 0
     con.close()
 
 
