@@ -173,7 +173,6 @@ def child(
         "unassigned_share": s.unassigned_share,
         "discover_stage_seconds": s.seconds,
         "vectors_read": s.vectors_read,
-        "db_memory_limit": settings.db_memory_limit,
         "stages": stages,
         "db_mb": round(db.stat().st_size / 1024**2),
     }
@@ -225,15 +224,13 @@ def main(argv: list[str]) -> dict:
             result["rerun"] = again
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if memory == "default":  # the report names the limit only where a run set its own
-        result.pop("db_memory_limit", None)
-        result.get("rerun", {}).pop("db_memory_limit", None)
     peak = max(s["peak_rss_mb"] for s in result["stages"].values())
     entry = {
         **header("benchmarks.scale", argv),
         "items": n,
         "embedder": kind,
         "vectors_in_memory": budget,
+        **({} if memory == "default" else {"db_memory_limit": memory}),  # the report names a limit a run set
         "joined_pairs": pairs,
         "total_seconds": round(total, 1),
         "peak_rss_mb": peak,

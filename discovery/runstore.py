@@ -74,10 +74,10 @@ def load_run_input(
     The rows come without vectors, unordered, and are put in order here (``by_segment_id``); with
     ``vectors`` the vectors (the bulk: 1.5 GB for 1M segments) then stream unordered into one
     preallocated float32 array at their rows' positions (``read_vectors``), in the same snapshot (one
-    transaction). Sorting the vectors along with the
-    rows, as this did, made DuckDB hold a sorted copy of them all: 1.47 vs 0.91 GB peak reading 300k
-    rows of 384 floats, 2026-12-02. With ``vectors=False``, ``RunInput.vectors`` reads each row from the
-    embedding cache when a stage first indexes it (``lazy_vectors.StoredVectors``: incremental runs).
+    transaction). Sorting the vectors along with the rows, as this did, made DuckDB hold a sorted copy
+    of them all: 1.47 vs 0.91 GB peak reading 300k rows of 384 floats, 2026-12-02. With
+    ``vectors=False``, ``RunInput.vectors`` reads each row from the embedding cache when a stage first
+    indexes it (``lazy_vectors.StoredVectors``: incremental runs).
     """
     params = [model, window_days or None, window_days or None]
     with transaction(con):
