@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from painpoints.discovery import runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
-from painpoints.discovery.columns import aligned, floats, take
+from painpoints.discovery.columns import aligned
 from painpoints.discovery.components import (
     ClustererFactory,
     Encoder,
@@ -38,9 +38,7 @@ from painpoints.discovery.components import (
     LLMNamer,
     SentimentClassifier,
 )
-from painpoints.discovery.embed import Embedder
 from painpoints.discovery.embed_cache import CachingEncoder, cache_lookup
-from painpoints.discovery.lazy_vectors import BLOCK_ROWS, in_memory
 from painpoints.discovery.naming import fixed_labels, name_themes, name_with_llm, reusable_names, wants_llm_sentiment
 from painpoints.discovery.prepare import prepare_segments as prepare_segments  # the flow's prepare step
 from painpoints.discovery.rank import rank_themes
@@ -57,6 +55,14 @@ from painpoints.discovery.records import (
     ThemeScore,
 )
 from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.scoring import (
+    default_typer,
+    kept_sentiments,
+    kept_types,
+    score_sentiment,
+    score_types,
+    side_embedder,
+)
 from painpoints.discovery.settings import Settings
 from painpoints.discovery.vectors import centroids
 
@@ -301,142 +307,6 @@ def carve(
     if theme_of is found.identity.theme_of:
         return found
     return index_themes(data, replace(found.identity, theme_of=theme_of), state if mode == "incremental" else None)
-
-
-def side_embedder(model: str, settings: Settings) -> Embedder:
-    """An embedder of another model than the run's, with the run's batch size and precision."""
-    return Embedder(model=model, batch_size=settings.embed_batch_size, precision=settings.embed_precision)
-
-
-def score_sentiment(
-    data: RunInput,
-    sentiment: SentimentClassifier,
-    settings: Settings,
-    encoder_for: Callable[[str], Encoder],
-    kept: Kept | None = None,
-) -> Scores:
-    """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``; rows ``kept`` keep
-    the class and score given (incremental runs: only new or changed text is scored)."""
-    kept = kept or Kept.none(len(data.text))
-    todo = np.flatnonzero(~kept.mask)
-    labels = kept.strings(0, "")
-    scores = kept.numbers(1, 0.0)
-    if len(todo):
-        fitted = sentiment.fit()
-        for part in row_blocks(data, todo):
-            got, got_scores = fitted.predict(classifier_vectors(fitted, data, settings, encoder_for, part))
-            for i, label, score in zip(part.tolist(), got, np.asarray(got_scores).tolist(), strict=True):
-                labels[i], scores[i] = label, score
-    return Scores(labels, scores)
-
-
-def row_blocks(data: RunInput, rows: np.ndarray) -> Iterator[np.ndarray]:
-    """``rows`` at once when the vectors are in memory, else in blocks of ``BLOCK_ROWS`` (a full run
-    over more vectors than ``vectors_in_memory`` never holds them all)."""
-    if in_memory(data.vectors):
-        yield rows
-        return
-    for start in range(0, len(rows), BLOCK_ROWS):
-        yield rows[start : start + BLOCK_ROWS]
-
-
-@dataclass
-class Kept:
-    """The rows whose value stands from last run (``mask``) and last run's values for every row, one
-    aligned sequence per part (type; or sentiment and score): arrays, not a dict of 10M rows."""
-
-    mask: np.ndarray
-    values: list[Sequence[Any]]
-
-    @classmethod
-    def none(cls, n: int) -> Kept:
-        """Nothing kept (a full run)."""
-        return cls(np.zeros(n, dtype=bool), [])
-
-    def strings(self, part: int, default: str) -> list[str]:
-        """Part ``part`` as a list, ``default`` where not kept; equal strings share one object."""
-        if not self.mask.any():
-            return [default] * len(self.mask)
-        shared: dict[str, str] = {default: default}
-        rows = zip(self.mask.tolist(), self.values[part], strict=True)
-        return [shared.setdefault(v, v) if kept else default for kept, v in rows]
-
-    def numbers(self, part: int, default: float) -> np.ndarray:
-        """Part ``part`` as floats, ``default`` where not kept."""
-        if not self.mask.any():
-            return np.full(len(self.mask), default)
-        return np.where(self.mask, floats(self.values[part], default), default)
-
-
-def kept_sentiments(data: RunInput, state: ThemeState) -> Kept:
-    """Last run's (sentiment, score) for the segments an incremental run finds unchanged (same id,
-    same text): sentiment is per segment and the model ships with the package, so it stands."""
-    return kept_from(data, state, state.previous_sentiment, 2)
-
-
-def kept_from(data: RunInput, state: ThemeState, last: Mapping[str, Any], width: int) -> Kept:
-    """``last``'s values aligned with the run's rows, kept where the segment has the same text as in
-    the last run and a value."""
-    _, last_hash = aligned(state.previous, data.segment_id, 2)
-    values = aligned(last, data.segment_id, width)
-    mask = np.fromiter(
-        (old == h and v is not None for old, h, v in zip(last_hash, data.content_hash, values[0], strict=True)),
-        dtype=bool,
-        count=len(data.segment_id),
-    )
-    return Kept(mask, values)
-
-
-def classifier_vectors(
-    classifier: object,
-    data: RunInput,
-    settings: Settings,
-    encoder_for: Callable[[str], Encoder],
-    rows: np.ndarray | None = None,
-) -> np.ndarray:
-    """The vectors a fitted classifier reads for ``rows`` (default all): the run's (the shipped heads are
-    trained on fp32 vectors; int8 ones are within ~0.99 cosine) unless it was trained on another
-    embedding model (``model_name_``), whose vectors ``encoder_for(model)`` makes through the cache."""
-    rows = np.arange(len(data.text)) if rows is None else rows
-    model = getattr(classifier, "model_name_", settings.embed_model)
-    if model == settings.embed_model:
-        return data.vectors[rows]
-    return encoder_for(model).encode(take(data.text, rows))
-
-
-def default_typer() -> FeedbackTyper:
-    """The offline feedback-type model (cue rules + a classifier on the run's vectors)."""
-    from painpoints.discovery.feedback_type import FeedbackTypeModel
-
-    return FeedbackTypeModel()
-
-
-def kept_types(data: RunInput, state: ThemeState) -> Kept:
-    """Last run's feedback type for the segments an incremental run finds unchanged since the last
-    run (same id, same text): typing is per segment, so theirs stands and is not recomputed."""
-    return kept_from(data, state, state.previous_type, 1)
-
-
-def score_types(
-    data: RunInput,
-    typer: FeedbackTyper,
-    settings: Settings,
-    encoder_for: Callable[[str], Encoder],
-    kept: Kept | None = None,
-) -> list[str]:
-    """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``;
-    rows ``kept`` keep the type given (incremental runs: only new or changed text is typed)."""
-    kept = kept or Kept.none(len(data.text))
-    todo = np.flatnonzero(~kept.mask)
-    out = kept.strings(0, "")
-    if len(todo):
-        fitted = typer.fit()
-        for part in row_blocks(data, todo):
-            vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
-            types, _ = fitted.predict(vectors, take(data.text, part))
-            for i, kind in zip(part.tolist(), types, strict=True):
-                out[i] = kind
-    return out
 
 
 def score_themes(data: RunInput, found: Found, scores: Scores, settings: Settings) -> list[ThemeScore]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from painpoints.discovery import pipeline, runstore, store
+from painpoints.discovery import pipeline, runstore, scoring, store
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.components import (
     AxisClusterer,
@@ -123,7 +123,7 @@ def test_score_sentiment_uses_run_vectors_or_the_classifiers_own_embedder(tmp_pa
     X[:, 0] = [-0.5] * 3 + [0.5] * 3  # SignSentiment reads the first coordinate
     data = run_input(X)
     s = settings(tmp_path)
-    scores = pipeline.score_sentiment(data, SignSentiment(), s, lambda model: pytest.fail("not needed"))
+    scores = scoring.score_sentiment(data, SignSentiment(), s, lambda model: pytest.fail("not needed"))
     assert scores.sentiment == ["negative"] * 3 + ["positive"] * 3
 
     class OtherModel(SignSentiment):
@@ -133,7 +133,7 @@ def test_score_sentiment_uses_run_vectors_or_the_classifiers_own_embedder(tmp_pa
 
     asked: list[str] = []
     encoder = CachingEncoder(HashEncoder(dim=4), lambda key, hashes: {})
-    scores = pipeline.score_sentiment(data, OtherModel(), s, lambda model: asked.append(model) or encoder)
+    scores = scoring.score_sentiment(data, OtherModel(), s, lambda model: asked.append(model) or encoder)
     assert asked == ["other-model"] and len(encoder.computed_) == len(set(data.text))
     np.testing.assert_allclose(scores.sentiment_score, np.clip(HashEncoder(dim=4).encode(data.text)[:, 0], -1, 1))
 
@@ -147,7 +147,7 @@ def test_incremental_runs_type_only_new_or_changed_text(tmp_path: Path) -> None:
     kinds = {sid: "praise" for sid in data.segment_id} | {"s005": None}  # typed before typing existed
     state = ThemeState({}, previous, "r1", RunStats(), NOW, Curation(), previous_type=kinds)
     del previous["s004"]  # new this run
-    kept = pipeline.kept_types(data, state)
+    kept = scoring.kept_types(data, state)
     assert np.flatnonzero(kept.mask).tolist() == [0, 2, 3]
 
     class Counting(CueTyper):
@@ -159,7 +159,7 @@ def test_incremental_runs_type_only_new_or_changed_text(tmp_path: Path) -> None:
             return super().predict(X, texts)
 
     typer = Counting()
-    out = pipeline.score_types(data, typer, settings(tmp_path), lambda m: pytest.fail("not needed"), kept)
+    out = scoring.score_types(data, typer, settings(tmp_path), lambda m: pytest.fail("not needed"), kept)
     assert typer.seen == [data.text[i] for i in (1, 4, 5)]
     assert [out[i] for i in (0, 2, 3)] == ["praise"] * 3 and out[1] == out[4] == out[5] == "problem"
 
@@ -245,7 +245,7 @@ def test_assemble_status_events_and_stats(tmp_path: Path) -> None:
     state = ThemeState(known, previous, "r1", RunStats(), None, Curation(splits={"T003": ("cid", 2)}))
     s = settings(tmp_path)
     found = pipeline.identify(data, state, "full", s, make)
-    scores = pipeline.score_sentiment(data, SignSentiment(), s, lambda model: pytest.fail("not needed"))
+    scores = scoring.score_sentiment(data, SignSentiment(), s, lambda model: pytest.fail("not needed"))
     scores.ranked = pipeline.score_themes(data, found, scores, s)
     naming = pipeline.name(
         data, found, FirstTextLabeler(), HashEncoder(), fixed_labels(found.order, known, state.curation, False)
