@@ -34,7 +34,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from benchmarks.datasets import SETS
-from painpoints.discovery import runstore, store
+from painpoints.discovery import runstore, segmentstore, store
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.embed_cache import embed_missing, encode_cached
 from painpoints.discovery.ingest import ingest_paths
@@ -95,7 +95,7 @@ def prepared_set(
     try:
         prepare_segments(con, load_settings(db=db))
         embed_missing(con, embedder or Embedder(progress=False).fit())
-        index = store.feedback_index(con)
+        index = segmentstore.feedback_index(con)
     except BaseException:
         con.close()
         raise

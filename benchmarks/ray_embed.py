@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks.common import emit, header, options
 from benchmarks.nightly_cost import items
 from painpoints.connectors.base import FeedbackRecord
-from painpoints.discovery import pipeline, ray_engine, store
+from painpoints.discovery import pipeline, ray_engine, segmentstore, store
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.embed_cache import embed_missing
 from painpoints.discovery.ingest import ingest_items
@@ -43,7 +43,7 @@ def build(path: Path, n: int) -> int:
         records = [FeedbackRecord("bench", "review", r["text"], external_id=r["id"]) for r in items(n)]
         ingest_items(con, records, keep_original=False)
         pipeline.prepare_segments(con, settings)
-        return len(store.texts_to_embed(con, Embedder().key))
+        return len(segmentstore.texts_to_embed(con, Embedder().key))
 
 
 def timed(base: Path, work: Path, run: Any) -> float:

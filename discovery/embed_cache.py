@@ -20,7 +20,7 @@ from functools import partial
 import duckdb
 import numpy as np
 
-from painpoints.discovery import store
+from painpoints.discovery import segmentstore, store
 from painpoints.discovery.components import Encoder
 from painpoints.discovery.embed import encode_chunks
 from painpoints.discovery.lazy_vectors import Lookup
@@ -31,11 +31,11 @@ from painpoints.discovery.records import NewEmbeddings
 def embed_missing(con: duckdb.DuckDBPyConnection, embedder: Encoder) -> int:
     """Embed every segment text with no cached vector for ``embedder.key``, writing each chunk to
     the cache as it is done; returns how many texts were embedded."""
-    total, todo = store.stream_texts_to_embed(con, embedder.key)  # streamed: 10M texts are never all held
+    total, todo = segmentstore.stream_texts_to_embed(con, embedder.key)  # streamed: 10M texts are never all held
     checkpoints = store.Checkpoints(con)
 
     def write(hashes: list[str], vectors: np.ndarray) -> None:
-        checkpoints.wrote(store.atomic(con, lambda: store.insert_embeddings(con, embedder.key, hashes, vectors)))
+        checkpoints.wrote(store.atomic(con, lambda: segmentstore.insert_embeddings(con, embedder.key, hashes, vectors)))
 
     done = encode_chunks(embedder, todo, write, total)
     checkpoints.now()
@@ -87,7 +87,7 @@ class CachingEncoder:
 
 def cache_lookup(con: duckdb.DuckDBPyConnection) -> Lookup:
     """The cache reader for ``CachingEncoder`` over an open store (reads only)."""
-    return partial(store.cached_vectors, con)
+    return partial(segmentstore.cached_vectors, con)
 
 
 def encode_cached(con: duckdb.DuckDBPyConnection, embedder: Encoder, texts: Sequence[str]) -> np.ndarray:
@@ -96,5 +96,5 @@ def encode_cached(con: duckdb.DuckDBPyConnection, embedder: Encoder, texts: Sequ
     encoder = CachingEncoder(embedder, cache_lookup(con))
     vectors = encoder.encode(texts)
     if (new := encoder.new_embeddings()) is not None:
-        store.insert_embeddings(con, new.model, new.hashes, new.vectors)
+        segmentstore.insert_embeddings(con, new.model, new.hashes, new.vectors)
     return vectors

@@ -1,7 +1,7 @@
 """Ingest writes to DuckDB: feedback rows, rejected rows, replacements and deletions from live
 sources, their sync cursors and the files already pulled.
 
-Split from ``discovery.store`` (connection, schema, segments, embeddings, queries), whose helpers it
+Split from ``discovery.store`` (connection, schema, queries), whose helpers it
 uses; ``discovery.ingest`` calls these inside its one transaction per file or pull.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from painpoints.discovery import lake, store
+from painpoints.discovery import lake, segmentstore, store
 from painpoints.discovery.normalize import content_hash, segment_feedback
 from painpoints.discovery.settings import Settings
 
@@ -35,7 +35,7 @@ def prepare_segments(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     written = 0
     checkpoints = store.Checkpoints(con, PREPARE_COMMIT_ROWS)
     per_commit = None if lake.is_lake_connection(con) else PREPARE_COMMIT_ROWS
-    with closing(store.unsegmented_feedback(con)) as items:
+    with closing(segmentstore.unsegmented_feedback(con)) as items:
         while True:
             more, n = _prepare_batch(con, settings, items, per_commit)
             written += n
@@ -72,9 +72,9 @@ def _prepare_batch(
                     }
                 )
             if len(rows) >= INSERT_ROWS:
-                written += store.insert_segments(con, rows)
+                written += segmentstore.insert_segments(con, rows)
                 rows = []
                 if per_commit is not None and written >= per_commit:
                     return True, written
-        written += store.insert_segments(con, rows)
+        written += segmentstore.insert_segments(con, rows)
     return False, written

@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from painpoints.discovery import store
+from painpoints.discovery import segmentstore, store
 from painpoints.discovery.embed import ENCODE_CHUNK, Embedder
 from painpoints.discovery.records import EmbedReport
 
@@ -121,7 +121,7 @@ def embed_missing(
     ``EngineError`` when no shard finishes for ``STALL_SECONDS`` (tasks the cluster cannot place)."""
     if engine.worker_gpus and embedder.precision != "fp32":
         raise EngineError("GPU workers run the fp32 model: set embed_precision = 'fp32' with ray_worker_gpus")
-    total, todo = store.stream_texts_to_embed(con, embedder.key)
+    total, todo = segmentstore.stream_texts_to_embed(con, embedder.key)
     if not total:
         return EmbedReport(0, "ray", 0, 0)
     ray = connect(engine.address)
@@ -168,7 +168,9 @@ def embed_missing(
                 more = more and top_up()  # the freed worker starts its next shard while this one is committed
                 node, pid, vectors = ray.get(ref)
                 checkpoints.wrote(
-                    store.atomic(con, functools.partial(store.insert_embeddings, con, embedder.key, hashes, vectors))
+                    store.atomic(
+                        con, functools.partial(segmentstore.insert_embeddings, con, embedder.key, hashes, vectors)
+                    )
                 )
                 seen.add((node, pid))
                 log.info("committed shard %d (%d texts) from %s/%d", i, len(hashes), node[:8], pid)

@@ -1,7 +1,7 @@
 """What a discovery run reads from and writes to DuckDB: its input, the run log, theme state, curation,
 and the latest run for readers (report, CLI).
 
-Split from ``discovery.store`` (connection, ingest, embeddings, queries), whose helpers it uses; its
+Split from ``discovery.store`` (connection, schema, queries), whose helpers it uses; its
 SQL is in ``sql/queries/run.sql``. Records (``discovery.records``) become Arrow tables here, at the
 store boundary, with types taken from the records' own fields. ``finish_run`` writes a run's whole
 result in one transaction, so the views show either the previous run or this one, never a mix.
@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from painpoints.discovery import lake, store
+from painpoints.discovery import lake, segmentstore
 from painpoints.discovery.columns import ArrowColumn, StoredMap, columns_of, to_arrow, whole
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.records import (
@@ -40,7 +40,7 @@ from painpoints.discovery.records import (
     ThemeName,
     ThemeSnapshot,
 )
-from painpoints.discovery.store import StoreError, cached_vectors, registered, sql, transaction, utc_now
+from painpoints.discovery.store import StoreError, registered, sql, transaction, utc_now
 from painpoints.discovery.store import arrow_reader as store_arrow_reader
 from painpoints.discovery.themes import Curation
 
@@ -91,7 +91,7 @@ def load_run_input(
         if vectors:
             array = read_vectors(con, columns["segment_id"], model, window_days, dim or 0, batch_rows)
             return RunInput(**columns, vectors=array)
-    lazy = StoredVectors(columns["content_hash"], dim or 0, model, partial(cached_vectors, con))
+    lazy = StoredVectors(columns["content_hash"], dim or 0, model, partial(segmentstore.cached_vectors, con))
     return RunInput(**columns, vectors=lazy)  # type: ignore[arg-type]  # an array stand-in
 
 
@@ -293,7 +293,7 @@ def cache_embeddings(con: duckdb.DuckDBPyConnection, embeddings: Sequence[NewEmb
     already cached are kept. ``finish_run`` does this with the run; scripts that discover without
     writing a run can call it to warm the cache. Returns how many vectors were offered."""
     for new in embeddings:
-        store.insert_embeddings(con, new.model, new.hashes, new.vectors)
+        segmentstore.insert_embeddings(con, new.model, new.hashes, new.vectors)
     return sum(len(new.hashes) for new in embeddings)
 
 

@@ -1,10 +1,11 @@
-"""The DuckDB store: connection, schema migrations and named SQL from ``sql/``, segments, the
-embeddings cache, queries.
+"""The DuckDB store: connection, schema migrations and named SQL from ``sql/``, transactions, the
+Arrow helpers the other store modules write and read through, queries.
 
 Every write to DuckDB goes through this module, ``discovery.ingeststore`` (feedback, rejected rows,
-sync cursors) or ``discovery.runstore`` (a run's input, the run log, theme state, curation); outside
-them only the report reads the views. Writes that belong together
-happen in one transaction, so a crash leaves either the old state or the new one, never half of each.
+sync cursors), ``discovery.segmentstore`` (segments, the embeddings cache) or ``discovery.runstore``
+(a run's input, the run log, theme state, curation); outside them only the report reads the views.
+Writes that belong together happen in one transaction, so a crash leaves either the old state or the
+new one, never half of each.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 from tenacity import (
     RetryCallState,
@@ -363,32 +363,7 @@ def retry_conflicts(call: Callable[[], T], wait_up_to: float = 120.0) -> T:
     return retrying(call)
 
 
-# --------------------------------------------------------------------------------------- segments
-def unsegmented_feedback(con: duckdb.DuckDBPyConnection) -> Generator[tuple[str, str, str], None, None]:
-    """``(feedback_id, kind, text)`` of feedback that has no segments yet, streamed (``streamed``):
-    ``con`` may write and commit the segments meanwhile. In no particular order: an ORDER BY made
-    DuckDB sort every item's text before the first row, and a 10M-item store ran out of memory."""
-    return streamed(con, sql("unsegmented_feedback"))
-
-
-def insert_segments(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
-    if not rows:
-        return 0
-    schema = pa.schema(
-        [
-            ("segment_id", pa.string()),
-            ("feedback_id", pa.string()),
-            ("segment", pa.int32()),
-            ("text", pa.string()),
-            ("original_text", pa.string()),
-            ("content_hash", pa.string()),
-            ("pii_found", pa.list_(pa.string())),
-        ]
-    )
-    append(con, "segments", pa.Table.from_pylist(rows, schema=schema))
-    return len(rows)
-
-
+# ---------------------------------------------------------------------------------------------- arrow
 def append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, columns: str | None = None) -> None:
     """Insert an Arrow table into ``table`` (its columns in the table's order, or the SQL ``columns``
     list computed from them). Through a relation, not ``registered``: a registered table stays alive
@@ -398,56 +373,7 @@ def append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, columns: 
     (relation.project(columns) if columns else relation).insert_into(table)
 
 
-# ------------------------------------------------------------------------------------- embeddings
-def texts_to_embed(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str]]:
-    """``(content_hash, text)`` of segments with no cached vector for ``model``: the cache lookup."""
-    return list(streamed(con, sql("texts_to_embed"), [model]))
-
-
-def stream_texts_to_embed(con: duckdb.DuckDBPyConnection, model: str) -> tuple[int, Iterator[tuple[str, str]]]:
-    """How many texts ``texts_to_embed`` has and those texts streamed (``streamed``), in the same
-    order: the embed step writes each chunk on ``con`` while the rest is read."""
-    return scalar(con, sql("count_texts_to_embed"), [model]), streamed(con, sql("texts_to_embed"), [model])
-
-
-def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str], vectors: np.ndarray) -> int:
-    if not len(hashes):
-        return 0
-    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
-    batch = pa.table(
-        {
-            "content_hash": pa.array(list(hashes), pa.string()),
-            "vector": pa.ListArray.from_arrays(
-                pa.array(np.arange(0, len(flat) + 1, vectors.shape[1], dtype=np.int32)), flat
-            ),
-        }
-    )
-    with registered(con, batch=batch):
-        con.execute(sql("insert_embeddings"), {"model": model})
-    return len(hashes)
-
-
-def cached_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-    """The cached vectors among ``hashes`` for ``model``."""
-    if not hashes:
-        return {}
-    keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})
-    with registered(con, keys=keys):
-        tbl = _arrow(con.execute(sql("cached_vectors"), [model]))
-    hashes = tbl.column("content_hash").to_pylist()
-    if not hashes:
-        return {}
-    flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    vectors = np.asarray(flat, np.float32).reshape(len(hashes), -1)  # no Python float per element
-    return dict(zip(hashes, vectors, strict=True))
-
-
-def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    """``(feedback_id, external_id, text)`` of all feedback, in id order."""
-    return con.execute("SELECT feedback_id, external_id, text FROM feedback ORDER BY feedback_id").fetchall()
-
-
-def _arrow(cur: duckdb.DuckDBPyConnection) -> pa.Table:
+def fetch_arrow(cur: duckdb.DuckDBPyConnection) -> pa.Table:
     """The result as an Arrow table (DuckDB 2 renamed ``fetch_arrow_table``; either works here)."""
     import warnings
 

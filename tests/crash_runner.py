@@ -21,7 +21,7 @@ def die() -> None:
 
 
 def arm(point: str) -> None:
-    from painpoints.discovery import cluster, embed, ingest, ingeststore, runstore, store
+    from painpoints.discovery import cluster, embed, ingest, ingeststore, runstore, segmentstore
 
     if point == "ingest":  # mid-ingest: first chunk inserted inside the open transaction
         ingest.CHUNK = 10
@@ -34,7 +34,7 @@ def arm(point: str) -> None:
         ingeststore.insert_feedback = insert_then_die
     elif point == "embed":  # mid-embedding: first chunk of vectors committed, the rest not computed
         embed.ENCODE_CHUNK = 50
-        original_e = store.insert_embeddings
+        original_e = segmentstore.insert_embeddings
         calls = {"n": 0}
 
         def insert_then_maybe_die(con, model, hashes, vectors):
@@ -44,7 +44,7 @@ def arm(point: str) -> None:
                 die()
             return written
 
-        store.insert_embeddings = insert_then_maybe_die
+        segmentstore.insert_embeddings = insert_then_maybe_die
     elif point == "cluster":  # mid-clustering: inside HDBSCAN
         cluster.ThemeClusterer._hdbscan = lambda self, Z: die()
     elif point == "write":  # mid-write: snapshots and assignments inserted, COMMIT not reached

@@ -20,7 +20,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from painpoints.discovery import store
+from painpoints.discovery import segmentstore, store
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.ray_engine import EngineError, RayEngine, embed_missing, shards
 from painpoints.discovery.settings import embedding_key
@@ -80,7 +80,7 @@ def sharded(golden, embedder, tmp_path_factory: pytest.TempPathFactory) -> dict[
     db = golden.copy_to(tmp_path_factory.mktemp("sharded"))
     golden_vectors(db)
     with store.connect(db, read_only=True) as con:
-        todo = store.texts_to_embed(con, KEY)
+        todo = segmentstore.texts_to_embed(con, KEY)
     out: dict[str, np.ndarray] = {}
     for part in shards(todo, SHARD):
         out.update(zip([h for h, _ in part], embedder.encode([t for _, t in part]), strict=True))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from painpoints.discovery import runstore, store
+from painpoints.discovery import runstore, segmentstore, store
 from tests.helpers import rows
 
 
@@ -121,9 +121,9 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     texts = [f"complaint number {i} about the {w} page" for i, w in enumerate(["login", "billing", "search"] * 7)]
     ingest_items(con, [FeedbackRecord(source="s", kind="review", text=t) for t in texts], keep_original=True)
     prepare_segments(con, load_settings(db=db))
-    hashes = [h for h, _ in store.texts_to_embed(con, "m")]
+    hashes = [h for h, _ in segmentstore.texts_to_embed(con, "m")]
     own = {h: np.full(4, i, np.float32) for i, h in enumerate(hashes)}  # vector i belongs to hash i
-    store.insert_embeddings(con, "m", hashes, np.stack([own[h] for h in hashes]))
+    segmentstore.insert_embeddings(con, "m", hashes, np.stack([own[h] for h in hashes]))
     whole = runstore.load_run_input(con, "m")
     for batch_rows in (1, 5, 64):
         part = runstore.load_run_input(con, "m", batch_rows=batch_rows)
@@ -188,7 +188,7 @@ def test_embed_step_streams_its_texts_in_the_chunks_of_a_list(db: Path, monkeypa
             chunks.append(texts)
             return np.ones((len(texts), 3), np.float32)
 
-    expected = [t for _, t in store.texts_to_embed(con, "m")]
+    expected = [t for _, t in segmentstore.texts_to_embed(con, "m")]
     assert embed_missing(con, Counting()) == 10  # 11 segments, 10 distinct texts
     assert chunks == [expected[:4], expected[4:8], expected[8:]]
     assert embed_missing(con, Counting()) == 0 and len(chunks) == 3
@@ -279,8 +279,8 @@ def test_run_input_is_put_in_segment_order_by_the_driver_column_by_column(
     texts = [f"ticket {i} says the {w} page breaks" for i, w in enumerate(["login", "billing", "search", "export"] * 5)]
     ingest_items(con, [FeedbackRecord(source="s", kind="review", text=t) for t in texts], keep_original=True)
     prepare_segments(con, load_settings(db=db))
-    hashes = [h for h, _ in store.texts_to_embed(con, "m")]
-    store.insert_embeddings(con, "m", hashes, np.ones((len(hashes), 4), np.float32))
+    hashes = [h for h, _ in segmentstore.texts_to_embed(con, "m")]
+    segmentstore.insert_embeddings(con, "m", hashes, np.ones((len(hashes), 4), np.float32))
     got = runstore.load_run_input(con, "m", batch_rows=4)
     ids = list(got.segment_id)
     assert ids == sorted(ids) and len(ids) == 20 and len(got.segment_id.array.chunks) == 7  # ceil(20 / 3)

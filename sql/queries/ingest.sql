@@ -1,5 +1,5 @@
 -- Named statements of discovery/ingeststore.py (feedback, rejected rows, cursors, pulled files) and
--- discovery/store.py (segments, embeddings). Loaded by store.sql(name);
+-- discovery/segmentstore.py (segments, embeddings). Loaded by store.sql(name);
 -- `batch` / `keys` are Arrow tables registered for the statement by store.registered().
 
 -- name: insert_rejected
