@@ -5,11 +5,13 @@
 -- name: run_input_size
 -- segments with a vector for the model (?1) within window_days (?2, ?3; NULL = all) of the newest item;
 -- must select the same rows as run_input_rows and run_input_vectors
--- (the dimension comes from one vector: max(len(e.vector)) read every vector of the window, 15 GB at 10M)
+-- (the dimension comes from one vector: max(len(e.vector)) read every vector of the window, 15 GB at 10M).
+-- "has a vector" is an IN list, not a correlated EXISTS: with the join to feedback, EXISTS ran out of a
+-- 100 MB memory_limit on 1M segments (the proportion of 10M to the default 1 GB), IN passes at 100 MB
 SELECT count(*), (SELECT len(vector) FROM embeddings WHERE model = $1 LIMIT 1)
 FROM segments s
 JOIN feedback f USING (feedback_id)
-WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = $1)
+WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
   AND (CAST($2 AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
       >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
@@ -28,11 +30,11 @@ WHERE CAST(? AS INTEGER) IS NULL
 -- name: run_input_rows
 -- the run's segments, without their vectors (run_input_vectors, or read on demand by an incremental run);
 -- parameters as run_input_size. Unordered: runstore.load_run_input orders them by segment_id itself (this
--- ORDER BY, and the join where EXISTS suffices, ran out of a 200 MB memory_limit on 600k segments)
+-- ORDER BY, and the join where a semi-join suffices, ran out of a 200 MB memory_limit on 600k segments)
 SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating
 FROM segments s
 JOIN feedback f USING (feedback_id)
-WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = s.content_hash AND e.model = $1)
+WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
   AND (CAST($2 AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
       >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
