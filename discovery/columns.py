@@ -11,7 +11,7 @@ segment create each value for a moment instead of holding N of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -92,8 +92,9 @@ def floats(values: Sequence[Any], fill: float) -> np.ndarray:
 
 
 def take(values: Sequence[Any], rows: Sequence[int] | np.ndarray) -> list[Any]:
-    """``values`` at ``rows``: one ``take`` from an ``ArrowColumn``, item by item from a list."""
-    if isinstance(values, ArrowColumn):
+    """``values`` at ``rows``: one ``take`` from an ``ArrowColumn`` or one read of ``StoredTexts``,
+    item by item from a list."""
+    if isinstance(values, ArrowColumn | StoredTexts):
         return values.take(rows)
     return [values[i] for i in np.asarray(rows, dtype=np.int64).tolist()]
 
@@ -120,6 +121,64 @@ def to_arrow(values: Sequence[Any] | np.ndarray | None, type: pa.DataType, n: in
     if isinstance(values, ArrowColumn):
         return values.array if values.array.type == type else values.array.cast(type)
     return pa.array(values if isinstance(values, np.ndarray) else list(values), type)
+
+
+class MissingTexts(LookupError):
+    """A segment's text was not in the store when the run read it (deleted mid-run)."""
+
+
+class StoredTexts(Sequence[str]):
+    """The run's segment texts, read from the store by content hash when a step takes them.
+
+    A full run over 10M segments held their texts from start to end: 168 bytes a segment in Arrow
+    (1.7 GB), twice that while they were put in segment order, for steps that read them a block at a
+    time (typing) or a sample (naming). Past ``vectors_in_memory`` segments a run keeps only the
+    hashes (``ArrowColumn``) and reads the texts of the rows a step asks for through ``lookup(hashes)
+    -> {hash: text}`` (``segmentstore.segment_texts``); the hash is of the text, so any segment with
+    it has that text. ``take`` is the way in (one read for many rows); ``t[i]`` and iteration work,
+    block by block. ``rows_read`` counts the rows read.
+    """
+
+    def __init__(self, hashes: Sequence[str], lookup: Callable[[Sequence[str]], dict[str, str]]) -> None:
+        self.hashes, self.lookup = hashes, lookup
+        self.rows_read = 0
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        hashes = take(self.hashes, rows)
+        got = self.lookup(sorted(set(hashes))) if hashes else {}
+        self.rows_read += len(hashes)
+        try:
+            return [got[h] for h in hashes]
+        except KeyError as missing:
+            raise MissingTexts(f"no segment in the store has the text of content hash {missing.args[0]}") from None
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return self.take(np.arange(len(self))[i])
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.take([i])[0]
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, len(self), TEXT_BLOCK):
+            yield from self.take(np.arange(start, min(len(self), start + TEXT_BLOCK)))
+
+    def __repr__(self) -> str:
+        return f"StoredTexts({len(self)} texts)"
+
+
+TEXT_BLOCK = 65_536  # rows per read when ``StoredTexts`` is iterated
 
 
 def whole(array: pa.ChunkedArray | pa.Array) -> pa.Array:

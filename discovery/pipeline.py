@@ -188,9 +188,12 @@ def load(
     The mode needs only segment ids and texts, so the rows come first without their vectors: a full
     run then reads every vector in one pass, an incremental one reads them as its stages index them
     (new text, leftovers, the themes it re-measures: ``lazy_vectors``). Past ``vectors_in_memory``
-    segments a full run reads them that way too, and neither keeps more than that many."""
+    segments a full run reads them that way too, and neither keeps more than that many; past it the
+    texts, too, are read as the stages take them (``columns.StoredTexts``)."""
     state = runstore.load_theme_state(con)
-    data = runstore.load_run_input(con, settings.embed_key, settings.window_days, vectors=False)
+    data = runstore.load_run_input(
+        con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
+    )
     mode, reason = choose_mode(state, data, settings, full)
     if mode == "full" and len(data.segment_id) <= settings.vectors_in_memory:  # every vector, in one pass
         data.vectors = runstore.read_vectors(

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from painpoints.discovery import lake, segmentstore
-from painpoints.discovery.columns import ArrowColumn, StoredMap, columns_of, to_arrow, whole
+from painpoints.discovery.columns import ArrowColumn, StoredMap, StoredTexts, columns_of, to_arrow, whole
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.records import (
     DiscoveryResult,
@@ -67,6 +67,7 @@ def load_run_input(
     window_days: int | None = None,
     batch_rows: int = 65_536,
     vectors: bool = True,
+    texts_in_memory: int | None = None,
 ) -> RunInput:
     """Segments with their vectors for ``model``, in a stable order (segment_id). With
     ``window_days``, only feedback created (else ingested) within that many days of the newest item.
@@ -77,13 +78,19 @@ def load_run_input(
     transaction). Sorting the vectors along with the rows, as this did, made DuckDB hold a sorted copy
     of them all: 1.47 vs 0.91 GB peak reading 300k rows of 384 floats, 2026-12-02. With
     ``vectors=False``, ``RunInput.vectors`` reads each row from the embedding cache when a stage first
-    indexes it (``lazy_vectors.StoredVectors``: incremental runs).
+    indexes it (``lazy_vectors.StoredVectors``: incremental runs). Past ``texts_in_memory`` segments
+    (None: no limit) the texts stay in the store too and ``RunInput.text`` reads the rows a step takes
+    (``columns.StoredTexts``): at 10M segments they were 1.7 GB held for the whole run.
     """
     params = [model, window_days or None, window_days or None]
     with transaction(con):
         n, dim = con.execute(sql("run_input_size"), params).fetchall()[0]
-        reader = store_arrow_reader(con, sql("run_input_rows"), params, batch_rows)
-        columns = by_segment_id(list(reader), reader.schema)  # Arrow, not Python objects (``discovery.columns``)
+        lazy_texts = texts_in_memory is not None and n > texts_in_memory
+        query = sql("run_input_keys" if lazy_texts else "run_input_rows")
+        reader = store_arrow_reader(con, query, params, batch_rows)
+        columns: dict[str, Any] = by_segment_id(list(reader), reader.schema)  # Arrow, not Python objects
+        if lazy_texts:
+            columns["text"] = StoredTexts(columns["content_hash"], partial(segmentstore.segment_texts, con))
         if len(columns["segment_id"]) != n:  # cannot happen within one transaction
             raise StoreError(
                 f"run input changed while loading: counted {n} segments, read {len(columns['segment_id'])}"

@@ -90,6 +90,16 @@ def cached_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[
     return dict(zip(hashes, vectors, strict=True))
 
 
+def segment_texts(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> dict[str, str]:
+    """The text of each of ``hashes`` that a segment has (``columns.StoredTexts``' lookup)."""
+    if not hashes:
+        return {}
+    keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})
+    with registered(con, keys=keys):
+        tbl = fetch_arrow(con.execute(sql("segment_texts")))
+    return dict(zip(tbl.column("content_hash").to_pylist(), tbl.column("text").to_pylist(), strict=True))
+
+
 def feedback_index(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """``(feedback_id, external_id, text)`` of all feedback, in id order."""
     return con.execute("SELECT feedback_id, external_id, text FROM feedback ORDER BY feedback_id").fetchall()

@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     vectors_in_memory: int = Field(
         1_000_000,
         description="most segment vectors a full run holds in memory (~1.5 KB each); above, its stages read "
-        "them from the store in blocks of 65,536, as incremental runs always do",
+        "them from the store in blocks of 65,536, as incremental runs always do, and every run reads the "
+        "segments' texts the same way",
         ge=1,
     )
     match_threshold: float = Field(

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from painpoints.discovery import store
+from painpoints.discovery.columns import StoredTexts
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.pipeline import discover
 from painpoints.discovery.records import DiscoveryResult, assignment_rows
@@ -36,7 +37,16 @@ def test_full_run_over_more_vectors_than_memory_holds_finds_the_same(golden_db: 
         held.append(self.rows_kept)
 
     monkeypatch.setattr(StoredVectors, "_hold", spy)
+    texts_read: list[int] = []
+    take_texts = StoredTexts.take
+
+    def texts_spy(self: StoredTexts, rows):
+        texts_read.append(len(rows))
+        return take_texts(self, rows)
+
+    monkeypatch.setattr(StoredTexts, "take", texts_spy)
     bounded = full_run(golden_db, embedder, BUDGET)
+    assert texts_read  # the texts stayed in the store and were read as the steps took them
     n = whole.stats.segments
     assert n > 4 * BUDGET and whole.stats.vectors_read == n
     assert held and max(held) == BUDGET  # never more rows kept than the budget
@@ -56,3 +66,47 @@ def test_full_run_over_more_vectors_than_memory_holds_finds_the_same(golden_db: 
     for b, w in zip(bounded.theme_state, whole.theme_state, strict=True):
         assert b.theme_id == w.theme_id and np.allclose(b.centroid, w.centroid, atol=1e-5)
         assert b.radius == pytest.approx(w.radius, abs=1e-5)
+
+
+def test_incremental_run_with_texts_left_in_the_store_finds_the_same(
+    golden_db: Path, embedder, tmp_path: Path, monkeypatch
+) -> None:
+    """Past vectors_in_memory an incremental run reads texts (new segments' typing, renamed themes,
+    leftovers) from the store as well as vectors: same result as the run that holds them all."""
+    from painpoints.connectors.base import ColumnMap
+    from painpoints.discovery import runstore
+    from painpoints.discovery.embed_cache import embed_missing
+    from painpoints.discovery.ingest import ingest_paths
+    from painpoints.discovery.pipeline import prepare_segments
+
+    with store.connect(golden_db) as con:
+        run_id = runstore.start_run(con, {})
+        result = discover(con, load_settings(db=golden_db, fit_sample=200), embedder, SentimentModel(), run_id=run_id)
+        runstore.finish_run(con, run_id, result)
+    new = tmp_path / "new.csv"
+    rows = "".join(f'x{i},"Please add a dark mode to the reader, idea {i}"\n' for i in range(8))
+    new.write_text("id,review\n" + rows)
+    ingest_paths(load_settings(db=golden_db), [new], "play", "review", ColumnMap(text="review", id="id"))
+    with store.connect(golden_db) as con:
+        prepare_segments(con, load_settings(db=golden_db))
+        embed_missing(con, embedder)
+
+    def rerun(vectors_in_memory: int) -> DiscoveryResult:
+        settings = load_settings(db=golden_db, fit_sample=200, vectors_in_memory=vectors_in_memory)
+        with store.connect(golden_db, read_only=True) as con:
+            return discover(con, settings, embedder, SentimentModel(), run_id="r2")
+
+    held = rerun(10**6)
+    read: list[int] = []
+    take_texts = StoredTexts.take
+    monkeypatch.setattr(StoredTexts, "take", lambda self, rows: read.append(len(rows)) or take_texts(self, rows))
+    stored = rerun(BUDGET)
+    assert 0 < sum(read) < 2 * stored.stats.segments  # typed only the new segments, named only what changed
+    assert held.stats.mode == stored.stats.mode == "incremental"
+    same = ("segment_id", "theme_id", "how", "sentiment", "feedback_type")
+    assert [tuple(getattr(a, f) for f in same) for a in assignment_rows(stored.assignments)] == [
+        tuple(getattr(a, f) for f in same) for a in assignment_rows(held.assignments)
+    ]
+    assert [(t.theme_id, t.label, t.example_quotes) for t in stored.themes] == [
+        (t.theme_id, t.label, t.example_quotes) for t in held.themes
+    ]

@@ -12,7 +12,9 @@ import pytest
 
 from painpoints.discovery.columns import (
     ArrowColumn,
+    MissingTexts,
     StoredMap,
+    StoredTexts,
     aligned,
     codes,
     columns_of,
@@ -103,3 +105,27 @@ def test_last_runs_state_answers_like_the_dict_it_replaces() -> None:
     assert stored["s004"] == ("T2", "h4") and len(stored) == 9 and "new" not in stored and dict(stored) == as_dict
     one = StoredMap(table.column("segment_id"), [table.column("theme_id")])
     assert one["s001"] == "T2" and list(aligned(one, ["s001", "x"], 1)[0]) == ["T2", None]
+
+
+def test_stored_texts_read_only_the_rows_a_step_takes_by_content_hash() -> None:
+    """Past vectors_in_memory a run keeps hashes, not texts: ``take`` reads the asked rows' texts in
+    one lookup (each distinct hash once), indexing and iteration work, and a hash the store no longer
+    has is an error that names it, not a wrong text."""
+    store = {"h1": "login fails", "h2": "great app", "h3": "add dark mode"}
+    asked: list[list[str]] = []
+
+    def lookup(hashes):
+        asked.append(list(hashes))
+        return {h: store[h] for h in hashes if h in store}
+
+    texts = StoredTexts(ArrowColumn.of(["h2", "h1", "h2", "h3"]), lookup)
+    assert len(texts) == 4 and not asked  # nothing read up front
+    assert take(texts, [3, 0, 2]) == ["add dark mode", "great app", "great app"]
+    assert asked == [["h2", "h3"]] and texts.rows_read == 3
+    assert texts[1] == "login fails" and texts[-1] == "add dark mode" and texts[1:3] == ["login fails", "great app"]
+    assert list(texts) == ["great app", "login fails", "great app", "add dark mode"]
+    with pytest.raises(IndexError):
+        texts[4]
+    del store["h3"]
+    with pytest.raises(MissingTexts, match="h3"):
+        take(texts, [3])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from painpoints.discovery import runstore, segmentstore, store
+from painpoints.discovery.columns import StoredTexts
 from tests.helpers import rows
 
 
@@ -137,6 +138,12 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     assert lazy.vectors.rows_read == 0  # type: ignore[attr-defined]
     assert np.array_equal(lazy.vectors[[3, 1]], whole.vectors[[3, 1]]) and lazy.vectors.rows_read == 2  # type: ignore[attr-defined]
     assert np.array_equal(np.asarray(lazy.vectors), whole.vectors)
+    # past texts_in_memory segments the texts stay in the store, read by content hash as a step takes them
+    few = runstore.load_run_input(con, "m", vectors=False, texts_in_memory=len(texts) - 1)
+    assert isinstance(few.text, StoredTexts) and few.text.rows_read == 0
+    assert few.segment_id == whole.segment_id and few.content_hash == whole.content_hash
+    assert few.text.take([5, 0]) == [whole.text[5], whole.text[0]] and list(few.text) == list(whole.text)
+    assert not isinstance(runstore.load_run_input(con, "m", texts_in_memory=len(texts)).text, StoredTexts)
     # vectors are read unordered and placed by segment: any order of rows, a subset (segments stored
     # since the rows were read are skipped), never a row without its vector
     ids = whole.segment_id

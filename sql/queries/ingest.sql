@@ -59,6 +59,13 @@ INSERT INTO embeddings (content_hash, model, vector)
 SELECT b.content_hash, $model, b.vector FROM batch b
 WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.content_hash = b.content_hash AND e.model = $model);
 
+-- name: segment_texts
+-- the text of each content hash in the registered `keys` (the hash is of the text: any segment's will do;
+-- min(), not any_value(): it spills to disk under a memory_limit)
+SELECT s.content_hash, min(s.text) AS text
+FROM segments s JOIN keys k USING (content_hash)
+GROUP BY s.content_hash;
+
 -- name: cached_vectors
 SELECT e.content_hash, e.vector
 FROM embeddings e JOIN keys k USING (content_hash)

@@ -39,6 +39,17 @@ WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
    OR coalesce(f.created_at, f.ingested_at)
       >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
 
+-- name: run_input_keys
+-- run_input_rows without the texts: past vectors_in_memory segments a run reads a text when a step needs
+-- it (columns.StoredTexts); parameters and order as run_input_rows
+SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.content_hash, f.rating
+FROM segments s
+JOIN feedback f USING (feedback_id)
+WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
+  AND (CAST($2 AS INTEGER) IS NULL
+   OR coalesce(f.created_at, f.ingested_at)
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
+
 -- name: insert_run
 INSERT INTO runs (run_id, started_at, status, flow_run_id, params)
 VALUES (?, ?, 'running', ?, ?);
