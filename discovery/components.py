@@ -39,13 +39,13 @@ class Encoder(Protocol):
 
 
 class SentimentClassifier(Protocol):
-    """Per-row sentiment of vectors: a class (negative | neutral | positive) and a score in −1..1.
-    An optional ``model_name_`` (set by ``fit``) names the embedding model it was trained on; the
-    pipeline embeds with that model when the run's model differs."""
+    """Per-row sentiment of vectors and their texts: a class (negative | neutral | positive) and a score
+    in −1..1. An optional ``model_name_`` (set by ``fit``) names the embedding model it was trained on;
+    the pipeline embeds with that model when the run's model differs."""
 
     def fit(self) -> Any: ...
 
-    def predict(self, X: np.ndarray) -> tuple[Sequence[str], np.ndarray]: ...
+    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None) -> tuple[Sequence[str], np.ndarray]: ...
 
 
 class FeedbackTyper(Protocol):
@@ -144,7 +144,7 @@ class SignSentiment:
     def fit(self) -> SignSentiment:
         return self
 
-    def predict(self, X: np.ndarray) -> tuple[list[str], np.ndarray]:
+    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
         score = np.clip(np.asarray(X)[:, 0], -1, 1) if len(X) else np.zeros(0)
         return ["negative" if s < 0 else "positive" for s in score], score
 

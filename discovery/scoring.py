@@ -45,7 +45,8 @@ def score_sentiment(
     if len(todo):
         fitted = sentiment.fit()
         for part in row_blocks(data, todo):
-            got, got_scores = fitted.predict(classifier_vectors(fitted, data, settings, encoder_for, part))
+            vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
+            got, got_scores = fitted.predict(vectors, take(data.text, part))
             for i, label, score in zip(part.tolist(), got, np.asarray(got_scores).tolist(), strict=True):
                 labels[i], scores[i] = label, score
     return Scores(labels, scores)

@@ -14,6 +14,22 @@ def test_weights_load_without_pickle_and_match_the_model() -> None:
     with pytest.raises(ValueError, match="expect 384-d"):
         m.predict(np.zeros((1, 10), np.float32))
     assert m.predict(np.zeros((0, 384), np.float32))[0] == []
+    assert m.stack_coef_ is not None and m.stack_coef_.shape == (3, 7)  # 3 log-probabilities + 4 lexicon scores
+
+
+def test_the_stack_reads_the_text_beside_the_vector() -> None:
+    """Same vector, different words: with texts the lexicon half moves the verdict (a sentence's
+    vector stands in for itself here); without texts the embedding classifier decides alone; a text
+    per vector or an error."""
+    m = SentimentModel().fit()
+    x = np.zeros((2, 384), np.float32)  # a vector that says nothing: the classifier reads it as neutral
+    texts = ["I love it, wonderful and perfect, thank you!", "Awful, terrible, the worst and I hate it."]
+    alone, alone_scores = m.predict(x)
+    labels, scores = m.predict(x, texts)
+    assert alone == ["neutral", "neutral"] and alone_scores[0] == alone_scores[1]
+    assert scores[0] > 0.5 > -0.5 > scores[1] and labels[0] == "positive" and labels[1] == "negative"
+    with pytest.raises(ValueError, match="2 vectors for 1 texts"):
+        m.predict(x, texts[:1])
 
 
 @pytest.mark.slow
@@ -23,8 +39,9 @@ def test_obvious_sentences(embedder) -> None:
         "Terrible update, it crashes every time and I lost my data.",
         "The bank charged me a late fee twice and nobody answers my calls.",
         "What time does the store open on Sunday?",
+        "Support fixed it in five minutes, thanks!",  # the embedding classifier alone called this negative
     ]
-    labels, scores = SentimentModel().predict(embedder.encode(texts))
+    labels, scores = SentimentModel().predict(embedder.encode(texts), texts)
     assert labels[0] == "positive" and scores[0] > 0.2
     assert labels[1] == "negative" and labels[2] == "negative" and scores[1] < -0.2
-    assert labels[3] == "neutral"
+    assert labels[3] == "neutral" and labels[4] == "positive"
