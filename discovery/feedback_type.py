@@ -31,8 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from painpoints.discovery.textpool import map_texts
-
 WEIGHTS = Path(__file__).resolve().parent / "models" / "feedback_type.npz"
 TYPES = ("problem", "request", "question", "praise", "other")
 RHETORICAL_MIN_P = 0.6  # a question-shaped sentence the classifier calls problem/praise this surely is rhetorical
@@ -247,11 +245,6 @@ def text_cue(text: str) -> str | None:
     return cue or ("praise" if no_problem(text) else None)
 
 
-def text_cues(texts: list[str]) -> list[str | None]:
-    """``text_cue`` of each text (``textpool.map_texts`` spreads it over the cores)."""
-    return [text_cue(t) for t in texts]
-
-
 @dataclass
 class FeedbackTypeModel:
     """Parameters
@@ -307,10 +300,9 @@ class FeedbackTypeModel:
         p = self.predict_proba(X)
         idx = {c: i for i, c in enumerate(self.classes_)}
         labels, conf = [], np.empty(len(X))
-        cues = map_texts(text_cues, texts) if self.use_rules else [None] * len(texts)  # on every core
         for i, text in enumerate(texts):
             top = self.classes_[int(p[i].argmax())]
-            cue = cues[i]
+            cue = text_cue(text) if self.use_rules else None
             if cue == "question" and top in ("problem", "praise") and p[i, idx[top]] >= RHETORICAL_MIN_P:
                 cue = None
             if cue is None and top in ("question", "request"):

@@ -23,8 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from painpoints.discovery.textpool import map_texts
-
 WEIGHTS = Path(__file__).resolve().parent / "models" / "sentiment.npz"
 CLASSES = ("negative", "neutral", "positive")
 
@@ -102,11 +100,6 @@ def _vader() -> Any:
 
 
 def lexicon_features(texts: Sequence[str]) -> np.ndarray:
-    """VADER's ``neg``, ``neu``, ``pos`` and ``compound`` per text, ``(n, 4)`` (on every core past
-    ``textpool.MIN_TEXTS`` texts)."""
-    return np.array(map_texts(vader_scores, texts), np.float32).reshape(-1, 4)
-
-
-def vader_scores(texts: list[str]) -> list[list[float]]:
-    """``[neg, neu, pos, compound]`` of each text."""
-    return [[d["neg"], d["neu"], d["pos"], d["compound"]] for d in map(_vader().polarity_scores, texts)]
+    """VADER's ``neg``, ``neu``, ``pos`` and ``compound`` per text, ``(n, 4)``."""
+    scores = [_vader().polarity_scores(t) for t in texts]
+    return np.array([[d["neg"], d["neu"], d["pos"], d["compound"]] for d in scores], np.float32).reshape(-1, 4)
