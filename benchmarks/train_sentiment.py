@@ -129,13 +129,10 @@ def evaluate(model: SentimentModel, embedder: Embedder) -> dict[str, float]:
     return out
 
 
-def vader_baseline() -> dict[str, float] | None:
-    """The same held-out measures for VADER (compound > 0 → positive; ≤ −0.05 → negative), if installed
-    (``pip install vaderSentiment``)."""
-    try:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-    except ImportError:
-        return None
+def vader_baseline() -> dict[str, float]:
+    """The same held-out measures for VADER alone (compound > 0 → positive; ≤ −0.05 → negative)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
     vader = SentimentIntensityAnalyzer()
     out = {}
     for name, rows in held_out().items():
