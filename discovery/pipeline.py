@@ -137,7 +137,8 @@ def discover(
     with _timed(seconds, "cluster"):
         found = identify(data, state, mode, settings, clusterer or default_clusterer(settings))
     with _timed(seconds, "sentiment"):
-        kept_sentiment = kept_sentiments(data, state) if mode == "incremental" else None
+        sentiment_key = getattr(sentiment.fit(), "key_", None)  # its weights' digest: a new model rescores all
+        kept_sentiment = kept_sentiments(data, state, sentiment_key) if mode == "incremental" else None
         scores = score_sentiment(data, sentiment, settings, caches.encoder_for, kept_sentiment)
     with _timed(seconds, "feedback_type"):
         kept = kept_types(data, state) if mode == "incremental" else None
@@ -176,6 +177,7 @@ def discover(
         areas = group_areas(data, found, naming, state, caches.encoder(embedder), run_id)
     result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds), areas)
     result.stats.vectors_read = getattr(data.vectors, "rows_read", len(data.vectors))
+    result.stats.sentiment_model = sentiment_key
     result.embeddings = caches.new_embeddings()
     return result
 

@@ -255,6 +255,7 @@ class RunStats:
         None  # segment vectors the run read (all in a full run; an incremental one reads what it needs)
     )
     embed_model: str | None = None
+    sentiment_model: str | None = None  # the sentiment weights that scored the run (``SentimentModel.key_``)
     llm: LLMStats | None = None
     new_segments: int | None = None
     new_embeddings: int | None = None

@@ -90,9 +90,13 @@ class Kept:
         return np.where(self.mask, floats(self.values[part], default), default)
 
 
-def kept_sentiments(data: RunInput, state: ThemeState) -> Kept:
-    """Last run's (sentiment, score) for the segments an incremental run finds unchanged (same id,
-    same text): sentiment is per segment and the model ships with the package, so it stands."""
+def kept_sentiments(data: RunInput, state: ThemeState, model_key: str | None = None) -> Kept | None:
+    """Last run's (sentiment, score) for the segments an incremental run finds unchanged (same id, same
+    text), when last run scored them with the same model (``model_key``, recorded in ``runs.stats``);
+    None after a model change, so every segment is scored again once (sentiment is per segment, so a
+    verdict stands while its model does)."""
+    if (state.stats.sentiment_model if state.stats else None) != model_key:
+        return None
     return kept_from(data, state, state.previous_sentiment, 2)
 
 

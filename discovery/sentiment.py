@@ -15,6 +15,7 @@ both on every held-out set (RESULTS.md, "Offline sentiment"). It costs ~0.1 ms a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -38,6 +39,9 @@ class SentimentModel:
     ----------
     coef_, intercept_, classes_, model_name_ : loaded by ``fit()``; ``stack_coef_``, ``stack_intercept_``
         too when the file has a stack (else None).
+    key_ : the embedding model and a digest of the weights file. Runs record it (``runs.stats``) and an
+        incremental run keeps last run's per-segment sentiment only when it was scored by the same key:
+        new weights (an upgrade) rescore every segment once.
     """
 
     path: Path = WEIGHTS
@@ -51,6 +55,7 @@ class SentimentModel:
             stacked = "stack_coef" in data.files
             self.stack_coef_ = data["stack_coef"].astype(np.float32) if stacked else None
             self.stack_intercept_ = data["stack_intercept"].astype(np.float32) if stacked else None
+        self.key_ = f"{self.model_name_}:{hashlib.sha256(Path(self.path).read_bytes()).hexdigest()[:12]}"
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

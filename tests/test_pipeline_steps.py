@@ -25,6 +25,7 @@ from painpoints.discovery.embed_cache import CachingEncoder, embed_missing
 from painpoints.discovery.naming import fixed_labels, name_with_llm
 from painpoints.discovery.records import EmbedReport, KnownTheme, LLMStats, RunStats, Scores, assignment_rows
 from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.sentiment import SentimentModel
 from painpoints.discovery.settings import load_settings
 from painpoints.discovery.themes import Curation
 from painpoints.discovery.vectors import centroids
@@ -162,6 +163,22 @@ def test_incremental_runs_type_only_new_or_changed_text(tmp_path: Path) -> None:
     out = scoring.score_types(data, typer, settings(tmp_path), lambda m: pytest.fail("not needed"), kept)
     assert typer.seen == [data.text[i] for i in (1, 4, 5)]
     assert [out[i] for i in (0, 2, 3)] == ["praise"] * 3 and out[1] == out[4] == out[5] == "problem"
+
+
+def test_incremental_runs_keep_sentiment_only_from_the_same_model() -> None:
+    """Unchanged segments keep last run's sentiment while the model that scored it is the run's
+    (``runs.stats.sentiment_model``); new weights, or a run before models were recorded, rescore all."""
+    X, _ = axis_blobs([3, 3])
+    data = run_input(X)
+    previous = {sid: ("T001", h) for sid, h in zip(data.segment_id, data.content_hash, strict=True)}
+    tone = {sid: ("negative", -0.5) for sid in data.segment_id}
+    state = ThemeState({}, previous, "r1", RunStats(sentiment_model="m:aaa"), NOW, Curation(), previous_sentiment=tone)
+    kept = scoring.kept_sentiments(data, state, "m:aaa")
+    assert kept is not None and kept.mask.all()
+    assert scoring.kept_sentiments(data, state, "m:bbb") is None
+    assert scoring.kept_sentiments(data, replace(state, stats=RunStats()), "m:aaa") is None
+    key = SentimentModel().fit().key_
+    assert key.startswith("all-MiniLM-L6-v2:") and key == SentimentModel().fit().key_
 
 
 def test_score_themes_ranks_the_negative_theme_first(tmp_path: Path) -> None:
@@ -309,6 +326,7 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
         "seconds",
         "vectors_read",
         "embed_model",
+        "sentiment_model",
         "engine",
         "engine_workers",
         "engine_nodes",
