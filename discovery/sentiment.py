@@ -16,6 +16,7 @@ both on every held-out set (RESULTS.md, "Offline sentiment"). It costs ~0.1 ms a
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -47,7 +48,12 @@ class SentimentModel:
     path: Path = WEIGHTS
 
     def fit(self) -> SentimentModel:
-        with np.load(self.path, allow_pickle=False) as data:
+        """Load the weights, once per path: a run fits to read ``key_`` before it scores, and scoring
+        fits again."""
+        if getattr(self, "_loaded_from", None) == self.path:
+            return self
+        raw = Path(self.path).read_bytes()  # read once: loaded and hashed
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             self.coef_ = data["coef"].astype(np.float32)
             self.intercept_ = data["intercept"].astype(np.float32)
             self.classes_ = tuple(str(c) for c in data["classes"])
@@ -55,7 +61,8 @@ class SentimentModel:
             stacked = "stack_coef" in data.files
             self.stack_coef_ = data["stack_coef"].astype(np.float32) if stacked else None
             self.stack_intercept_ = data["stack_intercept"].astype(np.float32) if stacked else None
-        self.key_ = f"{self.model_name_}:{hashlib.sha256(Path(self.path).read_bytes()).hexdigest()[:12]}"
+        self.key_ = f"{self.model_name_}:{hashlib.sha256(raw).hexdigest()[:12]}"
+        self._loaded_from = self.path
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
