@@ -9,6 +9,13 @@ A mixed review ("Love the colour, but it runs two sizes small") holds praise and
 short text; embedded whole, it sits between a praise theme and a fit theme and is typed by one of
 its halves. With ``contrast`` (setting ``segment_at_contrast``), such a text is also cut where praise
 turns into a complaint (``cut_at_contrast``), so each half lands in its own theme.
+
+Social posts address a brand: "@united lost my bag", "@Delta my bag never arrived #fail http://t.co/x".
+Embedded as written, the handle weighs as much as the problem in a 10-word text, and themes come out
+one per airline (measured on written tweets: NMI 0.52–0.57 with the brand, 0.08–0.21 with the problem).
+So segments leave out @handles, links, "RT" and trailing hashtags (``unaddressed``); an inline hashtag
+keeps its word ("my #luggage is lost"). Which brand a theme concerns stays a facet: the item's text
+is stored whole, and the view ``theme_segments`` breaks themes down by ``mention``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,23 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")  # reviews often go on in lower case after a full stop
 PLACEHOLDER = re.compile(r"\[(EMAIL|PHONE|CARD|IBAN|ADDRESS|ID)\]")
 MIN_WORDS = 2
+# an @ after a word character is an e-mail address (redacted later), not a handle; ".@brand" is a handle
+HANDLE = re.compile(r"(?<![\w@])@\w+")
+LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+RETWEET = re.compile(r"^\s*RT\b:?\s*")
+TRAILING_TAGS = re.compile(r"(?:(?:^|\s+)#[^\W\d_]\w*)+[\s.!]*$")
+HASH = re.compile(r"(?<![\w&#])#(?=[^\W\d_])")
+
+
+def unaddressed(text: str) -> str:
+    """The text without what addresses it: @handles, links, a leading "RT", trailing hashtags; an
+    inline hashtag keeps its word. Plain reviews and tickets pass unchanged (a ticket's "#12345"
+    too: only a # before a letter is a hashtag)."""
+    if "@" not in text and "#" not in text and "http" not in text and "www." not in text and "RT" not in text:
+        return text  # the common case, at 10M segments
+    text = LINK.sub(" ", HANDLE.sub(" ", RETWEET.sub("", text)))
+    text = HASH.sub("", TRAILING_TAGS.sub("", text))
+    return re.sub(r"[ \t]+([,.!?;:])", r"\1", re.sub(r"[ \t\xa0]{2,}", " ", text)).lstrip(" \t:,.").rstrip(" \t:,")
 
 
 def clean_text(text: str) -> str:
@@ -37,6 +61,7 @@ def clean_text(text: str) -> str:
     text = TAG.sub(" ", text)
     text = SIGNATURE.sub("", text)
     text = ZERO_WIDTH.sub("", CONTROL.sub(" ", text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n".join(unaddressed(line) for line in text.split("\n"))
     paragraphs = [re.sub(r"[ \t\xa0]+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
     return "\n\n".join(re.sub(r"\s*\n\s*", " ", p) for p in paragraphs if p)
 

@@ -124,6 +124,26 @@ def test_drill_down_views_are_consistent(db: Path) -> None:
     assert {"Product", "subflow"} <= fields
 
 
+def test_theme_segments_break_themes_down_by_the_handles_items_address(golden_db: Path) -> None:
+    """Segments leave @handles out (the theme is the problem); the brand stays a facet of the theme."""
+    import duckdb
+
+    with duckdb.connect(str(golden_db)) as con:
+        fid, theme = con.execute(
+            "select feedback_id, theme_id from feedback_themes where theme_id is not null order by feedback_id limit 1"
+        ).fetchone()
+        con.execute(
+            "update feedback set text = '@United ' || text || ' cc .@Delta @united, mail jane@example.com' "
+            "where feedback_id = ?",
+            [fid],
+        )
+        got = con.execute(
+            "select value, items from theme_segments where field = 'mention' and theme_id = ? order by value", [theme]
+        ).fetchall()
+        segments = con.execute("select count(*) from feedback_themes where feedback_id = ?", [fid]).fetchone()[0]
+    assert got == [("@delta", segments), ("@united", segments)]
+
+
 def test_the_database_opens_without_painpoints(db: Path) -> None:
     import subprocess
     import sys

@@ -6,7 +6,14 @@ import csv
 import re
 from pathlib import Path
 
-from painpoints.discovery.normalize import clean_text, content_hash, cut_at_contrast, segment_feedback, split_segments
+from painpoints.discovery.normalize import (
+    clean_text,
+    content_hash,
+    cut_at_contrast,
+    segment_feedback,
+    split_segments,
+    unaddressed,
+)
 from painpoints.discovery.redact import iban_ok, luhn_ok, redact
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -15,6 +22,23 @@ DATA = Path(__file__).resolve().parent / "data"
 def test_clean_text_removes_markup_signatures_and_invisible_characters() -> None:
     raw = "<p>Hello&nbsp;team,</p>\r\n\r\nThe export\u200b   fails.\x07\n\n--\nJane\nACME Corp"
     assert clean_text(raw) == "Hello team,\n\nThe export fails."
+
+
+def test_social_posts_lose_handles_links_and_trailing_hashtags_but_keep_their_problem() -> None:
+    assert unaddressed("@united my bag is lost #fail #neveragain http://t.co/AbC12x") == "my bag is lost"
+    assert unaddressed("RT @JetBlue: best crew ever!") == "best crew ever!"
+    assert unaddressed(".@AmericanAir why the delay?") == "why the delay?"
+    assert unaddressed("Thanks @Delta for losing my bag.") == "Thanks for losing my bag."
+    assert unaddressed("my #luggage is lost, see www.example.com/help") == "my luggage is lost, see"
+    # not social: e-mail addresses (redacted later), ticket numbers, C#, a lone @ stay as they are
+    for text in ["write to jane@example.com about order #12345", "Issue #42", "the C# SDK fails", "meet @ 5pm"]:
+        assert unaddressed(text) == text
+    # the same problem addressed to two brands is one segment text: one vector, one theme
+    a = segment_feedback("review", "@united my checked bag never arrived in Denver #fail")
+    b = segment_feedback("review", "@Delta @united my checked bag never arrived in Denver https://t.co/x")
+    assert [s.text for s in a] == [s.text for s in b] == ["my checked bag never arrived in Denver"]
+    assert content_hash(a[0].text) == content_hash(b[0].text)
+    assert segment_feedback("review", "@united #fail") == []  # nothing left to say
 
 
 def test_content_hash_ignores_case_and_whitespace() -> None:

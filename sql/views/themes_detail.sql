@@ -37,14 +37,29 @@ JOIN (SELECT source, count(*) AS source_items FROM feedback_themes GROUP BY sour
 WHERE theme_id IS NOT NULL
 GROUP BY theme_id, theme_label, source, kind;
 
--- Themes by any scalar metadata field kept from the input (app version, plan, country, product…).
+-- Themes by any scalar metadata field kept from the input (app version, plan, country, product…), and
+-- by `mention`: the @handles an item addresses ("@united"), lower-cased. Segments leave handles out so
+-- that a theme is the problem, not the brand (discovery/normalize.py); the brand is this facet.
 CREATE OR REPLACE VIEW theme_segments AS
-SELECT ft.theme_id, ft.theme_label AS label, m.key AS field, trim(m.value::VARCHAR, '"') AS value,
+WITH facets AS (
+    SELECT ft.theme_id, ft.theme_label, m.key AS field, trim(m.value::VARCHAR, '"') AS value
+    FROM feedback_themes ft
+    JOIN feedback f USING (feedback_id),
+         json_each(f.metadata) m
+    WHERE ft.theme_id IS NOT NULL AND m.type NOT IN ('ARRAY', 'OBJECT', 'NULL')
+    UNION ALL
+    SELECT theme_id, theme_label, 'mention' AS field, unnest(handles) AS value
+    FROM (
+        SELECT ft.theme_id, ft.theme_label,
+               list_distinct(list_transform(regexp_extract_all(f.text, '(?:^|[^\w@])(@\w+)', 1), h -> lower(h))) AS handles
+        FROM feedback_themes ft
+        JOIN feedback f USING (feedback_id)
+        WHERE ft.theme_id IS NOT NULL AND f.text LIKE '%@%'
+    )
+)
+SELECT theme_id, theme_label AS label, field, value,
        count(*) AS items,
        count(*) / any_value(tot.theme_items) AS share_of_theme
-FROM feedback_themes ft
-JOIN feedback f USING (feedback_id)
-JOIN (SELECT theme_id, count(*) AS theme_items FROM feedback_themes GROUP BY theme_id) tot USING (theme_id),
-     json_each(f.metadata) m
-WHERE ft.theme_id IS NOT NULL AND m.type NOT IN ('ARRAY', 'OBJECT', 'NULL')
-GROUP BY ft.theme_id, ft.theme_label, m.key, trim(m.value::VARCHAR, '"');
+FROM facets
+JOIN (SELECT theme_id, count(*) AS theme_items FROM feedback_themes GROUP BY theme_id) tot USING (theme_id)
+GROUP BY theme_id, theme_label, field, value;
