@@ -113,7 +113,20 @@ TIME_FORMATS = (
     "%m/%d/%Y %H:%M",
     "%d %b %Y",
     "%b %d, %Y",
+    "%b %d, %Y %I:%M %p",
+    "%d/%m/%Y",  # after %m/%d/%Y: only a day past 12 gets here
+    "%a %b %d %H:%M:%S %z %Y",  # Twitter's created_at
 )
+# Past the alias table, a column is an id or a time by the shape of its name and of its sample values:
+# ``tweet_id``/``postId`` (an id of the feedback itself: ``clothing_id``/``user_id`` repeat across rows and
+# would merge them) whose values are all distinct, ``tweet_created``/``posted_on`` whose values parse as
+# times (``user_timezone`` does not). Exports name these after their object, so no list of names can
+# hold them all.
+ID_SUFFIX = re.compile(
+    r"^(tweet|post|comment|message|msg|review|ticket|case|conversation|chat|call|response|feedback|submission"
+    r"|issue|complaint|entry|record|interaction|survey_response|answer|reply|status)_?(id|uuid|key|number|no)$"
+)
+TIME_WORD = re.compile(r"(^|_)(date|time|datetime|timestamp|created|posted|submitted|published|updated)(_|$)")
 
 
 def _norm(name: str) -> str:
@@ -193,6 +206,23 @@ def _numeric(column: str, sample: list[dict[str, Any]]) -> bool:
     return sum(parse_rating(v) is not None for v in values) * 2 > len(values)
 
 
+def _by_shape(field_name: str, columns: list[str], sample: list[dict[str, Any]], taken: set[str]) -> str | None:
+    """An id or time column the alias table does not name (``ID_SUFFIX``, ``TIME_WORD``): the first
+    whose sample values are filled and distinct (id) or mostly parse as times (time)."""
+    for c in columns:
+        values = [r.get(c) for r in sample if not _blank(r.get(c))]
+        if c in taken or not values:
+            continue
+        name = _norm(c.rsplit(".", 1)[-1])
+        if field_name == "id" and ID_SUFFIX.search(name) and len(values) == len(sample):
+            if len({str(v) for v in values}) == len(values):
+                return c
+        if field_name == "time" and TIME_WORD.search(name) and not isinstance(values[0], bool):
+            if sum(parse_time(v) is not None for v in values) * 2 > len(values):
+                return c
+    return None
+
+
 def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: ColumnMap) -> ColumnMap:
     """Fill the unset fields of ``given`` from the alias table; the text column falls back to the
     string column with the longest average value in ``sample``. An auto-detected text is prefixed by a
@@ -231,7 +261,7 @@ def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: Colu
             found_cols = _candidates(columns, names, taken)
             if field_name == "rating":
                 found_cols = [c for c in found_cols if _numeric(c, sample)]
-            col = found_cols[0] if found_cols else None
+            col = found_cols[0] if found_cols else _by_shape(field_name, columns, sample, taken)
         if col:
             taken.add(col)
         out[field_name] = col
@@ -259,9 +289,10 @@ def parse_time(value: Any) -> datetime | None:
         pass
     for fmt in TIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt)
+            parsed = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     return None
 
 

@@ -38,6 +38,26 @@ def test_csv_autodetects_columns_and_keeps_the_rest_as_metadata(tmp_path: Path) 
     assert recs[0].metadata == {"app_version": "2.1"}
 
 
+def test_id_and_time_columns_named_after_their_object_are_found_by_shape(tmp_path: Path) -> None:
+    """A tweet export names no column as the alias table does: ``tweet_id`` is its id (distinct values),
+    ``tweet_created`` its time (values parse; ``user_timezone`` does not); ``Clothing ID`` repeats across
+    rows and is no id of the review."""
+    p = tmp_path / "tweets.csv"
+    p.write_text(
+        "tweet_id,airline,Clothing ID,user_timezone,tweet_created,text\n"
+        "5703,United,7,Eastern Time (US & Canada),2015-02-24 11:35:52 -0800,@united my bag never arrived\n"
+        "5704,Delta,8,Eastern Time (US & Canada),Tue Feb 24 11:40:00 +0000 2015,@Delta two hours on hold\n"
+    )
+    recs, rej = items(p)
+    assert not rej
+    assert [r.external_id for r in recs] == ["5703", "5704"]
+    assert [r.created_at.isoformat() for r in recs] == ["2015-02-24T19:35:52", "2015-02-24T11:40:00"]
+    assert recs[0].metadata == {"airline": "United", "Clothing ID": "7", "user_timezone": "Eastern Time (US & Canada)"}
+    q = tmp_path / "reviews.csv"
+    q.write_text("Clothing ID,Review Text\n7,runs small\n8,lovely fabric\n")
+    assert [r.external_id for r in items(q)[0]] == [None, None]  # not an id of the review
+
+
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
 def test_csv_dialects_are_sniffed(tmp_path: Path, sep: str) -> None:
     p = tmp_path / "r.csv"
@@ -115,6 +135,10 @@ def test_parse_time_variants() -> None:
     assert parse_time("2024-01-02T03:04:05Z").isoformat() == "2024-01-02T03:04:05"
     assert parse_time(1700000000000).year == 2023
     assert parse_time("not a date") is None
+    assert parse_time("Tue Feb 24 11:35:52 +0000 2015").isoformat() == "2015-02-24T11:35:52"  # Twitter
+    assert parse_time("2015-02-24 11:35:52 -0800").isoformat() == "2015-02-24T19:35:52"  # to UTC
+    assert parse_time("24/02/2015").isoformat() == "2015-02-24T00:00:00"  # day first when it must be
+    assert parse_time("Feb 24, 2015 11:35 AM").isoformat() == "2015-02-24T11:35:00"
 
 
 # ---------------------------------------------------------------------------------- transcripts
