@@ -58,6 +58,23 @@ EXTRA_STOP = {
     "sir",
     "today",
     "id",
+    # narrative words: what the customer did or said, never what the theme is about ("Luggage / went",
+    # "Shirt / way", "Bought this skirt")
+    "went",
+    "gets",
+    "said",
+    "says",
+    "told",
+    "think",
+    "thing",
+    "things",
+    "way",
+    "tried",
+    "going",
+    "came",
+    "took",
+    "bought",
+    "purchased",
 }
 
 
@@ -73,6 +90,11 @@ FILLER = {
     "pretty", "lifesaver",
 }  # fmt: skip
 STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP | FILLER)
+# a negated auxiliary may start a name ("doesn't work", "won't load") but never end one: "Images won't",
+# "Subreddits doesn't" are fragments (spelled without the apostrophe: ``_stop`` looks both spellings up)
+NOT_LAST = frozenset(
+    "wont cant cannot doesnt didnt isnt wasnt arent werent couldnt wouldnt shouldnt havent hasnt".split()
+)
 WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_']*(?:'[^\W\d_]+)?\b")
 # never part of a name: masking tokens of redacted exports (CFPB's "XXXX", "XX/XX/2019"), social handles,
 # hashtags and links — a theme is a problem, not the account or brand it was addressed to
@@ -86,18 +108,26 @@ def _stop(word: str) -> bool:
     return word in STOP_SET or word.replace("'", "") in STOP_SET or len(word) < 2
 
 
+@lru_cache(maxsize=262_144)
+def _not_last(word: str) -> bool:
+    """A word a phrase may not end with: ``_stop`` or a negated auxiliary (``NOT_LAST``)."""
+    return _stop(word) or word.replace("'", "") in NOT_LAST
+
+
 def phrases(text: str) -> list[str]:
     """1–3-grams of the text that neither start nor end with a stop word. Stop words inside stay, so
     phrases read naturally ("easy to use", "lack of search") instead of the stop-word-stripped
     n-grams a plain vectorizer makes ("so far so good" → "far good"). Each word is judged once (this
     runs over every sampled text of every run)."""
     out = []
+    text = text.replace("\u2019", "'")  # "won’t" is one word, as "won't"
     for part in NOT_NAME.split(PLACEHOLDER.sub(" ", text)):  # no phrase spans a masked token or handle
         words = [w.lower() for w in WORD.findall(part)]
         stop = [_stop(w) for w in words]
+        last = [_not_last(w) for w in words]
         for n in (1, 2, 3):
             for i in range(len(words) - n + 1):
-                if not stop[i] and not stop[i + n - 1]:
+                if not stop[i] and not last[i + n - 1]:
                     out.append(" ".join(words[i : i + n]))
     return out
 

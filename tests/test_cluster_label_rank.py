@@ -270,6 +270,14 @@ def test_phrases_leave_out_filler_masks_handles_and_fragments() -> None:
     assert "reddit client" in got and "lost my bag" in got
     assert not any(w in p.split() for p in got for w in ("great", "best", "xxxx", "united", "fail"))
     assert not any(p.endswith("i've") or p.startswith("i've") for p in got)
+    # narrative words never start or end a name ("Luggage / went", "Bought this skirt"), inside they may
+    got = phrases("My luggage went missing. Bought this skirt, no way")
+    assert "luggage went missing" in got and "skirt" in got
+    assert not any(p.split()[0] in ("went", "bought", "way") or p.split()[-1] in ("went", "way") for p in got)
+    # a negated auxiliary starts a name but never ends one, with either apostrophe
+    got = phrases("Search doesn't work. Images won’t load")
+    assert "doesn't work" in got and "images won't load" in got
+    assert not any(p.endswith(("doesn't", "won't")) or "won" in p.split() for p in got)
 
 
 def test_impact_is_the_rise_of_the_average_rating_without_the_theme() -> None:
