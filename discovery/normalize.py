@@ -15,7 +15,7 @@ Embedded as written, the handle weighs as much as the problem in a 10-word text,
 one per airline (measured on written tweets: NMI 0.52–0.57 with the brand, 0.08–0.21 with the problem).
 So segments leave out @handles, links, "RT" and trailing hashtags (``unaddressed``); an inline hashtag
 keeps its word ("my #luggage is lost"). Which brand a theme concerns stays a facet: the item's text
-is stored whole, and the view ``theme_segments`` breaks themes down by ``mention``.
+is stored whole, and the view ``theme_mentions`` breaks themes down by the handles addressed.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from painpoints.discovery import runstore, store
 from painpoints.discovery.vectors import umap_reduce
 
 MAP_SAMPLE = 1500
+MENTIONS_SHOWN = 5  # @handles listed per theme in the report
 PALETTE = [
     "#4e79a7",
     "#f28e2b",
@@ -80,7 +81,7 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
         raise store.StoreError("no successful run yet: run `painpoints run` first")
     themes = _rows(con, "report_pain_points")
     starts, weekly = _weekly(con, weeks)
-    sentiment, shares = _sentiment_counts(con), _source_shares(con)
+    sentiment, shares, mentions = _sentiment_counts(con), _source_shares(con), _mentions(con)
     colour = {t["theme_id"]: PALETTE[i % len(PALETTE)] for i, t in enumerate(themes)}
     for t in themes:
         s = sentiment.get(t["theme_id"], {})
@@ -90,6 +91,7 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
         t["spark"] = sparkline(series) if any(series) else ""
         t["weekly"] = series
         t["source_shares"] = shares.get(t["theme_id"], [])
+        t["mentions"] = mentions.get(t["theme_id"], [])[:MENTIONS_SHOWN]
         t["colour"] = colour[t["theme_id"]]
     points = theme_map(con) if with_map else []
     visible = {t["theme_id"] for t in themes}
@@ -145,6 +147,15 @@ def _source_shares(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, 
     for tid, source, share in store.query(con, store.sql("report_source_shares"))[1]:
         shares.setdefault(tid, []).append((source, share))
     return shares
+
+
+def _mentions(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, float]]]:
+    """Per theme, (@handle, share of the theme), most frequent first: the brands a social feed's
+    theme concerns (the theme itself is the problem, clustered without the handles)."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for tid, mention, share in store.query(con, store.sql("report_mentions"))[1]:
+        out.setdefault(tid, []).append((mention, share))
+    return out
 
 
 def _map_labels(points: list[MapPoint], top: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -36,7 +36,13 @@ def write(db: Path, sql: str, params: list | None = None) -> None:
 
 def mark_emerging(db: Path) -> tuple[str, str]:
     """One theme emerging in the latest run (a spike) and one new earlier this week in another run."""
-    spike, earlier = [r[0] for r in q(db, "select theme_id from latest_themes order by overall_rank limit 2 offset 3")]
+    spike, earlier = [
+        r[0]
+        for r in q(
+            db,
+            "select theme_id from latest_themes where theme_type = 'problem' order by overall_rank limit 2 offset 2",
+        )
+    ]
     latest = q(db, "select run_id from latest_run")[0][0]
     write(
         db,

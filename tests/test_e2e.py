@@ -141,7 +141,12 @@ def test_theme_segments_break_themes_down_by_the_handles_items_address(golden_db
             "select value, items from theme_segments where field = 'mention' and theme_id = ? order by value", [theme]
         ).fetchall()
         segments = con.execute("select count(*) from feedback_themes where feedback_id = ?", [fid]).fetchone()[0]
-    assert got == [("@delta", segments), ("@united", segments)]
+        own = con.execute("select mention, items from theme_mentions where theme_id = ? order by 1", [theme]).fetchall()
+    assert got == own == [("@delta", segments), ("@united", segments)]
+    from painpoints.discovery.report import write_report
+
+    html = write_report(golden_db, golden_db.with_suffix(".html"), with_map=False).read_text()
+    assert "Addressed to: @delta" in html or "Addressed to: @united" in html
 
 
 def test_the_database_opens_without_painpoints(db: Path) -> None:

@@ -29,6 +29,12 @@ FROM theme_sources
 GROUP BY ALL
 ORDER BY 3 DESC;
 
+-- name: report_mentions
+-- per theme, the @handles its items address (social feeds), most frequent first
+SELECT theme_id, mention, share_of_theme
+FROM theme_mentions
+ORDER BY theme_id, items DESC, mention;
+
 -- name: report_feature_requests
 SELECT rank, theme_id, label, items, share, example_quotes[1] AS quote FROM feature_requests ORDER BY rank;
 

@@ -37,29 +37,35 @@ JOIN (SELECT source, count(*) AS source_items FROM feedback_themes GROUP BY sour
 WHERE theme_id IS NOT NULL
 GROUP BY theme_id, theme_label, source, kind;
 
--- Themes by any scalar metadata field kept from the input (app version, plan, country, product…), and
--- by `mention`: the @handles an item addresses ("@united"), lower-cased. Segments leave handles out so
--- that a theme is the problem, not the brand (discovery/normalize.py); the brand is this facet.
-CREATE OR REPLACE VIEW theme_segments AS
-WITH facets AS (
-    SELECT ft.theme_id, ft.theme_label, m.key AS field, trim(m.value::VARCHAR, '"') AS value
+-- The @handles the items of each theme address ("@united"), lower-cased: which brand a theme concerns.
+-- Segments leave handles out so that a theme is the problem, not the brand (discovery/normalize.py).
+CREATE OR REPLACE VIEW theme_mentions AS
+WITH mentioned AS (
+    SELECT ft.theme_id, ft.theme_label,
+           unnest(list_distinct(list_transform(
+               regexp_extract_all(f.text, '(?:^|[^\w@])(@\w+)', 1), h -> lower(h)))) AS mention
     FROM feedback_themes ft
-    JOIN feedback f USING (feedback_id),
-         json_each(f.metadata) m
-    WHERE ft.theme_id IS NOT NULL AND m.type NOT IN ('ARRAY', 'OBJECT', 'NULL')
-    UNION ALL
-    SELECT theme_id, theme_label, 'mention' AS field, unnest(handles) AS value
-    FROM (
-        SELECT ft.theme_id, ft.theme_label,
-               list_distinct(list_transform(regexp_extract_all(f.text, '(?:^|[^\w@])(@\w+)', 1), h -> lower(h))) AS handles
-        FROM feedback_themes ft
-        JOIN feedback f USING (feedback_id)
-        WHERE ft.theme_id IS NOT NULL AND f.text LIKE '%@%'
-    )
+    JOIN feedback f USING (feedback_id)
+    WHERE ft.theme_id IS NOT NULL AND f.text LIKE '%@%'
 )
-SELECT theme_id, theme_label AS label, field, value,
+SELECT m.theme_id, m.theme_label AS label, m.mention, count(*) AS items,
+       count(*) / any_value(tot.theme_items) AS share_of_theme
+FROM mentioned m
+JOIN (SELECT theme_id, count(*) AS theme_items FROM feedback_themes GROUP BY theme_id) tot USING (theme_id)
+GROUP BY m.theme_id, m.theme_label, m.mention;
+
+-- Themes by any scalar metadata field kept from the input (app version, plan, country, product…), and
+-- by `mention` (the view above).
+CREATE OR REPLACE VIEW theme_segments AS
+SELECT ft.theme_id, ft.theme_label AS label, m.key AS field, trim(m.value::VARCHAR, '"') AS value,
        count(*) AS items,
        count(*) / any_value(tot.theme_items) AS share_of_theme
-FROM facets
-JOIN (SELECT theme_id, count(*) AS theme_items FROM feedback_themes GROUP BY theme_id) tot USING (theme_id)
-GROUP BY theme_id, theme_label, field, value;
+FROM feedback_themes ft
+JOIN feedback f USING (feedback_id)
+JOIN (SELECT theme_id, count(*) AS theme_items FROM feedback_themes GROUP BY theme_id) tot USING (theme_id),
+     json_each(f.metadata) m
+WHERE ft.theme_id IS NOT NULL AND m.type NOT IN ('ARRAY', 'OBJECT', 'NULL')
+GROUP BY ft.theme_id, ft.theme_label, m.key, trim(m.value::VARCHAR, '"')
+UNION ALL
+SELECT theme_id, label, 'mention' AS field, mention AS value, items, share_of_theme
+FROM theme_mentions;
