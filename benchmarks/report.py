@@ -33,6 +33,7 @@ SOURCES = (
     "feedback_type",
     "areas",
     "pain_precision",
+    "social",
 )
 
 
@@ -357,6 +358,7 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "feedback_type": report_insight.feedback_type,
     "areas": report_insight.areas,
     "pain_precision": report_insight.pain_precision,
+    "social": report_insight.social,
 }
 
 

@@ -98,3 +98,24 @@ def pain_precision(data: dict) -> str:
             f"{r['pain_facets']['k']}: {_f(r['pain_facets']['precision'])} | {verdict} |"
         )
     return "\n".join(rows)
+
+
+def social(data: dict) -> str:
+    d = data.get("social")
+    if not d:
+        return "(no run yet)"
+    rows = [
+        f"Run: {ran(d)}; {d['posts']} written posts, {d['problems']} problems, {d['brands']} airline handles; "
+        f"seeds {d['seeds']} (median).",
+        "",
+        "| posts clustered | NMI with the problem | NMI with the brand | themes by seed | "
+        "cos same problem, other brand | cos same brand, other problem |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, title in (("as_written", "as written (handles in)"), ("segmented", "as segmented (handles out)")):
+        m = d[name]
+        rows.append(
+            f"| {title} | **{m['nmi_problem']:.3f}** | {m['nmi_brand']:.3f} | {m['themes']} | "
+            f"{m['cos_same_problem_other_brand']:.3f} | {m['cos_same_brand_other_problem']:.3f} |"
+        )
+    return "\n".join(rows)
