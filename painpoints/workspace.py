@@ -97,7 +97,8 @@ class Workspace:
 
     def theme(self, theme_id: str) -> dict[str, Any] | None:
         """A theme of the latest run in full: its measures, the counts behind its trend, its mix of
-        feedback types and sentiment, and its quotes with the feedback ids they come from."""
+        feedback types, sentiment and @handles addressed (``mix["mention"]``, social feeds), and its
+        quotes with the feedback ids they come from."""
         with self.read() as con:
             rows = _records(con.execute(store.sql("workspace_theme"), [theme_id]))
             if not rows:

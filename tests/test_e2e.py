@@ -147,6 +147,11 @@ def test_theme_segments_break_themes_down_by_the_handles_items_address(golden_db
 
     html = write_report(golden_db, golden_db.with_suffix(".html"), with_map=False).read_text()
     assert "Addressed to: @delta" in html or "Addressed to: @united" in html
+    from painpoints.discovery.settings import load_settings
+    from painpoints.workspace import Workspace
+
+    mix = Workspace(load_settings(db=golden_db)).theme(theme)["mix"]  # the web app, MCP get_theme
+    assert mix["mention"] == {"@delta": segments, "@united": segments}
 
 
 def test_the_database_opens_without_painpoints(db: Path) -> None:

@@ -30,11 +30,14 @@ QUALIFY row_number() OVER (PARTITION BY q.n ORDER BY f.feedback_id, f.segment) =
 ORDER BY q.n;
 
 -- name: workspace_theme_mix
--- the theme's segments by feedback type and by sentiment
+-- the theme's segments by feedback type, by sentiment and by the @handles its items address (the
+-- brands a social feed's theme concerns; none for reviews and tickets)
 SELECT 'feedback_type' AS facet, coalesce(feedback_type, 'unknown') AS value, count(*) AS segments
 FROM feedback_themes WHERE theme_id = $theme GROUP BY ALL
 UNION ALL
 SELECT 'sentiment', sentiment, count(*) FROM feedback_themes WHERE theme_id = $theme GROUP BY ALL
+UNION ALL
+SELECT 'mention', mention, items FROM theme_mentions WHERE theme_id = $theme
 ORDER BY facet, segments DESC, value;
 
 -- name: workspace_segments
