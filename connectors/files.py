@@ -114,19 +114,27 @@ TIME_FORMATS = (
     "%d %b %Y",
     "%b %d, %Y",
     "%b %d, %Y %I:%M %p",
-    "%d/%m/%Y",  # after %m/%d/%Y: only a day past 12 gets here
     "%a %b %d %H:%M:%S %z %Y",  # Twitter's created_at
 )
-# Past the alias table, a column is an id or a time by the shape of its name and of its sample values:
-# ``tweet_id``/``postId`` (an id of the feedback itself: ``clothing_id``/``user_id`` repeat across rows and
-# would merge them) whose values are all distinct, ``tweet_created``/``posted_on`` whose values parse as
-# times (``user_timezone`` does not). Exports name these after their object, so no list of names can
-# hold them all.
-ID_SUFFIX = re.compile(
-    r"^(tweet|post|comment|message|msg|review|ticket|case|conversation|chat|call|response|feedback|submission"
-    r"|issue|complaint|entry|record|interaction|survey_response|answer|reply|status)_?(id|uuid|key|number|no)$"
+# Past the alias table, a column is an id or a time by the shape of its name and of its sample values.
+# An id is named after the feedback object and its sample values are distinct: the finest object first
+# (a comments export's ``comment_id`` before its ``post_id``, which repeats further down the file), and
+# never another object's id (``clothing_id``, ``user_id`` repeat across rows and would merge them). A
+# time is named as one and its sample values parse as dates after 1990 (``user_timezone`` does not, nor
+# does a duration such as ``time_taken`` = 120); creation words first, ``updated`` last, and never a
+# date of birth or a due date. Exports name these after their object, so no alias list holds them all.
+ID_OBJECTS = (
+    "tweet status comment reply message msg review response answer survey_response feedback submission entry "
+    "record interaction note post ticket case conversation chat call issue complaint"
+).split()
+ID_SHAPE = re.compile(rf"^({'|'.join(ID_OBJECTS)})_?(id|uuid|key|number|no)$")
+TIME_SHAPES = (
+    re.compile(r"(^|_)(created|posted|submitted|published|received|sent|written)(_|$)"),
+    re.compile(r"(^|_)(date|time|datetime|timestamp)(_|$)"),
+    re.compile(r"(^|_)(updated|modified)(_|$)"),
 )
-TIME_WORD = re.compile(r"(^|_)(date|time|datetime|timestamp|created|posted|submitted|published|updated)(_|$)")
+NOT_TIME = re.compile(r"(^|_)(birth|dob|due|expiry|expires|expiration|zone|timezone|taken|duration|spent)(_|$)")
+EARLIEST_TIME = datetime(1990, 1, 1)
 
 
 def _norm(name: str) -> str:
@@ -207,20 +215,24 @@ def _numeric(column: str, sample: list[dict[str, Any]]) -> bool:
 
 
 def _by_shape(field_name: str, columns: list[str], sample: list[dict[str, Any]], taken: set[str]) -> str | None:
-    """An id or time column the alias table does not name (``ID_SUFFIX``, ``TIME_WORD``): the first
-    whose sample values are filled and distinct (id) or mostly parse as times (time)."""
-    for c in columns:
+    """An id or time column the alias table does not name (``ID_SHAPE``, ``TIME_SHAPES``), judged by
+    its sample values; the best-ranked such column, then the first in column order."""
+    names = {c: _norm(c.rsplit(".", 1)[-1]) for c in columns if c not in taken}
+    found: list[tuple[int, int, str]] = []
+    for order, (c, name) in enumerate(names.items()):
         values = [r.get(c) for r in sample if not _blank(r.get(c))]
-        if c in taken or not values:
+        if not values:
             continue
-        name = _norm(c.rsplit(".", 1)[-1])
-        if field_name == "id" and ID_SUFFIX.search(name) and len(values) == len(sample):
+        if field_name == "id" and (m := ID_SHAPE.match(name)) and len(values) == len(sample):
             if len({str(v) for v in values}) == len(values):
-                return c
-        if field_name == "time" and TIME_WORD.search(name) and not isinstance(values[0], bool):
-            if sum(parse_time(v) is not None for v in values) * 2 > len(values):
-                return c
-    return None
+                found.append((ID_OBJECTS.index(m.group(1)), order, c))
+        if field_name == "time" and not NOT_TIME.search(name):
+            rank = next((i for i, shape in enumerate(TIME_SHAPES) if shape.search(name)), None)
+            if rank is not None and not isinstance(values[0], bool):
+                parsed = [parse_time(v) for v in values]
+                if sum(p is not None and p >= EARLIEST_TIME for p in parsed) * 2 > len(values):
+                    found.append((rank, order, c))
+    return min(found)[2] if found else None
 
 
 def detect_columns(columns: list[str], sample: list[dict[str, Any]], given: ColumnMap) -> ColumnMap:

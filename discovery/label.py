@@ -120,7 +120,7 @@ def phrases(text: str) -> list[str]:
     n-grams a plain vectorizer makes ("so far so good" → "far good"). Each word is judged once (this
     runs over every sampled text of every run)."""
     out = []
-    text = text.replace("\u2019", "'")  # "won’t" is one word, as "won't"
+    text = text.replace("\u2019", "'").replace("\u02bc", "'")  # "won’t" is one word, as "won't"
     for part in NOT_NAME.split(PLACEHOLDER.sub(" ", text)):  # no phrase spans a masked token or handle
         words = [w.lower() for w in WORD.findall(part)]
         stop = [_stop(w) for w in words]

@@ -21,7 +21,6 @@ from painpoints.discovery import runstore, store
 from painpoints.discovery.vectors import umap_reduce
 
 MAP_SAMPLE = 1500
-MENTIONS_SHOWN = 5  # @handles listed per theme in the report
 PALETTE = [
     "#4e79a7",
     "#f28e2b",
@@ -91,7 +90,7 @@ def collect(con: duckdb.DuckDBPyConnection, weeks: int = 12, with_map: bool = Tr
         t["spark"] = sparkline(series) if any(series) else ""
         t["weekly"] = series
         t["source_shares"] = shares.get(t["theme_id"], [])
-        t["mentions"] = mentions.get(t["theme_id"], [])[:MENTIONS_SHOWN]
+        t["mentions"] = mentions.get(t["theme_id"], [])
         t["colour"] = colour[t["theme_id"]]
     points = theme_map(con) if with_map else []
     visible = {t["theme_id"] for t in themes}
@@ -150,7 +149,7 @@ def _source_shares(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, 
 
 
 def _mentions(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, float]]]:
-    """Per theme, (@handle, share of the theme), most frequent first: the brands a social feed's
+    """Per theme, its five most frequent (@handle, share of the theme): the brands a social feed's
     theme concerns (the theme itself is the problem, clustered without the handles)."""
     out: dict[str, list[tuple[str, float]]] = {}
     for tid, mention, share in store.query(con, store.sql("report_mentions"))[1]:

@@ -75,7 +75,8 @@ def build_server(ws: Workspace) -> MCPServer:
     @_clear_errors
     def get_theme(theme_id: str) -> dict[str, Any]:
         """One theme of the latest run: label, description, counts, trend with the counts behind it,
-        sources, feedback-type and sentiment mix, and quotes with their feedback ids."""
+        sources, feedback-type and sentiment mix, the @handles its items address (social feeds: the
+        brands it concerns), and quotes with their feedback ids."""
         theme = ws.theme(theme_id)
         if theme is None:
             raise ToolError(f"no theme {theme_id!r} in the latest run (ids look like T001; see list_pain_points)")

@@ -30,9 +30,11 @@ GROUP BY ALL
 ORDER BY 3 DESC;
 
 -- name: report_mentions
--- per theme, the @handles its items address (social feeds), most frequent first
+-- per theme, the five @handles its items address most (social feeds), each at least 1% of the theme
 SELECT theme_id, mention, share_of_theme
 FROM theme_mentions
+WHERE share_of_theme >= 0.01
+QUALIFY row_number() OVER (PARTITION BY theme_id ORDER BY items DESC, mention) <= 5
 ORDER BY theme_id, items DESC, mention;
 
 -- name: report_feature_requests

@@ -31,13 +31,13 @@ ORDER BY q.n;
 
 -- name: workspace_theme_mix
 -- the theme's segments by feedback type, by sentiment and by the @handles its items address (the
--- brands a social feed's theme concerns; none for reviews and tickets)
+-- brands a social feed's theme concerns, the 20 most frequent; none for reviews and tickets)
 SELECT 'feedback_type' AS facet, coalesce(feedback_type, 'unknown') AS value, count(*) AS segments
 FROM feedback_themes WHERE theme_id = $theme GROUP BY ALL
 UNION ALL
 SELECT 'sentiment', sentiment, count(*) FROM feedback_themes WHERE theme_id = $theme GROUP BY ALL
 UNION ALL
-SELECT 'mention', mention, items FROM theme_mentions WHERE theme_id = $theme
+(SELECT 'mention', mention, items FROM theme_mentions WHERE theme_id = $theme ORDER BY items DESC, mention LIMIT 20)
 ORDER BY facet, segments DESC, value;
 
 -- name: workspace_segments

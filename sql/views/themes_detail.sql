@@ -38,15 +38,18 @@ WHERE theme_id IS NOT NULL
 GROUP BY theme_id, theme_label, source, kind;
 
 -- The @handles the items of each theme address ("@united"), lower-cased: which brand a theme concerns.
--- Segments leave handles out so that a theme is the problem, not the brand (discovery/normalize.py).
+-- Only items that open as a social post does ("@united …", ".@Delta …", "RT @bob: …") count, as in the
+-- segmenter, which leaves their handles out so that a theme is the problem (discovery/normalize.py).
 CREATE OR REPLACE VIEW theme_mentions AS
 WITH mentioned AS (
     SELECT ft.theme_id, ft.theme_label,
            unnest(list_distinct(list_transform(
-               regexp_extract_all(f.text, '(?:^|[^\w@])(@\w+)', 1), h -> lower(h)))) AS mention
+               regexp_extract_all(f.text, '(?:^|[^\p{L}\p{N}_@./])\.?(@[\p{L}_][\p{L}\p{N}_]*)', 1),
+               h -> lower(h)))) AS mention
     FROM feedback_themes ft
     JOIN feedback f USING (feedback_id)
     WHERE ft.theme_id IS NOT NULL AND f.text LIKE '%@%'
+      AND regexp_matches(f.text, '^\s*(RT\s*:?\s*)?\.?@[\p{L}_]')
 )
 SELECT m.theme_id, m.theme_label AS label, m.mention, count(*) AS items,
        count(*) / any_value(tot.theme_items) AS share_of_theme
