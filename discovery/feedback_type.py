@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from painpoints.discovery.textpool import map_texts
+
 WEIGHTS = Path(__file__).resolve().parent / "models" / "feedback_type.npz"
 TYPES = ("problem", "request", "question", "praise", "other")
 RHETORICAL_MIN_P = 0.6  # a question-shaped sentence the classifier calls problem/praise this surely is rhetorical
@@ -237,6 +239,11 @@ def no_problem(text: str) -> bool:
     return bool(NO_PROBLEM.search(t)) and not NEGATIVE_REST.search(NO_PROBLEM.sub(" ", t))
 
 
+def text_cues(texts: list[str]) -> list[str | None]:
+    """``text_cue`` of each text (what a ``textpool`` worker runs over a chunk)."""
+    return [text_cue(t) for t in texts]
+
+
 def text_cue(text: str) -> str | None:
     """The cue of a whole segment: request > problem > question > praise (a negated problem with
     nothing else negative, ``no_problem``); see the module docstring."""
@@ -299,10 +306,10 @@ class FeedbackTypeModel:
             return [], np.zeros(0)
         p = self.predict_proba(X)
         idx = {c: i for i, c in enumerate(self.classes_)}
+        tops = [self.classes_[j] for j in p.argmax(axis=1).tolist()]
+        cues = map_texts(text_cues, texts) if self.use_rules else [None] * len(texts)
         labels, conf = [], np.empty(len(X))
-        for i, text in enumerate(texts):
-            top = self.classes_[int(p[i].argmax())]
-            cue = text_cue(text) if self.use_rules else None
+        for i, (text, top, cue) in enumerate(zip(texts, tops, cues, strict=True)):
             if cue == "question" and top in ("problem", "praise") and p[i, idx[top]] >= RHETORICAL_MIN_P:
                 cue = None
             if cue is None and top in ("question", "request"):

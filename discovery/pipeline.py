@@ -64,6 +64,7 @@ from painpoints.discovery.scoring import (
     side_embedder,
 )
 from painpoints.discovery.settings import Settings
+from painpoints.discovery.textpool import text_pool
 from painpoints.discovery.vectors import centroids
 
 log = logging.getLogger(__name__)
@@ -136,13 +137,14 @@ def discover(
         data, state, mode, reason = load(con, settings, full)
     with _timed(seconds, "cluster"):
         found = identify(data, state, mode, settings, clusterer or default_clusterer(settings))
-    with _timed(seconds, "sentiment"):
-        sentiment_key = getattr(sentiment.fit(), "key_", None)  # its weights' digest: a new model rescores all
-        kept_sentiment = kept_sentiments(data, state, sentiment_key) if mode == "incremental" else None
-        scores = score_sentiment(data, sentiment, settings, caches.encoder_for, kept_sentiment)
-    with _timed(seconds, "feedback_type"):
-        kept = kept_types(data, state) if mode == "incremental" else None
-        scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for, kept)
+    with text_pool(settings.text_workers):  # the per-text rules of both stages, on every CPU
+        with _timed(seconds, "sentiment"):
+            sentiment_key = getattr(sentiment.fit(), "key_", None)  # its weights' digest: a new model rescores all
+            kept_sentiment = kept_sentiments(data, state, sentiment_key) if mode == "incremental" else None
+            scores = score_sentiment(data, sentiment, settings, caches.encoder_for, kept_sentiment)
+        with _timed(seconds, "feedback_type"):
+            kept = kept_types(data, state) if mode == "incremental" else None
+            scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for, kept)
     if settings.carve_pains:
         with _timed(seconds, "carve"):
             found = carve(data, found, scores, state, settings, mode)

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         "segments' texts the same way",
         ge=1,
     )
+    text_workers: int = Field(
+        0,
+        description="processes for the per-segment text rules (VADER lexicon, feedback-type cues) of a run "
+        "scoring at least 20,000 segments: 0 = one per CPU, 1 = none (in the run's process); Linux only",
+        ge=0,
+    )
     match_threshold: float = Field(
         0.8,
         description="centroid cosine similarity needed for a cluster to continue a known theme (keep its id and label)",
@@ -209,6 +215,7 @@ OPERATIONAL = frozenset(
         "lake_data_path",
         "lock_wait",
         "db_memory_limit",
+        "text_workers",
         "engine",
         "ray_address",
         "ray_workers",
