@@ -115,7 +115,7 @@ def _vader() -> Any:
 
 def lexicon_features(texts: Sequence[str]) -> np.ndarray:
     """VADER's ``neg``, ``neu``, ``pos`` and ``compound`` per text, ``(n, 4)``; across the run's
-    text pool when one is open (``textpool``: VADER is pure Python and was a third of a 1M run)."""
+    text pool when one is open (``textpool``: VADER is pure Python, most of a big run's sentiment stage)."""
     rows = map_texts(vader_scores, texts)
     return np.array(rows, np.float32).reshape(-1, 4)
 

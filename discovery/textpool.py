@@ -1,8 +1,9 @@
 """Per-segment text rules on every CPU: the VADER lexicon and the feedback-type cues.
 
-Both are pure Python, one text at a time, and a full run applies them to every segment: at 1M
-segments they were 470 of the discover stage's 700 s (a profile of the scale benchmark's stand-in run,
-2026-12-03: VADER ~245 s, the cue regexes ~145 s), on one core while the other sat idle. Nothing else
+Both are pure Python, one text at a time, and a full run applies them to every segment: in a
+profile of the scale benchmark's 1M stand-in run (2026-12-03) VADER took ~245 s and the cue regexes
+~145 s of the discover stage's 697 s, on one core while the other sat idle (without the profiler:
+sentiment 98 s and typing 172 s of 479 s). Nothing else
 in a run is that shape — the vector work is NumPy, DuckDB and UMAP, which use every core already.
 
 ``text_pool(workers)`` opens a process pool for the duration of a run's scoring stages (the pipeline
