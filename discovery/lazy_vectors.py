@@ -14,6 +14,7 @@ free of DuckDB.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -108,6 +109,63 @@ class StoredVectors:
         self._used = need
 
 
+class FileVectors:
+    """The ``(n, dim)`` float32 rows of a full run past ``vectors_in_memory``, in a scratch file in row
+    order: read from the store once (``runstore.read_vectors`` writes them here), then every block a stage
+    reads costs its own size. Read by content hash instead (``StoredVectors``), each block was a join
+    against the whole embedding cache: at 1M segments 0.6–1.1 s a block of 65,536, ~10× that at 10M,
+    ~150 blocks a pass and several passes a run.
+
+    The file is unlinked when made (``TemporaryFile`` under ``TMPDIR`` or ``directory``), so a crash
+    leaves nothing behind; 1.5 KB a 384-d row on disk (15 GB at 10M). Each read or write maps the file
+    for that call only: the pages touched do not stay in the process's resident memory, the page
+    cache keeps what it can. Indexing is ``StoredVectors``'; ``rows_read`` counts the rows read."""
+
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, n: int, dim: int, directory: str | None = None) -> None:
+        self.shape = (n, dim)
+        self._file = tempfile.TemporaryFile(dir=directory)
+        self._file.truncate(max(1, n * dim * 4))  # a zero-length file cannot be mapped
+        self.rows_read = 0
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _map(self, mode: str) -> np.ndarray:
+        return np.memmap(self._file, np.float32, mode, shape=self.shape)  # type: ignore[call-overload]
+
+    def __setitem__(self, rows: np.ndarray, vectors: np.ndarray) -> None:
+        if not len(self):
+            return
+        mapped = self._map("r+")
+        mapped[rows] = vectors
+        del mapped  # unmapped: the written pages leave this process's resident set
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, tuple):
+            raise TypeError("FileVectors takes row indices only: index the array it returns for columns")
+        if isinstance(key, int | np.integer):
+            return self[np.array([int(key) + (len(self) if key < 0 else 0)])][0]
+        rows = np.arange(len(self))[key]
+        if not len(self) or not len(rows):
+            return np.empty((len(rows), self.shape[1]), np.float32)
+        mapped = self._map("r")
+        out = np.array(mapped[rows])  # a copy: the mapping goes with ``mapped``
+        del mapped
+        self.rows_read += len(rows)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:]
+        return out if dtype is None else out.astype(dtype)
+
+    def close(self) -> None:
+        """Free the scratch file's disk space now (else when the object or the process goes)."""
+        self._file.close()
+
+
 class RowView:
     """Rows ``rows`` of ``X`` (a ``StoredVectors``) as an array-like that reads only what is indexed:
     an incremental run clusters its leftovers (last run's unassigned plus what fits no theme, 10% of a
@@ -167,5 +225,6 @@ def blocks(n: int, size: int = BLOCK_ROWS) -> Iterator[np.ndarray]:
 
 
 def in_memory(X: Any) -> bool:
-    """True for a NumPy array; False for ``StoredVectors`` (read it by rows or in ``blocks``)."""
+    """True for a NumPy array; False for ``StoredVectors`` or ``FileVectors`` (read them by rows or in
+    ``blocks``)."""
     return isinstance(X, np.ndarray)

@@ -29,7 +29,7 @@ from painpoints.discovery import runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
-from painpoints.discovery.columns import aligned
+from painpoints.discovery.columns import StoredTexts, aligned
 from painpoints.discovery.components import (
     ClustererFactory,
     Encoder,
@@ -39,6 +39,7 @@ from painpoints.discovery.components import (
     SentimentClassifier,
 )
 from painpoints.discovery.embed_cache import CachingEncoder, cache_lookup
+from painpoints.discovery.lazy_vectors import FileVectors
 from painpoints.discovery.naming import fixed_labels, name_themes, name_with_llm, reusable_names, wants_llm_sentiment
 from painpoints.discovery.prepare import prepare_segments as prepare_segments  # the flow's prepare step
 from painpoints.discovery.rank import rank_themes
@@ -191,18 +192,23 @@ def load(
 
     The mode needs only segment ids and texts, so the rows come first without their vectors: a full
     run then reads every vector in one pass, an incremental one reads them as its stages index them
-    (new text, leftovers, the themes it re-measures: ``lazy_vectors``). Past ``vectors_in_memory``
-    segments a full run reads them that way too, and neither keeps more than that many; past it the
-    texts, too, are read as the stages take them (``columns.StoredTexts``)."""
+    (new text, leftovers, the themes it re-measures: ``lazy_vectors``) and keeps at most
+    ``vectors_in_memory`` of them. Past that many segments a full run's pass writes the vectors to a
+    scratch file in row order (``FileVectors``) that its stages read in blocks, and the texts too are
+    read as the stages take them (``columns.StoredTexts``)."""
     state = runstore.load_theme_state(con)
     data = runstore.load_run_input(
         con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
     )
     mode, reason = choose_mode(state, data, settings, full)
-    if mode == "full" and len(data.segment_id) <= settings.vectors_in_memory:  # every vector, in one pass
+    if mode == "full":  # every vector in one pass: into memory, or past vectors_in_memory a scratch file
+        n, dim = data.vectors.shape
+        out = None if n <= settings.vectors_in_memory else FileVectors(n, dim)
         data.vectors = runstore.read_vectors(
-            con, data.segment_id, settings.embed_key, settings.window_days, data.vectors.shape[1]
+            con, data.segment_id, settings.embed_key, settings.window_days, dim, out=out
         )
+        if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
+            data.text = runstore.read_texts(con, data.segment_id, settings.embed_key, settings.window_days)
         return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from painpoints.discovery import store
-from painpoints.discovery.columns import StoredTexts
-from painpoints.discovery.lazy_vectors import StoredVectors
+from painpoints.discovery.columns import FileTexts, StoredTexts
+from painpoints.discovery.lazy_vectors import FileVectors
 from painpoints.discovery.pipeline import discover
 from painpoints.discovery.records import DiscoveryResult, assignment_rows
 from painpoints.discovery.sentiment import SentimentModel
@@ -29,27 +29,27 @@ def full_run(db: Path, embedder, vectors_in_memory: int) -> DiscoveryResult:
 
 def test_full_run_over_more_vectors_than_memory_holds_finds_the_same(golden_db: Path, embedder, monkeypatch) -> None:
     whole = full_run(golden_db, embedder, 10**6)
-    held: list[int] = []
-    hold = StoredVectors._hold
+    files: list[FileVectors] = []
+    made = FileVectors.__init__
 
-    def spy(self: StoredVectors, rows: np.ndarray, vectors: np.ndarray) -> None:
-        hold(self, rows, vectors)
-        held.append(self.rows_kept)
+    def spy(self: FileVectors, n: int, dim: int, directory: str | None = None) -> None:
+        made(self, n, dim, directory)
+        files.append(self)
 
-    monkeypatch.setattr(StoredVectors, "_hold", spy)
+    monkeypatch.setattr(FileVectors, "__init__", spy)
     texts_read: list[int] = []
-    take_texts = StoredTexts.take
+    take_texts = FileTexts.take
 
-    def texts_spy(self: StoredTexts, rows):
+    def texts_spy(self: FileTexts, rows):
         texts_read.append(len(rows))
         return take_texts(self, rows)
 
-    monkeypatch.setattr(StoredTexts, "take", texts_spy)
+    monkeypatch.setattr(FileTexts, "take", texts_spy)
     bounded = full_run(golden_db, embedder, BUDGET)
-    assert texts_read  # the texts stayed in the store and were read as the steps took them
+    assert texts_read  # the texts went to a scratch file too and were read as the steps took them
     n = whole.stats.segments
     assert n > 4 * BUDGET and whole.stats.vectors_read == n
-    assert held and max(held) == BUDGET  # never more rows kept than the budget
+    assert len(files) == 1 and files[0].shape[0] == n  # the vectors went to a scratch file, not memory
     assert bounded.stats.vectors_read > n  # read in passes instead: the clustering, centroids, radii, scores
     same = ("segment_id", "theme_id", "how", "sentiment", "feedback_type")
     assert [tuple(getattr(a, f) for f in same) for a in assignment_rows(bounded.assignments)] == [

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from painpoints.discovery import runstore, segmentstore, store
-from painpoints.discovery.columns import StoredTexts
+from painpoints.discovery.columns import FileTexts, StoredTexts
+from painpoints.discovery.lazy_vectors import FileVectors
 from tests.helpers import rows
 
 
@@ -108,7 +109,7 @@ def test_store_original_setting_controls_whether_unredacted_text_is_kept(db: Pat
         assert b"jane.doe" not in db.read_bytes()  # not in any table, nor left in the file
 
 
-def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(db: Path) -> None:
+def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(db: Path, monkeypatch) -> None:
     """load_run_input copies record batches into one preallocated array (1M segments must not be held
     twice): any batch size gives the same rows, each with its own vector, in segment_id order."""
     import numpy as np
@@ -151,6 +152,20 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     assert np.array_equal(runstore.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
     with pytest.raises(store.StoreError, match="1 of 22 segments lost their vector"):
         runstore.read_vectors(con, [*ids, "no-such-segment"], "m", None, 4)
+    # a full run past vectors_in_memory: the same rows into a scratch file, read back in any order
+    spilled = runstore.read_vectors(con, ids[::-1], "m", None, 4, batch_rows=5, out=FileVectors(len(ids), 4))
+    assert isinstance(spilled, FileVectors) and np.array_equal(np.asarray(spilled), whole.vectors[::-1])
+    assert np.array_equal(spilled[[2, 0, 2]], whole.vectors[::-1][[2, 0, 2]]) and np.array_equal(
+        spilled[-1], whole.vectors[0]
+    )
+    texts = runstore.read_texts(con, ids[::-1], "m", None, batch_rows=4)
+    assert isinstance(texts, FileTexts) and list(texts) == list(whole.text)[::-1]
+    assert texts.take([5, 0, 5]) == [whole.text[-6], whole.text[-1], whole.text[-6]] and texts[-1] == whole.text[0]
+    with pytest.raises(store.StoreError, match="1 of 22 segments lost their text"):
+        runstore.read_texts(con, [*ids, "no-such-segment"], "m", None)
+    # rows are found by the ids' hashes; ids that share one (forced here) are looked up by id instead
+    monkeypatch.setattr(np, "argsort", lambda a, kind=None: np.zeros(len(a), np.int64))
+    assert np.array_equal(runstore.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
     con.close()
 
 

@@ -18,14 +18,28 @@ WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
 
 -- name: run_input_vectors
 -- the vectors of run_input_rows' segments, unordered (placed by segment_id: an ORDER BY here made DuckDB
--- hold a sorted copy of every vector); parameters as run_input_size
-SELECT s.segment_id, e.vector
+-- hold a sorted copy of every vector, by the id's hash: runstore.row_finder); parameters as run_input_size
+SELECT s.segment_id, hash(s.segment_id) AS segment_key, e.vector
 FROM segments s
 JOIN feedback f USING (feedback_id)
 JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
 WHERE CAST(? AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
       >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER));
+
+-- name: run_input_texts
+-- the texts of run_input_rows' segments, unordered (placed like run_input_vectors); parameters as run_input_size
+SELECT s.segment_id, hash(s.segment_id) AS segment_key, s.text
+FROM segments s
+JOIN feedback f USING (feedback_id)
+WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
+  AND (CAST($2 AS INTEGER) IS NULL
+   OR coalesce(f.created_at, f.ingested_at)
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
+
+-- name: run_id_hashes
+-- the hash run_input_vectors gives each segment id, for the run's ids (registered as run_ids)
+SELECT row, hash(segment_id) AS segment_key FROM run_ids;
 
 -- name: run_input_rows
 -- the run's segments, without their vectors (run_input_vectors, or read on demand by an incremental run);
