@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from painpoints.discovery.columns import codes, floats
 from painpoints.discovery.feedback_type import theme_types
 from painpoints.discovery.records import KnownTheme
 from painpoints.discovery.themes import Curation, fresh_ids, match
@@ -37,19 +38,18 @@ def pain_mask(
 ) -> np.ndarray:
     """Per segment: does it count as pain (the ``pain_segments`` view's rule, on the run's rows)?
     The rating scale of each source is read from the ratings it holds, so 1–5 stars and NPS 0–10
-    work alike and unrated sources are never excluded."""
-    scale: dict[str, tuple[float, float]] = {}
-    for r, s in zip(rating, source, strict=True):
-        if r is not None:
-            lo, hi = scale.get(s, (r, r))
-            scale[s] = (min(lo, r), max(hi, r))
-    out = np.zeros(len(types), dtype=bool)
-    for i, (kind, tone, r, s) in enumerate(zip(types, sentiment, rating, source, strict=True)):
-        if kind != "problem" or tone == "positive":
-            continue
-        lo, hi = scale.get(s, (0.0, 0.0))
-        out[i] = not (r is not None and hi > lo and r >= lo + TOP_QUARTER * (hi - lo))
-    return out
+    work alike and unrated sources are never excluded. Array operations throughout (10M segments)."""
+    out = (np.asarray(types, dtype=object) == "problem") & (np.asarray(sentiment, dtype=object) != "positive")
+    r = floats(rating, np.nan)
+    src, names = codes(source)
+    rated = ~np.isnan(r)
+    lo, hi = np.full(len(names), np.inf), np.full(len(names), -np.inf)
+    np.minimum.at(lo, src[rated], r[rated])
+    np.maximum.at(hi, src[rated], r[rated])
+    lo, hi = lo[src], hi[src]
+    with np.errstate(invalid="ignore"):  # unrated sources: inf − inf, never "happy"
+        happy = rated & (hi > lo) & (r >= lo + TOP_QUARTER * (hi - lo))
+    return out & ~happy
 
 
 def carve_pains(

@@ -348,19 +348,26 @@ class ThemeType:
 
 
 def theme_types(labels: np.ndarray, types: Sequence[str], sentiment: Sequence[str], n_themes: int) -> list[ThemeType]:
-    """Per theme index (``labels`` = theme index per segment, −1 unassigned): its ``ThemeType``."""
-    out = []
+    """Per theme index (``labels`` = theme index per segment, −1 unassigned): its ``ThemeType``. Counted
+    with one ``bincount`` per type over all segments (a mask per theme was O(segments × themes))."""
+    labels = np.asarray(labels)
+    member = labels >= 0
+
+    def per_theme(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(labels[member & mask], minlength=n_themes)[:n_themes].astype(float)
+
     kinds, tone = np.asarray(types, dtype=object), np.asarray(sentiment, dtype=object)
+    size = np.maximum(per_theme(np.ones(len(labels), dtype=bool)), 1)
+    share = {k: per_theme(kinds == k) / size for k in ("problem", "request", "praise")}
+    positive = per_theme(tone == "positive") / size
+    out = []
     for t in range(n_themes):
-        members = labels == t
-        n = max(int(members.sum()), 1)
-        share = {k: float((kinds[members] == k).sum()) / n for k in ("problem", "request", "praise")}
-        positive = float((tone[members] == "positive").sum()) / n
-        if share["praise"] >= PRAISE_MIN_SHARE or positive >= PRAISE_MIN_SHARE:
+        problem, request, praise = (float(share[k][t]) for k in ("problem", "request", "praise"))
+        if praise >= PRAISE_MIN_SHARE or positive[t] >= PRAISE_MIN_SHARE:
             kind = "praise"
-        elif share["request"] >= REQUEST_MIN_SHARE and share["request"] >= share["problem"]:
+        elif request >= REQUEST_MIN_SHARE and request >= problem:
             kind = "request"
         else:
             kind = "problem"
-        out.append(ThemeType(kind, share["problem"], share["request"], share["praise"], positive))
+        out.append(ThemeType(kind, problem, request, praise, float(positive[t])))
     return out
