@@ -34,12 +34,12 @@ OUT = Path(__file__).resolve().parent / "ceiling.json"
 
 def item_vectors(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Per feedback item (in feedback order): its first segment's int8 vector and its true label index."""
-    from painpoints.discovery import runstore
+    from painpoints.discovery import runinput
     from painpoints.discovery.settings import load_settings
 
     con, index, truth = prepared_set(name)
     try:
-        data = runstore.load_run_input(con, load_settings(db=CACHE / f"{name}.duckdb").embed_key)
+        data = runinput.load_run_input(con, load_settings(db=CACHE / f"{name}.duckdb").embed_key)
     finally:
         con.close()
     first: dict[str, int] = {}

@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 from benchmarks.common import emit, header, options
 from benchmarks.datasets import SETS
 from benchmarks.quality import CACHE
-from painpoints.discovery import runstore, segmentstore, store
+from painpoints.discovery import runinput, runstore, segmentstore, store
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.naming import grounding
 from painpoints.discovery.pipeline import discover
@@ -42,7 +42,7 @@ def run_set(name: str, embedder: Embedder) -> dict:
         result = discover(con, settings, embedder, SentimentModel())
         runstore.cache_embeddings(con, result.embeddings)
         ext = {fid: e for fid, e, _ in segmentstore.feedback_index(con)}
-        data = runstore.load_run_input(con, settings.embed_key)  # the vectors the run used (int8 by default)
+        data = runinput.load_run_input(con, settings.embed_key)  # the vectors the run used (int8 by default)
     finally:
         con.close()
     theme_of = {a.segment_id: a.theme_id for a in assignment_rows(result.assignments)}

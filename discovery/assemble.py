@@ -31,7 +31,8 @@ from painpoints.discovery.records import (
     ThemeSnapshot,
     ThemeTrend,
 )
-from painpoints.discovery.runstore import RunInput, ThemeState, arrow_schema
+from painpoints.discovery.runinput import RunInput
+from painpoints.discovery.runstore import ThemeState, arrow_schema
 from painpoints.discovery.settings import Settings
 from painpoints.discovery.store import utc_now
 from painpoints.discovery.trends import TrendRule, theme_trends

@@ -185,7 +185,7 @@ TEXT_BLOCK = 65_536  # rows per read when ``StoredTexts`` is iterated
 
 class FileTexts(StoredTexts):
     """The texts of a full run past ``vectors_in_memory``, in a scratch Arrow file: read from the store
-    once (``runstore.read_texts`` puts each batch here as it comes, unordered, and notes where each row
+    once (``runinput.read_texts`` puts each batch here as it comes, unordered, and notes where each row
     went), then a block of rows costs its own size. ``StoredTexts``' lookup by content hash joined each
     block against every segment of the store (0.2–0.3 s a block of 65,536 at 1M, ~10× that at 10M).
 

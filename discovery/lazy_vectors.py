@@ -111,7 +111,7 @@ class StoredVectors:
 
 class FileVectors:
     """The ``(n, dim)`` float32 rows of a full run past ``vectors_in_memory``, in a scratch file in row
-    order: read from the store once (``runstore.read_vectors`` writes them here), then every block a stage
+    order: read from the store once (``runinput.read_vectors`` writes them here), then every block a stage
     reads costs its own size. Read by content hash instead (``StoredVectors``), each block was a join
     against the whole embedding cache: at 1M segments 0.6–1.1 s a block of 65,536, ~10× that at 10M,
     ~150 blocks a pass and several passes a run.

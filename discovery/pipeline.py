@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from painpoints.discovery import runstore, store, themes
+from painpoints.discovery import runinput, runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
@@ -55,7 +55,8 @@ from painpoints.discovery.records import (
     ThemeName,
     ThemeScore,
 )
-from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.runinput import RunInput
+from painpoints.discovery.runstore import ThemeState
 from painpoints.discovery.scoring import (
     default_typer,
     kept_sentiments,
@@ -197,18 +198,18 @@ def load(
     scratch file in row order (``FileVectors``) that its stages read in blocks, and the texts too are
     read as the stages take them (``columns.StoredTexts``)."""
     state = runstore.load_theme_state(con)
-    data = runstore.load_run_input(
+    data = runinput.load_run_input(
         con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
     )
     mode, reason = choose_mode(state, data, settings, full)
     if mode == "full":  # every vector in one pass: into memory, or past vectors_in_memory a scratch file
         n, dim = data.vectors.shape
         out = None if n <= settings.vectors_in_memory else FileVectors(n, dim)
-        data.vectors = runstore.read_vectors(
+        data.vectors = runinput.read_vectors(
             con, data.segment_id, settings.embed_key, settings.window_days, dim, out=out
         )
         if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
-            data.text = runstore.read_texts(con, data.segment_id, settings.embed_key, settings.window_days)
+            data.text = runinput.read_texts(con, data.segment_id, settings.embed_key, settings.window_days)
         return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason

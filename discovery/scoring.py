@@ -20,7 +20,8 @@ from painpoints.discovery.components import Encoder, FeedbackTyper, SentimentCla
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.lazy_vectors import BLOCK_ROWS, in_memory
 from painpoints.discovery.records import Scores
-from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.runinput import RunInput
+from painpoints.discovery.runstore import ThemeState
 from painpoints.discovery.settings import Settings
 
 

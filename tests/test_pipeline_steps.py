@@ -24,7 +24,8 @@ from painpoints.discovery.components import (
 from painpoints.discovery.embed_cache import CachingEncoder, embed_missing
 from painpoints.discovery.naming import fixed_labels, name_with_llm
 from painpoints.discovery.records import EmbedReport, KnownTheme, LLMStats, RunStats, Scores, assignment_rows
-from painpoints.discovery.runstore import RunInput, ThemeState
+from painpoints.discovery.runinput import RunInput
+from painpoints.discovery.runstore import ThemeState
 from painpoints.discovery.sentiment import SentimentModel
 from painpoints.discovery.settings import load_settings
 from painpoints.discovery.themes import Curation

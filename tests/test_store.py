@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from painpoints.discovery import runstore, segmentstore, store
+from painpoints.discovery import runinput, segmentstore, store
 from painpoints.discovery.columns import FileTexts, StoredTexts
 from painpoints.discovery.lazy_vectors import FileVectors
 from tests.helpers import rows
@@ -126,46 +126,46 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     hashes = [h for h, _ in segmentstore.texts_to_embed(con, "m")]
     own = {h: np.full(4, i, np.float32) for i, h in enumerate(hashes)}  # vector i belongs to hash i
     segmentstore.insert_embeddings(con, "m", hashes, np.stack([own[h] for h in hashes]))
-    whole = runstore.load_run_input(con, "m")
+    whole = runinput.load_run_input(con, "m")
     for batch_rows in (1, 5, 64):
-        part = runstore.load_run_input(con, "m", batch_rows=batch_rows)
+        part = runinput.load_run_input(con, "m", batch_rows=batch_rows)
         assert part.segment_id == whole.segment_id and part.text == whole.text
         assert np.array_equal(part.vectors, whole.vectors)
     assert len(whole.segment_id) == len(texts) and whole.segment_id == sorted(whole.segment_id)
     assert all(np.array_equal(v, own[h]) for v, h in zip(whole.vectors, whole.content_hash, strict=True))
-    assert runstore.load_run_input(con, "other model").vectors.shape[0] == 0
-    lazy = runstore.load_run_input(con, "m", vectors=False)  # an incremental run: rows now, vectors on use
+    assert runinput.load_run_input(con, "other model").vectors.shape[0] == 0
+    lazy = runinput.load_run_input(con, "m", vectors=False)  # an incremental run: rows now, vectors on use
     assert lazy.segment_id == whole.segment_id and lazy.vectors.shape == whole.vectors.shape
     assert lazy.vectors.rows_read == 0  # type: ignore[attr-defined]
     assert np.array_equal(lazy.vectors[[3, 1]], whole.vectors[[3, 1]]) and lazy.vectors.rows_read == 2  # type: ignore[attr-defined]
     assert np.array_equal(np.asarray(lazy.vectors), whole.vectors)
     # past texts_in_memory segments the texts stay in the store, read by content hash as a step takes them
-    few = runstore.load_run_input(con, "m", vectors=False, texts_in_memory=len(texts) - 1)
+    few = runinput.load_run_input(con, "m", vectors=False, texts_in_memory=len(texts) - 1)
     assert isinstance(few.text, StoredTexts) and few.text.rows_read == 0
     assert few.segment_id == whole.segment_id and few.content_hash == whole.content_hash
     assert few.text.take([5, 0]) == [whole.text[5], whole.text[0]] and list(few.text) == list(whole.text)
-    assert not isinstance(runstore.load_run_input(con, "m", texts_in_memory=len(texts)).text, StoredTexts)
+    assert not isinstance(runinput.load_run_input(con, "m", texts_in_memory=len(texts)).text, StoredTexts)
     # vectors are read unordered and placed by segment: any order of rows, a subset (segments stored
     # since the rows were read are skipped), never a row without its vector
     ids = whole.segment_id
-    assert np.array_equal(runstore.read_vectors(con, ids[::-1], "m", None, 4), whole.vectors[::-1])
-    assert np.array_equal(runstore.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
+    assert np.array_equal(runinput.read_vectors(con, ids[::-1], "m", None, 4), whole.vectors[::-1])
+    assert np.array_equal(runinput.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
     with pytest.raises(store.StoreError, match="1 of 22 segments lost their vector"):
-        runstore.read_vectors(con, [*ids, "no-such-segment"], "m", None, 4)
+        runinput.read_vectors(con, [*ids, "no-such-segment"], "m", None, 4)
     # a full run past vectors_in_memory: the same rows into a scratch file, read back in any order
-    spilled = runstore.read_vectors(con, ids[::-1], "m", None, 4, batch_rows=5, out=FileVectors(len(ids), 4))
+    spilled = runinput.read_vectors(con, ids[::-1], "m", None, 4, batch_rows=5, out=FileVectors(len(ids), 4))
     assert isinstance(spilled, FileVectors) and np.array_equal(np.asarray(spilled), whole.vectors[::-1])
     assert np.array_equal(spilled[[2, 0, 2]], whole.vectors[::-1][[2, 0, 2]]) and np.array_equal(
         spilled[-1], whole.vectors[0]
     )
-    texts = runstore.read_texts(con, ids[::-1], "m", None, batch_rows=4)
+    texts = runinput.read_texts(con, ids[::-1], "m", None, batch_rows=4)
     assert isinstance(texts, FileTexts) and list(texts) == list(whole.text)[::-1]
     assert texts.take([5, 0, 5]) == [whole.text[-6], whole.text[-1], whole.text[-6]] and texts[-1] == whole.text[0]
     with pytest.raises(store.StoreError, match="1 of 22 segments lost their text"):
-        runstore.read_texts(con, [*ids, "no-such-segment"], "m", None)
+        runinput.read_texts(con, [*ids, "no-such-segment"], "m", None)
     # rows are found by the ids' hashes; ids that share one (forced here) are looked up by id instead
     monkeypatch.setattr(np, "argsort", lambda a, kind=None: np.zeros(len(a), np.int64))
-    assert np.array_equal(runstore.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
+    assert np.array_equal(runinput.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
     con.close()
 
 
@@ -296,14 +296,14 @@ def test_run_input_is_put_in_segment_order_by_the_driver_column_by_column(
     from painpoints.discovery.pipeline import prepare_segments
     from painpoints.discovery.settings import load_settings
 
-    monkeypatch.setattr(runstore, "SORT_SLICE", 3)
+    monkeypatch.setattr(runinput, "SORT_SLICE", 3)
     con = store.connect(db)
     texts = [f"ticket {i} says the {w} page breaks" for i, w in enumerate(["login", "billing", "search", "export"] * 5)]
     ingest_items(con, [FeedbackRecord(source="s", kind="review", text=t) for t in texts], keep_original=True)
     prepare_segments(con, load_settings(db=db))
     hashes = [h for h, _ in segmentstore.texts_to_embed(con, "m")]
     segmentstore.insert_embeddings(con, "m", hashes, np.ones((len(hashes), 4), np.float32))
-    got = runstore.load_run_input(con, "m", batch_rows=4)
+    got = runinput.load_run_input(con, "m", batch_rows=4)
     ids = list(got.segment_id)
     assert ids == sorted(ids) and len(ids) == 20 and len(got.segment_id.array.chunks) == 7  # ceil(20 / 3)
     truth = dict(con.execute("SELECT segment_id, text FROM segments").fetchall())

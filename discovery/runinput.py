@@ -1,0 +1,203 @@
+"""A discovery run's input out of the store: the window's segments in segment order, their vectors
+and, past ``vectors_in_memory``, their vectors and texts in scratch files read in blocks.
+
+Split from ``discovery.runstore`` (the run log, theme state, the write of a result); SQL in
+``sql/queries/run.sql``. Every read here is one pass over the window, unordered, each row placed by
+its segment id: DuckDB's sorts of the window ran out of a 200 MB ``memory_limit`` at 600k segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from painpoints.discovery import segmentstore
+from painpoints.discovery.columns import ArrowColumn, FileTexts, StoredTexts, columns_of, to_arrow, whole
+from painpoints.discovery.lazy_vectors import StoredVectors
+from painpoints.discovery.store import StoreError, fetch_arrow, registered, sql, transaction
+from painpoints.discovery.store import arrow_reader as store_arrow_reader
+
+
+@dataclass
+class RunInput:
+    """Everything a discovery run works on, aligned by position. Loaded from the store, the columns
+    are ``columns.ArrowColumn``s (lists in tests); ``vectors`` is an array, or a ``StoredVectors`` that
+    reads rows when first indexed (index it, do not iterate it)."""
+
+    segment_id: Sequence[str]
+    feedback_id: Sequence[str]
+    source: Sequence[str]
+    created_at: Sequence[datetime | None]
+    text: Sequence[str]
+    vectors: np.ndarray
+    content_hash: Sequence[str] = field(default_factory=list)
+    rating: Sequence[float | None] = field(default_factory=list)  # the feedback item's score (stars, NPS…)
+
+
+def load_run_input(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    window_days: int | None = None,
+    batch_rows: int = 65_536,
+    vectors: bool = True,
+    texts_in_memory: int | None = None,
+) -> RunInput:
+    """Segments with their vectors for ``model``, in a stable order (segment_id). With
+    ``window_days``, only feedback created (else ingested) within that many days of the newest item.
+
+    The rows come without vectors, unordered, and are put in order here (``by_segment_id``); with
+    ``vectors`` the vectors (the bulk: 1.5 GB for 1M segments) then stream unordered into one
+    preallocated float32 array at their rows' positions (``read_vectors``), in the same snapshot (one
+    transaction). Sorting the vectors along with the rows, as this did, made DuckDB hold a sorted copy
+    of them all: 1.47 vs 0.91 GB peak reading 300k rows of 384 floats, 2026-12-02. With
+    ``vectors=False``, ``RunInput.vectors`` reads each row from the embedding cache when a stage first
+    indexes it (``lazy_vectors.StoredVectors``: incremental runs). Past ``texts_in_memory`` segments
+    (None: no limit) the texts stay in the store too and ``RunInput.text`` reads the rows a step takes
+    (``columns.StoredTexts``): at 10M segments they were 1.7 GB held for the whole run.
+    """
+    params = [model, window_days or None, window_days or None]
+    with transaction(con):
+        n, dim = con.execute(sql("run_input_size"), params).fetchall()[0]
+        lazy_texts = texts_in_memory is not None and n > texts_in_memory
+        query = sql("run_input_keys" if lazy_texts else "run_input_rows")
+        reader = store_arrow_reader(con, query, params, batch_rows)
+        columns: dict[str, Any] = by_segment_id(list(reader), reader.schema)  # Arrow, not Python objects
+        if lazy_texts:
+            columns["text"] = StoredTexts(columns["content_hash"], partial(segmentstore.segment_texts, con))
+        if len(columns["segment_id"]) != n:  # cannot happen within one transaction
+            raise StoreError(
+                f"run input changed while loading: counted {n} segments, read {len(columns['segment_id'])}"
+            )
+        if vectors:
+            array = read_vectors(con, columns["segment_id"], model, window_days, dim or 0, batch_rows)
+            return RunInput(**columns, vectors=array)
+    lazy = StoredVectors(columns["content_hash"], dim or 0, model, partial(segmentstore.cached_vectors, con))
+    return RunInput(**columns, vectors=lazy)  # type: ignore[arg-type]  # an array stand-in
+
+
+SORT_SLICE = 1 << 20  # rows per chunk of a column put in segment order
+
+
+def by_segment_id(batches: list[pa.RecordBatch], schema: pa.Schema) -> dict[str, ArrowColumn]:
+    """The run input's columns in segment_id order (byte order, as DuckDB's ``ORDER BY``).
+
+    Sorted here rather than by the query: DuckDB's sort of the window ran out of a 200 MB
+    ``memory_limit`` at 600k segments (10M would need several GB of its memory). This holds the
+    unsorted input and its sorted copy until the last column is done (the batches' buffers are freed
+    together), plus one column in one piece: ``take`` on a chunked array joins its chunks for every
+    call, so each column is joined once, with 64-bit string offsets (10M texts may pass 2 GB), and
+    taken in slices of ``SORT_SLICE`` rows."""
+    columns = columns_of(batches, schema)
+    batches.clear()
+    order = pc.sort_indices(columns["segment_id"].array)
+    for name, column in columns.items():
+        columns[name] = ArrowColumn(_taken(column.array, order))
+    return columns
+
+
+def _taken(array: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
+    """``array`` in the row order ``order``, as chunks of at most ``SORT_SLICE`` rows of its own type."""
+    kind = array.type
+    wide = {pa.string(): pa.large_string(), pa.binary(): pa.large_binary()}.get(kind, kind)
+    whole_column = array.cast(wide).combine_chunks()
+    parts = [whole_column.take(order[i : i + SORT_SLICE]).cast(kind) for i in range(0, len(order), SORT_SLICE)]
+    return pa.chunked_array(parts, kind)
+
+
+def read_vectors(
+    con: duckdb.DuckDBPyConnection,
+    segment_ids: Sequence[str],
+    model: str,
+    window_days: int | None,
+    dim: int,
+    batch_rows: int = 65_536,
+    out: Any = None,
+) -> Any:
+    """The vectors of ``segment_ids`` (a run's rows, ``load_run_input``), row i for segment i, read in
+    one unordered pass over the run's window into ``out`` (default: a new array; a full run past
+    ``vectors_in_memory`` passes a ``lazy_vectors.FileVectors``). Segments stored since those rows were
+    read are not this run's and are skipped; a row left without a vector is an error, never a zero vector."""
+    ids = whole(to_arrow(segment_ids, pa.string(), len(segment_ids)))
+    out = np.empty((len(ids), dim), np.float32) if out is None else out
+    filled = np.zeros(len(ids), dtype=bool)
+    params = [model, window_days or None, window_days or None]
+    find = row_finder(con, ids)
+    for batch in store_arrow_reader(con, sql("run_input_vectors"), params, batch_rows):
+        rows = find(batch.column("segment_id"), batch.column("segment_key"))
+        ours = rows >= 0
+        values = batch.column("vector").flatten().to_numpy(zero_copy_only=False).reshape(batch.num_rows, -1)
+        out[rows[ours]] = values[ours]
+        filled[rows[ours]] = True
+    _all_read(filled, "vector")
+    return out
+
+
+def read_texts(
+    con: duckdb.DuckDBPyConnection,
+    segment_ids: Sequence[str],
+    model: str,
+    window_days: int | None,
+    batch_rows: int = 65_536,
+    directory: str | None = None,
+) -> FileTexts:
+    """The texts of ``segment_ids`` (a run's rows) in one unordered pass into a scratch file
+    (``columns.FileTexts``): a full run past ``vectors_in_memory`` reads them there in blocks."""
+    ids = whole(to_arrow(segment_ids, pa.string(), len(segment_ids)))
+    out = FileTexts(len(ids), directory)
+    find = row_finder(con, ids)
+    for batch in store_arrow_reader(
+        con, sql("run_input_texts"), [model, window_days or None, window_days or None], batch_rows
+    ):
+        rows = find(batch.column("segment_id"), batch.column("segment_key"))
+        ours = rows >= 0
+        out[rows[ours]] = batch.column("text").filter(pa.array(ours))
+    _all_read(out.placed(), "text")
+    return out
+
+
+def _all_read(filled: np.ndarray, what: str) -> None:
+    if not filled.all():
+        raise StoreError(
+            f"run input changed while loading: {int((~filled).sum())} of {len(filled)} segments lost their {what}"
+        )
+
+
+Finder = Callable[[pa.Array, pa.Array], np.ndarray]  # (batch ids, their hashes) → run row of each, -1 if none
+
+
+def row_finder(con: duckdb.DuckDBPyConnection, ids: pa.Array) -> Finder:
+    """Where each segment of a batch sits among the run's ``ids``, by DuckDB's 64-bit ``hash`` of the id
+    (the batch brings it along): a binary search in the run's sorted hashes, then the ids compared.
+    ``pc.index_in`` against 10M ids rebuilt its hash set for every batch, 1.8–3.4 s each (~150 batches).
+    Where two ids share a hash, it is the exact lookup by id after all."""
+
+    def by_id(batch_ids: pa.Array, _: pa.Array | None = None) -> np.ndarray:
+        at = pc.index_in(batch_ids, value_set=ids)
+        return pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    with registered(con, run_ids=pa.table({"segment_id": ids, "row": pa.array(np.arange(len(ids)))})):
+        tbl = fetch_arrow(con.execute(sql("run_id_hashes")))
+    keys = np.empty(len(ids), np.uint64)
+    keys[tbl.column("row").to_numpy()] = tbl.column("segment_key").to_numpy()
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    if not len(ids) or (ranked[1:] == ranked[:-1]).any():
+        return by_id
+
+    def by_hash(batch_ids: pa.Array, batch_keys: pa.Array) -> np.ndarray:
+        wanted = batch_keys.to_numpy(zero_copy_only=False).astype(np.uint64)
+        at = np.minimum(np.searchsorted(ranked, wanted), len(ranked) - 1)
+        rows = np.where(ranked[at] == wanted, order[at], -1)
+        hit = rows >= 0
+        same = pc.equal(ids.take(pa.array(rows[hit])), batch_ids.filter(pa.array(hit)))
+        return rows if pc.all(same).as_py() is not False else by_id(batch_ids)  # another id hashed like ours
+
+    return by_hash
