@@ -86,9 +86,9 @@ class Settings(BaseSettings):
     fit_sample: int = Field(50_000, description="above this many segments, fit on a sample and assign the rest")
     vectors_in_memory: int = Field(
         1_000_000,
-        description="most segment vectors a full run holds in memory (~1.5 KB each); above, its stages read "
-        "them from the store in blocks of 65,536, as incremental runs always do, and every run reads the "
-        "segments' texts the same way",
+        description="most segment vectors a full run holds in memory (~1.5 KB each); above, it copies them "
+        "and the segments' texts to scratch files under TMPDIR (~1.7 KB a segment on disk) and its stages read "
+        "blocks of 65,536 from there; incremental runs read the rows they need from the store",
         ge=1,
     )
     text_workers: int = Field(
