@@ -194,3 +194,21 @@ def test_insight_tables_render_from_their_json_with_targets_judged(tmp_path, mon
     assert "| heldout | 8 |" in text and "**0.900** (met)" in text
     rows = [line for line in text.splitlines() if line.startswith("| uci_amazon_yelp |")]
     assert rows and rows[0].endswith("| reference (trained on) |")
+
+
+def test_scale_stages_builds_a_store_once_and_discovers_on_a_copy(tmp_path, monkeypatch):
+    """``benchmarks.scale_stages``: the store is built once and kept, each discover runs on a copy that
+    is removed after, past vectors_in_memory (scratch files), and reports every stage's time."""
+    import benchmarks.scale as scale
+    from benchmarks.scale_stages import build_store, discover_on_copy
+
+    monkeypatch.setattr(
+        scale, "pool", lambda: [f"the app crashes on screen {i} when I pay with card {i % 7}" for i in range(400)]
+    )
+    built = build_store(400, tmp_path)
+    assert built["segments"] == built["embedded"] == 400
+    report = discover_on_copy(tmp_path, vectors_in_memory=50, text_workers=1)
+    assert report["segments"] == 400 and report["themes"] >= 1
+    assert report["vectors_read"] > 400  # read in passes from the scratch file, not held
+    assert {"load", "cluster", "sentiment", "feedback_type", "name"} <= set(report["stage_seconds"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["items.jsonl", "s.duckdb"]  # the copy is gone

@@ -1,0 +1,180 @@
+"""Scale, stage by stage: build a stand-in store once, then time a full discovery run on copies of it,
+with each discover stage's peak RSS.
+
+``benchmarks.scale`` measures a whole run end to end in one child process; at 10M items that is ~53 min
+of ingest, prepare and embed (``HashedWords``) before discovery starts, and its peaks are per step
+(ingest, prepare, embed, discover, write). This one keeps the store, so a change to discovery is
+measured again in the time discovery takes, and it samples RSS every 0.2 s to say which discover
+stage (``pipeline._timed``: load, cluster, sentiment, feedback_type, carve, rank, name, areas) peaks.
+
+Run:
+    python -m benchmarks.scale_stages build N DIR        # items (benchmarks.scale's build) → DIR/s.duckdb
+    python -m benchmarks.scale_stages discover DIR [--vectors-in-memory=100000] [--text-workers=0]
+        [--write]                                        # on a copy of DIR/s.duckdb, removed after
+
+Each command runs in this process: start it on its own (``discover`` reports ``ru_maxrss`` and the
+sampled peaks of this process only). ``--write`` merges the discover report into
+``benchmarks/scale_stages.json`` under its segment count. The copy needs the store's size again on disk,
+and a full run past ``vectors_in_memory`` writes ~1.7 KB a segment of scratch files under ``TMPDIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import header, options
+
+OUT = Path(__file__).resolve().parent / "scale_stages.json"
+
+
+def build_store(n: int, folder: Path) -> dict:
+    """``n`` items (``benchmarks.scale.build``) ingested, prepared and embedded with ``HashedWords``."""
+    from benchmarks.scale import HashedWords, build
+    from painpoints.discovery import store
+    from painpoints.discovery.embed_cache import embed_missing
+    from painpoints.discovery.ingest import ingest_paths
+    from painpoints.discovery.pipeline import prepare_segments
+    from painpoints.discovery.settings import load_settings
+
+    folder.mkdir(parents=True, exist_ok=True)
+    items, db = folder / "items.jsonl", folder / "s.duckdb"
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    pairs = build(n, items)
+    seconds["build"] = time.perf_counter() - t0
+    settings = load_settings(db=db)
+    t0 = time.perf_counter()
+    ingest_paths(settings, [items], "scale", "review")
+    seconds["ingest"] = time.perf_counter() - t0
+    with store.connect(db, memory_limit=settings.db_memory_limit) as con:
+        t0 = time.perf_counter()
+        segments = prepare_segments(con, settings)
+        seconds["prepare"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        embedded = embed_missing(con, HashedWords(settings.embed_key))
+        seconds["embed"] = time.perf_counter() - t0
+    return {
+        "items": n,
+        "joined_pairs": pairs,
+        "segments": segments,
+        "embedded": embedded,
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
+        "peak_rss_mb": _maxrss(),
+    }
+
+
+def _maxrss() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class StagePeaks:
+    """Peak RSS per stage, sampled every ``every`` seconds by a daemon thread; ``stage`` is what runs now."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.stage: str = "start"
+        self.peaks: dict[str, float] = {}
+        threading.Thread(target=self._sample, args=(every,), daemon=True).start()
+
+    def _sample(self, every: float) -> None:
+        while True:
+            stage, rss = self.stage, _rss_mb()
+            self.peaks[stage] = max(self.peaks.get(stage, 0.0), rss)
+            time.sleep(every)
+
+    def timing(self, original: Callable[[dict[str, float], str], ContextManager[None]]) -> Callable[..., Any]:
+        """``pipeline._timed`` wrapped so each discover stage names the samples taken while it runs."""
+
+        @contextmanager
+        def timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+            self.stage = stage
+            with original(seconds, stage):
+                yield
+            self.stage = f"after {stage}"
+
+        return timed
+
+
+def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | None) -> dict:
+    """A full discovery run and its write on a copy of ``folder/s.duckdb`` (the copy is removed after)."""
+    from benchmarks.scale import HashedWords
+    from painpoints.discovery import pipeline, runstore, store
+    from painpoints.discovery.sentiment import SentimentModel
+    from painpoints.discovery.settings import load_settings
+
+    source, db = folder / "s.duckdb", folder / "run.duckdb"
+    shutil.copy(source, db)
+    if Path(f"{source}.wal").exists():
+        shutil.copy(f"{source}.wal", f"{db}.wal")
+    peaks = StagePeaks()
+    overrides: dict[str, Any] = {"vectors_in_memory": vectors_in_memory}
+    if text_workers is not None:
+        overrides["text_workers"] = text_workers
+    settings = load_settings(db=db, **overrides)
+    original = pipeline._timed
+    pipeline._timed = peaks.timing(original)
+    try:
+        with store.connect(db, memory_limit=settings.db_memory_limit) as con:
+            run_id = runstore.start_run(con, {"benchmark": "scale_stages"})
+            t0 = time.perf_counter()
+            result = pipeline.discover(con, settings, HashedWords(settings.embed_key), SentimentModel(), run_id=run_id)
+            discover_s = time.perf_counter() - t0
+            peaks.stage, t0 = "write", time.perf_counter()
+            runstore.finish_run(con, run_id, result)
+            write_s = time.perf_counter() - t0
+    finally:
+        pipeline._timed = original
+        db.unlink(missing_ok=True)
+        Path(f"{db}.wal").unlink(missing_ok=True)
+    s = result.stats
+    return {
+        "segments": s.segments,
+        "vectors_in_memory": vectors_in_memory,
+        "text_workers": settings.text_workers,
+        "discover_seconds": round(discover_s, 1),
+        "write_seconds": round(write_s, 1),
+        "stage_seconds": s.seconds,
+        "stage_peak_rss_mb": {k: round(v) for k, v in peaks.peaks.items()},
+        "peak_rss_mb": _maxrss(),
+        "themes": s.themes,
+        "unassigned_share": round(s.unassigned_share, 4),
+        "vectors_read": s.vectors_read,
+    }
+
+
+def main(argv: list[str]) -> dict:
+    if len(argv) < 2 or argv[0] not in ("build", "discover"):
+        raise SystemExit(__doc__)
+    opts = options(argv)
+    if argv[0] == "build":
+        report = build_store(int(argv[1]), Path(argv[2]))
+    else:
+        workers = opts.get("text-workers")
+        report = discover_on_copy(
+            Path(argv[1]), int(opts.get("vectors-in-memory", 100_000)), None if workers is None else int(workers)
+        )
+    entry = {**header("benchmarks.scale_stages", argv), **report}
+    print(json.dumps(entry, indent=1))
+    if argv[0] == "discover" and "write" in opts:
+        saved = json.loads(OUT.read_text()) if OUT.exists() else {}
+        saved[str(report["segments"])] = entry
+        OUT.write_text(json.dumps(saved, indent=1) + "\n")
+    return entry
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
