@@ -10,7 +10,7 @@ stage (``pipeline._timed``: load, cluster, sentiment, feedback_type, carve, rank
 Run:
     python -m benchmarks.scale_stages build N DIR        # items (benchmarks.scale's build) → DIR/s.duckdb
     python -m benchmarks.scale_stages discover DIR [--vectors-in-memory=100000] [--text-workers=0]
-        [--write]                                        # on a copy of DIR/s.duckdb, removed after
+        [--in-place] [--write]               # a full run on a copy of DIR/s.duckdb (removed after) or on it
 
 Each command runs in this process: start it on its own (``discover`` reports ``ru_maxrss`` and the
 sampled peaks of this process only). ``--write`` merges the discover report into
@@ -109,17 +109,20 @@ class StagePeaks:
         return timed
 
 
-def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | None) -> dict:
-    """A full discovery run and its write on a copy of ``folder/s.duckdb`` (the copy is removed after)."""
+def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | None, in_place: bool = False) -> dict:
+    """A full discovery run and its write on a copy of ``folder/s.duckdb`` (the copy is removed after), or
+    with ``in_place`` on the store itself (no copy of a 20 GB store; each run adds its result to it)."""
     from benchmarks.scale import HashedWords
     from painpoints.discovery import pipeline, runstore, store
     from painpoints.discovery.sentiment import SentimentModel
     from painpoints.discovery.settings import load_settings
 
-    source, db = folder / "s.duckdb", folder / "run.duckdb"
-    shutil.copy(source, db)
-    if Path(f"{source}.wal").exists():
-        shutil.copy(f"{source}.wal", f"{db}.wal")
+    source = folder / "s.duckdb"
+    db = source if in_place else folder / "run.duckdb"
+    if not in_place:
+        shutil.copy(source, db)
+        if Path(f"{source}.wal").exists():
+            shutil.copy(f"{source}.wal", f"{db}.wal")
     peaks = StagePeaks()
     overrides: dict[str, Any] = {"vectors_in_memory": vectors_in_memory}
     if text_workers is not None:
@@ -131,15 +134,17 @@ def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | N
         with store.connect(db, memory_limit=settings.db_memory_limit) as con:
             run_id = runstore.start_run(con, {"benchmark": "scale_stages"})
             t0 = time.perf_counter()
-            result = pipeline.discover(con, settings, HashedWords(settings.embed_key), SentimentModel(), run_id=run_id)
+            embedder = HashedWords(settings.embed_key)
+            result = pipeline.discover(con, settings, embedder, SentimentModel(), run_id=run_id, full=True)
             discover_s = time.perf_counter() - t0
             peaks.stage, t0 = "write", time.perf_counter()
             runstore.finish_run(con, run_id, result)
             write_s = time.perf_counter() - t0
     finally:
         pipeline._timed = original
-        db.unlink(missing_ok=True)
-        Path(f"{db}.wal").unlink(missing_ok=True)
+        if not in_place:
+            db.unlink(missing_ok=True)
+            Path(f"{db}.wal").unlink(missing_ok=True)
     s = result.stats
     return {
         "segments": s.segments,
@@ -165,7 +170,10 @@ def main(argv: list[str]) -> dict:
     else:
         workers = opts.get("text-workers")
         report = discover_on_copy(
-            Path(argv[1]), int(opts.get("vectors-in-memory", 100_000)), None if workers is None else int(workers)
+            Path(argv[1]),
+            int(opts.get("vectors-in-memory", 100_000)),
+            None if workers is None else int(workers),
+            in_place="in-place" in opts,
         )
     entry = {**header("benchmarks.scale_stages", argv), **report}
     print(json.dumps(entry, indent=1))

@@ -212,3 +212,5 @@ def test_scale_stages_builds_a_store_once_and_discovers_on_a_copy(tmp_path, monk
     assert report["vectors_read"] > 400  # read in passes from the scratch file, not held
     assert {"load", "cluster", "sentiment", "feedback_type", "name"} <= set(report["stage_seconds"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["items.jsonl", "s.duckdb"]  # the copy is gone
+    again = discover_on_copy(tmp_path, vectors_in_memory=50, text_workers=1, in_place=True)
+    assert again["themes"] == report["themes"]  # a full run again, on the store itself
