@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -68,6 +68,9 @@ from painpoints.discovery.scoring import (
 from painpoints.discovery.settings import Settings
 from painpoints.discovery.textpool import text_pool
 from painpoints.discovery.vectors import centroids
+
+if TYPE_CHECKING:  # ray is imported only when engine = "ray"
+    from painpoints.discovery.ray_engine import RayTextMap
 
 log = logging.getLogger(__name__)
 AREA_MATCH = 0.8  # cosine an area's centroid needs to last run's to keep its id (as themes' match_threshold)
@@ -139,7 +142,8 @@ def discover(
         data, state, mode, reason = load(con, settings, full)
     with _timed(seconds, "cluster"):
         found = identify(data, state, mode, settings, clusterer or default_clusterer(settings))
-    with text_pool(settings.text_workers):  # the per-text rules of both stages, on every CPU
+    mapper = ray_text_map(settings)
+    with text_pool(settings.text_workers, mapper):  # the per-text rules of both stages, on every CPU
         with _timed(seconds, "sentiment"):
             sentiment_key = getattr(sentiment.fit(), "key_", None)  # its weights' digest: a new model rescores all
             kept_sentiment = kept_sentiments(data, state, sentiment_key) if mode == "incremental" else None
@@ -182,8 +186,19 @@ def discover(
     result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds), areas)
     result.stats.vectors_read = getattr(data.vectors, "rows_read", len(data.vectors))
     result.stats.sentiment_model = sentiment_key
+    if mapper is not None:
+        result.stats.scoring_engine, result.stats.scoring_workers = "ray", len(mapper.workers_used)
     result.embeddings = caches.new_embeddings()
     return result
+
+
+def ray_text_map(settings: Settings) -> RayTextMap | None:
+    """With ``engine = "ray"``, the scoring stages' per-text rules go to the cluster (``RayTextMap``)."""
+    if settings.engine != "ray":
+        return None
+    from painpoints.discovery.ray_engine import RayEngine, RayTextMap
+
+    return RayTextMap(RayEngine.from_settings(settings))
 
 
 def load(

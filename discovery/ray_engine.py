@@ -220,3 +220,34 @@ def _embed_shard(model: WorkerModel, texts: list[str], cpus: int, gpus: float) -
     embedder = _worker_embedder(model, cpus, "cuda" if gpus else "cpu")
     vectors = np.asarray(embedder.encode(texts), np.float32)
     return ray.get_runtime_context().get_node_id(), os.getpid(), vectors
+
+
+class RayTextMap:
+    """The per-text rules of a run's scoring stages (VADER, the feedback-type cues: pure Python, most of
+    a big run's sentiment and typing time) as Ray tasks, one per ``textpool`` chunk of 4,096 texts: a
+    ``textpool.Mapper``. The driver sends texts and gets plain tuples or strings back, a block at a time
+    (``map_texts`` is called per 65,536-row block), and keeps the vector maths, one matrix product a
+    block. Tasks are retried like embedding shards when a worker or node dies; the rules are
+    deterministic, so a retried chunk gives the same answer. ``workers_used`` are the (node, pid) pairs
+    that ran a chunk, for ``runs.stats``."""
+
+    def __init__(self, engine: RayEngine) -> None:
+        self.ray = connect(engine.address)
+        self.task = self.ray.remote(num_cpus=engine.worker_cpus, max_retries=RETRIES, retry_exceptions=False)(
+            _apply_text_rule
+        )
+        self.workers_used: set[tuple[str, int]] = set()
+
+    def map(self, fn: Callable[[list[str]], list[Any]], chunks: list[list[str]]) -> Iterator[list[Any]]:
+        done = self.ray.get([self.task.remote(fn, chunk) for chunk in chunks])
+        self.workers_used.update((node, pid) for node, pid, _ in done)
+        return iter([out for _, _, out in done])
+
+
+def _apply_text_rule(fn: Callable[[list[str]], list[Any]], texts: list[str]) -> tuple[str, int, list[Any]]:
+    """Runs on a Ray worker: ``fn`` (a module-level function, pickled by reference) over one chunk."""
+    import os
+
+    import ray
+
+    return ray.get_runtime_context().get_node_id(), os.getpid(), fn(texts)

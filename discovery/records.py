@@ -262,6 +262,8 @@ class RunStats:
     engine: str = "local"  # where the embed step ran: "local" or "ray"
     engine_workers: int | None = None  # Ray worker processes that embedded a shard (None: local)
     engine_nodes: int | None = None  # Ray nodes they ran on
+    scoring_engine: str = "local"  # where the per-text rules of sentiment and typing ran: "local" or "ray"
+    scoring_workers: int | None = None  # Ray worker processes that ran a chunk of them (None: local)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

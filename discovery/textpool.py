@@ -13,7 +13,11 @@ them, in order. Outside a pool, or for fewer than ``MIN_ROWS`` texts (a nightly 
 segments, every test), ``fn`` runs here: a pool only pays when there is a lot to do. The results are
 the same either way — the functions are deterministic and see the same texts.
 
-Workers are forked, on Linux only: a forked worker starts at once, shares the parent's loaded
+With ``engine = "ray"`` the chunks run as Ray tasks instead (``ray_engine.RayTextMap``, handed to
+``text_pool`` as its ``mapper``): the cluster's CPUs score the texts, the driver keeps the vector
+maths, which is one matrix product a block.
+
+Local workers are forked, on Linux only: a forked worker starts at once, shares the parent's loaded
 lexicon and regexes, and does not re-import the caller's ``__main__`` (spawn and forkserver do, which
 breaks a user's script without an ``if __name__ == "__main__"`` guard). The parent holds DuckDB and
 ONNX Runtime threads when it forks; a worker never touches them — it runs only the pure-Python
@@ -31,13 +35,20 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from itertools import chain
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 MIN_ROWS = 20_000  # fewer texts than this are done in the calling process
 CHUNK_ROWS = 4_096  # texts per task: big enough that pickling is noise, small enough to balance
 
-_POOL: ContextVar[ProcessPoolExecutor | None] = ContextVar("painpoints_text_pool", default=None)
+
+class Mapper(Protocol):
+    """What ``map_texts`` maps chunks with: a ``ProcessPoolExecutor``, or Ray tasks (``ray_engine``)."""
+
+    def map(self, fn: Callable[[list[str]], list[Any]], chunks: list[list[str]]) -> Iterator[list[Any]]: ...
+
+
+_POOL: ContextVar[Mapper | None] = ContextVar("painpoints_text_pool", default=None)
 
 
 def cpu_count() -> int:
@@ -58,11 +69,22 @@ def workers_for(setting: int) -> int:
 
 
 @contextmanager
-def text_pool(workers: int) -> Iterator[None]:
-    """Within the block, ``map_texts`` in this context uses ``workers`` processes (``workers_for``).
-    Processes start on the first big map, not here, and stop when the block ends."""
+def text_pool(workers: int, mapper: Mapper | None = None) -> Iterator[None]:
+    """Within the block, ``map_texts`` in this context uses ``mapper`` when given (Ray tasks), else
+    ``workers`` local processes (``workers_for``). Local processes start on the first big map, not here,
+    and stop when the block ends; an enclosing pool stays the one used."""
+    if _POOL.get() is not None:
+        yield
+        return
+    if mapper is not None:
+        token = _POOL.set(mapper)
+        try:
+            yield
+        finally:
+            _POOL.reset(token)
+        return
     n = workers_for(workers)
-    if n <= 1 or not can_fork() or _POOL.get() is not None:
+    if n <= 1 or not can_fork():
         yield
         return
     pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))

@@ -247,3 +247,31 @@ def test_node_removed_mid_run_its_shards_rerun_on_the_other(cluster, golden_db: 
 def test_gpu_workers_need_the_fp32_model(golden_db: Path) -> None:
     with store.connect(golden_db) as con, pytest.raises(EngineError, match="fp32"):
         embed_missing(con, Embedder(progress=False), RayEngine(worker_gpus=1))
+
+
+def test_scoring_rules_run_as_ray_tasks_with_the_local_results(cluster, golden_db: Path, embedder, monkeypatch) -> None:
+    """With engine = "ray" the per-text rules of sentiment and typing (VADER, the cue regexes) run as
+    Ray tasks on the worker nodes: same assignments, sentiment and types as the local run, and
+    runs.stats says where they ran. (A run maps them only past textpool.MIN_ROWS texts: lowered here.)"""
+    from painpoints.discovery import textpool
+    from painpoints.discovery.pipeline import discover
+    from painpoints.discovery.records import assignment_rows
+    from painpoints.discovery.sentiment import SentimentModel
+    from painpoints.discovery.settings import load_settings
+
+    c, _ = cluster
+    monkeypatch.setattr(textpool, "MIN_ROWS", 1)
+    monkeypatch.setattr(textpool, "CHUNK_ROWS", 64)
+
+    def run(**engine: str):
+        settings = load_settings(db=golden_db, text_workers=1, **engine)
+        with store.connect(golden_db, read_only=True) as con:
+            return discover(con, settings, embedder, SentimentModel(), run_id="r", full=True)
+
+    local, on_ray = run(), run(engine="ray", ray_address=c.address)
+    same = ("segment_id", "theme_id", "sentiment", "sentiment_score", "feedback_type")
+    assert [tuple(getattr(a, f) for f in same) for a in assignment_rows(on_ray.assignments)] == [
+        tuple(getattr(a, f) for f in same) for a in assignment_rows(local.assignments)
+    ]
+    assert local.stats.scoring_engine == "local" and local.stats.scoring_workers is None
+    assert on_ray.stats.scoring_engine == "ray" and on_ray.stats.scoring_workers >= 1
