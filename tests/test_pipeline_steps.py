@@ -331,6 +331,8 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
         "engine",
         "engine_workers",
         "engine_nodes",
+        "scoring_engine",
+        "scoring_workers",
     ]
     assert list(RunStats().as_dict()) == keys
     with_llm = RunStats(llm=LLMStats(requests=3), new_segments=1, new_embeddings=2, extra={"written_by_later": 1})
