@@ -186,7 +186,7 @@ def discover(
     result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds), areas)
     result.stats.vectors_read = getattr(data.vectors, "rows_read", len(data.vectors))
     result.stats.sentiment_model = sentiment_key
-    if mapper is not None:
+    if mapper is not None and mapper.workers_used:  # small runs score here even with engine = "ray"
         result.stats.scoring_engine, result.stats.scoring_workers = "ray", len(mapper.workers_used)
     result.embeddings = caches.new_embeddings()
     return result
