@@ -237,7 +237,8 @@ def _named_queries() -> dict[str, str]:
             if name.strip() in queries:
                 raise StoreError(f"query {name.strip()!r} defined twice in sql/queries/")
             queries[name.strip()] = body.strip().rstrip(";")
-    return queries
+    # a statement may include another (a shared FROM … WHERE) as {{name}}, one level deep
+    return {k: re.sub(r"\{\{(\w+)\}\}", lambda m: queries[m.group(1)], q) for k, q in queries.items()}
 
 
 def sql(name: str) -> str:

@@ -310,3 +310,10 @@ def test_run_input_is_put_in_segment_order_by_the_driver_column_by_column(
     feedback_of = dict(con.execute("SELECT segment_id, feedback_id FROM segments").fetchall())
     assert list(got.text) == [truth[i] for i in ids] and list(got.feedback_id) == [feedback_of[i] for i in ids]
     con.close()
+
+
+def test_named_statements_include_shared_fragments() -> None:
+    """A statement includes a shared FROM … WHERE as {{name}}: the run input's four reads select one window."""
+    window = store.sql("run_window")
+    for name in ("run_input_size", "run_input_rows", "run_input_keys", "run_input_texts"):
+        assert window in store.sql(name) and "{{" not in store.sql(name)

@@ -1,24 +1,28 @@
--- Named statements of discovery/runstore.py: a run's input, the run log, theme state, curation.
+-- Named statements of discovery/runinput.py (a run's input) and discovery/runstore.py (the run log, theme state, curation).
 -- Loaded by store.sql(name); `snapshots`, `assigned`, `calls`, `state`, `events` are Arrow tables
 -- registered for the statement by store.registered().
 
--- name: run_input_size
--- segments with a vector for the model (?1) within window_days (?2, ?3; NULL = all) of the newest item;
--- must select the same rows as run_input_rows and run_input_vectors
--- (the dimension comes from one vector: max(len(e.vector)) read every vector of the window, 15 GB at 10M).
--- "has a vector" is an IN list, not a correlated EXISTS: with the join to feedback, EXISTS ran out of a
--- 100 MB memory_limit on 1M segments (the proportion of 10M to the default 1 GB), IN passes at 100 MB
-SELECT count(*), (SELECT len(vector) FROM embeddings WHERE model = $1 LIMIT 1)
+-- name: run_window
+-- (a fragment the run_input_* statements include) the run's segments: those with a vector for the model ($1) within window_days
+-- ($2, $3; NULL = all) of the newest item. "Has a vector" is an IN list, not a correlated EXISTS: with the
+-- join to feedback, EXISTS ran out of a 100 MB memory_limit on 1M segments (the proportion of 10M to the
+-- default 1 GB), IN passes at 100 MB
 FROM segments s
 JOIN feedback f USING (feedback_id)
 WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
   AND (CAST($2 AS INTEGER) IS NULL
    OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
+      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)))
+
+-- name: run_input_size
+-- the run's segments counted; must select the same rows as run_input_vectors
+-- (the dimension comes from one vector: max(len(e.vector)) read every vector of the window, 15 GB at 10M).
+SELECT count(*), (SELECT len(vector) FROM embeddings WHERE model = $1 LIMIT 1)
+{{run_window}};
 
 -- name: run_input_vectors
 -- the vectors of run_input_rows' segments, unordered (placed by segment_id: an ORDER BY here made DuckDB
--- hold a sorted copy of every vector, by the id's hash: runstore.row_finder); parameters as run_input_size
+-- hold a sorted copy of every vector; by the id's hash: runinput.row_finder); parameters as run_input_size
 SELECT s.segment_id, hash(s.segment_id) AS segment_key, e.vector
 FROM segments s
 JOIN feedback f USING (feedback_id)
@@ -30,12 +34,7 @@ WHERE CAST(? AS INTEGER) IS NULL
 -- name: run_input_texts
 -- the texts of run_input_rows' segments, unordered (placed like run_input_vectors); parameters as run_input_size
 SELECT s.segment_id, hash(s.segment_id) AS segment_key, s.text
-FROM segments s
-JOIN feedback f USING (feedback_id)
-WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
-  AND (CAST($2 AS INTEGER) IS NULL
-   OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
+{{run_window}};
 
 -- name: run_id_hashes
 -- the hash run_input_vectors gives each segment id, for the run's ids (registered as run_ids)
@@ -43,26 +42,16 @@ SELECT row, hash(segment_id) AS segment_key FROM run_ids;
 
 -- name: run_input_rows
 -- the run's segments, without their vectors (run_input_vectors, or read on demand by an incremental run);
--- parameters as run_input_size. Unordered: runstore.load_run_input orders them by segment_id itself (this
+-- parameters as run_input_size. Unordered: runinput.load_run_input orders them by segment_id itself (this
 -- ORDER BY, and the join where a semi-join suffices, ran out of a 200 MB memory_limit on 600k segments)
 SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating
-FROM segments s
-JOIN feedback f USING (feedback_id)
-WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
-  AND (CAST($2 AS INTEGER) IS NULL
-   OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
+{{run_window}};
 
 -- name: run_input_keys
 -- run_input_rows without the texts: past vectors_in_memory segments a run reads a text when a step needs
 -- it (columns.StoredTexts); parameters and order as run_input_rows
 SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.content_hash, f.rating
-FROM segments s
-JOIN feedback f USING (feedback_id)
-WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
-  AND (CAST($2 AS INTEGER) IS NULL
-   OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)));
+{{run_window}};
 
 -- name: insert_run
 INSERT INTO runs (run_id, started_at, status, flow_run_id, params)
