@@ -220,11 +220,9 @@ def load(
     if mode == "full":  # every vector in one pass: into memory, or past vectors_in_memory a scratch file
         n, dim = data.vectors.shape
         out = None if n <= settings.vectors_in_memory else FileVectors(n, dim)
-        data.vectors = runinput.read_vectors(
-            con, data.segment_id, settings.embed_key, settings.window_days, dim, out=out
-        )
+        data.vectors = runinput.read_vectors(con, data.content_hash, settings.embed_key, dim, out=out)
         if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
-            data.text = runinput.read_texts(con, data.segment_id, settings.embed_key, settings.window_days)
+            data.text = runinput.read_texts(con, data.segment_id)
         return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason

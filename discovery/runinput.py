@@ -8,7 +8,7 @@ its segment id: DuckDB's sorts of the window ran out of a 200 MB ``memory_limit`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -77,7 +77,7 @@ def load_run_input(
                 f"run input changed while loading: counted {n} segments, read {len(columns['segment_id'])}"
             )
         if vectors:
-            array = read_vectors(con, columns["segment_id"], model, window_days, dim or 0, batch_rows)
+            array = read_vectors(con, columns["content_hash"], model, dim or 0, batch_rows)
             return RunInput(**columns, vectors=array)
     lazy = StoredVectors(columns["content_hash"], dim or 0, model, partial(segmentstore.cached_vectors, con))
     return RunInput(**columns, vectors=lazy)  # type: ignore[arg-type]  # an array stand-in
@@ -114,51 +114,40 @@ def _taken(array: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
 
 def read_vectors(
     con: duckdb.DuckDBPyConnection,
-    segment_ids: Sequence[str],
+    content_hashes: Sequence[str],
     model: str,
-    window_days: int | None,
     dim: int,
     batch_rows: int = 65_536,
     out: Any = None,
 ) -> Any:
-    """The vectors of ``segment_ids`` (a run's rows, ``load_run_input``), row i for segment i, read in
-    one unordered pass over the run's window into ``out`` (default: a new array; a full run past
-    ``vectors_in_memory`` passes a ``lazy_vectors.FileVectors``). Segments stored since those rows were
-    read are not this run's and are skipped; a row left without a vector is an error, never a zero vector."""
-    ids = whole(to_arrow(segment_ids, pa.string(), len(segment_ids)))
-    out = np.empty((len(ids), dim), np.float32) if out is None else out
-    filled = np.zeros(len(ids), dtype=bool)
-    params = [model, window_days or None, window_days or None]
-    find = row_finder(con, ids)
-    for batch in store_arrow_reader(con, sql("run_input_vectors"), params, batch_rows):
-        rows = find(batch.column("segment_id"), batch.column("segment_key"))
-        ours = rows >= 0
+    """The vectors of a run's rows (their ``content_hashes``, ``load_run_input``), row i for row i's
+    text, in one pass over the model's embedding cache into ``out`` (default: a new array; a full run
+    past ``vectors_in_memory`` passes a ``lazy_vectors.FileVectors``). A plain scan, no join: at 10M
+    segments the join of segments, items and cache built its hash table on the 15 GB of vectors and ran
+    out of the 1 GB ``db_memory_limit``. A row left without a vector is an error, never a zero vector."""
+    index = KeyIndex(con, whole(to_arrow(content_hashes, pa.string(), len(content_hashes))))
+    out = np.empty((len(index), dim), np.float32) if out is None else out
+    filled = np.zeros(len(index), dtype=bool)
+    for batch in store_arrow_reader(con, sql("model_vectors"), [model], batch_rows):
+        at, rows = index.find(batch.column("key"), batch.column("key_hash"))
         values = batch.column("vector").flatten().to_numpy(zero_copy_only=False).reshape(batch.num_rows, -1)
-        out[rows[ours]] = values[ours]
-        filled[rows[ours]] = True
+        out[rows] = values[at]
+        filled[rows] = True
     _all_read(filled, "vector")
     return out
 
 
 def read_texts(
-    con: duckdb.DuckDBPyConnection,
-    segment_ids: Sequence[str],
-    model: str,
-    window_days: int | None,
-    batch_rows: int = 65_536,
-    directory: str | None = None,
+    con: duckdb.DuckDBPyConnection, segment_ids: Sequence[str], batch_rows: int = 65_536, directory: str | None = None
 ) -> FileTexts:
-    """The texts of ``segment_ids`` (a run's rows) in one unordered pass into a scratch file
-    (``columns.FileTexts``): a full run past ``vectors_in_memory`` reads them there in blocks."""
-    ids = whole(to_arrow(segment_ids, pa.string(), len(segment_ids)))
-    out = FileTexts(len(ids), directory)
-    find = row_finder(con, ids)
-    for batch in store_arrow_reader(
-        con, sql("run_input_texts"), [model, window_days or None, window_days or None], batch_rows
-    ):
-        rows = find(batch.column("segment_id"), batch.column("segment_key"))
-        ours = rows >= 0
-        out[rows[ours]] = batch.column("text").filter(pa.array(ours))
+    """The texts of a run's rows (their ``segment_ids``) in one pass over the segments into a scratch
+    file (``columns.FileTexts``): a full run past ``vectors_in_memory`` reads them there in blocks."""
+    index = KeyIndex(con, whole(to_arrow(segment_ids, pa.string(), len(segment_ids))))
+    out = FileTexts(len(index), directory)
+    for batch in store_arrow_reader(con, sql("segment_texts_all"), [], batch_rows):
+        at, rows = index.find(batch.column("key"), batch.column("key_hash"))
+        if len(rows):
+            out[rows] = batch.column("text").take(pa.array(at))
     _all_read(out.placed(), "text")
     return out
 
@@ -170,34 +159,33 @@ def _all_read(filled: np.ndarray, what: str) -> None:
         )
 
 
-Finder = Callable[[pa.Array, pa.Array], np.ndarray]  # (batch ids, their hashes) → run row of each, -1 if none
+class KeyIndex:
+    """The run's rows by a string key (segment id, content hash; several rows may share one), found by
+    DuckDB's 64-bit ``hash`` of the key, which the scanned batches bring along: a binary search in the
+    run's sorted hashes, then the keys compared, so a hash two keys share costs a comparison, never a
+    wrong row. ``pc.index_in`` against 10M ids rebuilt its hash set for every batch, 1.8–3.4 s each."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, keys: pa.Array) -> None:
+        self.keys = keys
+        with registered(con, run_keys=pa.table({"key": keys, "row": pa.array(np.arange(len(keys)))})):
+            tbl = fetch_arrow(con.execute(sql("run_key_hashes")))
+        hashes = np.empty(len(keys), np.uint64)
+        hashes[tbl.column("row").to_numpy()] = tbl.column("key_hash").to_numpy()
+        self.order = np.argsort(hashes, kind="stable")
+        self.ranked = hashes[self.order]
 
-def row_finder(con: duckdb.DuckDBPyConnection, ids: pa.Array) -> Finder:
-    """Where each segment of a batch sits among the run's ``ids``, by DuckDB's 64-bit ``hash`` of the id
-    (the batch brings it along): a binary search in the run's sorted hashes, then the ids compared.
-    ``pc.index_in`` against 10M ids rebuilt its hash set for every batch, 1.8–3.4 s each (~150 batches).
-    Where two ids share a hash, it is the exact lookup by id after all."""
+    def __len__(self) -> int:
+        return len(self.keys)
 
-    def by_id(batch_ids: pa.Array, _: pa.Array | None = None) -> np.ndarray:
-        at = pc.index_in(batch_ids, value_set=ids)
-        return pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-    with registered(con, run_ids=pa.table({"segment_id": ids, "row": pa.array(np.arange(len(ids)))})):
-        tbl = fetch_arrow(con.execute(sql("run_id_hashes")))
-    keys = np.empty(len(ids), np.uint64)
-    keys[tbl.column("row").to_numpy()] = tbl.column("segment_key").to_numpy()
-    order = np.argsort(keys, kind="stable")
-    ranked = keys[order]
-    if not len(ids) or (ranked[1:] == ranked[:-1]).any():
-        return by_id
-
-    def by_hash(batch_ids: pa.Array, batch_keys: pa.Array) -> np.ndarray:
-        wanted = batch_keys.to_numpy(zero_copy_only=False).astype(np.uint64)
-        at = np.minimum(np.searchsorted(ranked, wanted), len(ranked) - 1)
-        rows = np.where(ranked[at] == wanted, order[at], -1)
-        hit = rows >= 0
-        same = pc.equal(ids.take(pa.array(rows[hit])), batch_ids.filter(pa.array(hit)))
-        return rows if pc.all(same).as_py() is not False else by_id(batch_ids)  # another id hashed like ours
-
-    return by_hash
+    def find(self, batch_keys: pa.Array, batch_hashes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """``(at, rows)``: every run row whose key is in the batch, and the batch position of its key."""
+        wanted = batch_hashes.to_numpy(zero_copy_only=False).astype(np.uint64)
+        lo = np.searchsorted(self.ranked, wanted, "left")
+        count = np.searchsorted(self.ranked, wanted, "right") - lo
+        at = np.repeat(np.arange(len(wanted)), count)
+        first = np.repeat(lo, count) + np.arange(len(at)) - np.repeat(np.cumsum(count) - count, count)
+        rows = self.order[first]
+        if not len(rows):
+            return at, rows
+        same = pc.equal(self.keys.take(pa.array(rows)), batch_keys.take(pa.array(at))).to_numpy(zero_copy_only=False)
+        return at[same], rows[same]

@@ -145,27 +145,28 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     assert few.segment_id == whole.segment_id and few.content_hash == whole.content_hash
     assert few.text.take([5, 0]) == [whole.text[5], whole.text[0]] and list(few.text) == list(whole.text)
     assert not isinstance(runinput.load_run_input(con, "m", texts_in_memory=len(texts)).text, StoredTexts)
-    # vectors are read unordered and placed by segment: any order of rows, a subset (segments stored
-    # since the rows were read are skipped), never a row without its vector
-    ids = whole.segment_id
-    assert np.array_equal(runinput.read_vectors(con, ids[::-1], "m", None, 4), whole.vectors[::-1])
-    assert np.array_equal(runinput.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
+    # vectors are read in one unordered scan of the cache and placed by content hash: any order of rows,
+    # a subset, rows that share a text, never a row without its vector
+    ids, hashes = whole.segment_id, whole.content_hash
+    assert np.array_equal(runinput.read_vectors(con, hashes[::-1], "m", 4), whole.vectors[::-1])
+    assert np.array_equal(runinput.read_vectors(con, hashes[:3], "m", 4, batch_rows=2), whole.vectors[:3])
+    twice = runinput.read_vectors(con, [hashes[1], hashes[0], hashes[1]], "m", 4, batch_rows=2)
+    assert np.array_equal(twice, whole.vectors[[1, 0, 1]])
     with pytest.raises(store.StoreError, match="1 of 22 segments lost their vector"):
-        runinput.read_vectors(con, [*ids, "no-such-segment"], "m", None, 4)
+        runinput.read_vectors(con, [*hashes, "no-such-hash"], "m", 4)
     # a full run past vectors_in_memory: the same rows into a scratch file, read back in any order
-    spilled = runinput.read_vectors(con, ids[::-1], "m", None, 4, batch_rows=5, out=FileVectors(len(ids), 4))
+    spilled = runinput.read_vectors(con, hashes[::-1], "m", 4, batch_rows=5, out=FileVectors(len(ids), 4))
     assert isinstance(spilled, FileVectors) and np.array_equal(np.asarray(spilled), whole.vectors[::-1])
-    assert np.array_equal(spilled[[2, 0, 2]], whole.vectors[::-1][[2, 0, 2]]) and np.array_equal(
-        spilled[-1], whole.vectors[0]
-    )
-    texts = runinput.read_texts(con, ids[::-1], "m", None, batch_rows=4)
+    assert np.array_equal(spilled[[2, 0, 2]], whole.vectors[::-1][[2, 0, 2]])
+    assert np.array_equal(spilled[-1], whole.vectors[0])
+    texts = runinput.read_texts(con, ids[::-1], batch_rows=4)
     assert isinstance(texts, FileTexts) and list(texts) == list(whole.text)[::-1]
     assert texts.take([5, 0, 5]) == [whole.text[-6], whole.text[-1], whole.text[-6]] and texts[-1] == whole.text[0]
     with pytest.raises(store.StoreError, match="1 of 22 segments lost their text"):
-        runinput.read_texts(con, [*ids, "no-such-segment"], "m", None)
-    # rows are found by the ids' hashes; ids that share one (forced here) are looked up by id instead
-    monkeypatch.setattr(np, "argsort", lambda a, kind=None: np.zeros(len(a), np.int64))
-    assert np.array_equal(runinput.read_vectors(con, ids[:3], "m", None, 4, batch_rows=2), whole.vectors[:3])
+        runinput.read_texts(con, [*ids, "no-such-segment"])
+    # keys whose 64-bit hashes collide (forced here: every key hashes alike) still find only their own rows
+    monkeypatch.setattr(np, "searchsorted", lambda a, v, side="left": np.full(len(v), 0 if side == "left" else len(a)))
+    assert np.array_equal(runinput.read_vectors(con, hashes[:3], "m", 4, batch_rows=2), whole.vectors[:3])
     con.close()
 
 
@@ -313,7 +314,7 @@ def test_run_input_is_put_in_segment_order_by_the_driver_column_by_column(
 
 
 def test_named_statements_include_shared_fragments() -> None:
-    """A statement includes a shared FROM … WHERE as {{name}}: the run input's four reads select one window."""
+    """A statement includes a shared FROM … WHERE as {{name}}: the run input's reads select one window."""
     window = store.sql("run_window")
-    for name in ("run_input_size", "run_input_rows", "run_input_keys", "run_input_texts"):
+    for name in ("run_input_size", "run_input_rows", "run_input_keys"):
         assert window in store.sql(name) and "{{" not in store.sql(name)

@@ -15,33 +15,27 @@ WHERE s.content_hash IN (SELECT content_hash FROM embeddings WHERE model = $1)
       >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST($3 AS INTEGER)))
 
 -- name: run_input_size
--- the run's segments counted; must select the same rows as run_input_vectors
+-- the run's segments counted
 -- (the dimension comes from one vector: max(len(e.vector)) read every vector of the window, 15 GB at 10M).
 SELECT count(*), (SELECT len(vector) FROM embeddings WHERE model = $1 LIMIT 1)
 {{run_window}};
 
--- name: run_input_vectors
--- the vectors of run_input_rows' segments, unordered (placed by segment_id: an ORDER BY here made DuckDB
--- hold a sorted copy of every vector; by the id's hash: runinput.row_finder); parameters as run_input_size
-SELECT s.segment_id, hash(s.segment_id) AS segment_key, e.vector
-FROM segments s
-JOIN feedback f USING (feedback_id)
-JOIN embeddings e ON e.content_hash = s.content_hash AND e.model = ?
-WHERE CAST(? AS INTEGER) IS NULL
-   OR coalesce(f.created_at, f.ingested_at)
-      >= (SELECT max(coalesce(created_at, ingested_at)) FROM feedback) - to_days(CAST(? AS INTEGER));
+-- name: model_vectors
+-- every cached vector of the model (?), unordered: runinput.read_vectors places them on the run's rows by
+-- content hash (key) and its DuckDB hash (key_hash). A plain scan: the join with segments and feedback built
+-- its hash table on the vectors (15 GB at 10M) and ran out of the 1 GB memory_limit
+SELECT content_hash AS key, hash(content_hash) AS key_hash, vector FROM embeddings WHERE model = ?;
 
--- name: run_input_texts
--- the texts of run_input_rows' segments, unordered (placed like run_input_vectors); parameters as run_input_size
-SELECT s.segment_id, hash(s.segment_id) AS segment_key, s.text
-{{run_window}};
+-- name: segment_texts_all
+-- every segment's text, unordered: runinput.read_texts keeps the run's, placed by segment id (key, key_hash)
+SELECT segment_id AS key, hash(segment_id) AS key_hash, text FROM segments;
 
--- name: run_id_hashes
--- the hash run_input_vectors gives each segment id, for the run's ids (registered as run_ids)
-SELECT row, hash(segment_id) AS segment_key FROM run_ids;
+-- name: run_key_hashes
+-- DuckDB's hash of each of the run's keys (registered as run_keys), as model_vectors and segment_texts_all give it
+SELECT row, hash(key) AS key_hash FROM run_keys;
 
 -- name: run_input_rows
--- the run's segments, without their vectors (run_input_vectors, or read on demand by an incremental run);
+-- the run's segments, without their vectors (runinput.read_vectors, or read on demand by an incremental run);
 -- parameters as run_input_size. Unordered: runinput.load_run_input orders them by segment_id itself (this
 -- ORDER BY, and the join where a semi-join suffices, ran out of a 200 MB memory_limit on 600k segments)
 SELECT s.segment_id, s.feedback_id, f.source, f.created_at, s.text, s.content_hash, f.rating
