@@ -137,9 +137,11 @@ def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | N
             embedder = HashedWords(settings.embed_key)
             result = pipeline.discover(con, settings, embedder, SentimentModel(), run_id=run_id, full=True)
             discover_s = time.perf_counter() - t0
-            peaks.stage, t0 = "write", time.perf_counter()
+        print(f"discover {discover_s:.0f} s", result.stats.seconds, dict(peaks.peaks), file=sys.stderr, flush=True)
+        peaks.stage, t0 = "write", time.perf_counter()
+        with store.connect(db, memory_limit=settings.db_memory_limit) as con:  # as the flow's write task does
             runstore.finish_run(con, run_id, result)
-            write_s = time.perf_counter() - t0
+        write_s = time.perf_counter() - t0
     finally:
         pipeline._timed = original
         if not in_place:
