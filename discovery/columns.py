@@ -193,8 +193,7 @@ class FileTexts(StoredTexts):
     the call only, so the pages touched do not stay in the process's resident memory."""
 
     def __init__(self, n: int, directory: str | None = None) -> None:
-        super().__init__(hashes=[] * 0, lookup=lambda hashes: {})
-        self._n = n
+        super().__init__(hashes=[], lookup=lambda hashes: {})  # no hashes: every read is from the file
         self._file = tempfile.TemporaryFile(dir=directory)
         self._writer: Any = pa.ipc.new_file(self._file, pa.schema([("text", pa.large_string())]))
         self._batch = np.full(n, -1, np.int64)  # row → its batch in the file, -1 = not placed
