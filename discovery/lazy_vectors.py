@@ -161,10 +161,6 @@ class FileVectors:
         out = self[:]
         return out if dtype is None else out.astype(dtype)
 
-    def close(self) -> None:
-        """Free the scratch file's disk space now (else when the object or the process goes)."""
-        self._file.close()
-
 
 class RowView:
     """Rows ``rows`` of ``X`` (a ``StoredVectors``) as an array-like that reads only what is indexed:

@@ -210,8 +210,8 @@ def load(
     run then reads every vector in one pass, an incremental one reads them as its stages index them
     (new text, leftovers, the themes it re-measures: ``lazy_vectors``) and keeps at most
     ``vectors_in_memory`` of them. Past that many segments a full run's pass writes the vectors to a
-    scratch file in row order (``FileVectors``) that its stages read in blocks, and the texts too are
-    read as the stages take them (``columns.StoredTexts``)."""
+    scratch file in row order (``FileVectors``) that its stages read in blocks, and its texts to another
+    (``columns.FileTexts``); an incremental run reads texts as its stages take them (``StoredTexts``)."""
     state = runstore.load_theme_state(con)
     data = runinput.load_run_input(
         con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
