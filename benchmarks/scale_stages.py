@@ -10,17 +10,22 @@ stage (``pipeline._timed``: load, cluster, sentiment, feedback_type, carve, rank
 Run:
     python -m benchmarks.scale_stages build N DIR        # items (benchmarks.scale's build) → DIR/s.duckdb
     python -m benchmarks.scale_stages discover DIR [--vectors-in-memory=100000] [--text-workers=0]
-        [--in-place] [--write]               # a full run on a copy of DIR/s.duckdb (removed after) or on it
+        [--in-place] [--write] [--keep-result=FILE]   # a full run on a copy of DIR/s.duckdb (removed after) or on it
+    python -m benchmarks.scale_stages write DIR FILE [--write]   # write a kept result into DIR/s.duckdb
 
 Each command runs in this process: start it on its own (``discover`` reports ``ru_maxrss`` and the
-sampled peaks of this process only). ``--write`` merges the discover report into
-``benchmarks/scale_stages.json`` under its segment count. The copy needs the store's size again on disk,
-and a full run past ``vectors_in_memory`` writes ~1.7 KB a segment of scratch files under ``TMPDIR``.
+sampled peaks of this process only). ``--keep-result=FILE`` pickles the run id and the discovery result
+instead of writing it (use it with ``--in-place``); ``write`` writes it then, and can be timed or debugged
+alone on copies of the store: at 10M a run takes ~36 min and its write about a minute. ``--write`` merges
+the report into ``benchmarks/scale_stages.json`` under its segment count (``write``'s under the key
+``"write"`` of that entry). The copy needs the store's size again on disk, and a full run past
+``vectors_in_memory`` writes ~1.7 KB a segment of scratch files under ``TMPDIR``.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import resource
 import shutil
 import sys
@@ -109,7 +114,13 @@ class StagePeaks:
         return timed
 
 
-def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | None, in_place: bool = False) -> dict:
+def discover_on_copy(
+    folder: Path,
+    vectors_in_memory: int,
+    text_workers: int | None,
+    in_place: bool = False,
+    keep_result: Path | None = None,
+) -> dict:
     """A full discovery run and its write on a copy of ``folder/s.duckdb`` (the copy is removed after), or
     with ``in_place`` on the store itself (no copy of a 20 GB store; each run adds its result to it)."""
     from benchmarks.scale import HashedWords
@@ -138,10 +149,15 @@ def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | N
             result = pipeline.discover(con, settings, embedder, SentimentModel(), run_id=run_id, full=True)
             discover_s = time.perf_counter() - t0
         print(f"discover {discover_s:.0f} s", result.stats.seconds, dict(peaks.peaks), file=sys.stderr, flush=True)
-        peaks.stage, t0 = "write", time.perf_counter()
-        with store.connect(db, memory_limit=settings.db_memory_limit) as con:  # as the flow's write task does
-            runstore.finish_run(con, run_id, result)
-        write_s = time.perf_counter() - t0
+        write_s = None
+        if keep_result is not None:  # written later by ``write``
+            with keep_result.open("wb") as f:
+                pickle.dump((run_id, result), f, protocol=5)
+        else:
+            peaks.stage, t0 = "write", time.perf_counter()
+            with store.connect(db, memory_limit=settings.db_memory_limit) as con:  # as the flow's write task does
+                runstore.finish_run(con, run_id, result)
+            write_s = round(time.perf_counter() - t0, 1)
     finally:
         pipeline._timed = original
         if not in_place:
@@ -153,7 +169,7 @@ def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | N
         "vectors_in_memory": vectors_in_memory,
         "text_workers": settings.text_workers,
         "discover_seconds": round(discover_s, 1),
-        "write_seconds": round(write_s, 1),
+        "write_seconds": write_s,
         "stage_seconds": s.seconds,
         "stage_peak_rss_mb": {k: round(v) for k, v in peaks.peaks.items()},
         "peak_rss_mb": _maxrss(),
@@ -163,12 +179,34 @@ def discover_on_copy(folder: Path, vectors_in_memory: int, text_workers: int | N
     }
 
 
+def write_kept(folder: Path, kept: Path) -> dict:
+    """``runstore.finish_run`` of a result ``discover --in-place --keep-result`` kept, on a fresh
+    connection as the flow's write task does; its time and peak RSS. The run must still be unwritten."""
+    from painpoints.discovery import runstore, store
+    from painpoints.discovery.settings import load_settings
+
+    with kept.open("rb") as f:
+        run_id, result = pickle.load(f)
+    settings = load_settings(db=folder / "s.duckdb")
+    loaded_mb, t0 = _maxrss(), time.perf_counter()
+    with store.connect(folder / "s.duckdb", memory_limit=settings.db_memory_limit) as con:
+        runstore.finish_run(con, run_id, result)
+    return {
+        "segments": result.stats.segments,
+        "write_seconds": round(time.perf_counter() - t0, 1),
+        "loaded_rss_mb": loaded_mb,
+        "peak_rss_mb": _maxrss(),
+    }
+
+
 def main(argv: list[str]) -> dict:
-    if len(argv) < 2 or argv[0] not in ("build", "discover"):
+    if len(argv) < 2 or argv[0] not in ("build", "discover", "write"):
         raise SystemExit(__doc__)
     opts = options(argv)
     if argv[0] == "build":
         report = build_store(int(argv[1]), Path(argv[2]))
+    elif argv[0] == "write":
+        report = write_kept(Path(argv[1]), Path(argv[2]))
     else:
         workers = opts.get("text-workers")
         report = discover_on_copy(
@@ -176,12 +214,14 @@ def main(argv: list[str]) -> dict:
             int(opts.get("vectors-in-memory", 100_000)),
             None if workers is None else int(workers),
             in_place="in-place" in opts,
+            keep_result=Path(opts["keep-result"]) if "keep-result" in opts else None,
         )
     entry = {**header("benchmarks.scale_stages", argv), **report}
     print(json.dumps(entry, indent=1))
-    if argv[0] == "discover" and "write" in opts:
+    if argv[0] != "build" and "write" in opts:  # a kept result's write goes beside its discover entry
         saved = json.loads(OUT.read_text()) if OUT.exists() else {}
-        saved[str(report["segments"])] = entry
+        key = str(report["segments"])
+        saved[key] = {**saved.get(key, {}), "write": entry} if argv[0] == "write" else entry
         OUT.write_text(json.dumps(saved, indent=1) + "\n")
     return entry
 

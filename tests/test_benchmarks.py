@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
+
 import benchmarks.report as report
 from benchmarks.common import measured
 
@@ -200,7 +202,7 @@ def test_scale_stages_builds_a_store_once_and_discovers_on_a_copy(tmp_path, monk
     """``benchmarks.scale_stages``: the store is built once and kept, each discover runs on a copy that
     is removed after, past vectors_in_memory (scratch files), and reports every stage's time."""
     import benchmarks.scale as scale
-    from benchmarks.scale_stages import build_store, discover_on_copy
+    from benchmarks.scale_stages import build_store, discover_on_copy, write_kept
 
     monkeypatch.setattr(
         scale, "pool", lambda: [f"the app crashes on screen {i} when I pay with card {i % 7}" for i in range(400)]
@@ -214,3 +216,14 @@ def test_scale_stages_builds_a_store_once_and_discovers_on_a_copy(tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["items.jsonl", "s.duckdb"]  # the copy is gone
     again = discover_on_copy(tmp_path, vectors_in_memory=50, text_workers=1, in_place=True)
     assert again["themes"] == report["themes"]  # a full run again, on the store itself
+    kept = tmp_path / "result.pkl"
+    third = discover_on_copy(tmp_path, vectors_in_memory=50, text_workers=1, in_place=True, keep_result=kept)
+    assert third["write_seconds"] is None  # kept, not written: the in-place run above is the only one stored
+    runs = "SELECT count(*) FROM runs WHERE status = 'success'"
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        assert con.execute(runs).fetchone() == (1,)
+    written = write_kept(tmp_path, kept)
+    assert written["segments"] == 400 and written["write_seconds"] >= 0
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        assert con.execute(runs).fetchone() == (2,)
+        assert con.execute("SELECT count(*) FROM current_assignments").fetchone() == (400,)

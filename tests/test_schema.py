@@ -102,14 +102,22 @@ def test_named_statements() -> None:
         store.sql("no_such_statement")
 
 
+def _store_at(db: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """A database as a release at schema ``version`` left it."""
+    old = duckdb.connect(str(db))
+    for _, _, ddl in store.migrations()[:version]:
+        old.execute(ddl)
+    old.execute(store.SCHEMA_VERSION_DDL)
+    old.executemany(
+        "INSERT INTO schema_version VALUES (?, ?, now())", [(v, n) for v, n, _ in store.migrations()[:version]]
+    )
+    return old
+
+
 def test_the_assignments_log_loses_its_key_and_keeps_its_rows(db: Path) -> None:
     """Migration 011 rebuilds `assignments` without its primary key (a 10M-segment write held an index
     entry per segment until COMMIT): rows, columns and the views over it stay."""
-    old = duckdb.connect(str(db))
-    for _, _, ddl in store.migrations()[:10]:
-        old.execute(ddl)
-    old.execute(store.SCHEMA_VERSION_DDL)
-    old.executemany("INSERT INTO schema_version VALUES (?, ?, now())", [(v, n) for v, n, _ in store.migrations()[:10]])
+    old = _store_at(db, 10)
     old.execute(
         "INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score, feedback_type) "
         "VALUES ('r1', 's1', 'T001', 'cluster', 'negative', -0.5, 'problem')"
@@ -125,4 +133,37 @@ def test_the_assignments_log_loses_its_key_and_keeps_its_rows(db: Path) -> None:
         keys = "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'assignments'"
         assert "PRIMARY KEY" not in {k for (k,) in con.execute(keys).fetchall()}
         assert con.execute("SELECT run_id, feedback_type FROM assignments").fetchall() == [("r1", "problem")]
+        assert con.execute("SELECT count(*) FROM feedback_themes").fetchone() == (0,)  # the views still bind
+
+
+def test_the_embedding_cache_and_current_assignments_lose_their_keys(db: Path) -> None:
+    """Migration 012: DuckDB loads a key's whole index into memory_limit at the first write to its table,
+    and a run's write adds its label phrases' vectors to the cache — ~1 GB of index at 10M cached vectors,
+    the whole default limit. Rows, columns and defaults stay; a write loads no index any more."""
+    old = _store_at(db, 11)
+    old.execute("INSERT INTO embeddings (content_hash, model, vector) VALUES ('h1', 'm', [0.5, 0.25])")
+    old.execute(
+        "INSERT INTO current_assignments (segment_id, run_id, theme_id, how, sentiment, sentiment_score) "
+        "VALUES ('s1', 'r1', 'T001', 'cluster', 'negative', -0.5)"
+    )
+    columns = (
+        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_name IN ('embeddings', 'current_assignments') ORDER BY table_name, ordinal_position"
+    )
+    before = old.execute(columns).fetchall()
+    old.close()
+    with store.connect(db) as con:
+        assert store.schema_version(con) == len(store.migrations()) >= 12
+        assert con.execute(columns).fetchall() == before
+        keys = "SELECT DISTINCT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+        assert not {"embeddings", "current_assignments"} & {t for (t,) in con.execute(keys).fetchall()}
+        assert con.execute("SELECT content_hash, vector, created_at IS NOT NULL FROM embeddings").fetchall() == [
+            ("h1", [0.5, 0.25], True)
+        ]
+        assert con.execute("SELECT segment_id, theme_id FROM current_assignments").fetchall() == [("s1", "T001")]
+    with store.connect(db) as con:  # a fresh connection, as a run's write has
+        con.execute("INSERT INTO embeddings (content_hash, model, vector) VALUES ('h2', 'm', [1.0, 0.0])")
+        con.execute("UPDATE current_assignments SET theme_id = 'T002' WHERE segment_id = 's1'")
+        loaded = con.execute("SELECT count(*) FROM duckdb_memory() WHERE tag = 'ART_INDEX' AND memory_usage_bytes > 0")
+        assert loaded.fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM feedback_themes").fetchone() == (0,)  # the views still bind
