@@ -338,6 +338,8 @@ def carve(
 
 def score_themes(data: RunInput, found: Found, scores: Scores, settings: Settings) -> list[ThemeScore]:
     """The pain-point score of every theme index (``discovery.rank``)."""
+    types = scores.feedback_type
+    request = np.fromiter((t == "request" for t in types), bool, len(types)) if types else None
     return rank_themes(
         found.labels,
         scores.sentiment,
@@ -348,7 +350,7 @@ def score_themes(data: RunInput, found: Found, scores: Scores, settings: Setting
         settings.source_weights,
         settings.recent_days,
         rating=data.rating or None,
-        request=np.array([t == "request" for t in scores.feedback_type]) if scores.feedback_type else None,
+        request=request,
     )
 
 

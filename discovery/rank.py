@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 
-from painpoints.discovery.columns import codes
+from painpoints.discovery.columns import as_datetime64, as_float, codes, group_codes
 from painpoints.discovery.records import ThemeScore
 
 MIN_DATED = 0.5  # share of a theme's segments that need a timestamp before trend is computed
@@ -52,20 +52,13 @@ class Windows:
     @classmethod
     def of(cls, created: Sequence[datetime | None], source: Sequence[str], recent_days: int) -> Windows:
         idx, names = codes(source)
-        newest: dict[int, datetime] = {}
-        for s, c in zip(idx.tolist(), created, strict=True):
-            if c is not None and (s not in newest or c > newest[s]):
-                newest[s] = c
-        dated = np.array([c is not None for c in created], dtype=bool)
-        recent = np.array(
-            [
-                c is not None and c > newest[s] - timedelta(days=recent_days)
-                for s, c in zip(idx.tolist(), created, strict=True)
-            ],
-            dtype=bool,
-        )
-        before = dated & ~recent
         n = len(names)
+        at = as_datetime64(created).astype(np.int64)  # µs; NaT is the smallest int64
+        dated = at != np.iinfo(np.int64).min
+        newest = np.full(n, np.iinfo(np.int64).min // 2)  # far from the edge: the subtraction below cannot wrap
+        np.maximum.at(newest, idx[dated], at[dated])  # the newest dated item of each source
+        recent = dated & (at > newest[idx] - recent_days * 86_400_000_000)
+        before = dated & ~recent
         return cls(idx, dated, recent, before, n, np.bincount(idx[recent], minlength=n),
                    np.bincount(idx[before], minlength=n), names)  # fmt: skip
 
@@ -117,10 +110,11 @@ class Ratings:
     @classmethod
     def of(cls, item: np.ndarray, rating: Sequence[float | None]) -> Ratings | None:
         """``item``: each segment's feedback item as a code (``columns.codes``)."""
-        if not any(r is not None for r in rating):
+        per_segment = as_float(rating)
+        if np.isnan(per_segment).all():
             return None
         score = np.full(int(item.max()) + 1 if len(item) else 0, np.nan)
-        score[item] = [np.nan if r is None else float(r) for r in rating]
+        score[item] = per_segment
         return cls(item, score)
 
     def impact(self, theme_mask: np.ndarray) -> tuple[float | None, float | None, int]:
@@ -154,11 +148,11 @@ def rank_themes(
     if len(labels) == 0:
         return []
     windows = Windows.of(created, source, recent_days)
-    item, _ = codes(feedback_id)
+    item = group_codes(feedback_id)
     weight_of = np.array([(source_weights or {}).get(s, 1.0) for s in windows.names], dtype=float)
     segments = _Segments(
         weights=weight_of[windows.source],
-        negative=np.array([s == "negative" for s in sentiment]),
+        negative=np.fromiter((s == "negative" for s in sentiment), bool, len(sentiment)),
         sentiment_score=np.asarray(sentiment_score),
         item=item,
         windows=windows,
@@ -166,7 +160,7 @@ def rank_themes(
         min_trend_items=min_trend_items,
         request=request,
     )
-    rows = [segments.score(t, labels == t) for t in sorted(set(int(x) for x in labels if x >= 0))]
+    rows = [segments.score(int(t), labels == t) for t in np.unique(labels[labels >= 0])]
     rows.sort(key=lambda r: (-r.score, -r.items, r.theme))
     for i, r in enumerate(rows, start=1):
         r.rank = i

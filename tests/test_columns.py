@@ -4,7 +4,7 @@ fraction of the memory (issue 18: a full run's memory must not grow with every s
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -16,14 +16,17 @@ from painpoints.discovery.columns import (
     StoredMap,
     StoredTexts,
     aligned,
+    as_datetime64,
+    as_float,
     codes,
     columns_of,
     count_distinct,
+    group_codes,
     take,
     to_arrow,
     value_counts,
 )
-from painpoints.discovery.rank import rank_themes
+from painpoints.discovery.rank import Windows, rank_themes
 
 
 def chunked(values: list, size: int) -> ArrowColumn:
@@ -52,6 +55,40 @@ def test_codes_and_distinct_agree_with_the_list_versions() -> None:
     assert names == want_names == ["app store", "calls", "zendesk"]
     assert got.tolist() == want.tolist() and [names[c] for c in got.tolist()] == sources
     assert count_distinct(chunked(sources, 4)) == count_distinct(sources) == 3
+
+
+def test_numpy_views_of_columns_keep_nulls_and_groups() -> None:
+    """Timestamps, numbers and ids as numpy arrays, from lists or columns alike: nulls as NaT / NaN,
+    aware times in UTC; ``group_codes`` gives equal ids equal codes (order unspecified)."""
+    times = [datetime(2026, 1, 2, 3), None, datetime(2026, 1, 1)]
+    want = np.array(["2026-01-02T03", "NaT", "2026-01-01"], dtype="datetime64[us]")
+    for got in (as_datetime64(times), as_datetime64(chunked(times, 2))):
+        assert got.dtype == np.dtype("datetime64[us]") and np.array_equal(got, want, equal_nan=True)
+    aware = datetime(2026, 1, 2, 5, tzinfo=UTC).astimezone(datetime.now().astimezone().tzinfo)
+    assert as_datetime64([aware])[0] == np.datetime64("2026-01-02T05", "us")
+    assert np.isnat(as_datetime64([None, None])).all()
+    for got in (as_float([1, None, 2.5]), as_float(chunked([1.0, None, 2.5], 2))):
+        assert np.array_equal(got, [1.0, np.nan, 2.5], equal_nan=True)
+    ids = ["b", "a", "b", "c", "a"]
+    for got in (group_codes(ids), group_codes(chunked(ids, 2))):
+        assert len(set(got.tolist())) == 3 and [got[0], got[1]] == [got[2], got[4]] and got[3] not in got[:3]
+
+
+def test_time_windows_are_each_sources_own() -> None:
+    """``Windows.of`` (arrays) marks what the per-item rule marks: recent when within ``recent_days`` of
+    the newest dated item of its own source, before when dated and older."""
+    rng = np.random.default_rng(1)
+    n, days = 500, 9
+    source = [("app", "tickets", "calls", "undated")[i] for i in rng.integers(0, 4, n)]
+    start = {"app": datetime(2026, 3, 1), "tickets": datetime(2019, 5, 1), "calls": datetime(2026, 1, 1)}
+    created = [None if s == "undated" or rng.random() < 0.2 else start[s] + timedelta(hours=int(rng.integers(0, 2000)))
+               for s in source]  # fmt: skip
+    newest = {s: max(c for c, t in zip(created, source, strict=True) if t == s and c) for s in start}
+    recent = [c is not None and c > newest[s] - timedelta(days=days) for s, c in zip(source, created, strict=True)]
+    for w in (Windows.of(created, source, days), Windows.of(chunked(created, 64), chunked(source, 64), days)):
+        assert w.recent.tolist() == recent and w.dated.tolist() == [c is not None for c in created]
+        assert w.before.tolist() == [c is not None and not r for c, r in zip(created, recent, strict=True)]
+        assert w.names == ["app", "calls", "tickets", "undated"] and w.recent_all[3] == w.before_all[3] == 0
 
 
 def test_to_arrow_keeps_a_column_and_fills_a_missing_one() -> None:
