@@ -206,7 +206,7 @@ class AxisClusterer:
         raw = np.where(X[np.arange(len(X)), axis] >= self.threshold, axis, UNASSIGNED) if len(X) else axis
         ids = sorted({int(a) for a in raw if a >= 0}, key=lambda a: (-int((raw == a).sum()), a))
         self.labels_ = np.array([ids.index(a) if a >= 0 else UNASSIGNED for a in raw], dtype=int)
-        self.how_ = np.where(self.labels_ >= 0, "cluster", "outlier").astype(object)
+        self.how_ = np.array(["outlier", "cluster"], dtype=object)[(self.labels_ >= 0).astype(np.intp)]  # shared strs
         self.centroids_ = centroids(X, self.labels_, len(ids))
         self.min_cluster_size_ = self.min_cluster_size or 2
         return self

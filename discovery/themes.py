@@ -119,7 +119,8 @@ def carry_over(
     centroids = np.stack([_centroid(t) for t in active]) if active else np.zeros((0, X.shape[1]), np.float32)
     radius = np.array([max(threshold, t.radius or 0.0) for t in active])
     theme_of: list[str | None] = [None] * len(segment_ids)
-    how = np.full(len(segment_ids), "outlier", dtype=object)
+    how = np.empty(len(segment_ids), dtype=object)
+    how[:] = "outlier"  # one shared str: np.full(n, "outlier", dtype=object) made n copies (57 B each)
     fresh: list[int] = []
     last_theme, last_hash = aligned(previous, segment_ids, 2)  # (None, None) for a segment new this run
     for i, (h, old_theme, old_hash) in enumerate(zip(hashes, last_theme, last_hash, strict=True)):
