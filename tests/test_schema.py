@@ -136,19 +136,21 @@ def test_the_assignments_log_loses_its_key_and_keeps_its_rows(db: Path) -> None:
         assert con.execute("SELECT count(*) FROM feedback_themes").fetchone() == (0,)  # the views still bind
 
 
-def test_the_embedding_cache_and_current_assignments_lose_their_keys(db: Path) -> None:
-    """Migration 012: DuckDB loads a key's whole index into memory_limit at the first write to its table,
+def test_the_embedding_cache_current_assignments_and_segments_lose_their_keys(db: Path) -> None:
+    """Migrations 012 and 013: DuckDB loads a key's whole index into memory_limit at the first write to its table,
     and a run's write adds its label phrases' vectors to the cache — ~1 GB of index at 10M cached vectors,
     the whole default limit. Rows, columns and defaults stay; a write loads no index any more."""
     old = _store_at(db, 11)
     old.execute("INSERT INTO embeddings (content_hash, model, vector) VALUES ('h1', 'm', [0.5, 0.25])")
+    old.execute("INSERT INTO segments (segment_id, feedback_id, segment, text, content_hash, pii_found) "
+                "VALUES ('f0:000', 'f0', 0, 'app crashes', 'h1', ['email'])")  # fmt: skip
     old.execute(
         "INSERT INTO current_assignments (segment_id, run_id, theme_id, how, sentiment, sentiment_score) "
         "VALUES ('s1', 'r1', 'T001', 'cluster', 'negative', -0.5)"
     )
     columns = (
         "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
-        "WHERE table_name IN ('embeddings', 'current_assignments') ORDER BY table_name, ordinal_position"
+        "WHERE table_name IN ('embeddings', 'current_assignments', 'segments') ORDER BY table_name, ordinal_position"
     )
     before = old.execute(columns).fetchall()
     old.close()
@@ -156,7 +158,8 @@ def test_the_embedding_cache_and_current_assignments_lose_their_keys(db: Path) -
         assert store.schema_version(con) == len(store.migrations()) >= 12
         assert con.execute(columns).fetchall() == before
         keys = "SELECT DISTINCT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
-        assert not {"embeddings", "current_assignments"} & {t for (t,) in con.execute(keys).fetchall()}
+        assert not {"embeddings", "current_assignments", "segments"} & {t for (t,) in con.execute(keys).fetchall()}
+        assert con.execute("SELECT segment_id, pii_found FROM segments").fetchall() == [("f0:000", ["email"])]
         assert con.execute("SELECT content_hash, vector, created_at IS NOT NULL FROM embeddings").fetchall() == [
             ("h1", [0.5, 0.25], True)
         ]
@@ -164,6 +167,8 @@ def test_the_embedding_cache_and_current_assignments_lose_their_keys(db: Path) -
     with store.connect(db) as con:  # a fresh connection, as a run's write has
         con.execute("INSERT INTO embeddings (content_hash, model, vector) VALUES ('h2', 'm', [1.0, 0.0])")
         con.execute("UPDATE current_assignments SET theme_id = 'T002' WHERE segment_id = 's1'")
+        con.execute("INSERT INTO segments (segment_id, feedback_id, segment, text, content_hash) "
+                    "VALUES ('f1:000', 'f1', 0, 'late delivery', 'h2')")  # fmt: skip
         loaded = con.execute("SELECT count(*) FROM duckdb_memory() WHERE tag = 'ART_INDEX' AND memory_usage_bytes > 0")
         assert loaded.fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM feedback_themes").fetchone() == (0,)  # the views still bind
