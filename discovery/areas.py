@@ -30,6 +30,7 @@ import numpy as np
 
 from painpoints.discovery.columns import take
 from painpoints.discovery.label import Encode, ctfidf, related, title, top_phrases
+from painpoints.discovery.lazy_vectors import prefetch
 from painpoints.discovery.themes import fresh_ids, match
 from painpoints.discovery.vectors import row_mean
 
@@ -130,6 +131,7 @@ def name_areas(
     if encode is not None:
         uniq = sorted({p for c in cands for p in c})
         vecs = dict(zip(uniq, np.asarray(encode(uniq)), strict=True)) if uniq else {}
+        prefetch(X, rows)  # every area's sample in one read of the store, not one read an area
         for a in range(n_areas):
             members = rows[seg_area[rows] == a]  # the sample: a large area's vectors are not read whole
             if cands[a] and len(members):

@@ -139,6 +139,32 @@ def as_float(values: Sequence[Any]) -> np.ndarray:
     return array.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
 
 
+def same_values(a: Sequence[Any], b: Sequence[Any]) -> np.ndarray:
+    """Per row, whether ``a`` and ``b`` hold the same non-null string: one Arrow comparison instead of a
+    Python loop over two columns (at 10M segments each element read cost a microsecond and a new str)."""
+    n = len(a)
+    equal = pc.equal(whole(to_arrow(a, pa.string(), n)), whole(to_arrow(b, pa.string(), n)))
+    return np.asarray(equal.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def present(values: Sequence[Any]) -> np.ndarray:
+    """Per row, whether ``values`` holds a value (not None / null)."""
+    array = whole(to_arrow(values, pa.string(), len(values)))
+    return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def shared_objects(values: Sequence[Any], mapping: Callable[[Any], Any], rows: np.ndarray) -> list[Any]:
+    """``[mapping(values[i]) if rows[i] else None for i in ...]`` with ``mapping`` called once per
+    distinct value and one shared Python object per distinct result: at 10M segments a theme id read
+    per segment was a new 54-byte str each (~620 MB for ~300 distinct ids)."""
+    encoded = whole(to_arrow(values, pa.string(), len(values)).dictionary_encode())
+    distinct = encoded.dictionary.to_pylist()
+    result = np.empty(len(distinct) + 1, dtype=object)  # the last slot is None: rows not taken, nulls
+    result[: len(distinct)] = [mapping(v) for v in distinct]
+    index = pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return list(result[np.where(np.asarray(rows, dtype=bool), index, len(distinct))])
+
+
 def to_arrow(values: Sequence[Any] | np.ndarray | None, type: pa.DataType, n: int) -> pa.Array | pa.ChunkedArray:
     """A per-segment column as Arrow for writing: an ``ArrowColumn`` as it is, ``None`` as ``n`` nulls."""
     if values is None:

@@ -20,6 +20,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from painpoints.discovery.columns import take
+from painpoints.discovery.lazy_vectors import prefetch
 from painpoints.discovery.normalize import PLACEHOLDER
 from painpoints.discovery.records import ThemeName
 
@@ -234,26 +235,35 @@ class OfflineLabeler:
                 phrase_vecs = dict(zip(uniq, encode(uniq), strict=True))
         names: list[ThemeName] = []
         used: set[str] = {label.lower() for label in fixed.values()}
-        rng = np.random.default_rng(0)
-        for t in range(n_themes):
-            members = np.flatnonzero(labels == t)
-            size = len(members)
-            if not isinstance(X, np.ndarray) and size > self.quote_pool:  # read a theme's pool, not all of it
-                members = np.sort(rng.choice(members, self.quote_pool, replace=False))
-            name = self._one(
-                cands_per_theme[t],
-                phrase_vecs,
-                centroids[t],
-                take(texts, members),
-                X[members],
-                size,
-                used,
+        pools = self._pools(labels, n_themes, isinstance(X, np.ndarray))
+        prefetch(X, np.concatenate(pools) if pools else np.zeros(0, dtype=int))  # one read, not one a theme
+        quote_rows = []
+        for t, members in enumerate(pools):
+            name, picked = self._one(
+                cands_per_theme[t], phrase_vecs, centroids[t], X[members], int((labels == t).sum()), used
             )
+            quote_rows.append(members[picked])
             if t in fixed:
                 name.label = fixed[t]
             used.add(name.label.lower())
             names.append(name)
+        # the quotes' texts in one read: a theme's pool is read for its vectors, only its quotes for text
+        quotes = iter(take(texts, np.concatenate(quote_rows)) if quote_rows else [])
+        for name, rows in zip(names, quote_rows, strict=True):
+            name.quotes = [next(quotes)[: self.quote_chars] for _ in rows]
         return names
+
+    def _pools(self, labels: np.ndarray, n_themes: int, all_members: bool) -> list[np.ndarray]:
+        """Per theme, the members its quotes are picked from: all of them, or (vectors not in memory) a
+        seeded sample of ``quote_pool`` from a larger theme."""
+        rng = np.random.default_rng(0)
+        pools = []
+        for t in range(n_themes):
+            members = np.flatnonzero(labels == t)
+            if not all_members and len(members) > self.quote_pool:  # read a theme's pool, not all of it
+                members = np.sort(rng.choice(members, self.quote_pool, replace=False))
+            pools.append(members)
+        return pools
 
     def _sample(self, labels: np.ndarray, n_themes: int) -> np.ndarray:
         """Row indices for c-TF-IDF: every member of a small theme, a seeded sample of a large one."""
@@ -271,11 +281,11 @@ class OfflineLabeler:
         cands: list[str],
         phrase_vecs: dict[str, np.ndarray],
         centroid: np.ndarray,
-        member_texts: list[str],
         member_X: np.ndarray,
         size: int,
         used: set[str],
-    ) -> ThemeName:
+    ) -> tuple[ThemeName, list[int]]:
+        """The theme's name without its quotes, and which of ``member_X``'s rows to quote."""
         if cands and phrase_vecs:
             P = np.stack([phrase_vecs[c] for c in cands])
             # prefer multi-word phrases a little: "card never arrived" reads better than "card"
@@ -288,10 +298,10 @@ class OfflineLabeler:
         else:
             ranked = keywords = cands[: self.n_keywords]
         label = self._compose(ranked, keywords, used)
-        quotes = [member_texts[i][: self.quote_chars] for i in mmr(member_X, centroid, self.n_quotes, 0.3)]
+        picked = mmr(member_X, centroid, self.n_quotes, 0.3)
         shown = ", ".join(f"“{k}”" for k in keywords[:4])
         description = f"{size} segments; customers mention {shown}." if shown else f"{size} segments."
-        return ThemeName(label=label, description=description, keywords=keywords, quotes=quotes)
+        return ThemeName(label=label, description=description, keywords=keywords, quotes=[]), picked
 
     @staticmethod
     def _compose(ranked: list[str], keywords: list[str], used: set[str]) -> str:

@@ -19,11 +19,17 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from painpoints.discovery.columns import ArrowColumn, take
 
 BLOCK_ROWS = 65_536  # rows per read in a whole-window pass (96 MB of 384-d vectors)
 Lookup = Callable[[str, Sequence[str]], dict[str, np.ndarray]]  # (model key, hashes) → cached vectors
+# (hashes, model key, dim, out) → ``out`` (a new array when None) with row i the cached vector of hashes[i],
+# read in one pass over the cache (``runinput.read_vectors``)
+Scan = Callable[..., Any]
+GATHER_MIN = 4_096  # fewer rows than this are read by a lookup: a pass over the whole cache would cost more
+SPILLED = -2  # ``StoredVectors._slot`` of a row held in the scratch file
 
 
 class MissingVectors(LookupError):
@@ -37,20 +43,37 @@ class StoredVectors:
     code written for an in-memory array runs unchanged; ``np.asarray(X)`` reads every row. Rows read are
     kept, up to ``keep`` of them (None: all); past that they are read again when asked again, so a full
     run over more vectors than memory holds reads them in passes (``blocks``) instead of all at once.
+
+    A read of rows not held is a join with the cache, and it scans the whole cache whatever it is asked
+    for (15 GB at 10M segments): a stage that reads many rows block by block (the leftovers an
+    incremental run reclusters, the members of the themes it re-measures) first ``gather``s them, in
+    one pass (``scan``), instead of one scan a block.
     """
 
     ndim = 2
     dtype = np.dtype(np.float32)
 
-    def __init__(self, hashes: Sequence[str], dim: int, model: str, lookup: Lookup, keep: int | None = None) -> None:
+    def __init__(
+        self,
+        hashes: Sequence[str],
+        dim: int,
+        model: str,
+        lookup: Lookup,
+        keep: int | None = None,
+        scan: Scan | None = None,
+        gather_min: int | None = None,
+    ) -> None:
         # an ArrowColumn stays one (a list of 10M hashes would hold ~1 GB); anything else becomes a list
         self.hashes = hashes if isinstance(hashes, ArrowColumn) else list(hashes)
-        self.model, self.lookup, self.keep = model, lookup, keep
+        self.model, self.lookup, self.keep, self.scan = model, lookup, keep, scan
+        self.gather_min = GATHER_MIN if gather_min is None else gather_min
         self.shape = (len(self.hashes), dim)
-        self._slot = np.full(len(self.hashes), -1, np.int64)  # row → index into _buf, -1 = not kept
+        self._slot = np.full(len(self.hashes), -1, np.int64)  # row → index into _buf, -1 = not kept, SPILLED
         self._buf = np.empty((0, dim), np.float32)
+        self._spill: FileVectors | None = None  # gathered rows past ``keep``, at their own row (a sparse file)
         self._used = 0
         self.rows_read = 0  # rows fetched from the cache, a row read twice counted twice
+        self.passes = 0  # passes over the whole cache (``gather``)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -71,6 +94,29 @@ class StoredVectors:
         out = self[:]
         return out if dtype is None else out.astype(dtype)
 
+    def gather(self, rows: np.ndarray) -> None:
+        """Hold ``rows`` from now on, those not held yet read in one pass over the cache: in memory as far
+        as ``keep`` allows, the rest in a scratch file (``FileVectors``, sparse: only these rows take disk).
+        Without a ``scan``, or for fewer than ``gather_min`` rows, nothing is read here."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        rows = rows[self._slot[rows] == -1]
+        if self.scan is None or len(rows) < self.gather_min:
+            return
+        hashes: Sequence[str] = (
+            ArrowColumn(self.hashes.array.take(pa.array(rows))) if isinstance(self.hashes, ArrowColumn)
+            else take(self.hashes, rows)
+        )  # fmt: skip
+        room = len(rows) if self.keep is None else max(0, self.keep - self._used)
+        self.passes += 1
+        self.rows_read += len(rows)
+        if len(rows) <= room:
+            self._hold(rows, self.scan(hashes, self.model, self.shape[1], out=None))
+            return
+        if self._spill is None:
+            self._spill = FileVectors(*self.shape)
+        self.scan(hashes, self.model, self.shape[1], out=_Placed(self._spill, rows))
+        self._slot[rows] = SPILLED
+
     def _rows(self, rows: np.ndarray) -> np.ndarray:
         slots = self._slot[rows]
         have = slots >= 0
@@ -78,7 +124,13 @@ class StoredVectors:
             return self._buf[slots]
         out = np.empty((len(rows), self.shape[1]), np.float32)
         out[have] = self._buf[slots[have]]
-        todo = np.flatnonzero(~have)
+        spilled = slots == SPILLED
+        if spilled.any():
+            assert self._spill is not None
+            out[spilled] = self._spill[rows[spilled]]
+        todo = np.flatnonzero(slots == -1)
+        if not len(todo):
+            return out
         wanted: dict[str, list[int]] = {}  # content hash → positions in out
         for pos, h in zip(todo.tolist(), take(self.hashes, rows[todo]), strict=True):
             wanted.setdefault(h, []).append(pos)
@@ -207,6 +259,29 @@ class MaskedRows(RowView):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self[:]
         return out if dtype is None else out.astype(dtype)
+
+
+class _Placed:
+    """``scan``'s ``out`` for gathered rows: its row i is window row ``rows[i]`` of ``target``."""
+
+    def __init__(self, target: FileVectors, rows: np.ndarray) -> None:
+        self.target, self.rows = target, rows
+
+    def __setitem__(self, at: np.ndarray, vectors: np.ndarray) -> None:
+        order = np.argsort(self.rows[at], kind="stable")  # written in row order: the file's pages in sequence
+        self.target[self.rows[at][order]] = vectors[order]
+
+
+def prefetch(X: Any, rows: np.ndarray) -> None:
+    """Before reading ``rows`` of ``X`` in many pieces: gather them in one pass when ``X`` reads from the
+    store (``StoredVectors`` or a view of one); nothing to do for arrays and scratch files."""
+    if isinstance(X, MaskedRows):
+        rows = np.asarray(rows, dtype=np.int64)
+        prefetch(X.X, X.rows[rows[X.keep[rows]]])
+    elif isinstance(X, RowView):
+        prefetch(X.X, X.rows[np.asarray(rows, dtype=np.int64)])
+    elif isinstance(X, StoredVectors):
+        X.gather(rows)
 
 
 def rows_of(X: Any, rows: np.ndarray) -> Any:

@@ -29,7 +29,7 @@ from painpoints.discovery import runinput, runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
-from painpoints.discovery.columns import StoredTexts, aligned
+from painpoints.discovery.columns import StoredTexts, aligned, same_values
 from painpoints.discovery.components import (
     ClustererFactory,
     Encoder,
@@ -239,7 +239,7 @@ def choose_mode(
     if (state.stats.embed_model if state.stats else None) != settings.embed_key:
         return "full", "embedding model changed"
     _, last_hash = aligned(state.previous, data.segment_id, 2)
-    new = sum(old != h for old, h in zip(last_hash, data.content_hash, strict=True))
+    new = int((~same_values(last_hash, data.content_hash)).sum())
     if len(data.segment_id) and new / len(data.segment_id) > settings.incremental_max_new:
         return "full", f"{new / len(data.segment_id):.0%} of segments are new (> incremental_max_new)"
     if settings.full_every_days and state.last_full is not None:

@@ -80,7 +80,13 @@ def load_run_input(
         if vectors:
             array = read_vectors(con, columns["content_hash"], model, dim or 0, batch_rows)
             return RunInput(**columns, vectors=array)
-    lazy = StoredVectors(columns["content_hash"], dim or 0, model, partial(segmentstore.cached_vectors, con))
+    lazy = StoredVectors(
+        columns["content_hash"],
+        dim or 0,
+        model,
+        partial(segmentstore.cached_vectors, con),
+        scan=partial(read_vectors, con, batch_rows=batch_rows),
+    )
     return RunInput(**columns, vectors=lazy)  # type: ignore[arg-type]  # an array stand-in
 
 

@@ -29,9 +29,9 @@ from datetime import datetime
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from painpoints.discovery.columns import aligned, take, value_counts
+from painpoints.discovery.columns import aligned, present, same_values, shared_objects, take, value_counts
 from painpoints.discovery.components import ClustererFactory
-from painpoints.discovery.lazy_vectors import rows_of
+from painpoints.discovery.lazy_vectors import prefetch, rows_of
 from painpoints.discovery.records import Identity, KnownTheme, ThemeEvent
 from painpoints.discovery.vectors import nearest
 
@@ -118,16 +118,14 @@ def carry_over(
     active = [t for t in known.values() if t.status == "active" and t.centroid is not None]
     centroids = np.stack([_centroid(t) for t in active]) if active else np.zeros((0, X.shape[1]), np.float32)
     radius = np.array([max(threshold, t.radius or 0.0) for t in active])
-    theme_of: list[str | None] = [None] * len(segment_ids)
     how = np.empty(len(segment_ids), dtype=object)
     how[:] = "outlier"  # one shared str: np.full(n, "outlier", dtype=object) made n copies (57 B each)
-    fresh: list[int] = []
     last_theme, last_hash = aligned(previous, segment_ids, 2)  # (None, None) for a segment new this run
-    for i, (h, old_theme, old_hash) in enumerate(zip(hashes, last_theme, last_hash, strict=True)):
-        if old_hash == h and old_theme is not None:
-            theme_of[i], how[i] = curation.resolve(old_theme), "kept"
-        elif old_hash != h:
-            fresh.append(i)
+    same = same_values(last_hash, hashes)
+    kept = same & present(last_theme)  # an unchanged text that had a theme
+    theme_of: list[str | None] = shared_objects(last_theme, curation.resolve, kept)
+    how[kept] = "kept"
+    fresh = np.flatnonzero(~same).tolist()
     if fresh:
         for i, j in zip(fresh, nearest(X[fresh], centroids, threshold), strict=True):
             if j >= 0 and float(X[i] @ centroids[j]) >= radius[j]:
@@ -296,11 +294,13 @@ def identify(
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
         rest = np.flatnonzero(how == "outlier")
         _, last_hash = aligned(previous, take(segment_ids, rest), 2)
-        fresh = sum(old != h for old, h in zip(last_hash, take(hashes, rest), strict=True))
+        fresh = int((~same_values(last_hash, take(hashes, rest))).sum())
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
         # and only when they could hold two themes of the full run's size (fewer would become one theme)
         if min_cluster_size and fresh and len(rest) >= 2 * max(min_cluster_size, min_items or 0):
+            # the fit and the assignment read them in blocks: one pass over the store, not one a block
+            prefetch(X, rest)
             clusterer = make_clusterer(min_cluster_size, leftovers=True, min_items=min_items).fit(rows_of(X, rest))
             ids = name_clusters(
                 clusterer.labels_,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from painpoints.discovery import store
+from painpoints.discovery import lazy_vectors, store
 from painpoints.discovery.columns import FileTexts, StoredTexts
 from painpoints.discovery.lazy_vectors import FileVectors
 from painpoints.discovery.pipeline import discover
@@ -101,12 +101,33 @@ def test_incremental_run_with_texts_left_in_the_store_finds_the_same(
     take_texts = StoredTexts.take
     monkeypatch.setattr(StoredTexts, "take", lambda self, rows: read.append(len(rows)) or take_texts(self, rows))
     stored = rerun(BUDGET)
-    assert 0 < sum(read) < 2 * stored.stats.segments  # typed only the new segments, named only what changed
+    assert read[:2] == [8, 8]  # sentiment and typing read only the 8 new segments
+    assert 0 < read[2] < stored.stats.segments  # naming: the changed themes, a sample of the kept ones
+    assert sum(read[3:]) <= stored.stats.segments  # a new area's name: at most one sample of the window
     assert held.stats.mode == stored.stats.mode == "incremental"
     same = ("segment_id", "theme_id", "how", "sentiment", "feedback_type")
     assert [tuple(getattr(a, f) for f in same) for a in assignment_rows(stored.assignments)] == [
         tuple(getattr(a, f) for f in same) for a in assignment_rows(held.assignments)
     ]
     assert [(t.theme_id, t.label, t.example_quotes) for t in stored.themes] == [
+        (t.theme_id, t.label, t.example_quotes) for t in held.themes
+    ]
+    # past GATHER_MIN rows a stage gathers what it reads in one pass over the store (here every read
+    # does), and past vectors_in_memory holds them in a scratch file: the same run again
+    monkeypatch.setattr(lazy_vectors, "GATHER_MIN", 1)
+    passes: list[int] = []
+    gather = lazy_vectors.StoredVectors.gather
+    monkeypatch.setattr(
+        lazy_vectors.StoredVectors, "gather", lambda self, rows: gather(self, rows) or passes.append(self.passes)
+    )
+    spilled: list[FileVectors] = []
+    made = FileVectors.__init__
+    monkeypatch.setattr(FileVectors, "__init__", lambda self, *a, **k: made(self, *a, **k) or spilled.append(self))
+    gathered = rerun(BUDGET)
+    assert passes and max(passes) >= 2 and spilled  # several stages gathered, past the budget into a file
+    assert [tuple(getattr(a, f) for f in same) for a in assignment_rows(gathered.assignments)] == [
+        tuple(getattr(a, f) for f in same) for a in assignment_rows(held.assignments)
+    ]
+    assert [(t.theme_id, t.label, t.example_quotes) for t in gathered.themes] == [
         (t.theme_id, t.label, t.example_quotes) for t in held.themes
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -242,6 +243,18 @@ def test_exact_knn_matches_brute_force_and_puts_self_first() -> None:
     assert (idx[:, 0] == np.arange(len(X))).all()
     assert np.allclose(np.take_along_axis(sims, idx, 1), np.take_along_axis(sims, expected, 1), atol=1e-6)
     assert np.allclose(dist, 1 - np.take_along_axis(sims, idx, 1), atol=1e-5)
+
+
+def test_exact_knn_selects_the_same_neighbours_with_torch_past_its_threshold(monkeypatch) -> None:
+    """Wide blocks select their top k with torch (``vectors._top_k``): the same neighbours, same order."""
+    import painpoints.discovery.vectors as vectors
+
+    X, _ = blobs(n_per=100, k=3, dim=16)
+    numpy_knn = vectors.exact_knn(X, 6, block=64)
+    monkeypatch.setattr(vectors, "TOPK_TORCH_MIN", 10)
+    torch_knn = vectors.exact_knn(X, 6, block=64)
+    assert np.array_equal(numpy_knn[0], torch_knn[0]) and np.allclose(numpy_knn[1], torch_knn[1])
+    assert "torch" in sys.modules
 
 
 @pytest.mark.slow

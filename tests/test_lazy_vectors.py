@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from painpoints.discovery.lazy_vectors import MaskedRows, MissingVectors, RowView, StoredVectors
+from painpoints.discovery.lazy_vectors import MaskedRows, MissingVectors, RowView, StoredVectors, prefetch
 from painpoints.discovery.vectors import centroids, radii
 
 
@@ -102,3 +102,61 @@ def test_row_views_read_only_what_is_indexed(data) -> None:
     assert np.array_equal(masked[np.array([1, 2])], want[[1, 2]]) and cache.asked[-1] == ["h4"]
     assert np.array_equal(masked[0], want[0]) and np.array_equal(np.asarray(masked), want)
     assert all("h2" not in asked and "h7" not in asked for asked in cache.asked[2:])  # masked rows never read
+
+
+class Scan:
+    """A one-pass read (``runinput.read_vectors``' contract) that records each pass."""
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.vectors, self.passes = vectors, []
+
+    def __call__(self, hashes: Sequence[str], model: str, dim: int, out=None):
+        assert model == "m"
+        hashes = list(hashes)
+        self.passes.append(hashes)
+        out = np.empty((len(hashes), dim), np.float32) if out is None else out
+        out[np.arange(len(hashes))] = np.stack([self.vectors[h] for h in hashes])
+        return out
+
+
+def test_a_stage_reading_block_by_block_gathers_its_rows_in_one_pass(data, monkeypatch) -> None:
+    """Each lookup of rows not held scans the whole cache (15 GB at 10M segments): a stage reading a
+    theme's members block by block gathers them first, in one pass, and past ``keep`` holds them in a
+    scratch file instead of reading them again."""
+    import painpoints.discovery.vectors as vectors
+
+    monkeypatch.setattr(vectors, "BLOCK_ROWS", 3)
+    monkeypatch.setattr(
+        vectors, "blocks", lambda n, size=3: iter([np.arange(i, min(n, i + 3)) for i in range(0, n, 3)])
+    )
+    X, hashes, cache = data
+    X = X / np.linalg.norm(X, axis=1, keepdims=True)
+    cache.vectors = {h: X[i] for i, h in enumerate(hashes)}
+    scan = Scan(cache.vectors)
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, -1, 0, 0])
+    lazy = StoredVectors(hashes, 5, "m", cache, keep=4, scan=scan, gather_min=2)
+    c = centroids(lazy, labels, 3, {1: X[3]})
+    assert np.allclose(c[[0, 2]], centroids(X, labels, 3)[[0, 2]])
+    assert len(scan.passes) == 1 and sorted(scan.passes[0]) == sorted(hashes[i] for i in (0, 1, 2, 6, 7, 8, 10, 11))
+    assert lazy.passes == 1 and lazy.rows_kept == 0 and not cache.asked  # 8 rows > keep 4: all in the file
+    r = radii(lazy, labels, c, known={1: 0.5})
+    assert np.isclose(r[0], radii(X, labels, c)[0]) and len(scan.passes) == 1 and not cache.asked
+    assert np.array_equal(lazy[np.arange(12)], X)  # held rows from the file, the rest by lookup
+    assert cache.asked == [["h3", "h4", "h5", "h9"]]
+
+
+def test_gathering_fits_in_memory_within_the_budget_and_skips_small_reads(data) -> None:
+    X, hashes, cache = data
+    scan = Scan(cache.vectors)
+    lazy = StoredVectors(hashes, 5, "m", cache, keep=6, scan=scan, gather_min=3)
+    lazy.gather(np.array([1, 1]))  # fewer than gather_min: left to a lookup when read
+    assert not scan.passes
+    lazy.gather(np.array([5, 2, 7, 2]))
+    assert scan.passes == [["h2", "h5", "h7"]] and lazy.rows_kept == 3 and lazy.rows_read == 3
+    lazy.gather(np.array([2, 5, 7]))  # held already: no pass
+    assert len(scan.passes) == 1
+    assert np.array_equal(lazy[[7, 2, 5]], X[[7, 2, 5]]) and not cache.asked
+    view = RowView(lazy, np.array([0, 3, 4, 8]))
+    prefetch(view, np.arange(4))
+    assert scan.passes[-1] == ["h0", "h3", "h4", "h8"] and lazy.rows_kept == 3  # 4 > room 3: to the file
+    assert np.array_equal(np.asarray(view), X[[0, 3, 4, 8]]) and not cache.asked
