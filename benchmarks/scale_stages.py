@@ -12,6 +12,7 @@ Run:
     python -m benchmarks.scale_stages discover DIR [--vectors-in-memory=100000] [--text-workers=0]
         [--in-place] [--write] [--keep-result=FILE]   # a full run on a copy of DIR/s.duckdb (removed after) or on it
     python -m benchmarks.scale_stages write DIR FILE [--write]   # write a kept result into DIR/s.duckdb
+    python -m benchmarks.scale_stages nightly DIR [--percent=1] [--in-place] [--write]   # +1% items, incremental
 
 Each command runs in this process: start it on its own (``discover`` reports ``ru_maxrss`` and the
 sampled peaks of this process only). ``--keep-result=FILE`` pickles the run id and the discovery result
@@ -20,6 +21,12 @@ alone on copies of the store: at 10M a run takes ~36 min and its write about a m
 the report into ``benchmarks/scale_stages.json`` under its segment count (``write``'s under the key
 ``"write"`` of that entry). The copy needs the store's size again on disk, and a full run past
 ``vectors_in_memory`` writes ~1.7 KB a segment of scratch files under ``TMPDIR``.
+
+``nightly`` is the nightly path on a store holding a written full run (``discover --in-place`` first):
+``--percent`` more items (the lines ``benchmarks.scale.build`` makes past the store's own, as ``scale
+--rerun`` adds; kept in ``DIR/more-P.jsonl``) ingested, prepared and embedded, then an incremental
+discover and its write, each stage timed with its peak; ``passes`` counts its one-pass reads of the
+embedding cache. Its report is saved under the key ``"nightly N"`` (N the segments after the increment).
 """
 
 from __future__ import annotations
@@ -114,17 +121,39 @@ class StagePeaks:
         return timed
 
 
+def extra_items(folder: Path, percent: float) -> Path:
+    """The items a +``percent``% nightly run adds to the store built in ``folder``: the lines
+    ``benchmarks.scale.build`` writes past the store's own (distinct from them, as ``scale --rerun``'s)."""
+    from benchmarks.scale import build
+
+    with (folder / "items.jsonl").open(encoding="utf-8") as f:
+        n = sum(1 for _ in f)
+    out = folder / f"more-{percent:g}.jsonl"
+    if not out.exists():
+        everything = folder / "all-items.tmp"
+        build(n + round(n * percent / 100), everything)  # its first n lines are the store's
+        with everything.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+            dst.writelines(line for i, line in enumerate(src) if i >= n)
+        everything.unlink()
+    return out
+
+
 def discover_on_copy(
     folder: Path,
     vectors_in_memory: int,
     text_workers: int | None,
     in_place: bool = False,
     keep_result: Path | None = None,
+    more: Path | None = None,
 ) -> dict:
     """A full discovery run and its write on a copy of ``folder/s.duckdb`` (the copy is removed after), or
-    with ``in_place`` on the store itself (no copy of a 20 GB store; each run adds its result to it)."""
+    with ``in_place`` on the store itself (no copy of a 20 GB store; each run adds its result to it).
+    With ``more`` (``extra_items``), the nightly path instead: those items ingested, prepared and embedded,
+    then an incremental run (the store must hold a written run)."""
     from benchmarks.scale import HashedWords
-    from painpoints.discovery import pipeline, runstore, store
+    from painpoints.discovery import lazy_vectors, pipeline, runstore, store
+    from painpoints.discovery.embed_cache import embed_missing
+    from painpoints.discovery.ingest import ingest_paths
     from painpoints.discovery.sentiment import SentimentModel
     from painpoints.discovery.settings import load_settings
 
@@ -141,12 +170,33 @@ def discover_on_copy(
     settings = load_settings(db=db, **overrides)
     original = pipeline._timed
     pipeline._timed = peaks.timing(original)
+    steps: dict[str, float] = {}
+    passes: list[int] = []
+    gather = lazy_vectors.StoredVectors.gather
+
+    def counted(self: Any, rows: Any) -> None:
+        before = self.passes
+        gather(self, rows)
+        passes.append(self.passes - before)
+
+    lazy_vectors.StoredVectors.gather = counted  # type: ignore[method-assign]
     try:
+        embedder = HashedWords(settings.embed_key)
+        if more is not None:
+            peaks.stage, t0 = "ingest", time.perf_counter()
+            ingest_paths(settings, [more], "scale", "review")
+            steps["ingest"] = round(time.perf_counter() - t0, 1)
         with store.connect(db, memory_limit=settings.db_memory_limit) as con:
+            if more is not None:
+                peaks.stage, t0 = "prepare", time.perf_counter()
+                pipeline.prepare_segments(con, settings)
+                steps["prepare"] = round(time.perf_counter() - t0, 1)
+                peaks.stage, t0 = "embed", time.perf_counter()
+                embed_missing(con, embedder)
+                steps["embed"] = round(time.perf_counter() - t0, 1)
             run_id = runstore.start_run(con, {"benchmark": "scale_stages"})
             t0 = time.perf_counter()
-            embedder = HashedWords(settings.embed_key)
-            result = pipeline.discover(con, settings, embedder, SentimentModel(), run_id=run_id, full=True)
+            result = pipeline.discover(con, settings, embedder, SentimentModel(), run_id=run_id, full=more is None)
             discover_s = time.perf_counter() - t0
         print(f"discover {discover_s:.0f} s", result.stats.seconds, dict(peaks.peaks), file=sys.stderr, flush=True)
         write_s = None
@@ -160,12 +210,16 @@ def discover_on_copy(
             write_s = round(time.perf_counter() - t0, 1)
     finally:
         pipeline._timed = original
+        lazy_vectors.StoredVectors.gather = gather  # type: ignore[method-assign]
         if not in_place:
             db.unlink(missing_ok=True)
             Path(f"{db}.wal").unlink(missing_ok=True)
     s = result.stats
+    nightly = {"new_items_file": more.name, "step_seconds": steps, "passes": sum(passes)} if more else {}
     return {
         "segments": s.segments,
+        "mode": s.mode,
+        **nightly,
         "vectors_in_memory": vectors_in_memory,
         "text_workers": settings.text_workers,
         "discover_seconds": round(discover_s, 1),
@@ -200,7 +254,7 @@ def write_kept(folder: Path, kept: Path) -> dict:
 
 
 def main(argv: list[str]) -> dict:
-    if len(argv) < 2 or argv[0] not in ("build", "discover", "write"):
+    if len(argv) < 2 or argv[0] not in ("build", "discover", "write", "nightly"):
         raise SystemExit(__doc__)
     opts = options(argv)
     if argv[0] == "build":
@@ -209,18 +263,20 @@ def main(argv: list[str]) -> dict:
         report = write_kept(Path(argv[1]), Path(argv[2]))
     else:
         workers = opts.get("text-workers")
+        more = extra_items(Path(argv[1]), float(opts.get("percent", 1))) if argv[0] == "nightly" else None
         report = discover_on_copy(
             Path(argv[1]),
             int(opts.get("vectors-in-memory", 100_000)),
             None if workers is None else int(workers),
             in_place="in-place" in opts,
             keep_result=Path(opts["keep-result"]) if "keep-result" in opts else None,
+            more=more,
         )
     entry = {**header("benchmarks.scale_stages", argv), **report}
     print(json.dumps(entry, indent=1))
     if argv[0] != "build" and "write" in opts:  # a kept result's write goes beside its discover entry
         saved = json.loads(OUT.read_text()) if OUT.exists() else {}
-        key = str(report["segments"])
+        key = f"nightly {report['segments']}" if argv[0] == "nightly" else str(report["segments"])
         saved[key] = {**saved.get(key, {}), "write": entry} if argv[0] == "write" else entry
         OUT.write_text(json.dumps(saved, indent=1) + "\n")
     return entry

@@ -202,7 +202,7 @@ def test_scale_stages_builds_a_store_once_and_discovers_on_a_copy(tmp_path, monk
     """``benchmarks.scale_stages``: the store is built once and kept, each discover runs on a copy that
     is removed after, past vectors_in_memory (scratch files), and reports every stage's time."""
     import benchmarks.scale as scale
-    from benchmarks.scale_stages import build_store, discover_on_copy, write_kept
+    from benchmarks.scale_stages import build_store, discover_on_copy, extra_items, write_kept
 
     monkeypatch.setattr(
         scale, "pool", lambda: [f"the app crashes on screen {i} when I pay with card {i % 7}" for i in range(400)]
@@ -227,3 +227,11 @@ def test_scale_stages_builds_a_store_once_and_discovers_on_a_copy(tmp_path, monk
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         assert con.execute(runs).fetchone() == (2,)
         assert con.execute("SELECT count(*) FROM current_assignments").fetchone() == (400,)
+    # the nightly path on the written store: +10% items (distinct from the store's), an incremental run
+    more = extra_items(tmp_path, 10)
+    assert more.name == "more-10.jsonl" and len(more.read_text().splitlines()) == 40
+    nightly = discover_on_copy(tmp_path, vectors_in_memory=50, text_workers=1, in_place=True, more=more)
+    assert nightly["mode"] == "incremental" and nightly["segments"] == 440
+    assert {"ingest", "prepare", "embed"} == set(nightly["step_seconds"]) and nightly["passes"] >= 0
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM current_assignments").fetchone() == (440,)
