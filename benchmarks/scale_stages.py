@@ -35,6 +35,7 @@ import json
 import pickle
 import resource
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -121,11 +122,12 @@ class StagePeaks:
         return timed
 
 
-def extra_items(folder: Path, percent: float) -> Path:
+def extra_items(folder: Path | str, percent: float) -> Path:
     """The items a +``percent``% nightly run adds to the store built in ``folder``: the lines
     ``benchmarks.scale.build`` writes past the store's own (distinct from them, as ``scale --rerun``'s)."""
     from benchmarks.scale import build
 
+    folder = Path(folder)
     with (folder / "items.jsonl").open(encoding="utf-8") as f:
         n = sum(1 for _ in f)
     out = folder / f"more-{percent:g}.jsonl"
@@ -262,8 +264,12 @@ def main(argv: list[str]) -> dict:
     elif argv[0] == "write":
         report = write_kept(Path(argv[1]), Path(argv[2]))
     else:
-        workers = opts.get("text-workers")
-        more = extra_items(Path(argv[1]), float(opts.get("percent", 1))) if argv[0] == "nightly" else None
+        workers, percent = opts.get("text-workers"), float(opts.get("percent", 1))
+        more = None
+        if argv[0] == "nightly":  # made in a process of its own: building them holds every text (ru_maxrss)
+            code = f"from benchmarks.scale_stages import extra_items; print(extra_items({argv[1]!r}, {percent}))"
+            made = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+            more = Path(made.stdout.strip().splitlines()[-1])
         report = discover_on_copy(
             Path(argv[1]),
             int(opts.get("vectors-in-memory", 100_000)),
