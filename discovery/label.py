@@ -237,11 +237,10 @@ class OfflineLabeler:
         used: set[str] = {label.lower() for label in fixed.values()}
         pools = self._pools(labels, n_themes, isinstance(X, np.ndarray))
         prefetch(X, np.concatenate(pools) if pools else np.zeros(0, dtype=int))  # one read, not one a theme
+        sizes = np.bincount(labels[labels >= 0], minlength=n_themes)  # a pool may be a sample of its theme
         quote_rows = []
         for t, members in enumerate(pools):
-            name, picked = self._one(
-                cands_per_theme[t], phrase_vecs, centroids[t], X[members], int((labels == t).sum()), used
-            )
+            name, picked = self._one(cands_per_theme[t], phrase_vecs, centroids[t], X[members], int(sizes[t]), used)
             quote_rows.append(members[picked])
             if t in fixed:
                 name.label = fixed[t]

@@ -268,8 +268,9 @@ class _Placed:
         self.target, self.rows = target, rows
 
     def __setitem__(self, at: np.ndarray, vectors: np.ndarray) -> None:
-        order = np.argsort(self.rows[at], kind="stable")  # written in row order: the file's pages in sequence
-        self.target[self.rows[at][order]] = vectors[order]
+        rows = self.rows[at]
+        order = np.argsort(rows, kind="stable")  # written in row order: the file's pages in sequence
+        self.target[rows[order]] = vectors[order]
 
 
 def prefetch(X: Any, rows: np.ndarray) -> None:
