@@ -57,25 +57,37 @@ def ui(golden_db: Path) -> Iterator[tuple[str, Path]]:
 def click_and_wait(driver, by: str, selector: str) -> None:
     """Click, then wait until the browser has left the page (a form post and its redirect done)."""
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def transient(e: WebDriverException) -> bool:
+        # Chromium under load sometimes answers with "Node with given id does not belong to the document"
+        # instead of a stale-element error: its DOM snapshot raced the page. Both mean the node is gone.
+        return isinstance(e, StaleElementReferenceException) or "does not belong to the document" in str(e)
+
     page = driver.find_element("tag name", "html")
+
+    def left(_driver) -> bool:
+        """The page the click started on is gone (selenium's staleness_of, with Chromium's other wording)."""
+        try:
+            page.is_enabled()
+        except WebDriverException as e:
+            if transient(e):
+                return True
+            raise
+        return False
+
     for attempt in range(3):
         try:
             driver.find_element(by, selector).click()
             break
         except WebDriverException as e:
-            # Chromium under load sometimes answers a click with "Node with given id does not belong to
-            # the document" (its DOM snapshot raced the page): find the element again and retry, unless
-            # the click went through and the browser already left the page.
-            transient = isinstance(e, StaleElementReferenceException) or "does not belong to the document" in str(e)
-            if transient and ec.staleness_of(page)(driver):
-                break  # the click went through: the browser already left the page
-            if not transient or attempt == 2:
+            # find the element again and retry, unless the click went through and the browser left the page
+            if transient(e) and left(driver):
+                break
+            if not transient(e) or attempt == 2:
                 raise
             time.sleep(0.5)
-    WebDriverWait(driver, 30).until(ec.staleness_of(page))
+    WebDriverWait(driver, 30).until(left)
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
