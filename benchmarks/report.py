@@ -34,6 +34,7 @@ SOURCES = (
     "areas",
     "pain_precision",
     "social",
+    "social_sentiment",
 )
 
 
@@ -359,6 +360,7 @@ SECTIONS: dict[str, Callable[[dict], str]] = {
     "areas": report_insight.areas,
     "pain_precision": report_insight.pain_precision,
     "social": report_insight.social,
+    "social_sentiment": report_insight.social_sentiment,
 }
 
 

@@ -119,3 +119,29 @@ def social(data: dict) -> str:
             f"{m['cos_same_problem_other_brand']:.3f} | {m['cos_same_brand_other_problem']:.3f} |"
         )
     return "\n".join(rows)
+
+
+def social_sentiment(data: dict) -> str:
+    d = data.get("social_sentiment")
+    if not d:
+        return "(no run yet)"
+    rows = [
+        f"Run: {ran(d)}; {d['source']}; truth: {d['truth_rule']}; target: 3-class macro-F1 ≥ "
+        f"{d['target']['macro_f1']} on `{d['target']['set']}` (held out): **{'met' if d['met'] else 'not met'}**.",
+        "",
+        "| set | items (neg / neu / pos) | 3-class macro-F1 painpoints / VADER | painpoints F1 neg / neu / pos | "
+        "neutral P / R | binary macro-F1 on polar rows painpoints / VADER |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in d["results"]:
+        p, v, t = r["painpoints"], r["vader"], r["truth"]
+        c = p["per_class"]
+        name = r["set"] + (" (trained on)" if r["trained_on"] else " (held out)")
+        rows.append(
+            f"| {name} | {r['items']:,} ({t.get('negative', 0):,} / {t.get('neutral', 0):,} / "
+            f"{t.get('positive', 0):,}) | **{p['macro_f1']:.3f}** / {v['macro_f1']:.3f} | "
+            f"{c['negative']['f1']:.2f} / {c['neutral']['f1']:.2f} / {c['positive']['f1']:.2f} | "
+            f"{c['neutral']['precision']:.2f} / {c['neutral']['recall']:.2f} | "
+            f"{_f(p['binary_macro_f1_polar_rows'], 3)} / {_f(v['binary_macro_f1_polar_rows'], 3)} |"
+        )
+    return "\n".join(rows)

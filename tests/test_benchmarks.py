@@ -235,3 +235,71 @@ def test_scale_stages_builds_a_store_once_and_discovers_on_a_copy(tmp_path, monk
     assert {"ingest", "prepare", "embed"} == set(nightly["step_seconds"]) and nightly["passes"] >= 0
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM current_assignments").fetchone() == (440,)
+
+
+def test_vader_sets_read_the_raters_mean_and_round_it_to_three_classes(tmp_path, monkeypatch):
+    """The ground-truth files are tab-separated id, mean rating, text; the class is the mean rounded to
+    the −4..+4 scale's nearest point (|mean| < 0.5 neutral)."""
+    from benchmarks import vader_sets
+
+    (tmp_path / vader_sets.FILES["tweets"]).write_text(
+        "1\t2.7\tSo lucky to have friends like these.\n2\t-0.49\tMeeting moved to 3pm\n3\t-0.5\tMeh, again late\n"
+        "4\t0.1\t\n",  # a row without text is skipped
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PAINPOINTS_VADER_DATA", str(tmp_path))
+    rows = vader_sets.load("tweets")
+    assert rows == [
+        ("So lucky to have friends like these.", 2.7),
+        ("Meeting moved to 3pm", -0.49),
+        ("Meh, again late", -0.5),
+    ]
+    assert [vader_sets.three_class(m) for _, m in rows] == ["positive", "neutral", "negative"]
+    assert vader_sets.three_class(0.5) == "positive" and vader_sets.three_class(0.0) == "neutral"
+
+
+def test_social_sentiment_scores_three_classes_and_the_polar_rows(embedder):
+    """3-class macro-F1 counts neutral as a class; the binary figure reads the score on the rows the
+    raters did not call neutral. The shipped model gets plain cases right."""
+    from benchmarks import social_sentiment as ss
+    from painpoints.discovery.sentiment import SentimentModel
+
+    s = ss.scores(["negative", "neutral", "positive", "positive"], ["negative", "positive", "positive", "neutral"],
+                  [-0.9, 0.4, 0.8, 0.1])  # fmt: skip
+    assert s["per_class"]["neutral"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "n": 1}
+    assert s["per_class"]["positive"]["precision"] == 0.5 and s["per_class"]["positive"]["recall"] == 0.5
+    assert s["macro_f1"] == round((1.0 + 0.0 + 0.5) / 3, 4)
+    assert s["binary_macro_f1_polar_rows"] == 1.0  # all three polar rows on the right side of 0
+    rows = [("I love this so much, best day ever!", 3.1), ("This is the worst, I hate it.", -3.0)]
+    r = ss.evaluate_set("tweets", rows, embedder, SentimentModel(), trained_on=False)
+    assert r["truth"] == {"negative": 1, "positive": 1}
+    assert r["painpoints"]["predicted"] == {"negative": 1, "positive": 1} and r["painpoints"]["macro_f1"] == 1.0
+    assert r["vader"]["macro_f1"] == 1.0 and r["trained_on"] is False
+
+
+def test_social_sentiment_table_judges_its_target_from_the_figure(tmp_path, monkeypatch):
+    from benchmarks import report_insight
+
+    result = {
+        "set": "tweets",
+        "items": 3,
+        "truth": {"negative": 1, "neutral": 1, "positive": 1},
+        "trained_on": False,
+        "painpoints": {
+            "macro_f1": 0.6,
+            "per_class": {
+                c: {"precision": 0.5, "recall": 0.4, "f1": 0.45, "n": 1} for c in ("negative", "neutral", "positive")
+            },
+            "binary_macro_f1_polar_rows": 0.9,
+        },
+        "vader": {"macro_f1": 0.7, "per_class": {}, "binary_macro_f1_polar_rows": None},
+    }
+    data = {"date": "2026-12-03", "machine": "x", "command": "python -m benchmarks.social_sentiment --write",
+            "source": "s", "truth_rule": "r", "target": {"set": "tweets", "macro_f1": 0.75}, "met": False,
+            "results": [result]}  # fmt: skip
+    text = report_insight.social_sentiment({"social_sentiment": data})
+    assert "**not met**" in text
+    assert (
+        "| tweets (held out) | 3 (1 / 1 / 1) | **0.600** / 0.700 | 0.45 / 0.45 / 0.45 | 0.50 / 0.40 | 0.900 / — |"
+        in text
+    )
