@@ -6,7 +6,8 @@ BERTopic on five labelled sets, the reference points for it (``benchmarks.ceilin
 grounding check on three of those sets (``benchmarks.grounding``), cold
 end-to-end speed vs BERTopic, embedding throughput, the incremental rerun, 100k items at scale,
 offline sentiment, and issue 17's insight checks (feedback type, areas above themes, pain precision of
-the top 10, social handles kept out of themes; ≈15 min more). Not in it: the 1M-item run
+the top 10, social handles kept out of themes, 3-class sentiment on VADER's rated tweets; ≈17 min
+more). Not in it: the 1M-item run
 (``python -m benchmarks.scale --items=1000000 --write``, see RESULTS.md for its duration) and the 2 GB
 CSV ingest (``python -m benchmarks.large_csv --gb=2 --write``); their last results stay in RESULTS.md.
 ``--only=quality,speed`` runs some steps; ``--render`` only re-renders.
@@ -34,6 +35,7 @@ QUICK: dict[str, list[str]] = {
     "areas": ["--write"],
     "pain_precision": ["--write"],
     "social": ["--write"],
+    "social_sentiment": ["--write"],
 }
 
 
