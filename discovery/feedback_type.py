@@ -18,7 +18,8 @@ Two signals, because neither is enough alone:
 
 A segment may hold several sentences; precedence is request > problem cue > question > negated problem
 ("no problems at all", praise) > classifier, so a segment that asks for something is counted as a
-request even when it also praises or complains.
+request even when it also praises or complains. A segment that only says there is nothing to report
+("Nothing.", "It was fine") is `other`, whatever the classifier reads (``NO_ISSUE``).
 No pickle is loaded, only arrays.
 """
 
@@ -181,6 +182,23 @@ NO_PROBLEM = re.compile(
     r"\b(?:problem|hassle|trouble)[- ]free\b",
     re.I,
 )
+# A whole answer that reports nothing ("Nothing.", "N/A", "Nothing to improve") or calls things merely
+# adequate ("It was fine", "The staff were ok"): answers to "what could we improve?" are full of them, and
+# the classifier reads a short "fine" or "nothing" as a lukewarm complaint ("It was fine": problem). They
+# carry no issue, so they are `other`. Only when the whole segment is that: "fine but the car was dirty"
+# is left to the other rules.
+NO_ISSUE = re.compile(
+    r"^\W*(?:"
+    r"(?:nothing|none|nope|n/?a|no|not really)(?: (?:really|at all|much|else|special))?"
+    r"|nothing (?:(?:i|we) (?:would|'d) |that (?:i|we) would |to )"
+    r"(?:improve|change|add|report|say|mention|complain about|fix)(?: (?:really|at all|here))?"
+    r"|(?:(?:it|this|that|they|everything|all|all of it|(?:the|my|our) \w+(?: \w+)?) "
+    r"(?:was|were|is|are|went|seemed|has been|have been) )?(?:(?:just|all|pretty|totally|perfectly|quite) )?"
+    r"(?:fine|ok|okay|alright|all right|good enough|satisfactory|acceptable|adequate|as expected)"
+    r"(?: (?:i guess|overall|thanks|thank you))?"
+    r")\W*$",
+    re.I,
+)
 NEGATIVE_REST = re.compile(
     r"\b(?:not|no|never|nothing|nobody|none|bad|poor|rude|wait\w*|slow\w*|dirty|late|wrong|terrible|awful|"
     r"horrible|worst|hate\w*|disappoint\w*|but|except|however|although|though|until|unfortunately|expensive|"
@@ -245,8 +263,11 @@ def text_cues(texts: list[str]) -> list[str | None]:
 
 
 def text_cue(text: str) -> str | None:
-    """The cue of a whole segment: request > problem > question > praise (a negated problem with
-    nothing else negative, ``no_problem``); see the module docstring."""
+    """The cue of a whole segment: `other` when all it says is that there is nothing to report
+    (``NO_ISSUE``), else request > problem > question > praise (a negated problem with nothing else
+    negative, ``no_problem``); see the module docstring."""
+    if NO_ISSUE.match(text.replace("\u2019", "'")):
+        return "other"
     cues = {sentence_cue(s) for s in sentences(text)}
     cue = next((c for c in ("request", "problem", "question") if c in cues), None)
     return cue or ("praise" if no_problem(text) else None)

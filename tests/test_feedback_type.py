@@ -383,3 +383,24 @@ def test_a_negated_problem_is_praise(text: str) -> None:
 )
 def test_a_negated_problem_beside_a_complaint_is_not_praise(text: str) -> None:
     assert text_cue(text) != "praise"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["It was fine", "they were fine.", "Nothing.", "N/A", "Nothing to improve", "Nothing really", "The staff was fine.",
+     "Nothing I would change", "Everything was fine!", "It was okay I guess", "ok"],
+)  # fmt: skip
+def test_an_answer_with_nothing_to_report_is_other(text: str, embedder) -> None:
+    """Survey answers to "what could we improve?": the classifier alone calls a short "fine" or "nothing" a
+    problem; the whole answer says there is none."""
+    assert text_cue(text) == "other"
+    assert FeedbackTypeModel().predict(embedder.encode([text]), [text])[0] == ["other"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Service was fine but the car was dirty", "Fine, until it crashed.", "Nothing works", "Not fine at all",
+     "Nothing happened when I clicked pay", "None of the buttons work", "no one helped me"],
+)  # fmt: skip
+def test_fine_or_nothing_inside_a_complaint_is_not_other(text: str) -> None:
+    assert text_cue(text) != "other"
