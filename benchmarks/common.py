@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,19 @@ def measured(commands: list[list[str]], env: dict[str, str] | None = None) -> di
     if proc.returncode != 0:
         raise RuntimeError(f"{commands} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def per_class(truth: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support of each of ``labels`` (a label never predicted scores 0)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    p, r, f, n = precision_recall_fscore_support(truth, pred, labels=list(labels), zero_division=0)
+    return {
+        c: {
+            "precision": round(float(p[i]), 3),
+            "recall": round(float(r[i]), 3),
+            "f1": round(float(f[i]), 3),
+            "n": int(n[i]),
+        }
+        for i, c in enumerate(labels)
+    }

@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import precision_recall_fscore_support
 
-from benchmarks.common import emit, header
+from benchmarks.common import emit, header, per_class
 from benchmarks.datasets import DATA
 from benchmarks.train_feedback_type import review_pulse_spans
 from painpoints.discovery.embed import Embedder
@@ -38,18 +37,9 @@ HELDOUT = Path(__file__).resolve().parents[1] / "data" / "feedback_type" / "held
 
 
 def per_type(truth: list[str], pred: list[str]) -> dict[str, Any]:
-    p, r, f, n = precision_recall_fscore_support(truth, pred, labels=list(TYPES), zero_division=0)
-    out: dict[str, Any] = {
-        t: {
-            "precision": round(float(p[i]), 3),
-            "recall": round(float(r[i]), 3),
-            "f1": round(float(f[i]), 3),
-            "n": int(n[i]),
-        }
-        for i, t in enumerate(TYPES)
-    }
-    present = [i for i in range(len(TYPES)) if n[i] > 0]
-    out["macro_f1_present_types"] = round(float(np.mean(f[present])), 3)
+    out: dict[str, Any] = per_class(truth, pred, TYPES)
+    present = [t for t in TYPES if out[t]["n"] > 0]
+    out["macro_f1_present_types"] = round(float(np.mean([out[t]["f1"] for t in present])), 3)
     out["accuracy"] = round(float(np.mean(np.array(truth) == np.array(pred))), 3)
     out["rows"] = len(truth)
     return out

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import f1_score
 
 from benchmarks import vader_sets
-from benchmarks.common import emit, header, options
+from benchmarks.common import emit, header, options, per_class
 from painpoints.discovery.sentiment import CLASSES, vader_scores
 
 OUT = Path(__file__).with_suffix(".json")
@@ -40,7 +40,6 @@ HELD_OUT = "tweets"
 def scores(truth: Sequence[str], pred: Sequence[str], score: Sequence[float]) -> dict[str, Any]:
     """3-class macro-F1 and per-class P/R/F1 of ``pred``; binary macro-F1 of ``score`` (> 0: positive)
     on the rows whose truth is not neutral."""
-    p, r, f, n = precision_recall_fscore_support(truth, pred, labels=list(CLASSES), zero_division=0)
     polar = [i for i, t in enumerate(truth) if t != "neutral"]
     binary = ["positive" if score[i] > 0 else "negative" for i in polar]
     return {
@@ -48,15 +47,7 @@ def scores(truth: Sequence[str], pred: Sequence[str], score: Sequence[float]) ->
         "macro_f1": round(
             float(f1_score(truth, pred, labels=sorted({*truth, *pred}), average="macro", zero_division=0)), 4
         ),
-        "per_class": {
-            c: {
-                "precision": round(float(p[i]), 3),
-                "recall": round(float(r[i]), 3),
-                "f1": round(float(f[i]), 3),
-                "n": int(n[i]),
-            }
-            for i, c in enumerate(CLASSES)
-        },  # fmt: skip
+        "per_class": per_class(truth, pred, CLASSES),
         "predicted": dict(sorted(Counter(pred).items())),
         "binary_macro_f1_polar_rows": round(
             float(f1_score([truth[i] for i in polar], binary, average="macro", zero_division=0)), 4
