@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import sys
 import tempfile
 import time
@@ -219,6 +220,10 @@ def run_mix(mix: str, embedder: Any) -> dict[str, Any]:
             }
         )
     majority = {a: Counter(product[seg_area == a].tolist()).most_common(1)[0][0] for a in range(len(names))}
+    # does the heading name what the area holds? cos(area name, its majority product's plain name)
+    heads = np.asarray(embedder.encode(list(names)))
+    truths = np.asarray(embedder.encode([re.sub(r"\s*\(.*\)", "", majority[a]) for a in range(len(names))]))
+    name_fit = round(float(np.mean(np.sum(heads * truths, axis=1))), 3) if len(names) else None
     return {
         "products": {p: int(n) for p, n in Counter(products).items()},
         # per product, the share of its (assigned) segments in an area where another product is the
@@ -232,6 +237,7 @@ def run_mix(mix: str, embedder: Any) -> dict[str, Any]:
         "assigned_share": round(float(keep.mean()), 3),
         "themes_homogeneity": round(float(homogeneity_score(product[keep], labels[keep])), 3),
         "at_chosen_threshold": {"threshold": AREA_THRESHOLD, **scores(product, labels, area_of_theme)},
+        "area_name_fit": name_fit,
         "areas_detail": detail,
         "sweep": sweep,
         "id_stability": id_stability(X, (labels, C), seed=1),

@@ -60,15 +60,16 @@ def areas(data: dict) -> str:
         f"Run: {ran(d)}; target: homogeneity of product within area ≥ {goal} on the held-out mix.",
         "",
         "| mix | products | segments / themes | areas | homogeneity (product within area) | completeness | "
-        "themes' own homogeneity |",
-        "|---|---|---|---|---|---|---|",
+        "themes' own homogeneity | area names: cos to the product's name |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, m in d["mixes"].items():
         at = m["at_chosen_threshold"]
         met = "" if name != "heldout" else f" ({'met' if at['homogeneity'] >= goal else 'not met'})"
         rows.append(
             f"| {name} | {len(m['products'])} | {m['segments']:,} / {m['themes']} | {at['areas']} | "
-            f"**{at['homogeneity']:.3f}**{met} | {at['completeness']:.3f} | {m['themes_homogeneity']:.3f} |"
+            f"**{at['homogeneity']:.3f}**{met} | {at['completeness']:.3f} | {m['themes_homogeneity']:.3f} | "
+            f"{_f(m.get('area_name_fit'), 3)} |"
         )
     return "\n".join(rows)
 
