@@ -48,7 +48,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 # The quick benchmark set (quality + speed vs BERTopic, label grounding, embedding, incremental, 100k scale, sentiment,
-# feedback type, areas, pain precision; ~52 min on 2 cores) on ../shared/data (or $$PAINPOINTS_DATA); rewrites the tables of benchmarks/RESULTS.md.
+# feedback type, areas, pain precision, social sentiment; ~55 min on 2 cores) on ../shared/data (or $$PAINPOINTS_DATA); rewrites the tables of benchmarks/RESULTS.md.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --quiet -e '.[dev,bench]'
 	$(PY) -m benchmarks

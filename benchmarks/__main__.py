@@ -1,7 +1,7 @@
 """``python -m benchmarks`` (= ``make bench``): the quick set, each benchmark in its own process,
 then RESULTS.md's tables and ``results.json`` are regenerated from what they wrote.
 
-Quick set (≈52 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
+Quick set (≈55 min on 2 cores, data from ``../shared/data`` or ``$PAINPOINTS_DATA``): quality vs
 BERTopic on five labelled sets, the reference points for it (``benchmarks.ceiling``), the LLM-label
 grounding check on three of those sets (``benchmarks.grounding``), cold
 end-to-end speed vs BERTopic, embedding throughput, the incremental rerun, 100k items at scale,

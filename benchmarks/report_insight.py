@@ -126,9 +126,12 @@ def social_sentiment(data: dict) -> str:
     d = data.get("social_sentiment")
     if not d:
         return "(no run yet)"
+    goal = d["target"]
+    held = next((r for r in d["results"] if r["set"] == goal["set"]), None)  # judged from the figure
+    met = held is not None and not held["trained_on"] and held["painpoints"]["macro_f1"] >= goal["macro_f1"]
     rows = [
         f"Run: {ran(d)}; {d['source']}; truth: {d['truth_rule']}; target: 3-class macro-F1 ≥ "
-        f"{d['target']['macro_f1']} on `{d['target']['set']}` (held out): **{'met' if d['met'] else 'not met'}**.",
+        f"{goal['macro_f1']} on `{goal['set']}` (held out): **{'met' if met else 'not met'}**.",
         "",
         "| set | items (neg / neu / pos) | 3-class macro-F1 painpoints / VADER | painpoints F1 neg / neu / pos | "
         "neutral P / R | binary macro-F1 on polar rows painpoints / VADER |",

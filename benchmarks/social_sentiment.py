@@ -94,7 +94,7 @@ def main(argv: list[str]) -> dict:
     held = next(r for r in results if r["set"] == HELD_OUT)
     report = {
         **header("benchmarks.social_sentiment", argv),
-        "source": f"vaderSentiment {vader_sets.VERSION} sdist, additional_resources/hutto_ICWSM_2014 (MIT)",
+        "source": f"vaderSentiment {vader_sets.VERSION} sdist (package MIT), additional_resources/hutto_ICWSM_2014",
         "truth_rule": f"mean rating rounded to the scale's nearest point: |mean| < {vader_sets.NEUTRAL_BAND} neutral",
         "sentiment_model": model.key_,
         "target": {"set": HELD_OUT, "macro_f1": TARGET},

@@ -2,9 +2,10 @@
 
 Hutto & Gilbert, "VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social Media Text"
 (ICWSM 2014). Each text carries the mean of about 20 independent raters' scores on VADER's −4..+4 scale.
-The files ship in the ``vaderSentiment`` source distribution on PyPI (MIT license, © 2016 C.J. Hutto;
-``additional_resources/hutto_ICWSM_2014.tar.gz``); painpoints already depends on that package, so the sets
-come with its licence and need no other download site. Nothing is copied into this repository:
+The files ship in the ``vaderSentiment`` source distribution on PyPI (``additional_resources/
+hutto_ICWSM_2014.tar.gz``; the package is MIT, © 2016 C.J. Hutto; the rated texts are tweets, review and
+editorial snippets its authors published as research data), which painpoints already depends on, so they
+need no other download site. Nothing is copied into this repository:
 ``folder()`` reads ``$PAINPOINTS_VADER_DATA`` (a folder holding the ``*_GroundTruth.txt`` files) or
 fetches the sdist once with pip into ``$TMPDIR/painpoints-vader``.
 
@@ -32,31 +33,51 @@ FILES = {
 NEUTRAL_BAND = 0.5  # |mean rating| below this rounds to the scale's 0
 
 
+ROWS = {"tweets": 4200, "amazon_snippets": 3708, "movie_snippets": 10605, "nyt_snippets": 5190}  # a complete copy
+
+
 def folder() -> Path:
     """The folder with the ground-truth files: ``$PAINPOINTS_VADER_DATA``, else a cache under ``TMPDIR``
-    filled from the ``vaderSentiment`` sdist (pip, the configured index) on first use."""
+    filled from the ``vaderSentiment`` sdist (pip, the configured index) on first use. The cache is
+    written to a fresh folder and renamed into place once every file is in it with its row count, so an
+    interrupted fetch leaves no half cache behind."""
     given = os.environ.get("PAINPOINTS_VADER_DATA")
     if given:
         return Path(given)
     cache = Path(tempfile.gettempdir()) / "painpoints-vader" / VERSION
-    if all((cache / f).exists() for f in FILES.values()):
+    if cache.is_dir():
         return cache
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"vaderSentiment=={VERSION}", "--dest", tmp],
-            check=True,
-        )  # fmt: skip
-        with tarfile.open(next(Path(tmp).glob("vaderSentiment-*.tar.gz"))) as sdist:
-            inner = next(m for m in sdist.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
-            blob = sdist.extractfile(inner)
-            assert blob is not None, inner.name
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache.parent) as tmp:
+        fetched = Path(tmp) / "fetched"
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                 f"vaderSentiment=={VERSION}", "--dest", str(fetched)],
+                check=True,
+            )  # fmt: skip
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise RuntimeError(
+                f"could not fetch the vaderSentiment {VERSION} sdist with pip ({e}); put its "
+                "additional_resources/hutto_ICWSM_2014/*_GroundTruth.txt in a folder and set PAINPOINTS_VADER_DATA"
+            ) from e
+        staged = Path(tmp) / "sets"
+        staged.mkdir()
+        with tarfile.open(next(fetched.glob("vaderSentiment-*.tar.gz"))) as sdist:
+            inner = [m for m in sdist.getmembers() if m.isfile() and m.name.endswith("hutto_ICWSM_2014.tar.gz")]
+            blob = sdist.extractfile(inner[0]) if inner else None
+            if blob is None:
+                raise RuntimeError(f"vaderSentiment {VERSION} sdist has no hutto_ICWSM_2014.tar.gz")
             with tarfile.open(fileobj=blob) as sets:
-                cache.mkdir(parents=True, exist_ok=True)
-                for member in sets.getmembers():
+                for member in sets.getmembers():  # only the known file names are written, never a tar path
                     name = Path(member.name).name
-                    if name in FILES.values() and (data := sets.extractfile(member)) is not None:
-                        (cache / name).write_bytes(data.read())
+                    data = sets.extractfile(member) if member.isfile() and name in FILES.values() else None
+                    if data is not None:
+                        (staged / name).write_bytes(data.read())
+        for key in FILES:
+            if len(load(key, staged)) != ROWS[key]:
+                raise RuntimeError(f"{FILES[key]} from the vaderSentiment {VERSION} sdist: expected {ROWS[key]} rows")
+        os.replace(staged, cache)  # atomic: the cache is whole or absent
     return cache
 
 

@@ -25,6 +25,8 @@ No pickle is loaded, only arrays.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -182,23 +184,28 @@ NO_PROBLEM = re.compile(
     r"\b(?:problem|hassle|trouble)[- ]free\b",
     re.I,
 )
-# A whole answer that reports nothing ("Nothing.", "N/A", "Nothing to improve") or calls things merely
-# adequate ("It was fine", "The staff were ok"): answers to "what could we improve?" are full of them, and
-# the classifier reads a short "fine" or "nothing" as a lukewarm complaint ("It was fine": problem). They
-# carry no issue, so they are `other`. Only when the whole segment is that: "fine but the car was dirty"
-# is left to the other rules.
+# A whole answer that says there is nothing to report ("N/A", "Nothing to improve", "Nothing I'd change") or
+# calls things merely adequate ("It was fine", "The staff were ok"): answers to "what could we improve?" are
+# full of them, and the classifier reads a short "fine" as a lukewarm complaint ("It was fine": problem).
+# They carry no issue, so they are `other`. Only when the whole segment is that, ending in nothing but
+# "." or "!": "fine but the car was dirty", "It was ok?", "ok :(" are left to the other rules. A bare
+# "Nothing." or "None." is not matched: as the answer to "what did you like?" it is a complaint.
 NO_ISSUE = re.compile(
-    r"^\W*(?:"
-    r"(?:nothing|none|nope|n/?a|no|not really)(?: (?:really|at all|much|else|special))?"
-    r"|nothing (?:(?:i|we) (?:would|'d) |that (?:i|we) would |to )"
-    r"(?:improve|change|add|report|say|mention|complain about|fix)(?: (?:really|at all|here))?"
+    r"^\s*(?:"
+    r"n/?a"
+    r"|nothing (?:(?:i|we)(?: would|'d) |that (?:i|we) would |to )"
+    r"(?:improve|change|add|report|mention|complain about|fix)(?: (?:really|at all|here))?"
     r"|(?:(?:it|this|that|they|everything|all|all of it|(?:the|my|our) \w+(?: \w+)?) "
-    r"(?:was|were|is|are|went|seemed|has been|have been) )?(?:(?:just|all|pretty|totally|perfectly|quite) )?"
+    r"(?:was|were|is|are|went|seemed|has been|have been) |(?:it|that)'s )?"
+    r"(?:(?:just|all|totally|perfectly|quite) )?"
     r"(?:fine|ok|okay|alright|all right|good enough|satisfactory|acceptable|adequate|as expected)"
-    r"(?: (?:i guess|overall|thanks|thank you))?"
-    r")\W*$",
+    r"(?: (?:overall|thanks|thank you))?"
+    r")[\s.!]*$",
     re.I,
 )
+# Bump when a cue rule changes what a text is typed: an incremental run keeps last run's type for unchanged
+# segments only when the same weights *and* rules typed them (``FeedbackTypeModel.key_``).
+RULES_VERSION = 2
 NEGATIVE_REST = re.compile(
     r"\b(?:not|no|never|nothing|nobody|none|bad|poor|rude|wait\w*|slow\w*|dirty|late|wrong|terrible|awful|"
     r"horrible|worst|hate\w*|disappoint\w*|but|except|however|although|though|until|unfortunately|expensive|"
@@ -283,19 +290,25 @@ class FeedbackTypeModel:
     Attributes
     ----------
     coef_, intercept_, classes_, model_name_ : loaded by ``fit()``.
+    key_ : the embedding model, a digest of the weights file and the cue rules' ``RULES_VERSION``. Runs
+        record it (``runs.stats.type_model``); an incremental run keeps last run's type of an unchanged
+        segment only when the same key typed it, so new weights or rules retype every segment once.
     """
 
     path: Path = WEIGHTS
     use_rules: bool = True
 
     def fit(self) -> FeedbackTypeModel:
-        with np.load(self.path, allow_pickle=False) as data:
+        raw = Path(self.path).read_bytes()
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             self.coef_ = data["coef"].astype(np.float32)
             self.intercept_ = data["intercept"].astype(np.float32)
             self.classes_ = tuple(str(c) for c in data["classes"])
             self.model_name_ = str(data["model"])
         if set(self.classes_) != set(TYPES):
             raise ValueError(f"{self.path} holds classes {self.classes_}, expected {TYPES}")
+        rules = f":rules{RULES_VERSION}" if self.use_rules else ":no-rules"
+        self.key_ = f"{self.model_name_}:{hashlib.sha256(raw).hexdigest()[:12]}{rules}"
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -318,8 +331,9 @@ class FeedbackTypeModel:
         ``X`` holds the embeddings of ``texts`` (same order). Without a cue the classifier decides and
         the confidence is its probability. A request/problem cue decides alone; its confidence is
         ``(1 + p) / 2`` with p the classifier's probability of that type, so a cue the embedding also
-        supports scores higher. A question cue loses to a confident problem/praise reading
-        (rhetorical questions: "why are the settings never saved??").
+        supports scores higher; so does the `other` cue (``NO_ISSUE``: nothing to report). A question cue
+        loses to a confident problem/praise reading (rhetorical questions: "why are the settings never
+        saved??").
         """
         if len(X) != len(texts):
             raise ValueError(f"{len(X)} vectors for {len(texts)} texts")

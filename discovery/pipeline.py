@@ -149,8 +149,10 @@ def discover(
             kept_sentiment = kept_sentiments(data, state, sentiment_key) if mode == "incremental" else None
             scores = score_sentiment(data, sentiment, settings, caches.encoder_for, kept_sentiment)
         with _timed(seconds, "feedback_type"):
-            kept = kept_types(data, state) if mode == "incremental" else None
-            scores.feedback_type = score_types(data, typer or default_typer(), settings, caches.encoder_for, kept)
+            typer = typer or default_typer()
+            type_key = getattr(typer.fit(), "key_", None)  # weights and rules: a change retypes all
+            kept = kept_types(data, state, type_key) if mode == "incremental" else None
+            scores.feedback_type = score_types(data, typer, settings, caches.encoder_for, kept)
     if settings.carve_pains:
         with _timed(seconds, "carve"):
             found = carve(data, found, scores, state, settings, mode)
@@ -186,6 +188,7 @@ def discover(
     result = assemble(data, state, found, scores, naming, settings, RunInfo(run_id, mode, reason, seconds), areas)
     result.stats.vectors_read = getattr(data.vectors, "rows_read", len(data.vectors))
     result.stats.sentiment_model = sentiment_key
+    result.stats.type_model = type_key
     if mapper is not None and mapper.workers_used:  # small runs score here even with engine = "ray"
         result.stats.scoring_engine, result.stats.scoring_workers = "ray", len(mapper.workers_used)
     result.embeddings = caches.new_embeddings()

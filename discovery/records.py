@@ -256,6 +256,7 @@ class RunStats:
     )
     embed_model: str | None = None
     sentiment_model: str | None = None  # the sentiment weights that scored the run (``SentimentModel.key_``)
+    type_model: str | None = None  # the feedback-type weights and rules that typed it (``FeedbackTypeModel.key_``)
     llm: LLMStats | None = None
     new_segments: int | None = None
     new_embeddings: int | None = None

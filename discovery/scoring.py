@@ -138,9 +138,13 @@ def default_typer() -> FeedbackTyper:
     return FeedbackTypeModel()
 
 
-def kept_types(data: RunInput, state: ThemeState) -> Kept:
+def kept_types(data: RunInput, state: ThemeState, model_key: str | None = None) -> Kept | None:
     """Last run's feedback type for the segments an incremental run finds unchanged since the last
-    run (same id, same text): typing is per segment, so theirs stands and is not recomputed."""
+    run (same id, same text), when the same weights and cue rules typed them (``model_key``, recorded in
+    ``runs.stats.type_model``): typing is per segment, so theirs stands and is not recomputed. None
+    after a change of either, so every segment is typed again once."""
+    if (state.stats.type_model if state.stats else None) != model_key:
+        return None
     return kept_from(data, state, state.previous_type, 1)
 
 

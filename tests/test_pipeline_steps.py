@@ -22,6 +22,7 @@ from painpoints.discovery.components import (
     SignSentiment,
 )
 from painpoints.discovery.embed_cache import CachingEncoder, embed_missing
+from painpoints.discovery.feedback_type import RULES_VERSION, FeedbackTypeModel
 from painpoints.discovery.naming import fixed_labels, name_with_llm
 from painpoints.discovery.records import EmbedReport, KnownTheme, LLMStats, RunStats, Scores, assignment_rows
 from painpoints.discovery.runinput import RunInput
@@ -147,10 +148,16 @@ def test_incremental_runs_type_only_new_or_changed_text(tmp_path: Path) -> None:
     previous = {sid: ("T001", h) for sid, h in zip(data.segment_id, data.content_hash, strict=True)}
     previous["s001"] = ("T001", "an older text")  # edited since
     kinds = {sid: "praise" for sid in data.segment_id} | {"s005": None}  # typed before typing existed
-    state = ThemeState({}, previous, "r1", RunStats(), NOW, Curation(), previous_type=kinds)
+    state = ThemeState({}, previous, "r1", RunStats(type_model="m:aaa:rules2"), NOW, Curation(), previous_type=kinds)
     del previous["s004"]  # new this run
-    kept = scoring.kept_types(data, state)
-    assert np.flatnonzero(kept.mask).tolist() == [0, 2, 3]
+    kept = scoring.kept_types(data, state, "m:aaa:rules2")
+    assert kept is not None and np.flatnonzero(kept.mask).tolist() == [0, 2, 3]
+    # new weights or new cue rules (or a run before keys were recorded): every segment is typed again
+    assert scoring.kept_types(data, state, "m:aaa:rules3") is None
+    assert scoring.kept_types(data, replace(state, stats=RunStats()), "m:aaa:rules2") is None
+    key = FeedbackTypeModel().fit().key_
+    assert key.startswith("all-MiniLM-L6-v2:") and key.endswith(f":rules{RULES_VERSION}")
+    assert FeedbackTypeModel(use_rules=False).fit().key_.endswith(":no-rules")
 
     class Counting(CueTyper):
         seen: list[str] = []
@@ -328,6 +335,7 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
         "vectors_read",
         "embed_model",
         "sentiment_model",
+        "type_model",
         "engine",
         "engine_workers",
         "engine_nodes",
