@@ -19,7 +19,7 @@ Two signals, because neither is enough alone:
 A segment may hold several sentences; precedence is request > problem cue > question > negated problem
 ("no problems at all", praise) > classifier, so a segment that asks for something is counted as a
 request even when it also praises or complains. A segment that only says there is nothing to report
-("Nothing.", "It was fine") is `other`, whatever the classifier reads (``NO_ISSUE``).
+("N/A", "Nothing to improve", "It was fine") is `other`, whatever the classifier reads (``NO_ISSUE``).
 No pickle is loaded, only arrays.
 """
 
