@@ -91,14 +91,12 @@ def main(argv: list[str]) -> dict:
         evaluate_set(name, vader_sets.load(name, where), embedder, model, name in VADER_TRAINING)
         for name in vader_sets.FILES
     ]
-    held = next(r for r in results if r["set"] == HELD_OUT)
     report = {
         **header("benchmarks.social_sentiment", argv),
         "source": f"vaderSentiment {vader_sets.VERSION} sdist (package MIT), additional_resources/hutto_ICWSM_2014",
         "truth_rule": f"mean rating rounded to the scale's nearest point: |mean| < {vader_sets.NEUTRAL_BAND} neutral",
         "sentiment_model": model.key_,
         "target": {"set": HELD_OUT, "macro_f1": TARGET},
-        "met": held["painpoints"]["macro_f1"] >= TARGET and not held["trained_on"],
         "results": results,
     }
     return emit(report, OUT, "write" in opts)

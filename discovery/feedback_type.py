@@ -299,6 +299,10 @@ class FeedbackTypeModel:
     use_rules: bool = True
 
     def fit(self) -> FeedbackTypeModel:
+        """Load the weights, once per path and rules setting: a run fits to read ``key_`` before it
+        types, and typing fits again."""
+        if getattr(self, "_loaded_as", None) == (self.path, self.use_rules):
+            return self
         raw = Path(self.path).read_bytes()
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             self.coef_ = data["coef"].astype(np.float32)
@@ -309,6 +313,7 @@ class FeedbackTypeModel:
             raise ValueError(f"{self.path} holds classes {self.classes_}, expected {TYPES}")
         rules = f":rules{RULES_VERSION}" if self.use_rules else ":no-rules"
         self.key_ = f"{self.model_name_}:{hashlib.sha256(raw).hexdigest()[:12]}{rules}"
+        self._loaded_as = (self.path, self.use_rules)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

@@ -295,7 +295,7 @@ def test_social_sentiment_table_judges_its_target_from_the_figure():
         "vader": {"macro_f1": 0.7, "per_class": {}, "binary_macro_f1_polar_rows": None},
     }
     data = {"date": "2026-12-03", "machine": "x", "command": "python -m benchmarks.social_sentiment --write",
-            "source": "s", "truth_rule": "r", "target": {"set": "tweets", "macro_f1": 0.75}, "met": False,
+            "source": "s", "truth_rule": "r", "target": {"set": "tweets", "macro_f1": 0.75},
             "results": [result]}  # fmt: skip
     text = report_insight.social_sentiment({"social_sentiment": data})
     assert "**not met**" in text
