@@ -11,7 +11,6 @@ segment create each value for a moment instead of holding N of them.
 
 from __future__ import annotations
 
-import mmap
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -238,8 +237,10 @@ class FileTexts(StoredTexts):
     went), then a block of rows costs its own size. ``StoredTexts``' lookup by content hash joined each
     block against every segment of the store (0.2–0.3 s a block of 65,536 at 1M, ~10× that at 10M).
 
-    The file is unlinked when made (``TemporaryFile``): a crash leaves nothing behind. Reads map it for
-    the call only, so the pages touched do not stay in the process's resident memory."""
+    The file is unlinked when made (``TemporaryFile``): a crash leaves nothing behind. A read copies the
+    batches holding its rows, one at a time, into memory and takes its rows from each: a mapping of the
+    file would keep the pages touched (and, through the kernel's fault-around, their cached neighbours)
+    resident while mapped — for a sample spread over every batch, most of the file."""
 
     def __init__(self, n: int, directory: str | None = None) -> None:
         super().__init__(hashes=[], lookup=lambda hashes: {})  # no hashes: every read is from the file
@@ -272,8 +273,7 @@ class FileTexts(StoredTexts):
         if not len(rows):
             return []
         self.rows_read += len(rows)
-        mapped = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-        reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapped)))
+        reader = pa.ipc.open_file(pa.PythonFile(self._file, mode="r"))  # reads at offsets, maps nothing
         batch, offset = self._batch[rows], self._offset[rows]
         order = np.argsort(batch, kind="stable")
         kinds, starts = np.unique(batch[order], return_index=True)
@@ -283,7 +283,7 @@ class FileTexts(StoredTexts):
         ]
         back = np.empty(len(rows), np.int64)
         back[order] = np.arange(len(rows))
-        return pa.concat_arrays(parts).take(pa.array(back)).to_pylist()  # copies: the mapping can go
+        return pa.concat_arrays(parts).take(pa.array(back)).to_pylist()
 
     def __repr__(self) -> str:
         return f"FileTexts({len(self)} texts)"

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from painpoints.discovery.lazy_vectors import MaskedRows, MissingVectors, RowView, StoredVectors, prefetch
+from painpoints.discovery import lazy_vectors
+from painpoints.discovery.lazy_vectors import FileVectors, MaskedRows, MissingVectors, RowView, StoredVectors, prefetch
 from painpoints.discovery.vectors import centroids, radii
 
 
@@ -160,3 +161,24 @@ def test_gathering_fits_in_memory_within_the_budget_and_skips_small_reads(data) 
     prefetch(view, np.arange(4))
     assert scan.passes[-1] == ["h0", "h3", "h4", "h8"] and lazy.rows_kept == 3  # 4 > room 3: to the file
     assert np.array_equal(np.asarray(view), X[[0, 3, 4, 8]]) and not cache.asked
+
+
+@pytest.mark.parametrize("window_rows", [1, 3, 1000])
+def test_the_scratch_file_maps_a_window_at_a_time_and_reads_what_was_written(window_rows, monkeypatch) -> None:
+    """``FileVectors`` maps one window of the file per step (a sparse read through one mapping of the
+    whole file held most of it resident): rows written and read across windows, in any order, with
+    every kind of index, are the array's rows."""
+    monkeypatch.setattr(lazy_vectors, "WINDOW_BYTES", window_rows * 5 * 4)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(23, 5)).astype(np.float32)
+    scratch = FileVectors(23, 5)
+    order = rng.permutation(23)
+    scratch[order[:11]] = X[order[:11]]
+    scratch[order[11:]] = X[order[11:]]
+    mask = np.arange(23) % 4 == 1
+    for key in (4, -1, np.int64(22), slice(2, 19, 3), slice(None), [5, 2, 5, 22], np.array([20, 0, 7]), mask):
+        assert np.array_equal(scratch[key], X[key]), key
+    assert scratch[np.array([], int)].shape == (0, 5)
+    assert np.array_equal(np.asarray(scratch), X)
+    with pytest.raises(IndexError):
+        scratch[[23]]
