@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from painpoints.discovery import themes
-from painpoints.discovery.columns import aligned, count_distinct, to_arrow
+from painpoints.discovery.columns import aligned, coded, count_distinct, to_arrow
 from painpoints.discovery.feedback_type import ThemeType, theme_types
 from painpoints.discovery.records import (
     Areas,
@@ -37,6 +37,8 @@ from painpoints.discovery.settings import Settings
 from painpoints.discovery.store import utc_now
 from painpoints.discovery.trends import TrendRule, theme_trends
 from painpoints.discovery.vectors import radii
+
+CODED = ("theme_id", "how", "sentiment", "llm_sentiment", "feedback_type")  # assignment columns held as codes
 
 
 @dataclass
@@ -185,7 +187,10 @@ def found_themes(data: RunInput, found: Found, snapshots: list[ThemeSnapshot]) -
 
 def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) -> pa.Table:
     """One row per segment: its theme (None = unassigned), how it got it, its sentiment and feedback
-    type — as Arrow columns, not an object per segment (10M of them held ~1.4 GB; issue 18)."""
+    type — as Arrow columns, not an object per segment (10M of them held ~1.4 GB; issue 18). The
+    columns with a few distinct values (``CODED``) are dictionary-encoded, a 1–4 byte code per row: as
+    strings they were ~50 bytes a segment, held at the run's end beside everything else it holds (the
+    10M run's peak) and until the write."""
     n = len(data.segment_id)
     values: dict[str, Any] = {
         "segment_id": data.segment_id,
@@ -197,8 +202,8 @@ def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) ->
         "llm_sentiment": naming.llm_sentiment,
         "feedback_type": scores.feedback_type,
     }
-    schema = arrow_schema(Assignment)
-    return pa.table([to_arrow(values[f.name], f.type, n) for f in schema], schema=schema)
+    columns = {f.name: to_arrow(values[f.name], f.type, n) for f in arrow_schema(Assignment)}
+    return pa.table({name: coded(column) if name in CODED else column for name, column in columns.items()})
 
 
 def run_summary(

@@ -289,6 +289,15 @@ class FileTexts(StoredTexts):
         return f"FileTexts({len(self)} texts)"
 
 
+def coded(array: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    """A column of few distinct values as codes into them (int8 codes when at most 127): Arrow, Parquet
+    and DuckDB read it as the column of values it encodes."""
+    encoded = whole(array).dictionary_encode()
+    if len(encoded.dictionary) <= 127:
+        encoded = pa.DictionaryArray.from_arrays(encoded.indices.cast(pa.int8()), encoded.dictionary)
+    return encoded
+
+
 def whole(array: pa.ChunkedArray | pa.Array) -> pa.Array:
     """One contiguous array (``index_in`` and ``take`` want one chunk)."""
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
