@@ -118,6 +118,9 @@ class StagePeaks:
             with original(seconds, stage):
                 yield
             self.stage = f"after {stage}"
+            # as it goes, so a run stopped part-way (a 10M discover takes most of an hour) still says something
+            peak = self.peaks.get(stage, 0.0)
+            print(f"{stage}: {seconds.get(stage)} s, peak {peak:.0f} MB", file=sys.stderr, flush=True)
 
         return timed
 

@@ -14,8 +14,9 @@ from typing import Any
 import pyarrow as pa
 
 from painpoints.discovery import themes
-from painpoints.discovery.columns import aligned, coded, count_distinct, to_arrow
+from painpoints.discovery.columns import coded, count_distinct, to_arrow
 from painpoints.discovery.feedback_type import ThemeType, theme_types
+from painpoints.discovery.lastrun import theme_and_same
 from painpoints.discovery.records import (
     Areas,
     Assignment,
@@ -218,7 +219,7 @@ def run_summary(
 ) -> RunStats:
     """``runs.stats`` of the run (without the LLM part)."""
     labels, how, n = found.labels, found.identity.how, len(found.labels)
-    previous_theme = aligned(state.previous, data.segment_id, 2)[0]
+    previous_theme = theme_and_same(state.previous, data.segment_id, data.content_hash)[0]
     return RunStats(
         mode=run.mode,
         mode_reason=run.reason,

@@ -303,62 +303,11 @@ def whole(array: pa.ChunkedArray | pa.Array) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-class StoredMap(Mapping[str, Any]):
-    """Last run's per-segment values (theme and content hash, feedback type, sentiment) keyed by
-    segment id, held as Arrow columns: as a dict of 10M segments this state took ~550 bytes a segment
-    (5.5 GB) in every incremental run. Runs read it aligned with their own rows (``aligned``: one
-    vectorised lookup); ``map[sid]`` also works, through a dict built on first use (tests, small
-    stores). A value is a tuple of ``columns``, or the one column's value when there is one."""
-
-    def __init__(self, keys: pa.ChunkedArray | pa.Array, columns: Sequence[pa.ChunkedArray | pa.Array]) -> None:
-        self.ids = ArrowColumn(whole(keys))  # one chunk each: ``aligned`` looks up and takes from them
-        self.columns = [ArrowColumn(whole(c)) for c in columns]
-        self._dict: dict[str, Any] | None = None
-        self._at: list[Any] = [None, None]  # the last keys looked up and their positions (shared by views)
-
-    def view(self, columns: Sequence[pa.ChunkedArray | pa.Array]) -> StoredMap:
-        """Other columns of the same rows: shares the ids and the positions looked up, so a run's rows
-        are looked up once for all of last run's state, not once per step and view."""
-        out = StoredMap(self.ids.array.chunk(0), columns)
-        out._at = self._at
-        return out
-
-    def _positions(self, keys: Sequence[str]) -> pa.Array:
-        if self._at[0] is not keys:  # a run asks with the same column object again and again
-            self._at[:] = [keys, pc.index_in(to_arrow(keys, pa.string(), len(keys)), value_set=self.ids.array.chunk(0))]
-        return self._at[1]
-
-    def _as_dict(self) -> dict[str, Any]:
-        if self._dict is None:
-            self._dict = dict(zip(self.ids, self._values(), strict=True))
-        return self._dict
-
-    def _values(self) -> Iterator[Any]:
-        return iter(self.columns[0]) if len(self.columns) == 1 else zip(*self.columns, strict=True)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._as_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.ids)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def values(self) -> Any:  # a stream of the values, not a dict view
-        return self._values()
-
-    def aligned(self, keys: Sequence[str]) -> list[ArrowColumn]:
-        """Per column, the value of each of ``keys`` (null where the key is not held)."""
-        at = self._positions(keys)
-        return [ArrowColumn(c.array.chunk(0).take(at)) for c in self.columns]
-
-
 def aligned(mapping: Mapping[str, Any], keys: Sequence[str], width: int) -> list[Sequence[Any]]:
     """``mapping``'s values for ``keys`` as ``width`` sequences aligned with ``keys`` (None where a key
-    is missing): vectorised on a ``StoredMap``, key by key on a dict."""
-    if isinstance(mapping, StoredMap):
-        return list(mapping.aligned(keys))
+    is missing): vectorised on a mapping that aligns itself (``lastrun.LastRun``), key by key on a dict."""
+    if callable(aligner := getattr(mapping, "aligned", None)):
+        return list(aligner(keys))
     got = [mapping.get(k) for k in keys]
     if width == 1:
         return [got]
@@ -367,9 +316,6 @@ def aligned(mapping: Mapping[str, Any], keys: Sequence[str], width: int) -> list
 
 def value_counts(mapping: Mapping[str, Any], part: int) -> dict[Any, int]:
     """How often each non-null value of part ``part`` occurs among ``mapping``'s values."""
-    if isinstance(mapping, StoredMap):
-        counts = pc.value_counts(mapping.columns[part].array).to_pylist()
-        return {c["values"]: c["counts"] for c in counts if c["values"] is not None}
     out: dict[Any, int] = {}
     for value in mapping.values():
         v = value[part] if isinstance(value, tuple) else value

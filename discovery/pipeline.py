@@ -29,7 +29,7 @@ from painpoints.discovery import runinput, runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
-from painpoints.discovery.columns import StoredTexts, aligned, same_values
+from painpoints.discovery.columns import StoredTexts
 from painpoints.discovery.components import (
     ClustererFactory,
     Encoder,
@@ -39,6 +39,7 @@ from painpoints.discovery.components import (
     SentimentClassifier,
 )
 from painpoints.discovery.embed_cache import CachingEncoder, cache_lookup
+from painpoints.discovery.lastrun import theme_and_same
 from painpoints.discovery.lazy_vectors import FileVectors
 from painpoints.discovery.naming import fixed_labels, name_themes, name_with_llm, reusable_names, wants_llm_sentiment
 from painpoints.discovery.prepare import prepare_segments as prepare_segments  # the flow's prepare step
@@ -219,6 +220,9 @@ def load(
     data = runinput.load_run_input(
         con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
     )
+    if state.run_id is not None:  # last run's per-segment state, on this run's rows
+        last = runinput.load_last_run(con, data.segment_id, data.content_hash)
+        state = replace(state, previous=last[0], previous_type=last[1], previous_sentiment=last[2])
     mode, reason = choose_mode(state, data, settings, full)
     if mode == "full":  # every vector in one pass: into memory, or past vectors_in_memory a scratch file
         n, dim = data.vectors.shape
@@ -241,8 +245,8 @@ def choose_mode(
         return "full", "no previous themes"
     if (state.stats.embed_model if state.stats else None) != settings.embed_key:
         return "full", "embedding model changed"
-    _, last_hash = aligned(state.previous, data.segment_id, 2)
-    new = int((~same_values(last_hash, data.content_hash)).sum())
+    _, same = theme_and_same(state.previous, data.segment_id, data.content_hash)
+    new = int((~same).sum())
     if len(data.segment_id) and new / len(data.segment_id) > settings.incremental_max_new:
         return "full", f"{new / len(data.segment_id):.0%} of segments are new (> incremental_max_new)"
     if settings.full_every_days and state.last_full is not None:

@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from painpoints.discovery import segmentstore
+from painpoints.discovery import lastrun, segmentstore
 from painpoints.discovery.columns import ArrowColumn, FileTexts, StoredTexts, columns_of, to_arrow, whole
+from painpoints.discovery.lastrun import LastRun
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.store import StoreError, fetch_arrow, registered, sql, transaction
 from painpoints.discovery.store import arrow_reader as store_arrow_reader
@@ -157,6 +158,17 @@ def read_texts(
             out[rows] = batch.column("text").take(pa.array(at))
     _all_read(out.placed(), "text")
     return out
+
+
+def load_last_run(
+    con: duckdb.DuckDBPyConnection, segment_ids: Sequence[str], hashes: Sequence[str], batch_rows: int = 65_536
+) -> tuple[LastRun, LastRun, LastRun]:
+    """Last run's theme, type and sentiment of the run's rows (its ``segment_ids``, with their content
+    ``hashes``) and whether each text is unchanged since: one unordered pass over last run's assignment,
+    each row placed by segment id (``lastrun``: ``ThemeState.previous`` and its two views)."""
+    index = KeyIndex(con, whole(to_arrow(segment_ids, pa.string(), len(segment_ids))))
+    batches = store_arrow_reader(con, sql("current_assignments"), [], batch_rows)
+    return lastrun.read(segment_ids, hashes, ((b, *index.find(b.column("key"), b.column("key_hash"))) for b in batches))
 
 
 def _all_read(filled: np.ndarray, what: str) -> None:

@@ -25,7 +25,6 @@ import numpy as np
 import pyarrow as pa
 
 from painpoints.discovery import lake, segmentstore
-from painpoints.discovery.columns import StoredMap
 from painpoints.discovery.records import (
     DiscoveryResult,
     KnownArea,
@@ -218,7 +217,8 @@ class ThemeState:
     """What the next run builds on: the themes table, last successful run's assignment, curation."""
 
     known: dict[str, KnownTheme]
-    # segment_id → (theme_id, content_hash) last run; a ``columns.StoredMap`` when loaded from the store
+    # segment_id → (theme_id, content_hash) last run; a ``lastrun.LastRun`` on the run's rows when loaded
+    # (``runinput.load_last_run``; ``load_theme_state`` leaves it empty)
     previous: Mapping[str, tuple[str | None, str | None]]
     run_id: str | None
     stats: RunStats | None  # of the last successful run
@@ -234,29 +234,22 @@ class ThemeState:
 
 
 def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
-    """The themes table, the latest successful run's assignment and stats, the last full run's end
-    and the effective curation."""
+    """The themes table, the latest successful run's stats and theme names, the last full run's end and
+    the effective curation. Last run's per-segment assignment is read onto a run's own rows once they are
+    loaded (``runinput.load_last_run``)."""
     known = {}
     for row in con.execute(sql("known_themes")).fetchall():
         centroid = np.asarray(row[4], np.float32) if row[4] is not None else None
         known[row[0]] = KnownTheme(row[0], row[1], row[2], row[3], centroid, *row[5:])
     last = latest_run(con)
-    previous: Mapping[str, Any] = {}
-    previous_type: Mapping[str, Any] = {}
-    previous_sentiment: Mapping[str, Any] = {}
     names = {}
-    if last is not None:  # one Arrow table, three views on it (``StoredMap``): no object per segment
-        rows = store_arrow_reader(con, sql("current_assignments")).read_all()
-        sid = rows.column("segment_id")
-        previous = StoredMap(sid, [rows.column("theme_id"), rows.column("content_hash")])
-        previous_type = previous.view([rows.column("feedback_type")])
-        previous_sentiment = previous.view([rows.column("sentiment"), rows.column("sentiment_score")])
+    if last is not None:
         named = con.execute(sql("previous_names"), [last.run_id]).fetchall()
         names = {tid: ThemeName(lab, desc or "", list(kw or []), list(qs or [])) for tid, lab, desc, kw, qs in named}
     full = _first(con, "last_full_run")
     return ThemeState(
         known=known,
-        previous=previous,
+        previous={},
         run_id=last.run_id if last else None,
         stats=last.stats if last else None,
         last_full=full[0] if full else None,
@@ -267,8 +260,6 @@ def load_theme_state(con: duckdb.DuckDBPyConnection) -> ThemeState:
             )
             for row in con.execute(sql("known_areas")).fetchall()
         },
-        previous_type=previous_type,
-        previous_sentiment=previous_sentiment,
         names=names,
     )
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from painpoints.discovery.columns import aligned, floats, take
+from painpoints.discovery.columns import aligned, floats, present, take
 from painpoints.discovery.components import Encoder, FeedbackTyper, SentimentClassifier
 from painpoints.discovery.embed import Embedder
+from painpoints.discovery.lastrun import theme_and_same
 from painpoints.discovery.lazy_vectors import BLOCK_ROWS, in_memory
 from painpoints.discovery.records import Scores
 from painpoints.discovery.runinput import RunInput
@@ -104,14 +105,9 @@ def kept_sentiments(data: RunInput, state: ThemeState, model_key: str | None = N
 def kept_from(data: RunInput, state: ThemeState, last: Mapping[str, Any], width: int) -> Kept:
     """``last``'s values aligned with the run's rows, kept where the segment has the same text as in
     the last run and a value."""
-    _, last_hash = aligned(state.previous, data.segment_id, 2)
+    _, same = theme_and_same(state.previous, data.segment_id, data.content_hash)
     values = aligned(last, data.segment_id, width)
-    mask = np.fromiter(
-        (old == h and v is not None for old, h, v in zip(last_hash, data.content_hash, values[0], strict=True)),
-        dtype=bool,
-        count=len(data.segment_id),
-    )
-    return Kept(mask, values)
+    return Kept(same & present(values[0]), values)
 
 
 def classifier_vectors(

@@ -29,8 +29,9 @@ from datetime import datetime
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from painpoints.discovery.columns import aligned, present, same_values, shared_objects, take, value_counts
+from painpoints.discovery.columns import present, shared_objects
 from painpoints.discovery.components import ClustererFactory
+from painpoints.discovery.lastrun import theme_and_same, theme_counts
 from painpoints.discovery.lazy_vectors import prefetch, rows_of
 from painpoints.discovery.records import Identity, KnownTheme, ThemeEvent
 from painpoints.discovery.vectors import nearest
@@ -120,8 +121,7 @@ def carry_over(
     radius = np.array([max(threshold, t.radius or 0.0) for t in active])
     how = np.empty(len(segment_ids), dtype=object)
     how[:] = "outlier"  # one shared str: np.full(n, "outlier", dtype=object) made n copies (57 B each)
-    last_theme, last_hash = aligned(previous, segment_ids, 2)  # (None, None) for a segment new this run
-    same = same_values(last_hash, hashes)
+    last_theme, same = theme_and_same(previous, segment_ids, hashes)  # (None, False) for a segment new this run
     kept = same & present(last_theme)  # an unchanged text that had a theme
     theme_of: list[str | None] = shared_objects(last_theme, curation.resolve, kept)
     how[kept] = "kept"
@@ -248,13 +248,13 @@ def steady_themes(
     when last run it sat, with the same text, on the theme it sits on now (merges followed); a theme
     with no members last run is never steady."""
     before: Counter[str] = Counter()
-    for tid, n in value_counts(previous, 0).items():
+    for tid, n in theme_counts(previous).items():
         if (resolved := curation.resolve(tid)) is not None:
             before[resolved] += n
     kept = np.zeros(len(order), dtype=int)
-    last_theme, last_hash = aligned(previous, segment_ids, 2)
-    for t, h, old_theme, old_hash in zip(labels.tolist(), hashes, last_theme, last_hash, strict=True):
-        if t >= 0 and old_hash == h and old_theme is not None:
+    last_theme, same = theme_and_same(previous, segment_ids, hashes)
+    for t, unchanged, old_theme in zip(labels.tolist(), same.tolist(), last_theme, strict=True):
+        if t >= 0 and unchanged and old_theme is not None:
             kept[t] += curation.resolve(old_theme) == order[t]
     size = np.bincount(labels[labels >= 0], minlength=len(order))
     return {
@@ -293,8 +293,7 @@ def identify(
     if mode == "incremental":
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
         rest = np.flatnonzero(how == "outlier")
-        _, last_hash = aligned(previous, take(segment_ids, rest), 2)
-        fresh = int((~same_values(last_hash, take(hashes, rest))).sum())
+        fresh = int((~theme_and_same(previous, segment_ids, hashes)[1][rest]).sum())
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
         # and only when they could hold two themes of the full run's size (fewer would become one theme)
@@ -320,7 +319,7 @@ def identify(
         theme_of = [ids[int(lab)] if lab >= 0 else None for lab in clusterer.labels_]
         how, min_cluster_size = clusterer.how_.copy(), clusterer.min_cluster_size_
         min_items = getattr(clusterer, "min_items_", min_cluster_size)  # a stand-in may fit no sample
-    previous_theme = aligned(previous, segment_ids, 2)[0]
+    previous_theme = theme_and_same(previous, segment_ids, hashes)[0]
     theme_of, events, applied = apply_curation(theme_of, X, previous_theme, curation, new_id, seed)
     if mode == "full":
         events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)

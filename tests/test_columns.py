@@ -10,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from painpoints.discovery import lastrun
 from painpoints.discovery.columns import (
     ArrowColumn,
     MissingTexts,
-    StoredMap,
     StoredTexts,
     aligned,
     as_datetime64,
@@ -27,8 +27,8 @@ from painpoints.discovery.columns import (
     shared_objects,
     take,
     to_arrow,
-    value_counts,
 )
+from painpoints.discovery.lastrun import theme_and_same, theme_counts
 from painpoints.discovery.rank import Windows, rank_themes
 
 
@@ -128,23 +128,46 @@ def test_a_column_holds_far_less_than_the_list() -> None:
     assert col.array.nbytes < 0.6 * as_list and col == texts
 
 
-def test_last_runs_state_answers_like_the_dict_it_replaces() -> None:
-    """ThemeState.previous (segment → (theme, hash)) held as Arrow: aligned lookups, counts and
-    item access agree with a dict of the same rows; a segment new this run reads (None, None)."""
+def test_last_run_on_this_runs_rows_answers_like_the_dict_it_replaces() -> None:
+    """ThemeState.previous (segment → (theme, hash)) and its views (type; sentiment and score) held on
+    this run's rows as codes and a same-text flag (``lastrun``): theme and same-text per row, counts,
+    aligned values and item access agree with dicts of the same rows; a segment new this run, or
+    whose text changed, is not the same text; rows come in several batches, in any order."""
     ids = [f"s{i:03d}" for i in range(9)]
     theme = ["T1", "T2", None] * 3
     hashes = [f"h{i}" for i in range(9)]
-    table = pa.table({"segment_id": ids, "theme_id": theme, "content_hash": hashes})
-    stored = StoredMap(table.column("segment_id"), [table.column("theme_id"), table.column("content_hash")])
+    kinds = ["problem", "praise", "other"] * 3
+    tone = [("negative", -0.5), ("positive", 0.75), ("neutral", 0.0)] * 3
+    rows = {"key": ids, "theme_id": theme, "content_hash": hashes, "feedback_type": kinds,
+            "sentiment": [t for t, _ in tone], "sentiment_score": [v for _, v in tone]}  # fmt: skip
+    table = pa.table(rows)
+    run = ["s004", "new", "s000", "s008", "s001"]
+    run_hashes = ["h4-edited", "h9", "h0", "h8", "h1"]
+    where = {k: i for i, k in enumerate(run)}
+
+    def placed(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, np.ndarray, np.ndarray]:
+        found = [(j, where[k]) for j, k in enumerate(batch.column("key").to_pylist()) if k in where]
+        return batch, np.array([j for j, _ in found], int), np.array([r for _, r in found], int)
+
+    batches = [placed(b) for b in table.slice(5).to_batches() + table.slice(0, 5).to_batches()]
+    previous, previous_type, previous_sentiment = lastrun.read(ArrowColumn.of(run), ArrowColumn.of(run_hashes), batches)
     as_dict = dict(zip(ids, zip(theme, hashes, strict=True), strict=True))
-    run = ["s004", "new", "s000", "s008"]
-    for previous in (stored, as_dict):
-        got_theme, got_hash = aligned(previous, run, 2)
-        assert list(got_theme) == ["T2", None, "T1", None] and list(got_hash) == ["h4", None, "h0", "h8"]
-        assert value_counts(previous, 0) == {"T1": 3, "T2": 3}
-    assert stored["s004"] == ("T2", "h4") and len(stored) == 9 and "new" not in stored and dict(stored) == as_dict
-    one = StoredMap(table.column("segment_id"), [table.column("theme_id")])
-    assert one["s001"] == "T2" and list(aligned(one, ["s001", "x"], 1)[0]) == ["T2", None]
+    expected_theme, expected_same = ["T2", None, "T1", None, "T2"], [False, False, True, True, True]
+    for state in (previous, as_dict):
+        got_theme, same = theme_and_same(state, previous.ids, ArrowColumn.of(run_hashes))
+        assert list(got_theme) == expected_theme and same.tolist() == expected_same
+        assert theme_counts(state) == {"T1": 3, "T2": 3}
+        _, hash_part = aligned(state, previous.ids, 2)
+        assert same_values(hash_part, run_hashes).tolist() == expected_same
+    assert list(aligned(previous_type, previous.ids, 1)[0]) == ["praise", None, "problem", "other", "praise"]
+    tones, scores = aligned(previous_sentiment, previous.ids, 2)
+    assert list(tones) == ["positive", None, "negative", "neutral", "positive"]
+    assert list(scores) == [0.75, None, -0.5, 0.0, 0.75]
+    subset = ["s001", "zzz", "s004"]  # asked with other keys than the run's own column
+    got_theme, same = theme_and_same(previous, subset, ["h1", "x", "h4"])
+    assert list(got_theme) == ["T2", None, "T2"] and same.tolist() == [True, False, False]
+    assert previous["s000"] == ("T1", "h0") and previous["s004"] == ("T2", None) and "new" not in previous
+    assert len(previous) == 4 and previous_type["s001"] == "praise" and previous_sentiment["s008"] == ("neutral", 0.0)
 
 
 def test_stored_texts_read_only_the_rows_a_step_takes_by_content_hash() -> None:

@@ -137,8 +137,10 @@ SELECT theme_id, label, label_method, status, centroid, description, merged_into
 FROM themes;
 
 -- name: current_assignments
--- the latest successful run's assignment (what the next run builds on)
-SELECT segment_id, theme_id, content_hash, feedback_type, sentiment, sentiment_score
+-- the latest successful run's assignment (what the next run builds on), unordered: runinput.load_last_run
+-- places each row on the run's rows by segment id (key) and its DuckDB hash (key_hash)
+SELECT segment_id AS key, hash(segment_id) AS key_hash, theme_id, content_hash, feedback_type, sentiment,
+       sentiment_score
 FROM current_assignments;
 
 -- name: previous_names
