@@ -292,10 +292,14 @@ class FileTexts(StoredTexts):
 def coded(array: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
     """A column of few distinct values as codes into them (int8 codes when at most 127): Arrow, Parquet
     and DuckDB read it as the column of values it encodes."""
-    encoded = whole(array).dictionary_encode()
-    if len(encoded.dictionary) <= 127:
-        encoded = pa.DictionaryArray.from_arrays(encoded.indices.cast(pa.int8()), encoded.dictionary)
-    return encoded
+    return narrowed(whole(array).dictionary_encode())
+
+
+def narrowed(encoded: pa.DictionaryArray) -> pa.DictionaryArray:
+    """``encoded`` with int8 codes when its dictionary has at most 127 values."""
+    if len(encoded.dictionary) > 127:
+        return encoded
+    return pa.DictionaryArray.from_arrays(encoded.indices.cast(pa.int8()), encoded.dictionary)
 
 
 def whole(array: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -6,7 +6,7 @@ type and sentiment, and themes whose members barely moved keep their names. That
 values beside each of this run's rows. They were held keyed by segment id (``segment_id →
 (theme, content hash)``, as Arrow: ids and hashes again, ~107 bytes a segment at 1M, ~1 GB at 10M on top
 of the run's own ids and hashes). ``read`` places them on this run's rows in one pass and keeps, per
-row, only codes into the few distinct values, the score, and one "same text" flag: ~11 bytes a segment.
+row, only codes into the few distinct values, the score, and one "same text" flag: ~16 bytes a segment.
 
 ``LastRun`` stands where the dict did (``ThemeState.previous`` and its views ``previous_type``,
 ``previous_sentiment``): ``theme_and_same`` and ``columns.aligned`` read either, so the stages and their
@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from painpoints.discovery.columns import ArrowColumn, aligned, same_values, to_arrow, value_counts, whole
+from painpoints.discovery.columns import ArrowColumn, aligned, narrowed, same_values, to_arrow, value_counts, whole
 
 CODED = ("theme_id", "feedback_type", "sentiment")  # per-row codes into their distinct values
 
@@ -88,21 +88,10 @@ class LastRun(Mapping[str, Any]):
         rows = self.rows(keys)
         out = [self._take(c, rows) for c in self.columns]
         if self.with_hash:  # this run's hash where the text is unchanged: compares equal exactly then
-            hashes = whole(to_arrow(self.hashes, pa.string(), len(self.ids)))
-            out.append(self._take(pc.if_else(pa.array(self.same), hashes, pa.nulls(len(hashes), pa.string())), rows))
+            hashes = whole(self._take(whole(to_arrow(self.hashes, pa.string(), len(self.ids))), rows).array)
+            unchanged = pa.array(self.same_text(keys))
+            out.append(ArrowColumn(pc.if_else(unchanged, hashes, pa.nulls(len(hashes), pa.string()))))
         return out
-
-    def counts_of(self, part: int) -> dict[Any, int]:
-        """How often each value of part ``part`` occurred last run (part 0 of the main instance: the
-        segments per theme over all of last run's rows)."""
-        if part == 0 and self.with_hash:
-            return dict(self.counts)
-        return value_counts(dict(zip(self, self._values(), strict=True)), part)
-
-    def _values(self) -> Iterator[Any]:
-        parts = self.aligned(self.ids)
-        rows = zip(*parts, strict=True)
-        return (r[0] if len(r) == 1 else tuple(r) for i, r in enumerate(rows) if self.present[i])
 
     def __getitem__(self, key: str) -> Any:
         rows = self.rows([key])
@@ -133,7 +122,7 @@ def theme_and_same(
 def theme_counts(previous: Mapping[str, Any]) -> dict[Any, int]:
     """Last run's segments per theme."""
     if isinstance(previous, LastRun):
-        return previous.counts_of(0)
+        return dict(previous.counts)  # over all of last run's rows, in this run's window or not
     return value_counts(previous, 0)
 
 
@@ -187,9 +176,7 @@ def _dictionary(codes: np.ndarray, values: Mapping[str, int]) -> pa.Array:
     names: list[str] = [""] * len(values)
     for v, i in values.items():
         names[i] = v
-    small = len(names) <= 127
-    indices = pa.array(codes.astype(np.int8 if small else np.int32), mask=codes < 0)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))
+    return narrowed(pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), pa.array(names, pa.string())))
 
 
 def read(
