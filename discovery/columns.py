@@ -19,24 +19,50 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from painpoints.discovery.scratch import RowFile, gathered
+
 
 class ArrowColumn(Sequence[Any]):
     """One column of a run's input: an Arrow (chunked) array behind the ``Sequence`` protocol, so code
     written for lists (``len``, ``col[i]``, iteration, ``==``) reads it unchanged. Prefer ``take`` for
-    many rows at once: one ``col[i]`` costs a microsecond or two."""
+    many rows at once: one ``col[i]`` costs a microsecond or two.
 
-    __slots__ = ("array",)
+    ``spill`` moves the values to a scratch file (``RowFile``) and keeps the column the same object:
+    the run's segment ids and content hashes, which only its load and its write read in full, held
+    there between the two (issue 18). ``array`` then reads the whole column back (a copy, freed after
+    use); ``take``, ``col[i]`` and iteration read only the blocks they touch."""
+
+    __slots__ = ("_array", "_file")
 
     def __init__(self, array: pa.Array | pa.ChunkedArray) -> None:
-        self.array = array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+        self._array: pa.ChunkedArray | None = array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+        self._file: RowFile | None = None
 
     @classmethod
     def of(cls, values: Sequence[Any], type: pa.DataType | None = None) -> ArrowColumn:
         """A column of Python values (tests, and steps that build a column)."""
         return cls(pa.array(list(values), type))
 
+    @property
+    def array(self) -> pa.ChunkedArray:
+        """The values, read back whole from the scratch file when spilled."""
+        if self._file is not None:
+            return self._file.whole()
+        assert self._array is not None
+        return self._array
+
+    @property
+    def spilled(self) -> bool:
+        return self._file is not None
+
+    def spill(self, directory: str | None = None) -> None:
+        """Keep the values in a scratch file from here on, not in memory."""
+        if self._file is None:
+            self._file = RowFile(self.array, directory)
+            self._array = None
+
     def __len__(self) -> int:
-        return len(self.array)
+        return len(self._file) if self._file is not None else len(self.array)
 
     @overload
     def __getitem__(self, i: int) -> Any: ...
@@ -47,17 +73,18 @@ class ArrowColumn(Sequence[Any]):
     def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
             start, stop, step = i.indices(len(self))
-            if step == 1:
+            if step == 1 and self._file is None:
                 return ArrowColumn(self.array.slice(start, max(0, stop - start)))
-            return ArrowColumn.of(self.take(np.arange(start, stop, step)), self.array.type)
+            return ArrowColumn.of(self.take(np.arange(start, stop, step)), self.type)
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return self.array[i].as_py()
+        return self.take([i])[0] if self._file is not None else self.array[i].as_py()
 
     def __iter__(self) -> Iterator[Any]:
-        for chunk in self.array.chunks:
+        chunks = self._file.batches() if self._file is not None else iter(self.array.chunks)
+        for chunk in chunks:
             yield from chunk.to_pylist()
 
     def __eq__(self, other: object) -> bool:
@@ -70,11 +97,30 @@ class ArrowColumn(Sequence[Any]):
     __hash__ = None  # type: ignore[assignment]  # mutable-sequence semantics: compared, never hashed
 
     def __repr__(self) -> str:
-        return f"ArrowColumn({len(self)} × {self.array.type})"
+        return f"ArrowColumn({len(self)} × {self.type}{', spilled' if self._file is not None else ''})"
+
+    @property
+    def type(self) -> pa.DataType:
+        return self._file.type if self._file is not None else self.array.type
 
     def take(self, rows: Sequence[int] | np.ndarray) -> list[Any]:
         """The values at ``rows`` (in that order) as Python objects."""
-        return self.array.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()
+        index = np.asarray(rows, dtype=np.int64)
+        if self._file is not None:
+            return self._file.take(index).to_pylist()
+        return self.array.take(pa.array(index)).to_pylist()
+
+
+class GroupCodes(ArrowColumn):
+    """A column of ids replaced by dense integer codes (0…k−1, equal ids equal codes): what a full run
+    past ``vectors_in_memory`` keeps of its feedback ids, which only counting distinct items reads
+    (``group_codes``, ``count_distinct``) — 4 bytes a segment instead of the id's ~25."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of_ids(cls, ids: Sequence[Any]) -> GroupCodes:
+        return cls(pa.array(group_codes(ids).astype(np.int32)))
 
 
 def count_distinct(values: Sequence[Any]) -> int:
@@ -119,6 +165,8 @@ def group_codes(values: Sequence[Any]) -> np.ndarray:
     """``values`` as integer codes, equal values equal codes, in no particular order and without the
     values themselves: what counting distinct items per theme needs. ``codes`` on 10M feedback ids made
     a Python string of each to sort them (~1 GB for a moment, most of the rank stage's 22 s)."""
+    if isinstance(values, GroupCodes):
+        return whole(values.array).to_numpy(zero_copy_only=False).astype(np.int64)
     if isinstance(values, ArrowColumn):
         return values.array.dictionary_encode().combine_chunks().indices.to_numpy(zero_copy_only=False).astype(np.int64)
     return codes(values)[0]
@@ -246,8 +294,8 @@ class FileTexts(StoredTexts):
         super().__init__(hashes=[], lookup=lambda hashes: {})  # no hashes: every read is from the file
         self._file = tempfile.TemporaryFile(dir=directory)
         self._writer: Any = pa.ipc.new_file(self._file, pa.schema([("text", pa.large_string())]))
-        self._batch = np.full(n, -1, np.int64)  # row → its batch in the file, -1 = not placed
-        self._offset = np.zeros(n, np.int64)  # row → its place in that batch
+        self._batch = np.full(n, -1, np.int32)  # row → its batch in the file, -1 = not placed
+        self._offset = np.zeros(n, np.int32)  # row → its place in that batch
         self._batches = 0
 
     def __len__(self) -> int:
@@ -273,17 +321,7 @@ class FileTexts(StoredTexts):
         if not len(rows):
             return []
         self.rows_read += len(rows)
-        reader = pa.ipc.open_file(pa.PythonFile(self._file, mode="r"))  # reads at offsets, maps nothing
-        batch, offset = self._batch[rows], self._offset[rows]
-        order = np.argsort(batch, kind="stable")
-        kinds, starts = np.unique(batch[order], return_index=True)
-        parts = [
-            reader.get_batch(int(b)).column(0).take(pa.array(offset[order[start:end]]))
-            for b, start, end in zip(kinds.tolist(), starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True)
-        ]
-        back = np.empty(len(rows), np.int64)
-        back[order] = np.arange(len(rows))
-        return pa.concat_arrays(parts).take(pa.array(back)).to_pylist()
+        return gathered(self._file, self._batch[rows], self._offset[rows]).to_pylist()
 
     def __repr__(self) -> str:
         return f"FileTexts({len(self)} texts)"

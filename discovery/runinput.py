@@ -21,7 +21,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from painpoints.discovery import lastrun, segmentstore
-from painpoints.discovery.columns import ArrowColumn, FileTexts, StoredTexts, columns_of, to_arrow, whole
+from painpoints.discovery.columns import (
+    ArrowColumn,
+    FileTexts,
+    GroupCodes,
+    StoredTexts,
+    coded,
+    columns_of,
+    to_arrow,
+    whole,
+)
 from painpoints.discovery.lastrun import LastRun
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.store import StoreError, fetch_arrow, registered, sql, transaction
@@ -158,6 +167,21 @@ def read_texts(
             out[rows] = batch.column("text").take(pa.array(at))
     _all_read(out.placed(), "text")
     return out
+
+
+def spill_keys(data: RunInput, directory: str | None = None) -> None:
+    """Past ``vectors_in_memory``, once a full run has read its vectors, texts and last run's state:
+    segment ids and content hashes go to scratch files (only the write reads them again; the stages ask
+    last run's state by position, ``lastrun.LastRun``), feedback ids become codes of equal ids (only
+    counted: ``rank``, ``runs.stats``) and sources codes into the few sources. At 10M segments the ids
+    and hashes were ~0.9 GB held from load to write."""
+    for column in (data.segment_id, data.content_hash):
+        if isinstance(column, ArrowColumn):
+            column.spill(directory)
+    if isinstance(data.feedback_id, ArrowColumn) and not isinstance(data.feedback_id, GroupCodes):
+        data.feedback_id = GroupCodes.of_ids(data.feedback_id)
+    if isinstance(data.source, ArrowColumn):
+        data.source = ArrowColumn(coded(data.source.array))
 
 
 def load_last_run(

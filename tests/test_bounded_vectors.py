@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from painpoints.discovery import lazy_vectors, store
-from painpoints.discovery.columns import FileTexts, StoredTexts
+from painpoints.discovery import lazy_vectors, runinput, store
+from painpoints.discovery.columns import FileTexts, GroupCodes, StoredTexts
 from painpoints.discovery.lazy_vectors import FileVectors
 from painpoints.discovery.pipeline import discover
 from painpoints.discovery.records import DiscoveryResult, assignment_rows
@@ -45,8 +45,15 @@ def test_full_run_over_more_vectors_than_memory_holds_finds_the_same(golden_db: 
         return take_texts(self, rows)
 
     monkeypatch.setattr(FileTexts, "take", texts_spy)
+    spilled = []
+    spill = runinput.spill_keys
+    monkeypatch.setattr(runinput, "spill_keys", lambda data: (spill(data), spilled.append(data)))
     bounded = full_run(golden_db, embedder, BUDGET)
     assert texts_read  # the texts went to a scratch file too and were read as the steps took them
+    # ids and hashes waited in scratch files from load to write; feedback ids became codes
+    data = spilled[0]
+    assert data.segment_id.spilled and data.content_hash.spilled and isinstance(data.feedback_id, GroupCodes)
+    assert bounded.stats.feedback_items == whole.stats.feedback_items
     n = whole.stats.segments
     assert n > 4 * BUDGET and whole.stats.vectors_read == n
     assert len(files) == 1 and files[0].shape[0] == n  # the vectors went to a scratch file, not memory

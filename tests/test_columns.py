@@ -13,11 +13,13 @@ import pytest
 from painpoints.discovery import lastrun
 from painpoints.discovery.columns import (
     ArrowColumn,
+    GroupCodes,
     MissingTexts,
     StoredTexts,
     aligned,
     as_datetime64,
     as_float,
+    coded,
     codes,
     columns_of,
     count_distinct,
@@ -30,6 +32,7 @@ from painpoints.discovery.columns import (
 )
 from painpoints.discovery.lastrun import theme_and_same, theme_counts
 from painpoints.discovery.rank import Windows, rank_themes
+from painpoints.discovery.scratch import RowFile
 
 
 def chunked(values: list, size: int) -> ArrowColumn:
@@ -49,6 +52,38 @@ def test_a_column_reads_like_its_list_across_chunks() -> None:
         col[10]
     dates = ArrowColumn.of([datetime(2026, 1, 2), None])
     assert dates[0] == datetime(2026, 1, 2) and dates[1] is None  # timestamps and nulls come back as Python
+
+
+def test_a_spilled_column_reads_like_its_list_from_its_scratch_file(monkeypatch) -> None:
+    """Past ``vectors_in_memory`` a full run keeps its segment ids and hashes in scratch files: the
+    column is the same object, holds nothing in memory, and reads as it did, a batch at a time."""
+    monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 3)
+    values = [f"seg-{i}" for i in range(10)] + [None]
+    col = chunked(values, 4)
+    col.spill()
+    assert col.spilled and col._array is None and "spilled" in repr(col)
+    assert len(col) == 11 and list(col) == values and col == values and col == ArrowColumn.of(values)
+    assert col[0] == "seg-0" and col[-2] == "seg-9" and col[-1] is None and col[4] == "seg-4"
+    assert col[2:7] == values[2:7] and col[::3] == values[::3] and col[8:3] == []
+    assert take(col, np.array([9, 0, 4, 4, 10])) == ["seg-9", "seg-0", "seg-4", "seg-4", None]
+    assert take(col, np.array([], dtype=np.int64)) == []
+    assert to_arrow(col, pa.string(), 11).to_pylist() == values and col.array.num_chunks == 4
+    with pytest.raises(IndexError):
+        col[11]
+
+
+def test_feedback_ids_as_group_codes_and_coded_sources_rank_alike() -> None:
+    """What a spilled run keeps of feedback ids (codes of equal ids) and sources (dictionary codes)
+    counts and groups as the ids and names did."""
+    ids = [f"f{i % 7}" for i in range(30)]
+    grouped = GroupCodes.of_ids(chunked(ids, 4))
+    assert count_distinct(grouped) == count_distinct(ids) == 7
+    g = group_codes(grouped)
+    assert sorted(set(g.tolist())) == list(range(7))
+    assert all((g[i] == g[j]) == (ids[i] == ids[j]) for i in range(30) for j in range(30))
+    sources = ["zendesk", "app store", "calls"] * 10
+    src = ArrowColumn(coded(chunked(sources, 4).array))
+    assert codes(src)[1] == codes(sources)[1] and codes(src)[0].tolist() == codes(sources)[0].tolist()
 
 
 def test_codes_and_distinct_agree_with_the_list_versions() -> None:
@@ -117,6 +152,9 @@ def test_ranking_reads_columns_as_it_reads_lists() -> None:
     cols = rank_themes(*args, *(chunked(v, 7) for v in (source, item, created)), {"calls": 2.0}, 7, 3,
                        chunked(rating, 7))  # fmt: skip
     assert lists == cols and {r.feedback_items for r in lists} and lists[0].sources
+    spilled = rank_themes(*args, ArrowColumn(coded(chunked(source, 7).array)), GroupCodes.of_ids(item),
+                          chunked(created, 7), {"calls": 2.0}, 7, 3, chunked(rating, 7))  # fmt: skip
+    assert spilled == lists
 
 
 def test_a_column_holds_far_less_than_the_list() -> None:
