@@ -105,10 +105,14 @@ class ArrowColumn(Sequence[Any]):
 
     def take(self, rows: Sequence[int] | np.ndarray) -> list[Any]:
         """The values at ``rows`` (in that order) as Python objects."""
+        return self.subset(rows).array.to_pylist()
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> ArrowColumn:
+        """The values at ``rows`` (in that order) as a column of their own, in memory."""
         index = np.asarray(rows, dtype=np.int64)
         if self._file is not None:
-            return self._file.take(index).to_pylist()
-        return self.array.take(pa.array(index)).to_pylist()
+            return ArrowColumn(self._file.take(index))
+        return ArrowColumn(self.array.take(pa.array(index)))
 
 
 class GroupCodes(ArrowColumn):

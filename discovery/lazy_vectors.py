@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from painpoints.discovery.columns import ArrowColumn, take
 
@@ -103,10 +102,7 @@ class StoredVectors:
         rows = rows[self._slot[rows] == -1]
         if self.scan is None or len(rows) < self.gather_min:
             return
-        hashes: Sequence[str] = (
-            ArrowColumn(self.hashes.array.take(pa.array(rows))) if isinstance(self.hashes, ArrowColumn)
-            else take(self.hashes, rows)
-        )  # fmt: skip
+        hashes = self.hashes.subset(rows) if isinstance(self.hashes, ArrowColumn) else take(self.hashes, rows)
         room = len(rows) if self.keep is None else max(0, self.keep - self._used)
         self.passes += 1
         self.rows_read += len(rows)

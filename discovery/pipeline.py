@@ -214,9 +214,9 @@ def load(
     run then reads every vector in one pass, an incremental one reads them as its stages index them
     (new text, leftovers, the themes it re-measures: ``lazy_vectors``) and keeps at most
     ``vectors_in_memory`` of them. Past that many segments a full run's pass writes the vectors to a
-    scratch file in row order (``FileVectors``) that its stages read in blocks, its texts to another
-    (``columns.FileTexts``), and its segment ids and hashes wait in scratch files for the write
-    (``runinput.spill_keys``); an incremental run reads texts as its stages take them (``StoredTexts``)."""
+    scratch file in row order (``FileVectors``) that its stages read in blocks, and its texts to another
+    (``columns.FileTexts``); an incremental run reads texts as its stages take them (``StoredTexts``).
+    Past that many, either run keeps segment ids and hashes in scratch files (``runinput.kept_small``)."""
     state = runstore.load_theme_state(con)
     data = runinput.load_run_input(
         con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
@@ -231,7 +231,7 @@ def load(
         data.vectors = runinput.read_vectors(con, data.content_hash, settings.embed_key, dim, out=out)
         if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
             data.text = runinput.read_texts(con, data.segment_id)
-            runinput.spill_keys(data)
+        runinput.release_cache(con)
         return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason

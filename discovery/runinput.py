@@ -9,7 +9,7 @@ segments.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -27,7 +27,6 @@ from painpoints.discovery.columns import (
     GroupCodes,
     StoredTexts,
     coded,
-    columns_of,
     to_arrow,
     whole,
 )
@@ -80,7 +79,7 @@ def load_run_input(
         lazy_texts = texts_in_memory is not None and n > texts_in_memory
         query = sql("run_input_keys" if lazy_texts else "run_input_rows")
         reader = store_arrow_reader(con, query, params, batch_rows)
-        columns: dict[str, Any] = by_segment_id(list(reader), reader.schema)  # Arrow, not Python objects
+        columns: dict[str, Any] = by_segment_id(reader, reader.schema, small=lazy_texts)  # Arrow, not Python objects
         if lazy_texts:
             columns["text"] = StoredTexts(columns["content_hash"], partial(segmentstore.segment_texts, con))
         if len(columns["segment_id"]) != n:  # cannot happen within one transaction
@@ -103,21 +102,43 @@ def load_run_input(
 SORT_SLICE = 1 << 20  # rows per chunk of a column put in segment order
 
 
-def by_segment_id(batches: list[pa.RecordBatch], schema: pa.Schema) -> dict[str, ArrowColumn]:
+def by_segment_id(batches: Iterable[pa.RecordBatch], schema: pa.Schema, small: bool = False) -> dict[str, ArrowColumn]:
     """The run input's columns in segment_id order (byte order, as DuckDB's ``ORDER BY``).
 
     Sorted here rather than by the query: DuckDB's sort of the window ran out of a 200 MB
-    ``memory_limit`` at 600k segments (10M would need several GB of its memory). This holds the
-    unsorted input and its sorted copy until the last column is done (the batches' buffers are freed
-    together), plus one column in one piece: ``take`` on a chunked array joins its chunks for every
-    call, so each column is joined once, with 64-bit string offsets (10M texts may pass 2 GB), and
-    taken in slices of ``SORT_SLICE`` rows."""
-    columns = columns_of(batches, schema)
-    batches.clear()
-    order = pc.sort_indices(columns["segment_id"].array)
-    for name, column in columns.items():
-        columns[name] = ArrowColumn(_taken(column.array, order))
+    ``memory_limit`` at 600k segments (10M would need several GB of its memory). Each batch's columns
+    are copied out of it as it comes: a column of a batch DuckDB hands over keeps the whole batch
+    alive, so the unsorted input was freed only once every column was sorted (twice the input at the
+    load's peak). Now a column's unsorted copy goes as soon as it is sorted: the driver holds the
+    input plus one column in flight, that column in one piece (``take`` on a chunked array joins its
+    chunks for every call), with 64-bit string offsets (10M texts may pass 2 GB), taken in slices of
+    ``SORT_SLICE`` rows. ``small`` (past ``texts_in_memory``) keeps the columns as ``kept_small`` does."""
+    parts: dict[str, list[pa.Array]] = {name: [] for name in schema.names}
+    for batch in batches:
+        for name in schema.names:
+            parts[name].append(pa.concat_arrays([batch.column(name)]))  # a copy: frees the batch
+    order = pc.sort_indices(pa.chunked_array(parts["segment_id"], schema.field("segment_id").type))
+    columns: dict[str, ArrowColumn] = {}
+    for name in schema.names:
+        column = ArrowColumn(_taken(pa.chunked_array(parts.pop(name), schema.field(name).type), order))
+        columns[name] = kept_small(name, column) if small else column
     return columns
+
+
+def kept_small(name: str, column: ArrowColumn, directory: str | None = None) -> ArrowColumn:
+    """A run input column as a run past ``texts_in_memory`` keeps it: segment ids and content hashes in
+    scratch files (``ArrowColumn.spill``: read in full by the load's passes and by the write; the
+    stages ask last run's state by position, ``lastrun.LastRun``, and read a hash only for the rows
+    whose text or vector they fetch), feedback ids as codes of equal ids (only counted: ``rank``,
+    ``runs.stats``), sources as codes into the few sources. At 10M segments the ids and hashes alone
+    were ~0.9 GB held from load to write."""
+    if name in ("segment_id", "content_hash"):
+        column.spill(directory)
+    elif name == "feedback_id":
+        return GroupCodes.of_ids(column)
+    elif name == "source":
+        return ArrowColumn(coded(column.array))
+    return column
 
 
 def _taken(array: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
@@ -169,19 +190,19 @@ def read_texts(
     return out
 
 
-def spill_keys(data: RunInput, directory: str | None = None) -> None:
-    """Past ``vectors_in_memory``, once a full run has read its vectors, texts and last run's state:
-    segment ids and content hashes go to scratch files (only the write reads them again; the stages ask
-    last run's state by position, ``lastrun.LastRun``), feedback ids become codes of equal ids (only
-    counted: ``rank``, ``runs.stats``) and sources codes into the few sources. At 10M segments the ids
-    and hashes were ~0.9 GB held from load to write."""
-    for column in (data.segment_id, data.content_hash):
-        if isinstance(column, ArrowColumn):
-            column.spill(directory)
-    if isinstance(data.feedback_id, ArrowColumn) and not isinstance(data.feedback_id, GroupCodes):
-        data.feedback_id = GroupCodes.of_ids(data.feedback_id)
-    if isinstance(data.source, ArrowColumn):
-        data.source = ArrowColumn(coded(data.source.array))
+def release_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """Evict the blocks DuckDB's buffer pool kept from the load's passes, by lowering its memory limit
+    for a moment: a full run reads nothing more from the store until its write, and the pool held up
+    to ``db_memory_limit`` of them (1 GB at 10M segments) through every stage. Nothing is evicted
+    while a query holds its blocks (the limit cannot drop below them); the limit comes back either way,
+    as DuckDB reports it (to 0.1 of its unit: 953.6 MiB may come back as 953.5 MiB)."""
+    limit = con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    try:
+        con.execute("set memory_limit = '16MB'")
+    except duckdb.Error:
+        pass
+    finally:
+        con.execute(f"set memory_limit = '{limit}'")
 
 
 def load_last_run(

@@ -45,13 +45,13 @@ def test_full_run_over_more_vectors_than_memory_holds_finds_the_same(golden_db: 
         return take_texts(self, rows)
 
     monkeypatch.setattr(FileTexts, "take", texts_spy)
-    spilled = []
-    spill = runinput.spill_keys
-    monkeypatch.setattr(runinput, "spill_keys", lambda data: (spill(data), spilled.append(data)))
+    loaded = []
+    load = runinput.load_run_input
+    monkeypatch.setattr(runinput, "load_run_input", lambda *a, **k: loaded.append(load(*a, **k)) or loaded[-1])
     bounded = full_run(golden_db, embedder, BUDGET)
     assert texts_read  # the texts went to a scratch file too and were read as the steps took them
     # ids and hashes waited in scratch files from load to write; feedback ids became codes
-    data = spilled[0]
+    data = loaded[0]
     assert data.segment_id.spilled and data.content_hash.spilled and isinstance(data.feedback_id, GroupCodes)
     assert bounded.stats.feedback_items == whole.stats.feedback_items
     n = whole.stats.segments

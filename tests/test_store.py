@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from painpoints.discovery import runinput, segmentstore, store
-from painpoints.discovery.columns import FileTexts, StoredTexts
+from painpoints.discovery.columns import FileTexts, StoredTexts, count_distinct
 from painpoints.discovery.lazy_vectors import FileVectors
 from tests.helpers import rows
 
@@ -144,6 +144,10 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     assert isinstance(few.text, StoredTexts) and few.text.rows_read == 0
     assert few.segment_id == whole.segment_id and few.content_hash == whole.content_hash
     assert few.text.take([5, 0]) == [whole.text[5], whole.text[0]] and list(few.text) == list(whole.text)
+    # … and the ids and hashes wait in scratch files, feedback ids as codes of equal ids
+    assert few.segment_id.spilled and few.content_hash.spilled  # type: ignore[attr-defined]
+    assert count_distinct(few.feedback_id) == count_distinct(whole.feedback_id)
+    assert list(few.source) == list(whole.source)
     assert not isinstance(runinput.load_run_input(con, "m", texts_in_memory=len(texts)).text, StoredTexts)
     # vectors are read in one unordered scan of the cache and placed by content hash: any order of rows,
     # a subset, rows that share a text, never a row without its vector
@@ -225,8 +229,19 @@ def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
 
     con = _connect(load_settings(db=tmp_path / "m.duckdb", db_memory_limit="300MB"))
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.close()
     assert limit.replace(" ", "") in {"286.1MiB", "300.0MB"}, limit
+    # a full run evicts what the load left in DuckDB's pool, and keeps its limit
+    con.execute("CREATE TABLE t AS SELECT random() AS f, md5(range::VARCHAR) AS s FROM range(3000000)")
+    con.execute("CHECKPOINT")
+    con.execute("SELECT sum(f), max(s) FROM t").fetchall()  # its blocks stay cached
+    used = "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
+    before = con.execute(used).fetchone()[0]
+    runinput.release_cache(con)
+    after = con.execute(used).fetchone()[0]
+    assert before > 32 << 20 and after <= 16 << 20, (before, after)
+    again = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert again.split()[1] == limit.split()[1] and abs(float(again.split()[0]) - float(limit.split()[0])) < 0.11
+    con.close()
 
 
 def test_prepare_commits_in_batches_of_whole_items_and_a_crash_loses_nothing(
