@@ -29,6 +29,13 @@ from painpoints.discovery.textpool import map_texts
 
 WEIGHTS = Path(__file__).resolve().parent / "models" / "sentiment.npz"
 CLASSES = ("negative", "neutral", "positive")
+# A text the lexicon finds no sentiment word in (VADER compound 0) and the stack is unsure of
+# (|P(positive) − P(negative)| below this) is neutral: the classifier's only neutral training rows are
+# questions, so a neutral statement ("Watching the game tonight") had nowhere to go but a polarity.
+# Complaints in a flat voice stay negative: the embeddings are sure of them (RESULTS.md, "Short social
+# text"). Part of ``SentimentModel.key_``: a change rescores every segment once.
+NEUTRAL_BELOW = 0.5
+RULES = f"neutral{NEUTRAL_BELOW}"
 
 
 @dataclass
@@ -63,7 +70,7 @@ class SentimentModel:
             stacked = "stack_coef" in data.files
             self.stack_coef_ = data["stack_coef"].astype(np.float32) if stacked else None
             self.stack_intercept_ = data["stack_intercept"].astype(np.float32) if stacked else None
-        self.key_ = f"{self.model_name_}:{hashlib.sha256(raw).hexdigest()[:12]}"
+        self.key_ = f"{self.model_name_}:{hashlib.sha256(raw).hexdigest()[:12]}:{RULES}"
         self._loaded_from = self.path
         return self
 
@@ -81,17 +88,23 @@ class SentimentModel:
 
     def predict(self, X: np.ndarray, texts: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
         """Class per row and a score in −1..1 (P(positive) − P(negative)). ``texts`` are the rows' texts
-        (same order): with them the stack decides, without them the embedding classifier alone."""
+        (same order): with them the stack decides, and a text without a lexicon sentiment word that the
+        stack is unsure of is neutral (``NEUTRAL_BELOW``); without them the embedding classifier alone."""
         if len(X) == 0:
             return [], np.zeros(0)
         p = self.predict_proba(X)
+        lexicon = None
         if texts is not None and self.stack_coef_ is not None:
             if len(texts) != len(X):
                 raise ValueError(f"{len(X)} vectors for {len(texts)} texts")
-            p = stacked_proba(p, lexicon_features(texts), self.stack_coef_, self.stack_intercept_)
+            lexicon = lexicon_features(texts)
+            p = stacked_proba(p, lexicon, self.stack_coef_, self.stack_intercept_)
         idx = {c: i for i, c in enumerate(self.classes_)}
         score = p[:, idx["positive"]] - p[:, idx["negative"]]
-        return [self.classes_[i] for i in p.argmax(axis=1)], score
+        best = p.argmax(axis=1)
+        if lexicon is not None and "neutral" in idx:
+            best[(lexicon[:, 3] == 0) & (np.abs(score) < NEUTRAL_BELOW)] = idx["neutral"]
+        return [self.classes_[i] for i in best.tolist()], score
 
 
 def stack_features(p: np.ndarray, lexicon: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from painpoints.discovery.sentiment import CLASSES, SentimentModel
+from painpoints.discovery.sentiment import CLASSES, NEUTRAL_BELOW, SentimentModel, lexicon_features
 
 
 def test_weights_load_without_pickle_and_match_the_model() -> None:
@@ -45,3 +45,17 @@ def test_obvious_sentences(embedder) -> None:
     assert labels[0] == "positive" and scores[0] > 0.2
     assert labels[1] == "negative" and labels[2] == "negative" and scores[1] < -0.2
     assert labels[3] == "neutral" and labels[4] == "positive"
+
+
+@pytest.mark.slow
+def test_statements_without_sentiment_are_neutral_and_flat_complaints_stay_negative(embedder) -> None:
+    """No lexicon sentiment word and an unsure stack: neutral (``NEUTRAL_BELOW``). A complaint told
+    flatly has no sentiment word either, but the embeddings are sure of it."""
+    neutral = ["Watching the game at my brother's place tonight.", "I took the train to the airport on Monday."]
+    flat = ["The export button does nothing when I click it.", "The app logs me out every time I switch accounts."]
+    texts = neutral + flat
+    assert all(c == 0 for c in lexicon_features(texts)[:, 3])  # VADER finds nothing in any of them
+    labels, scores = SentimentModel().predict(embedder.encode(texts), texts)
+    assert labels == ["neutral", "neutral", "negative", "negative"]
+    assert all(abs(s) < NEUTRAL_BELOW for s in scores[:2]) and all(s < -NEUTRAL_BELOW for s in scores[2:])
+    assert SentimentModel().fit().key_.endswith(f"neutral{NEUTRAL_BELOW}")  # a rule change rescores all
