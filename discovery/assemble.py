@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from painpoints.discovery import themes
-from painpoints.discovery.columns import coded, count_distinct, to_arrow
+from painpoints.discovery.columns import as_dictionary, count_distinct, to_arrow
 from painpoints.discovery.feedback_type import ThemeType, theme_types
 from painpoints.discovery.lastrun import theme_and_same
 from painpoints.discovery.records import (
@@ -203,8 +203,12 @@ def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) ->
         "llm_sentiment": naming.llm_sentiment,
         "feedback_type": scores.feedback_type,
     }
-    columns = {f.name: to_arrow(values[f.name], f.type, n) for f in arrow_schema(Assignment)}
-    return pa.table({name: coded(column) if name in CODED else column for name, column in columns.items()})
+    return pa.table(
+        {
+            f.name: as_dictionary(values[f.name], n, f.type) if f.name in CODED else to_arrow(values[f.name], f.type, n)
+            for f in arrow_schema(Assignment)
+        }
+    )
 
 
 def run_summary(

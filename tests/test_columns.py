@@ -18,11 +18,13 @@ from painpoints.discovery.columns import (
     StoredTexts,
     aligned,
     as_datetime64,
+    as_dictionary,
     as_float,
     coded,
     codes,
     columns_of,
     count_distinct,
+    dictionary_codes,
     group_codes,
     present,
     same_values,
@@ -84,6 +86,32 @@ def test_feedback_ids_as_group_codes_and_coded_sources_rank_alike() -> None:
     sources = ["zendesk", "app store", "calls"] * 10
     src = ArrowColumn(coded(chunked(sources, 4).array))
     assert codes(src)[1] == codes(sources)[1] and codes(src)[0].tolist() == codes(sources)[0].tolist()
+
+
+def test_few_shared_values_are_coded_without_a_string_per_row() -> None:
+    """Theme ids, tones and types per segment become dictionary columns straight from the list (or a
+    column of last run's codes); theme stability compares codes. Same values as the Arrow way."""
+    from painpoints.discovery.themes import same_theme_share
+
+    now = ["t1", None, "t2", "t1", "t3", None]
+    before = ["t1", "t2", "t2", None, "t9", None]
+    idx, names = dictionary_codes(now)
+    assert names == ["t1", "t2", "t3"] and idx.tolist() == [0, -1, 1, 0, 2, -1]
+    for values in (
+        now,
+        np.array(now, dtype=object),
+        ArrowColumn.of(now),
+        ArrowColumn(pa.array(now).dictionary_encode()),
+    ):
+        got = as_dictionary(values, len(now))
+        assert pa.types.is_dictionary(got.type) and got.to_pylist() == now
+        assert got.cast(pa.string()).equals(pa.array(now, pa.string()))
+    assert as_dictionary(None, 3).to_pylist() == [None] * 3
+    # of the four segments assigned before, t1 and t2 stayed (t9 is gone, one is unassigned now)
+    assert (
+        same_theme_share(before, now) == same_theme_share(ArrowColumn(pa.array(before).dictionary_encode()), now) == 0.5
+    )
+    assert same_theme_share([None, None], ["t1", None]) is None
 
 
 def test_codes_and_distinct_agree_with_the_list_versions() -> None:
