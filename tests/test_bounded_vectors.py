@@ -18,6 +18,7 @@ from painpoints.discovery.settings import load_settings
 
 pytestmark = pytest.mark.slow
 BUDGET = 50
+NEW = 12  # new items of the incremental test
 
 
 def full_run(db: Path, embedder, vectors_in_memory: int) -> DiscoveryResult:
@@ -91,7 +92,9 @@ def test_incremental_run_with_texts_left_in_the_store_finds_the_same(
         result = discover(con, load_settings(db=golden_db, fit_sample=200), embedder, SentimentModel(), run_id=run_id)
         runstore.finish_run(con, run_id, result)
     new = tmp_path / "new.csv"
-    rows = "".join(f'x{i},"Please add a dark mode to the reader, idea {i}"\n' for i in range(8))
+    # enough new text to be clustered as leftovers on its own (two themes' worth of the minimum size,
+    # ``themes.identify``), whatever last run's outliers were
+    rows = "".join(f'x{i},"Please add a dark mode to the reader, idea {i}"\n' for i in range(NEW))
     new.write_text("id,review\n" + rows)
     ingest_paths(load_settings(db=golden_db), [new], "play", "review", ColumnMap(text="review", id="id"))
     with store.connect(golden_db) as con:
@@ -108,7 +111,7 @@ def test_incremental_run_with_texts_left_in_the_store_finds_the_same(
     take_texts = StoredTexts.take
     monkeypatch.setattr(StoredTexts, "take", lambda self, rows: read.append(len(rows)) or take_texts(self, rows))
     stored = rerun(BUDGET)
-    assert read[:2] == [8, 8]  # sentiment and typing read only the 8 new segments
+    assert read[:2] == [NEW, NEW]  # sentiment and typing read only the new segments
     assert 0 < read[2] < stored.stats.segments  # naming: the changed themes, a sample of the kept ones
     assert sum(read[3:]) <= stored.stats.segments  # a new area's name: at most one sample of the window
     assert held.stats.mode == stored.stats.mode == "incremental"
