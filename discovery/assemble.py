@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from painpoints.discovery import themes
+from painpoints.discovery.coded import mask_of
 from painpoints.discovery.columns import as_dictionary, count_distinct, to_arrow
 from painpoints.discovery.feedback_type import ThemeType, theme_types
 from painpoints.discovery.lastrun import theme_and_same
@@ -232,9 +233,9 @@ def run_summary(
         themes=len(snapshots),
         unassigned=int((labels < 0).sum()),
         unassigned_share=float((labels < 0).mean()) if n else 0.0,
-        reassigned=int((how == "reassigned").sum()) if n else 0,
-        kept=int((how == "kept").sum()) if n else 0,
-        assigned_to_known=int((how == "assigned").sum()) if n else 0,
+        reassigned=int(mask_of(how, "reassigned").sum()) if n else 0,
+        kept=int(mask_of(how, "kept").sum()) if n else 0,
+        assigned_to_known=int(mask_of(how, "assigned").sum()) if n else 0,
         themes_new=status.count("new"),
         themes_revived=status.count("revived"),
         themes_dormant=sum(e.event == "dormant" for e in life_events),

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from painpoints.discovery.coded import Coded, mask_of
 from painpoints.discovery.columns import codes, floats
 from painpoints.discovery.feedback_type import theme_types
 from painpoints.discovery.records import KnownTheme
@@ -39,7 +40,7 @@ def pain_mask(
     """Per segment: does it count as pain (the ``pain_segments`` view's rule, on the run's rows)?
     The rating scale of each source is read from the ratings it holds, so 1–5 stars and NPS 0–10
     work alike and unrated sources are never excluded. Array operations throughout (10M segments)."""
-    out = (np.asarray(types, dtype=object) == "problem") & (np.asarray(sentiment, dtype=object) != "positive")
+    out = mask_of(types, "problem") & ~mask_of(sentiment, "positive")
     r = floats(rating, np.nan)
     src, names = codes(source)
     rated = ~np.isnan(r)
@@ -53,7 +54,7 @@ def pain_mask(
 
 
 def carve_pains(
-    theme_of: list[str | None],
+    theme_of: Sequence[str | None],
     labels: np.ndarray,
     order: list[str],
     X: np.ndarray,
@@ -64,7 +65,7 @@ def carve_pains(
     curation: Curation,
     min_items: int,
     match_threshold: float,
-) -> list[str | None]:
+) -> Sequence[str | None]:
     """The run's assignment with each non-problem theme's pain segments moved to a carved theme.
 
     ``labels``/``order`` are the run's theme index (``order[i]`` is index i's id); ``pain`` is
@@ -95,13 +96,12 @@ def carve_pains(
         old[j] = known[c].centroid
     matched = {i: candidates[j] for i, j, _ in match(carved, old, match_threshold)}
     new_id = fresh_ids(set(known) | {t for t in theme_of if t})
-    out = list(theme_of)
+    out = Coded.of(theme_of)
     for i, parent in enumerate(parents):
         child = curation.resolve(matched.get(i) or next(new_id))
         if child is None or child == parent:  # a PM merged the carved theme back: respect it
             continue
-        for row in groups[parent].tolist():
-            out[row] = child
+        out[groups[parent]] = child
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from painpoints.discovery.coded import Coded
 from painpoints.discovery.scratch import RowFile, gathered
 
 
@@ -222,6 +223,8 @@ def to_arrow(values: Sequence[Any] | np.ndarray | None, type: pa.DataType, n: in
         return pa.nulls(n, type)
     if isinstance(values, ArrowColumn):
         return values.array if values.array.type == type else values.array.cast(type)
+    if isinstance(values, Coded):
+        return values.dictionary(type).cast(type)
     return pa.array(values if isinstance(values, np.ndarray) else list(values), type)
 
 
@@ -336,8 +339,8 @@ def dictionary_codes(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, li
     those values. A list of a few shared objects (a theme id, a tone, a type per segment) is coded
     without making an Arrow string per row: at 10M segments ``pa.array`` of the theme ids alone was a
     ~400 MB string column for a moment, and a Python pair per row (theme stability) ~1.5 GB."""
-    if isinstance(values, ArrowColumn):
-        encoded = whole(values.array)
+    if isinstance(values, ArrowColumn | Coded):
+        encoded = values.dictionary() if isinstance(values, Coded) else whole(values.array)
         encoded = encoded if pa.types.is_dictionary(encoded.type) else encoded.dictionary_encode()
         idx = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
         return idx, encoded.dictionary.to_pylist()

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from painpoints.discovery.coded import mask_of
 from painpoints.discovery.textpool import map_texts
 
 WEIGHTS = Path(__file__).resolve().parent / "models" / "feedback_type.npz"
@@ -396,10 +397,9 @@ def theme_types(labels: np.ndarray, types: Sequence[str], sentiment: Sequence[st
     def per_theme(mask: np.ndarray) -> np.ndarray:
         return np.bincount(labels[member & mask], minlength=n_themes)[:n_themes].astype(float)
 
-    kinds, tone = np.asarray(types, dtype=object), np.asarray(sentiment, dtype=object)
     size = np.maximum(per_theme(np.ones(len(labels), dtype=bool)), 1)
-    share = {k: per_theme(kinds == k) / size for k in ("problem", "request", "praise")}
-    positive = per_theme(tone == "positive") / size
+    share = {k: per_theme(mask_of(types, k)) / size for k in ("problem", "request", "praise")}
+    positive = per_theme(mask_of(sentiment, "positive")) / size
     out = []
     for t in range(n_themes):
         problem, request, praise = (float(share[k][t]) for k in ("problem", "request", "praise"))

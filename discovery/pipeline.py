@@ -29,6 +29,7 @@ from painpoints.discovery import runinput, runstore, store, themes
 from painpoints.discovery.assemble import RunInfo, assemble
 from painpoints.discovery.carve import carve_pains, pain_mask
 from painpoints.discovery.cluster import ThemeClusterer
+from painpoints.discovery.coded import Coded, mask_of
 from painpoints.discovery.columns import StoredTexts
 from painpoints.discovery.components import (
     ClustererFactory,
@@ -304,10 +305,12 @@ def index_themes(data: RunInput, ident: Identity, state: ThemeState | None = Non
     """The run's theme index for an assignment: theme 0 is the largest, ties by id. With ``state`` (an
     incremental run), steady themes (``themes.steady_themes``) keep last run's centroid and radius, so
     their members' vectors are not read; the others' centroids are computed from their members."""
-    size = Counter(t for t in ident.theme_of if t)
+    ids = ident.theme_of if isinstance(ident.theme_of, Coded) else Coded.of(ident.theme_of)
+    counts = np.bincount(ids.codes, minlength=len(ids.values)).tolist()
+    size = {t: c for t, c in zip(ids.values, counts, strict=True) if t and c}
     order = sorted(size, key=lambda t: (-size[t], t))
     index = {t: i for i, t in enumerate(order)}
-    labels = np.array([index[t] if t else -1 for t in ident.theme_of], dtype=int)
+    labels = np.array([index.get(t, -1) if t else -1 for t in ids.values], dtype=np.int64)[ids.codes]
     kept: dict[int, tuple[np.ndarray, float]] = {}
     if state is not None:
         steady = themes.steady_themes(order, labels, data.segment_id, data.content_hash, state.previous, state.curation)
@@ -348,7 +351,7 @@ def carve(
 def score_themes(data: RunInput, found: Found, scores: Scores, settings: Settings) -> list[ThemeScore]:
     """The pain-point score of every theme index (``discovery.rank``)."""
     types = scores.feedback_type
-    request = np.fromiter((t == "request" for t in types), bool, len(types)) if types else None
+    request = mask_of(types, "request") if types is not None else None
     return rank_themes(
         found.labels,
         scores.sentiment,

@@ -26,6 +26,7 @@ from datetime import datetime
 
 import numpy as np
 
+from painpoints.discovery.coded import mask_of
 from painpoints.discovery.columns import as_datetime64, as_float, codes, group_codes
 from painpoints.discovery.records import ThemeScore
 
@@ -152,7 +153,7 @@ def rank_themes(
     weight_of = np.array([(source_weights or {}).get(s, 1.0) for s in windows.names], dtype=float)
     segments = _Segments(
         weights=weight_of[windows.source],
-        negative=np.fromiter((s == "negative" for s in sentiment), bool, len(sentiment)),
+        negative=mask_of(sentiment, "negative"),
         sentiment_score=np.asarray(sentiment_score),
         item=item,
         windows=windows,

@@ -12,6 +12,7 @@ Results used to be plain dicts, and notebooks and scripts index them (``theme["l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -356,8 +357,8 @@ class LatestRun:
 class Identity:
     """The run's assignment after identity tracking and curation (``themes.identify``)."""
 
-    theme_of: list[str | None]  # stable theme id per segment, None = unassigned
-    how: np.ndarray  # kept | assigned | cluster | reassigned | outlier
+    theme_of: Sequence[str | None]  # stable theme id per segment, None = unassigned (a ``coded.Coded``)
+    how: Sequence[str]  # kept | assigned | cluster | reassigned | outlier (a ``coded.Coded``)
     events: list[ThemeEvent]
     applied_curation: list[str]
     min_cluster_size: int | None
@@ -380,10 +381,10 @@ class Found:
 class Scores:
     """The score step's result: sentiment per segment, then the pain-point score per theme."""
 
-    sentiment: list[str]
+    sentiment: Sequence[str]  # a ``coded.Coded`` in a run: a one-byte code per segment
     sentiment_score: np.ndarray
     ranked: list[ThemeScore] = field(default_factory=list)
-    feedback_type: list[str] | None = None  # per segment (discovery.feedback_type)
+    feedback_type: Sequence[str] | None = None  # per segment (discovery.feedback_type), coded as sentiment
 
 
 @dataclass

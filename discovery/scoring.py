@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from painpoints.discovery.columns import aligned, floats, present, take
+from painpoints.discovery.coded import Coded
+from painpoints.discovery.columns import aligned, dictionary_codes, floats, present, take
 from painpoints.discovery.components import Encoder, FeedbackTyper, SentimentClassifier
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.lastrun import theme_and_same
@@ -49,8 +50,8 @@ def score_sentiment(
         for part in row_blocks(data, todo):
             vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
             got, got_scores = fitted.predict(vectors, take(data.text, part))
-            for i, label, score in zip(part.tolist(), got, np.asarray(got_scores).tolist(), strict=True):
-                labels[i], scores[i] = label, score
+            labels.codes[part] = [labels.code(label) for label in got]
+            scores[part] = np.asarray(got_scores, dtype=float)
     return Scores(labels, scores)
 
 
@@ -77,13 +78,15 @@ class Kept:
         """Nothing kept (a full run)."""
         return cls(np.zeros(n, dtype=bool), [])
 
-    def strings(self, part: int, default: str) -> list[str]:
-        """Part ``part`` as a list, ``default`` where not kept; equal strings share one object."""
-        if not self.mask.any():
-            return [default] * len(self.mask)
-        shared: dict[str, str] = {default: default}
-        rows = zip(self.mask.tolist(), self.values[part], strict=True)
-        return [shared.setdefault(v, v) if kept else default for kept, v in rows]
+    def strings(self, part: int, default: str) -> Coded:
+        """Part ``part`` as codes into its few values (a tone, a type), ``default`` where not kept."""
+        out = Coded.filled(len(self.mask), default)
+        if self.mask.any():
+            idx, names = dictionary_codes(self.values[part])
+            to_out = np.array([out.code(v) for v in names], dtype=np.int64)
+            rows = self.mask & (idx >= 0)
+            out.codes[rows] = to_out[idx[rows]]
+        return out
 
     def numbers(self, part: int, default: float) -> np.ndarray:
         """Part ``part`` as floats, ``default`` where not kept."""
@@ -150,7 +153,7 @@ def score_types(
     settings: Settings,
     encoder_for: Callable[[str], Encoder],
     kept: Kept | None = None,
-) -> list[str]:
+) -> Coded:
     """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``;
     rows ``kept`` keep the type given (incremental runs: only new or changed text is typed)."""
     kept = kept or Kept.none(len(data.text))
@@ -161,6 +164,5 @@ def score_types(
         for part in row_blocks(data, todo):
             vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
             types, _ = fitted.predict(vectors, take(data.text, part))
-            for i, kind in zip(part.tolist(), types, strict=True):
-                out[i] = kind
+            out.codes[part] = [out.code(kind) for kind in types]
     return out

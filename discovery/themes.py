@@ -29,6 +29,7 @@ from datetime import datetime
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from painpoints.discovery.coded import Coded
 from painpoints.discovery.columns import dictionary_codes, present, shared_objects
 from painpoints.discovery.components import ClustererFactory
 from painpoints.discovery.lastrun import theme_and_same, theme_counts
@@ -330,7 +331,8 @@ def identify(
     theme_of, events, applied = apply_curation(theme_of, X, previous_theme, curation, new_id, seed)
     if mode == "full":
         events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)
-    return Identity(theme_of, how, events, applied, min_cluster_size, min_items)
+    # held through the rest of the run as a code per segment (issue 18): 8 bytes a row as a list, 1–2 here
+    return Identity(Coded.of(theme_of), Coded.of(how), events, applied, min_cluster_size, min_items)
 
 
 def next_state(

@@ -1,0 +1,38 @@
+"""``Coded``: a per-segment column of few values held as one-byte codes, read as the values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from painpoints.discovery.coded import Coded, mask_of
+from painpoints.discovery.columns import as_dictionary, dictionary_codes
+
+
+def test_reads_and_writes_like_a_list_of_shared_values() -> None:
+    tone = Coded.filled(5, "neutral")
+    tone[np.array([1, 3])] = "negative"
+    tone[4] = "positive"
+    assert list(tone) == ["neutral", "negative", "neutral", "negative", "positive"]
+    assert tone == ["neutral", "negative", "neutral", "negative", "positive"]
+    assert tone[1] is tone[3]  # the one value object, not a copy per row
+    assert tone.codes.dtype == np.int8 and tone.codes.nbytes == 5
+    assert list(tone[1:3]) == ["negative", "neutral"]
+    assert mask_of(tone, "negative").tolist() == [False, True, False, True, False]
+    assert mask_of(tone, "praise").tolist() == [False] * 5  # a value no row holds
+    assert mask_of(["a", "b", "a"], "a").tolist() == [True, False, True]  # a plain list too
+
+
+def test_codes_widen_past_127_values_and_none_is_a_null() -> None:
+    ids = Coded.of([f"t{i}" for i in range(300)] + [None])
+    assert ids.codes.dtype == np.int16 and ids[299] == "t299" and ids[300] is None
+    encoded = ids.dictionary()
+    assert encoded.null_count == 1 and encoded.to_pylist() == [f"t{i}" for i in range(300)] + [None]
+    idx, names = dictionary_codes(ids)
+    assert idx[-1] == -1 and [names[i] for i in idx[:-1]] == [f"t{i}" for i in range(300)]
+
+
+def test_a_column_with_none_in_the_middle_writes_the_values_it_reads() -> None:
+    kinds = Coded.of(["problem", None, "praise", "problem", None])
+    assert as_dictionary(kinds, 5).to_pylist() == ["problem", None, "praise", "problem", None]
+    assert as_dictionary(kinds, 5).type == pa.dictionary(pa.int8(), pa.string())
