@@ -44,6 +44,13 @@ class ArrowColumn(Sequence[Any]):
         """A column of Python values (tests, and steps that build a column)."""
         return cls(pa.array(list(values), type))
 
+    @classmethod
+    def of_file(cls, file: RowFile) -> ArrowColumn:
+        """A spilled column over a scratch file written in row order."""
+        out = cls(pa.array([], file.type))
+        out._array, out._file = None, file
+        return out
+
     @property
     def array(self) -> pa.ChunkedArray:
         """The values, read back whole from the scratch file when spilled."""

@@ -217,21 +217,23 @@ def load(
     ``vectors_in_memory`` of them. Past that many segments a full run's pass writes the vectors to a
     scratch file in row order (``FileVectors``) that its stages read in blocks, and its texts to another
     (``columns.FileTexts``); an incremental run reads texts as its stages take them (``StoredTexts``).
-    Past that many, either run keeps segment ids and hashes in scratch files (``runinput.kept_small``)."""
+    Past that many, either run keeps segment ids and hashes in scratch files (``runinput.sorted_on_disk``)."""
     state = runstore.load_theme_state(con)
     data = runinput.load_run_input(
         con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
     )
     if state.run_id is not None:  # last run's per-segment state, on this run's rows
-        last = runinput.load_last_run(con, data.segment_id, data.content_hash)
+        with runinput.scan_memory(con):
+            last = runinput.load_last_run(con, data.segment_id, data.content_hash)
         state = replace(state, previous=last[0], previous_type=last[1], previous_sentiment=last[2])
     mode, reason = choose_mode(state, data, settings, full)
     if mode == "full":  # every vector in one pass: into memory, or past vectors_in_memory a scratch file
         n, dim = data.vectors.shape
         out = None if n <= settings.vectors_in_memory else FileVectors(n, dim)
-        data.vectors = runinput.read_vectors(con, data.content_hash, settings.embed_key, dim, out=out)
-        if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
-            data.text = runinput.read_texts(con, data.segment_id)
+        with runinput.scan_memory(con):  # plain scans: DuckDB's pool need not keep what they read
+            data.vectors = runinput.read_vectors(con, data.content_hash, settings.embed_key, dim, out=out)
+            if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
+                data.text = runinput.read_texts(con, data.segment_id)
         runinput.release_cache(con)
         return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept

@@ -9,7 +9,9 @@ segments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -27,11 +29,13 @@ from painpoints.discovery.columns import (
     GroupCodes,
     StoredTexts,
     coded,
+    group_codes,
     to_arrow,
     whole,
 )
 from painpoints.discovery.lastrun import LastRun
 from painpoints.discovery.lazy_vectors import StoredVectors
+from painpoints.discovery.scratch import RowFile
 from painpoints.discovery.store import StoreError, fetch_arrow, registered, sql, transaction
 from painpoints.discovery.store import arrow_reader as store_arrow_reader
 
@@ -112,33 +116,77 @@ def by_segment_id(batches: Iterable[pa.RecordBatch], schema: pa.Schema, small: b
     load's peak). Now a column's unsorted copy goes as soon as it is sorted: the driver holds the
     input plus one column in flight, that column in one piece (``take`` on a chunked array joins its
     chunks for every call), with 64-bit string offsets (10M texts may pass 2 GB), taken in slices of
-    ``SORT_SLICE`` rows. ``small`` (past ``texts_in_memory``) keeps the columns as ``kept_small`` does."""
+    ``SORT_SLICE`` rows. ``small`` (past ``texts_in_memory``): ``sorted_on_disk``."""
+    if small:
+        return sorted_on_disk(batches, schema)
     parts: dict[str, list[pa.Array]] = {name: [] for name in schema.names}
     for batch in batches:
         for name in schema.names:
             parts[name].append(pa.concat_arrays([batch.column(name)]))  # a copy: frees the batch
     order = pc.sort_indices(pa.chunked_array(parts["segment_id"], schema.field("segment_id").type))
-    columns: dict[str, ArrowColumn] = {}
-    for name in schema.names:
-        column = ArrowColumn(_taken(pa.chunked_array(parts.pop(name), schema.field(name).type), order))
-        columns[name] = kept_small(name, column) if small else column
-    return columns
+    return {
+        name: ArrowColumn(_taken(pa.chunked_array(parts.pop(name), schema.field(name).type), order))
+        for name in schema.names
+    }
 
 
-def kept_small(name: str, column: ArrowColumn, directory: str | None = None) -> ArrowColumn:
-    """A run input column as a run past ``texts_in_memory`` keeps it: segment ids and content hashes in
-    scratch files (``ArrowColumn.spill``: read in full by the load's passes and by the write; the
-    stages ask last run's state by position, ``lastrun.LastRun``, and read a hash only for the rows
-    whose text or vector they fetch), feedback ids as codes of equal ids (only counted: ``rank``,
-    ``runs.stats``), sources as codes into the few sources. At 10M segments the ids and hashes alone
-    were ~0.9 GB held from load to write."""
-    if name in ("segment_id", "content_hash"):
-        column.spill(directory)
-    elif name == "feedback_id":
-        return GroupCodes.of_ids(column)
-    elif name == "source":
-        return ArrowColumn(coded(column.array))
-    return column
+def sorted_on_disk(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, directory: str | None = None
+) -> dict[str, ArrowColumn]:
+    """``by_segment_id`` past ``texts_in_memory``, kept as such a run keeps its input: segment ids and
+    content hashes in scratch files (``ArrowColumn`` over a ``RowFile``: read in full by the load's
+    passes and by the write; the stages ask last run's state by position, ``lastrun.LastRun``, and read
+    a hash only for the rows whose text or vector they fetch), feedback ids as codes of equal ids (only
+    counted: ``rank``, ``runs.stats``), sources as codes into the few sources.
+
+    Every column but the ids goes to a scratch file of its own as its batches come; the ids are sorted
+    in memory, and each column is then put in their order from its file, a ``SORT_SLICE`` of rows at
+    a time (each slice one read of the batches holding its rows). The driver holds the ids and the
+    order, and one fixed-width or coded column at a time, not the whole input with a sorted column in
+    flight: that was ~1.2 GB above the load's start at 3M segments (2026-12-04), ~130 bytes a segment."""
+    files = {name: RowFile.writer(schema.field(name).type, directory) for name in schema.names if name != "segment_id"}
+    ids: list[pa.Array] = []
+    for batch in batches:
+        ids.append(pa.concat_arrays([batch.column("segment_id")]))  # a copy: frees the batch
+        for name, file in files.items():
+            file.append(batch.column(name))
+    ids_file, order = _ids_in_order(ids, directory)
+    columns = {"segment_id": ArrowColumn.of_file(ids_file)}
+    while files:
+        name, file = files.popitem()  # each unsorted file goes once its column is in order
+        if name == "content_hash":
+            columns[name] = ArrowColumn.of_file(_in_order(file.take, order, directory))
+        elif name == "feedback_id":
+            codes = group_codes(ArrowColumn(file.whole())).astype(np.int32)
+            columns[name] = GroupCodes(pa.array(codes[order.to_numpy()]))
+        elif name == "source":
+            columns[name] = ArrowColumn(coded(file.whole()).take(order))
+        else:
+            columns[name] = ArrowColumn(_taken(file.whole(), order))
+    return {name: columns[name] for name in schema.names}
+
+
+def _ids_in_order(ids: list[pa.Array], directory: str | None) -> tuple[RowFile, pa.Array]:
+    """The segment ids (the batches' copies, emptied here) sorted into a scratch file, and their order.
+    Taken from one piece of 64-bit offsets (``_taken``); the chunks go once it is made."""
+    kind = ids[0].type if ids else pa.string()
+    wide = pa.chunked_array(ids, kind)
+    ids.clear()
+    order = pc.sort_indices(wide)
+    wide = wide.cast({pa.string(): pa.large_string()}.get(kind, kind)).combine_chunks()
+    return _in_order(lambda rows: wide.take(rows).cast(kind), order, directory), order
+
+
+def _in_order(take: Callable[[pa.Array], pa.Array], order: pa.Array, directory: str | None) -> RowFile:
+    """A scratch file of ``take(rows)`` for the rows of ``order``, ``SORT_SLICE`` at a time."""
+    out: RowFile | None = None
+    for i in range(0, len(order), SORT_SLICE):
+        part = take(order.slice(i, SORT_SLICE))
+        out = out or RowFile.writer(part.type, directory)
+        out.append(part)
+    out = out or RowFile.writer(pa.string(), directory)
+    out.close()
+    return out
 
 
 def _taken(array: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
@@ -190,19 +238,46 @@ def read_texts(
     return out
 
 
-def release_cache(con: duckdb.DuckDBPyConnection) -> None:
-    """Evict the blocks DuckDB's buffer pool kept from the load's passes, by lowering its memory limit
-    for a moment: a full run reads nothing more from the store until its write, and the pool held up
-    to ``db_memory_limit`` of them (1 GB at 10M segments) through every stage. Nothing is evicted
-    while a query holds its blocks (the limit cannot drop below them); the limit comes back either way,
-    as DuckDB reports it (to 0.1 of its unit: 953.6 MiB may come back as 953.5 MiB)."""
-    limit = con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+SCAN_MEMORY = "256MB"  # DuckDB's memory limit while the load scans the store (``scan_memory``)
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(size: str) -> float:
+    """A DuckDB memory size ('1GB', '953.6 MiB') in bytes."""
+    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", size).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit.lower()]
+
+
+@contextmanager
+def scan_memory(con: duckdb.DuckDBPyConnection, limit: str = SCAN_MEMORY) -> Iterator[None]:
+    """DuckDB's memory limit lowered to ``limit`` (never raised) while a full run's load scans the
+    store, then back, as DuckDB reports it (to 0.1 of its unit: 953.6 MiB may come back as 953.5 MiB).
+
+    A plain scan pins a few blocks at a time whatever the table's size, but the buffer pool keeps the
+    blocks it read up to the limit: reading 3M vectors, texts and last run's rows filled it to 0.77–0.95
+    of the 1 GB ``db_memory_limit``, which was most of the load's 1.7 GB peak; at 256 MB the same load
+    peaked at 1.18 GB (2026-12-04). The joins and sorts of other steps keep the full limit. Setting a
+    limit below the blocks a query holds fails in DuckDB: then the limit stays as it was."""
+    current = con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
     try:
-        con.execute("set memory_limit = '16MB'")
+        if _bytes(limit) < _bytes(current):
+            con.execute(f"set memory_limit = '{limit}'")
     except duckdb.Error:
         pass
+    try:
+        yield
     finally:
-        con.execute(f"set memory_limit = '{limit}'")
+        con.execute(f"set memory_limit = '{current}'")
+
+
+def release_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """Evict the blocks DuckDB's buffer pool kept from the load's passes, by lowering its memory limit
+    for a moment (``scan_memory``): a full run reads nothing more from the store until its write, and the
+    pool held up to ``db_memory_limit`` of them (1 GB at 10M segments) through every stage. Nothing is
+    evicted while a query holds its blocks (the limit cannot drop below them)."""
+    with scan_memory(con, "16MB"):
+        pass
 
 
 def load_last_run(

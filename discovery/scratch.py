@@ -37,23 +37,64 @@ def gathered(file: Any, batch: np.ndarray, offset: np.ndarray) -> pa.Array:
 
 class RowFile:
     """One column in a scratch Arrow file in row order, ``ROWS_PER_BATCH`` rows a batch (a spilled
-    ``ArrowColumn``). Unlinked when made (``TemporaryFile``): a crash leaves nothing behind."""
+    ``ArrowColumn``). Written whole (``RowFile(array)``) or part by part (``RowFile.writer``, ``append``,
+    ``close``): the parts are cut into batches of that size as they come, so row i is always at
+    ``i % ROWS_PER_BATCH`` of batch ``i // ROWS_PER_BATCH``. Unlinked when made (``TemporaryFile``): a
+    crash leaves nothing behind."""
 
     ROWS_PER_BATCH = 65_536
 
-    def __init__(self, array: pa.ChunkedArray, directory: str | None = None) -> None:
-        self.type, self._n = array.type, len(array)
+    def __init__(self, array: pa.ChunkedArray | pa.Array, directory: str | None = None) -> None:
+        self._start(array.type, directory)
+        self.append(array)
+        self.close()
+
+    @classmethod
+    def writer(cls, type: pa.DataType, directory: str | None = None) -> RowFile:
+        """An empty file to ``append`` to; ``close`` it before reading."""
+        out = cls.__new__(cls)
+        out._start(type, directory)
+        return out
+
+    def _start(self, type: pa.DataType, directory: str | None) -> None:
+        self.type, self._n = type, 0
         self._file = tempfile.TemporaryFile(dir=directory)
-        with pa.ipc.new_file(self._file, pa.schema([("value", array.type)])) as writer:
-            for start in range(0, self._n, self.ROWS_PER_BATCH):
-                part = array.slice(start, self.ROWS_PER_BATCH).combine_chunks()
-                writer.write_batch(pa.record_batch([part], names=["value"]))
-        self._file.flush()
+        self._writer: Any = pa.ipc.new_file(self._file, pa.schema([("value", type)]))
+        self._pending: list[pa.Array] = []  # rows of the batch being filled
+        self._pending_rows = 0
+
+    def append(self, array: pa.ChunkedArray | pa.Array) -> None:
+        """Rows after the ones written so far."""
+        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        for chunk in chunks:
+            while len(chunk):
+                part = chunk.slice(0, self.ROWS_PER_BATCH - self._pending_rows)
+                self._pending.append(part)
+                self._pending_rows += len(part)
+                chunk = chunk.slice(len(part))
+                if self._pending_rows == self.ROWS_PER_BATCH:
+                    self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            part = pa.concat_arrays(self._pending)
+            self._writer.write_batch(pa.record_batch([part], names=["value"]))
+            self._n += len(part)
+            self._pending, self._pending_rows = [], 0
+
+    def close(self) -> None:
+        """The last rows written; the file is read from here on."""
+        if self._writer is not None:
+            self._flush()
+            self._writer.close()
+            self._writer = None
+            self._file.flush()
 
     def __len__(self) -> int:
-        return self._n
+        return self._n + self._pending_rows
 
     def _reader(self) -> pa.ipc.RecordBatchFileReader:
+        self.close()
         return pa.ipc.open_file(pa.PythonFile(self._file, mode="r"))
 
     def whole(self) -> pa.ChunkedArray:
@@ -65,6 +106,8 @@ class RowFile:
         for i in range(reader.num_record_batches):
             yield reader.get_batch(i).column(0)
 
-    def take(self, rows: np.ndarray) -> pa.Array:
+    def take(self, rows: np.ndarray | pa.Array) -> pa.Array:
         """The values at ``rows``, reading only the batches that hold them."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.close()
         return gathered(self._file, rows // self.ROWS_PER_BATCH, rows % self.ROWS_PER_BATCH)

@@ -241,6 +241,16 @@ def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
     assert before > 32 << 20 and after <= 16 << 20, (before, after)
     again = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert again.split()[1] == limit.split()[1] and abs(float(again.split()[0]) - float(limit.split()[0])) < 0.11
+    # the load's scans run under a lower limit (never a higher one), so the pool keeps less of what they read
+    with runinput.scan_memory(con, "64MB"):
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()[1] == "MiB"
+        assert float(con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()[0]) < 62
+        con.execute("SELECT sum(f), max(s) FROM t").fetchall()
+        assert con.execute(used).fetchone()[0] <= 64 << 20
+    with runinput.scan_memory(con, "2GB"):
+        assert float(con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()[0]) < 300
+    back = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert back.split()[1] == limit.split()[1] and abs(float(back.split()[0]) - float(limit.split()[0])) < 0.21
     con.close()
 
 
@@ -326,6 +336,47 @@ def test_run_input_is_put_in_segment_order_by_the_driver_column_by_column(
     feedback_of = dict(con.execute("SELECT segment_id, feedback_id FROM segments").fetchall())
     assert list(got.text) == [truth[i] for i in ids] and list(got.feedback_id) == [feedback_of[i] for i in ids]
     con.close()
+
+
+def test_run_input_past_texts_in_memory_is_sorted_through_scratch_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past texts_in_memory the unsorted columns wait in scratch files while the ids are sorted, then
+    come back in segment order a slice at a time: the same rows as the in-memory sort, kept as such a
+    run keeps them (ids and hashes spilled, feedback ids as codes, sources coded)."""
+    from datetime import datetime
+
+    import numpy as np
+    import pyarrow as pa
+
+    from painpoints.discovery.columns import GroupCodes, count_distinct, group_codes
+    from painpoints.discovery.scratch import RowFile
+
+    monkeypatch.setattr(runinput, "SORT_SLICE", 3)
+    monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 4)
+    rng = np.random.default_rng(0)
+    n = 23
+    rows = {
+        "segment_id": [f"s{i:03d}:000" for i in rng.permutation(n)],
+        "feedback_id": [f"f{i % 9}" for i in range(n)],
+        "source": [["play", "zendesk", "calls"][i % 3] for i in range(n)],
+        "created_at": [None if i % 5 == 0 else datetime(2026, 1, 1 + i) for i in range(n)],
+        "content_hash": [f"h{i % 17:04d}" for i in range(n)],
+        "rating": [None if i % 4 == 0 else float(i % 5) for i in range(n)],
+    }
+    table = pa.table(rows)
+    batches = table.to_batches(max_chunksize=5)
+    memory = runinput.by_segment_id(batches, table.schema)
+    disk = runinput.by_segment_id(batches, table.schema, small=True)
+    assert list(memory["segment_id"]) == sorted(rows["segment_id"])
+    assert disk["segment_id"].spilled and disk["content_hash"].spilled
+    for name in ("segment_id", "content_hash", "source", "created_at", "rating"):
+        assert list(disk[name]) == list(memory[name]), name
+    assert isinstance(disk["feedback_id"], GroupCodes) and count_distinct(disk["feedback_id"]) == 9
+    same_item = group_codes(disk["feedback_id"])[:, None] == group_codes(disk["feedback_id"])[None, :]
+    truth = np.array(list(memory["feedback_id"]), dtype=object)
+    assert np.array_equal(same_item, truth[:, None] == truth[None, :])
+    assert disk["content_hash"].take([22, 0]) == [memory["content_hash"][22], memory["content_hash"][0]]
+    empty = runinput.by_segment_id([], table.schema, small=True)
+    assert all(len(c) == 0 for c in empty.values())
 
 
 def test_named_statements_include_shared_fragments() -> None:
