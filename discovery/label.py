@@ -143,7 +143,7 @@ def ctfidf(texts: Sequence[str], labels: np.ndarray, n_themes: int) -> tuple[spa
     try:
         counts = vec.fit_transform(texts)
     except ValueError:  # empty vocabulary (tiny or degenerate input)
-        return sparse.csr_matrix((n_themes, 0)), np.array([], dtype=object)
+        return sparse.csr_matrix((n_themes, 0)), np.array([], dtype=str)
     labels = np.asarray(labels)
     rows = np.flatnonzero((labels >= 0) & (labels < n_themes))  # unassigned rows shape the vocabulary only
     members = sparse.csr_matrix((np.ones(len(rows)), (labels[rows], rows)), shape=(n_themes, counts.shape[0]))
@@ -152,7 +152,10 @@ def ctfidf(texts: Sequence[str], labels: np.ndarray, n_themes: int) -> tuple[spa
     avg_words = max(words_per_theme.mean(), 1.0) if n_themes else 1.0
     idf = np.log(1 + avg_words / np.maximum(np.asarray(tf.sum(axis=0)).ravel(), 1))
     weights = sparse.diags(1 / np.maximum(words_per_theme, 1)) @ tf @ sparse.diags(idf)
-    return sparse.csr_matrix(weights), vec.get_feature_names_out()
+    # the vocabulary as one fixed-width array, not its phrase objects: a few thousand of the millions of
+    # small strings the vectorizer made, kept alive, held most of the allocator's pages they sit in
+    # (~0.4 GB retained after naming a 3M-segment run; 1,082 → 407 MB on 160k texts, 2026-12-04)
+    return sparse.csr_matrix(weights), np.asarray(vec.get_feature_names_out(), dtype=str)
 
 
 def top_phrases(weights: sparse.csr_matrix, vocab: np.ndarray, k: int) -> list[list[str]]:
