@@ -28,9 +28,9 @@ class ArrowColumn(Sequence[Any]):
     written for lists (``len``, ``col[i]``, iteration, ``==``) reads it unchanged. Prefer ``take`` for
     many rows at once: one ``col[i]`` costs a microsecond or two.
 
-    ``spill`` moves the values to a scratch file (``RowFile``) and keeps the column the same object:
-    the run's segment ids and content hashes, which only its load and its write read in full, held
-    there between the two (issue 18). ``array`` then reads the whole column back (a copy, freed after
+    ``of_file`` makes a column over a scratch file (``RowFile``) instead of memory: the run's segment
+    ids and content hashes, which only its load and its write read in full, held there between the two
+    (issue 18, ``runinput.sorted_on_disk``). ``array`` then reads the whole column back (a copy, freed after
     use); ``take``, ``col[i]`` and iteration read only the blocks they touch."""
 
     __slots__ = ("_array", "_file")
@@ -62,12 +62,6 @@ class ArrowColumn(Sequence[Any]):
     @property
     def spilled(self) -> bool:
         return self._file is not None
-
-    def spill(self, directory: str | None = None) -> None:
-        """Keep the values in a scratch file from here on, not in memory."""
-        if self._file is None:
-            self._file = RowFile(self.array, directory)
-            self._array = None
 
     def __len__(self) -> int:
         return len(self._file) if self._file is not None else len(self.array)

@@ -256,9 +256,10 @@ def scan_memory(con: duckdb.DuckDBPyConnection, limit: str = SCAN_MEMORY) -> Ite
 
     A plain scan pins a few blocks at a time whatever the table's size, but the buffer pool keeps the
     blocks it read up to the limit: reading 3M vectors, texts and last run's rows filled it to 0.77–0.95
-    of the 1 GB ``db_memory_limit``, which was most of the load's 1.7 GB peak; at 256 MB the same load
-    peaked at 1.18 GB (2026-12-04). The joins and sorts of other steps keep the full limit. Setting a
-    limit below the blocks a query holds fails in DuckDB: then the limit stays as it was."""
+    of the 1 GB ``db_memory_limit``, which was most of the load's 1.7 GB peak; with these scans at 256 MB
+    the load stage peaked at 1.3 GB (``benchmarks.scale_stages discover``, 2026-12-04). The joins and
+    sorts of other steps keep the full limit. Setting a limit below the blocks a query holds fails in
+    DuckDB: then the limit stays as it was."""
     current = con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
     try:
         if _bytes(limit) < _bytes(current):
