@@ -14,8 +14,9 @@ from typing import Any
 import pyarrow as pa
 
 from painpoints.discovery import themes
+from painpoints.discovery.assigned import Assignments
 from painpoints.discovery.coded import mask_of
-from painpoints.discovery.columns import as_dictionary, count_distinct, to_arrow
+from painpoints.discovery.columns import ArrowColumn, as_dictionary, count_distinct, to_arrow
 from painpoints.discovery.feedback_type import ThemeType, theme_types
 from painpoints.discovery.lastrun import theme_and_same
 from painpoints.discovery.records import (
@@ -187,12 +188,13 @@ def found_themes(data: RunInput, found: Found, snapshots: list[ThemeSnapshot]) -
     ]
 
 
-def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) -> pa.Table:
+def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) -> Assignments:
     """One row per segment: its theme (None = unassigned), how it got it, its sentiment and feedback
     type — as Arrow columns, not an object per segment (10M of them held ~1.4 GB; issue 18). The
     columns with a few distinct values (``CODED``) are dictionary-encoded, a 1–4 byte code per row: as
     strings they were ~50 bytes a segment, held at the run's end beside everything else it holds (the
-    10M run's peak) and until the write."""
+    10M run's peak) and until the write. Segment ids and content hashes a run keeps in scratch files
+    stay there (``assigned.Assignments``: the write reads them a block at a time)."""
     n = len(data.segment_id)
     values: dict[str, Any] = {
         "segment_id": data.segment_id,
@@ -204,12 +206,16 @@ def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) ->
         "llm_sentiment": naming.llm_sentiment,
         "feedback_type": scores.feedback_type,
     }
-    return pa.table(
-        {
-            f.name: as_dictionary(values[f.name], n, f.type) if f.name in CODED else to_arrow(values[f.name], f.type, n)
-            for f in arrow_schema(Assignment)
-        }
-    )
+    fields, columns = [], {}
+    for f in arrow_schema(Assignment):
+        value = values[f.name]
+        if isinstance(value, ArrowColumn) and value.spilled:
+            columns[f.name], kind = value, f.type
+        else:
+            column = as_dictionary(value, n, f.type) if f.name in CODED else to_arrow(value, f.type, n)
+            columns[f.name], kind = column, column.type
+        fields.append(pa.field(f.name, kind))
+    return Assignments(pa.schema(fields), columns)
 
 
 def run_summary(

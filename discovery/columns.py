@@ -105,6 +105,16 @@ class ArrowColumn(Sequence[Any]):
     def type(self) -> pa.DataType:
         return self._file.type if self._file is not None else self.array.type
 
+    def blocks(self) -> Iterator[pa.Array]:
+        """The values in consecutive blocks of ``RowFile.ROWS_PER_BATCH`` rows (the last may be
+        shorter): a spilled column reads one block of its file at a time."""
+        if self._file is not None:
+            yield from self._file.batches()
+            return
+        size = RowFile.ROWS_PER_BATCH
+        for start in range(0, len(self), size):
+            yield whole(self.array.slice(start, size))
+
     def take(self, rows: Sequence[int] | np.ndarray) -> list[Any]:
         """The values at ``rows`` (in that order) as Python objects."""
         return self.subset(rows).array.to_pylist()

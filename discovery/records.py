@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    from painpoints.discovery.assigned import Assignments
     from painpoints.discovery.llm import LLMReport
 
 
@@ -174,9 +175,10 @@ class Assignment(Columns):
     feedback_type: str | None = None  # problem | request | question | praise | other
 
 
-def assignment_rows(table: pa.Table) -> list[Assignment]:
+def assignment_rows(table: pa.Table | Assignments) -> list[Assignment]:
     """A run's assignments (``DiscoveryResult.assignments``) as records: for tests and small reads."""
-    return [Assignment(**row) for row in table.to_pylist()]
+    rows = table.to_pylist() if isinstance(table, pa.Table) else table.table().to_pylist()
+    return [Assignment(**row) for row in rows]
 
 
 @dataclass(slots=True)
@@ -308,7 +310,7 @@ class DiscoveryResult:
     """What one run found, before it is written (``runstore.finish_run`` writes it in one transaction)."""
 
     themes: list[ThemeSnapshot]
-    assignments: pa.Table  # one row per segment, columns of ``Assignment`` (``assignment_rows`` reads them)
+    assignments: Assignments  # one row per segment, columns of ``Assignment`` (``assignment_rows`` reads them)
     stats: RunStats
     llm_calls: list[dict[str, Any]] = field(default_factory=list)  # rows of llm_calls, see discovery.llm
     theme_state: list[KnownTheme] | None = None  # the new themes table; None leaves it as it is

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from painpoints.discovery import lake, segmentstore
+from painpoints.discovery.assigned import Assignments
 from painpoints.discovery.records import (
     DiscoveryResult,
     KnownArea,
@@ -129,10 +130,10 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
 
     It writes on a cursor of its own (``con`` must not be inside a transaction): a half-read result
     on ``con`` would stop DuckDB from registering the tables, and registering them outside the
-    transaction lets a failed statement be rolled back before they are unregistered."""
+    transaction lets a failed statement be rolled back before they are unregistered. The assignments
+    are the exception: streams, registered per statement (``write_assignments``)."""
     tables = {
         "snapshots": arrow_rows(ThemeSnapshot, result.themes, run_id),
-        "assigned": result.assignments,  # the run id is a parameter: a column of it would repeat it 10M times
         "events": arrow_rows(ThemeEvent, result.events, run_id),
         "state": arrow_rows(KnownTheme, result.theme_state or []),
         "area_state": arrow_rows(KnownArea, result.area_state or []),
@@ -157,10 +158,7 @@ def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
     if result.themes:
         con.execute(sql("insert_theme_snapshots"))
     if result.assignments.num_rows:  # the log gets what changed; current_assignments becomes this run's state
-        con.execute(sql("log_changed_assignments"), [run_id])
-        con.execute(sql("log_removed_assignments"), [run_id])
-        con.execute(sql("apply_removed_assignments"))
-        con.execute(sql("apply_changed_assignments"), [run_id])
+        write_assignments(con, run_id, result.assignments)
     if result.theme_state is not None:
         con.execute("DELETE FROM themes")
         if result.theme_state:
@@ -174,6 +172,19 @@ def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
     for cid in result.applied_curation:
         con.execute(sql("mark_curation_applied"), [run_id, cid])
     con.execute(sql("finish_run"), [utc_now(), json.dumps(result.stats.as_dict(), default=str), run_id])
+
+
+def write_assignments(con: duckdb.DuckDBPyConnection, run_id: str, assigned: Assignments) -> None:
+    """Log the run's assignment rows that changed (and tombstones for segments it no longer covers),
+    then make ``current_assignments`` this run's state. Each statement reads the rows as a one-pass
+    stream (``Assignments.reader``: a block of the scratch files at a time, issue 18), so none reads
+    them twice: the removed rows are applied from their tombstones, the changed ones from the log."""
+    with registered(con, assigned=assigned.reader()):  # the run id is a parameter: not a column 10M times
+        con.execute(sql("log_changed_assignments"), [run_id])
+    with registered(con, assigned=assigned.reader(["segment_id"])):
+        con.execute(sql("log_removed_assignments"), [run_id])
+    con.execute(sql("apply_removed_assignments"), [run_id])
+    con.execute(sql("apply_changed_assignments"), [run_id])
 
 
 def cache_embeddings(con: duckdb.DuckDBPyConnection, embeddings: Sequence[NewEmbeddings]) -> int:

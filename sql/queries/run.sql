@@ -110,7 +110,9 @@ FROM current_assignments
 WHERE segment_id NOT IN (SELECT segment_id FROM assigned);
 
 -- name: apply_removed_assignments
-DELETE FROM current_assignments WHERE segment_id NOT IN (SELECT segment_id FROM assigned);
+-- the run's tombstones (log_removed_assignments) leave the current state
+DELETE FROM current_assignments
+WHERE segment_id IN (SELECT segment_id FROM assignments WHERE run_id = ? AND how = 'removed');
 
 -- name: apply_changed_assignments
 MERGE INTO current_assignments c
