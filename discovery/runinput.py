@@ -9,9 +9,8 @@ segments.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -36,7 +35,7 @@ from painpoints.discovery.columns import (
 from painpoints.discovery.lastrun import LastRun
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.scratch import RowFile
-from painpoints.discovery.store import StoreError, fetch_arrow, registered, sql, transaction
+from painpoints.discovery.store import StoreError, fetch_arrow, memory_at_most, registered, sql, transaction
 from painpoints.discovery.store import arrow_reader as store_arrow_reader
 
 
@@ -239,37 +238,16 @@ def read_texts(
 
 
 SCAN_MEMORY = "256MB"  # DuckDB's memory limit while the load scans the store (``scan_memory``)
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
-def _bytes(size: str) -> float:
-    """A DuckDB memory size ('1GB', '953.6 MiB') in bytes."""
-    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", size).groups()  # type: ignore[union-attr]
-    return float(number) * _UNITS[unit.lower()]
-
-
-@contextmanager
-def scan_memory(con: duckdb.DuckDBPyConnection, limit: str = SCAN_MEMORY) -> Iterator[None]:
-    """DuckDB's memory limit lowered to ``limit`` (never raised) while a full run's load scans the
-    store, then back, as DuckDB reports it (to 0.1 of its unit: 953.6 MiB may come back as 953.5 MiB).
-
-    A plain scan pins a few blocks at a time whatever the table's size, but the buffer pool keeps the
-    blocks it read up to the limit: reading 3M vectors, texts and last run's rows filled it to 0.77–0.95
-    of the 1 GB ``db_memory_limit``, which was most of the load's 1.7 GB peak; with these scans at 256 MB
-    the load stage peaked at 1.3 GB (``benchmarks.scale_stages discover``, 2026-12-04). The joins and
-    sorts of other steps keep the full limit. Setting a limit below the blocks a query holds fails in
-    DuckDB: then the limit stays as it was."""
-    current = con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
-    try:
-        if _bytes(limit) < _bytes(current):
-            con.execute(f"set memory_limit = '{limit}'")
-    except duckdb.Error:
-        pass
-    try:
-        yield
-    finally:
-        con.execute(f"set memory_limit = '{current}'")
+def scan_memory(con: duckdb.DuckDBPyConnection, limit: str = SCAN_MEMORY) -> AbstractContextManager[None]:
+    """DuckDB's memory limit lowered to ``limit`` while a full run's load scans the store
+    (``store.memory_at_most``). A plain scan pins a few blocks at a time whatever the table's size, but
+    the buffer pool keeps the blocks it read up to the limit: reading 3M vectors, texts and last run's
+    rows filled it to 0.77–0.95 of the 1 GB ``db_memory_limit``, which was most of the load's 1.7 GB
+    peak; with these scans at 256 MB the load stage peaked at 1.3 GB (``benchmarks.scale_stages
+    discover``, 2026-12-04). The joins and sorts of other steps keep the full limit."""
+    return memory_at_most(con, limit)
 
 
 def release_cache(con: duckdb.DuckDBPyConnection) -> None:
@@ -277,7 +255,7 @@ def release_cache(con: duckdb.DuckDBPyConnection) -> None:
     for a moment (``scan_memory``): a full run reads nothing more from the store until its write, and the
     pool held up to ``db_memory_limit`` of them (1 GB at 10M segments) through every stage. Nothing is
     evicted while a query holds its blocks (the limit cannot drop below them)."""
-    with scan_memory(con, "16MB"):
+    with memory_at_most(con, "16MB"):
         pass
 
 

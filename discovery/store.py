@@ -438,3 +438,34 @@ def query(
     if cur.description is None:
         return [], []
     return [d[0] for d in cur.description], cur.fetchall()
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(size: str) -> float:
+    """A DuckDB memory size ('1GB', '953.6 MiB') in bytes."""
+    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", size).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit.lower()]
+
+
+@contextmanager
+def memory_at_most(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """DuckDB's memory limit lowered to ``limit`` (never raised) for the block, then back. DuckDB
+    reports it to 0.1 of its unit, and setting what it reports lost a little each time (953.6 → 953.5
+    MiB): it is set back half a tenth above, in bytes, which reads back as before. For steps whose scans and
+    joins need less than the connection's limit: DuckDB's buffer pool keeps what they read up to the
+    limit, and spills what does not fit. Setting a limit below the blocks a query holds fails in
+    DuckDB: then the limit stays as it was."""
+    current = con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    try:
+        if _bytes(limit) < _bytes(current):
+            con.execute(f"set memory_limit = '{limit}'")
+    except duckdb.Error:
+        pass
+    try:
+        yield
+    finally:
+        unit = re.sub(r"[\d.\s]", "", current) or "b"
+        con.execute(f"set memory_limit = '{int(_bytes(current) + 0.05 * _UNITS[unit.lower()])}B'")

@@ -83,9 +83,11 @@ def test_the_write_streams_spilled_rows_into_log_and_state(tmp_path: Path, monke
     monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 3)
     n = 10
     ids, hashes, themes = [f"s{i:02}" for i in range(n)], [f"h{i}" for i in range(n)], ["T1"] * 5 + ["T2"] * 5
-    with store.connect(tmp_path / "a.duckdb") as con:
+    with store.connect(tmp_path / "a.duckdb", memory_limit="1GB") as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         with transaction(con):
             runstore.write_assignments(con, "r1", run_rows(ids, themes, hashes))
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit  # lowered, then back
         assert current(con) == list(zip(ids, themes, hashes, strict=True))
         ids2, hashes2, themes2 = ids[1:] + ["s99"], hashes[1:] + ["h99"], themes[1:] + ["T2"]
         themes2[0], hashes2[1] = "T2", "h2-edited"  # s01 moves, s02's text changed; s00 gone; s99 new
