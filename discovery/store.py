@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -450,22 +451,36 @@ def _bytes(size: str) -> float:
     return float(number) * _UNITS[unit.lower()]
 
 
+def _restorable(reported: str) -> int:
+    """A byte count that DuckDB reports as ``reported`` again: the reported value rounded up to a whole
+    1/1024 of its unit (DuckDB cuts a 1/1024 unit before the tenth: 953.6 MiB set as bytes reads back
+    953.5 unless its last KiB is whole). At most that 1/1024 above what it stood for."""
+    unit = _UNITS[re.sub(r"[\d.\s]", "", reported).lower()]
+    step = max(1, unit // 1024)
+    return math.ceil(_bytes(reported) / step) * step
+
+
 @contextmanager
 def memory_at_most(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """DuckDB's memory limit lowered to ``limit`` (never raised) for the block, then back. DuckDB
-    reports it to 0.1 of its unit, and setting what it reports lost a little each time (953.6 → 953.5
-    MiB): it is set back half a tenth above, in bytes, which reads back as before. For steps whose scans and
-    joins need less than the connection's limit: DuckDB's buffer pool keeps what they read up to the
-    limit, and spills what does not fit. Setting a limit below the blocks a query holds fails in
-    DuckDB: then the limit stays as it was."""
-    current = con.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    """DuckDB's memory limit lowered to ``limit`` (never raised) for the block, then back. For steps
+    whose scans and joins need less than the connection's limit: DuckDB's buffer pool keeps what they
+    read up to the limit, and spills what does not fit.
+
+    The limit belongs to the database instance, so it is set on a cursor of its own: on ``con`` a
+    statement that failed inside a transaction would make the ``SET`` fail too (hiding the error and
+    leaving the lower limit), and a ``SET`` that fails (below the blocks a query holds: then the limit
+    stays as it was) would abort ``con``'s transaction. DuckDB reports the limit cut to 0.1 of its unit
+    (1 GB reads 953.6 MiB), and setting that string lost a little each time (953.5): it is set back
+    as ``_restorable`` says."""
+    side = con.cursor()
     try:
-        if _bytes(limit) < _bytes(current):
-            con.execute(f"set memory_limit = '{limit}'")
-    except duckdb.Error:
-        pass
-    try:
-        yield
+        current = side.execute("select current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+        with suppress(duckdb.Error):
+            if _bytes(limit) < _bytes(current):
+                side.execute(f"set memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            side.execute(f"set memory_limit = '{_restorable(current)}B'")
     finally:
-        unit = re.sub(r"[\d.\s]", "", current) or "b"
-        con.execute(f"set memory_limit = '{int(_bytes(current) + 0.05 * _UNITS[unit.lower()])}B'")
+        side.close()

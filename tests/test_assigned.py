@@ -102,3 +102,27 @@ def test_the_write_streams_spilled_rows_into_log_and_state(tmp_path: Path, monke
             raise RuntimeError("crash before COMMIT")
         assert current(con) == list(zip(ids2, themes2, hashes2, strict=True))
     assert [f.name for f in run_rows(["a"], ["T"], ["h"]).schema] == [f.name for f in runstore.arrow_schema(Assignment)]
+
+
+def test_a_write_that_fails_midway_reports_its_error_and_keeps_state_and_limit(tmp_path: Path, monkeypatch) -> None:
+    """A scratch file that fails while a statement streams it: the error says so (not "transaction
+    aborted" from setting the memory limit back), the state stays whole, the limit comes back."""
+    monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 3)
+    ids, hashes, themes = [f"s{i}" for i in range(8)], [f"h{i}" for i in range(8)], ["T1"] * 8
+    with store.connect(tmp_path / "a.duckdb", memory_limit="1GB") as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        with transaction(con):
+            runstore.write_assignments(con, "r1", run_rows(ids, themes, hashes))
+        readable = ArrowColumn.blocks
+
+        def failing(self: ArrowColumn):
+            blocks = readable(self)
+            yield next(blocks)
+            raise OSError("scratch file unreadable")
+
+        monkeypatch.setattr(ArrowColumn, "blocks", failing)
+        with pytest.raises(Exception, match="scratch file unreadable"), transaction(con):
+            runstore.write_assignments(con, "r2", run_rows(ids, ["T2"] * 8, hashes))
+        assert current(con) == list(zip(ids, themes, hashes, strict=True))
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit
+        assert con.execute("SELECT count(*) FROM assignments WHERE run_id = 'r2'").fetchone()[0] == 0
