@@ -307,3 +307,19 @@ def test_social_sentiment_table_judges_its_target_from_the_figure():
     assert "**met**" in report_insight.social_sentiment({"social_sentiment": data})
     result["trained_on"] = True  # a set the model learned from never meets a held-out target
     assert "**not met**" in report_insight.social_sentiment({"social_sentiment": data})
+
+
+def test_assignment_write_compares_the_old_write_with_the_streamed_one_on_the_same_rows(tmp_path, monkeypatch):
+    """Each way of writing runs in its own process on a copy of one store; all leave the same state
+    and log, and the report holds each one's peak over what its process held before."""
+    import benchmarks.assignment_write as aw
+
+    monkeypatch.setattr(aw, "OUT", tmp_path / "aw.json")
+    out = aw.main(["--rows=3000", "--write"])
+    writes = out["writes"]
+    assert set(writes) == {"first", "table", "stream", "stream_256"}
+    assert writes["first"]["current_rows"] == 3000 and writes["first"]["logged_rows"] == 0
+    for way in ("table", "stream", "stream_256"):  # 30 segments gone (tombstones), 30 new
+        assert writes[way]["current_rows"] == 3000 and writes[way]["logged_rows"] == 60, way
+        assert writes[way]["peak_mb"] >= writes[way]["held_before_mb"] > 0
+    assert json.loads((tmp_path / "aw.json").read_text())["rows"] == 3000
