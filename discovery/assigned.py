@@ -40,15 +40,17 @@ class Assignments:
 
     def batches(self, names: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """The rows, ``RowFile.ROWS_PER_BATCH`` at a time, of the ``names`` columns (default: all)."""
-        fields = [self.schema.field(name) for name in (names or self.schema.names)]
-        blocks = [_blocks(self._columns[f.name], f.type) for f in fields]
+        schema = self._schema_of(names)
+        blocks = [_blocks(self._columns[f.name], f.type) for f in schema]
         for parts in zip(*blocks, strict=True):
-            yield pa.record_batch(list(parts), schema=pa.schema(fields))
+            yield pa.record_batch(list(parts), schema=schema)
 
     def reader(self, names: Sequence[str] | None = None) -> pa.RecordBatchReader:
         """A one-pass stream of ``batches`` (DuckDB reads it as a table, once)."""
-        fields = [self.schema.field(name) for name in (names or self.schema.names)]
-        return pa.RecordBatchReader.from_batches(pa.schema(fields), self.batches(names))
+        return pa.RecordBatchReader.from_batches(self._schema_of(names), self.batches(names))
+
+    def _schema_of(self, names: Sequence[str] | None) -> pa.Schema:
+        return pa.schema([self.schema.field(name) for name in (names or self.schema.names)])
 
     def table(self) -> pa.Table:
         """Every row in memory: for tests, benchmarks and small reads."""

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 if TYPE_CHECKING:
     from painpoints.discovery.assigned import Assignments
@@ -175,10 +174,9 @@ class Assignment(Columns):
     feedback_type: str | None = None  # problem | request | question | praise | other
 
 
-def assignment_rows(table: pa.Table | Assignments) -> list[Assignment]:
+def assignment_rows(assigned: Assignments) -> list[Assignment]:
     """A run's assignments (``DiscoveryResult.assignments``) as records: for tests and small reads."""
-    rows = table.to_pylist() if isinstance(table, pa.Table) else table.table().to_pylist()
-    return [Assignment(**row) for row in rows]
+    return [Assignment(**row) for row in assigned.table().to_pylist()]
 
 
 @dataclass(slots=True)

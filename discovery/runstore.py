@@ -187,8 +187,8 @@ def write_assignments(con: duckdb.DuckDBPyConnection, run_id: str, assigned: Ass
 
     The statements run under ``WRITE_MEMORY``: their joins over every segment spill past it instead of
     filling DuckDB's pool to the connection's limit. Writing 10M rows over a state of 10M (1% moved;
-    ``/tmp`` probe, 2026-12-04), peak RSS: the whole table registered 2,359 MB, streamed 2,054 MB,
-    streamed under 256 MB 1,272 MB (15.4 → 8.3 s); a first run's 10M rows 1,690 → 1,409 MB.
+    ``python -m benchmarks.assignment_write``, 2026-12-04), peak RSS: the whole table registered at 1 GB
+    (the write before) 2,315 MB, streamed at 1 GB 1,684 MB, streamed under 256 MB 1,212 MB.
     """
     with memory_at_most(con, WRITE_MEMORY):
         with registered(con, assigned=assigned.reader()):  # the run id is a parameter: not a column 10M times
