@@ -26,6 +26,8 @@ import functools
 import importlib
 import os
 import re
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,7 +129,12 @@ def connect(
         if read_only and not file.exists():
             raise LakeError(f"lake catalog {file} does not exist; ingest something first")
         file.parent.mkdir(parents=True, exist_ok=True)
-    config = {**config, "extension_directory": str(install_extensions()), "autoinstall_known_extensions": False}
+    config = {
+        "temp_directory": spill_directory(),
+        **config,
+        "extension_directory": str(install_extensions()),
+        "autoinstall_known_extensions": False,
+    }
     options = ["READ_ONLY"] if read_only else []
     if data_path and not read_only and file is not None and not file.exists():
         options.append(f"DATA_PATH {sql_literal(data_path)}")  # a new lake keeps it in its catalog
@@ -150,6 +157,15 @@ def connect(
         con.close()
         raise
     return con
+
+
+def spill_directory() -> str:
+    """Where the lake connection's in-memory DuckDB spills: a directory of its own under ``TMPDIR``,
+    which DuckDB creates when it first spills and removes when the connection closes. Its default for an
+    in-memory database is ``.tmp`` in the current directory, and under the write's 256 MB limit
+    (``runstore.WRITE_MEMORY``) spilling is routine: it would litter wherever ``painpoints`` was started,
+    and two processes started there would share one directory."""
+    return os.path.join(tempfile.gettempdir(), f"painpoints-lake-{uuid.uuid4().hex}")
 
 
 def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:

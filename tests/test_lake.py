@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,6 +69,26 @@ def test_each_lake_connection_is_its_own_instance_and_its_cursors_see_the_lake(
             assert cur.execute("SELECT count(*) FROM probe").fetchall() == [(1,)]
     with store.connect(db, read_only=True) as reader:
         assert store.scalar(reader, "SELECT x FROM probe") == 1
+
+
+def test_a_lake_connection_spills_under_tmpdir_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An in-memory DuckDB spills to ``.tmp`` in the working directory unless told otherwise; the lake's
+    spills go to a directory of their own under TMPDIR, which is gone once the connection closes."""
+    scratch, work = tmp_path / "scratch", tmp_path / "work"
+    scratch.mkdir(), work.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PAINPOINTS_LAKE_DATA_PATH", str(tmp_path / "files") + "/")
+    with store.connect(f"ducklake:sqlite:{tmp_path / 'meta.sqlite'}", memory_limit="32MB") as con:
+        spill = Path(store.scalar(con, "SELECT current_setting('temp_directory')"))
+        assert spill.parent == scratch
+        con.execute("CREATE TEMP TABLE big AS SELECT i, md5(i::VARCHAR) AS h FROM range(3000000) r(i)")
+        assert any(spill.iterdir()), "~150 MB held under a 32 MB limit should have spilled"
+    assert not spill.exists()
+    assert list(work.iterdir()) == []
 
 
 @pytest.mark.slow
