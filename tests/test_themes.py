@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from painpoints.discovery import themes
+from painpoints.discovery.columns import ArrowColumn
 from painpoints.discovery.records import ThemeEvent
 from painpoints.discovery.themes import Curation, KnownTheme
 from painpoints.discovery.trends import TrendRule, theme_trends
@@ -276,3 +278,7 @@ def test_emerging_themes_new_and_spiking() -> None:
     assert not any(r.emerging for r in quiet)
     undated = theme_trends(np.zeros(3, int), [None] * 3, 1, [True])
     assert undated[0].emerging and undated[0].zscore is None
+    # a run's column (Arrow timestamps, what a loaded run holds) reads as the list does; unassigned rows
+    # (−1) and rows older than the baseline count nowhere
+    column = ArrowColumn.of(created + [end, end - timedelta(weeks=30)], pa.timestamp("us"))
+    assert theme_trends(np.array(labels + [-1, 0]), column, 3, [False, False, True], TrendRule()) == rows
