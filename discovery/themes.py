@@ -252,11 +252,14 @@ def steady_themes(
     for tid, n in theme_counts(previous).items():
         if (resolved := curation.resolve(tid)) is not None:
             before[resolved] += n
-    kept = np.zeros(len(order), dtype=int)
     last_theme, same = theme_and_same(previous, segment_ids, hashes)
-    for t, unchanged, old_theme in zip(labels.tolist(), same.tolist(), last_theme, strict=True):
-        if t >= 0 and unchanged and old_theme is not None:
-            kept[t] += curation.resolve(old_theme) == order[t]
+    # on codes (a loop over the segments made an int, a bool and a theme id object per segment at 10M)
+    last, names = dictionary_codes(last_theme)
+    index = {tid: t for t, tid in enumerate(order)}
+    now_index = np.array([index.get(curation.resolve(name) or "", -1) for name in names] + [-1], np.int64)
+    labels = np.asarray(labels)
+    stayed = (labels >= 0) & same & (now_index[last] == labels)  # code −1 (no theme last run) reads the −1 sentinel
+    kept = np.bincount(labels[stayed], minlength=len(order))
     size = np.bincount(labels[labels >= 0], minlength=len(order))
     return {
         t
