@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from painpoints.discovery.columns import ArrowColumn, aligned, narrowed, same_values, to_arrow, value_counts, whole
 
 CODED = ("theme_id", "feedback_type", "sentiment")  # per-row codes into their distinct values
+TEXT_HASHES = ("text_hash", "text_check")  # last run's content hash, hashed as ``runinput.key_hashes`` does
 
 
 class LastRun(Mapping[str, Any]):
@@ -127,14 +128,14 @@ def theme_counts(previous: Mapping[str, Any]) -> dict[Any, int]:
 
 
 class Builder:
-    """Places last run's rows (batches of ``segment_id``, ``theme_id``, ``content_hash``,
+    """Places last run's rows (batches of ``theme_id``, ``TEXT_HASHES`` of its content hash,
     ``feedback_type``, ``sentiment``, ``sentiment_score``) on this run's rows: ``add`` a batch with, for
     each of this run's rows it holds, the batch position (``at``) and the run row (``rows``)."""
 
-    def __init__(self, keys: Sequence[str], hashes: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[str], hashes: Sequence[str], texts: np.ndarray) -> None:
         n = len(keys)
         self.ids, self.hashes = keys, hashes
-        self._run_hashes = whole(to_arrow(hashes, pa.string(), n))
+        self._texts = texts  # (n, 2) uint64: each row's content hash, hashed as the batches' TEXT_HASHES
         self.present = np.zeros(n, dtype=bool)
         self.same = np.zeros(n, dtype=bool)
         self.codes = {c: np.full(n, -1, np.int32) for c in CODED}
@@ -150,8 +151,8 @@ class Builder:
             return
         taken = pa.array(at)
         self.present[rows] = True
-        old = batch.column("content_hash").take(taken)
-        self.same[rows] = same_values(ArrowColumn(old), ArrowColumn(self._run_hashes.take(pa.array(rows))))
+        old = np.stack([_uint64(batch.column(c).take(taken)) for c in TEXT_HASHES], axis=1)
+        self.same[rows] = (old == self._texts[rows]).all(axis=1)
         for name in CODED:
             encoded = batch.column(name).take(taken).dictionary_encode()
             known = self.values[name]
@@ -171,6 +172,12 @@ class Builder:
         return previous, previous.view([coded["feedback_type"]]), previous.view([coded["sentiment"], score])
 
 
+def _uint64(column: pa.Array) -> np.ndarray:
+    """A hash column as uint64; a null (no text last run) as 0, which no text's two hashes both are
+    (nulls would make NumPy floats of it, which lose the low bits)."""
+    return pc.fill_null(column, 0).to_numpy(zero_copy_only=False).astype(np.uint64)
+
+
 def _dictionary(codes: np.ndarray, values: Mapping[str, int]) -> pa.Array:
     """Codes (−1 = null) into ``values`` (value → code) as a dictionary array."""
     names: list[str] = [""] * len(values)
@@ -180,10 +187,15 @@ def _dictionary(codes: np.ndarray, values: Mapping[str, int]) -> pa.Array:
 
 
 def read(
-    keys: Sequence[str], hashes: Sequence[str], batches: Iterable[tuple[pa.RecordBatch, np.ndarray, np.ndarray]]
+    keys: Sequence[str],
+    hashes: Sequence[str],
+    texts: np.ndarray,
+    batches: Iterable[tuple[pa.RecordBatch, np.ndarray, np.ndarray]],
 ) -> tuple[LastRun, LastRun, LastRun]:
-    """Last run's state on this run's rows from ``(batch, at, rows)`` triples (``Builder.add``)."""
-    builder = Builder(keys, hashes)
+    """Last run's state on this run's rows from ``(batch, at, rows)`` triples (``Builder.add``); ``texts``
+    are two 64-bit hashes of each row's content hash, which the batches bring as ``TEXT_HASHES`` for
+    last run's (the content hashes themselves were 440 MB at 10M segments, held through the pass)."""
+    builder = Builder(keys, hashes, texts)
     for batch, at, rows in batches:
         builder.add(batch, at, rows)
     return builder.finish()

@@ -9,7 +9,7 @@ segments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,8 +29,6 @@ from painpoints.discovery.columns import (
     StoredTexts,
     coded,
     group_codes,
-    to_arrow,
-    whole,
 )
 from painpoints.discovery.lastrun import LastRun
 from painpoints.discovery.lazy_vectors import StoredVectors
@@ -202,7 +200,7 @@ def read_vectors(
     content_hashes: Sequence[str],
     model: str,
     dim: int,
-    batch_rows: int = 65_536,
+    batch_rows: int = 16_384,
     out: Any = None,
 ) -> Any:
     """The vectors of a run's rows (their ``content_hashes``, ``load_run_input``), row i for row i's
@@ -210,11 +208,11 @@ def read_vectors(
     past ``vectors_in_memory`` passes a ``lazy_vectors.FileVectors``). A plain scan, no join: at 10M
     segments the join of segments, items and cache built its hash table on the 15 GB of vectors and ran
     out of the 1 GB ``db_memory_limit``. A row left without a vector is an error, never a zero vector."""
-    index = KeyIndex(con, whole(to_arrow(content_hashes, pa.string(), len(content_hashes))))
+    index = KeyIndex(con, content_hashes)
     out = np.empty((len(index), dim), np.float32) if out is None else out
     filled = np.zeros(len(index), dtype=bool)
     for batch in store_arrow_reader(con, sql("model_vectors"), [model], batch_rows):
-        at, rows = index.find(batch.column("key"), batch.column("key_hash"))
+        at, rows = index.find(batch.column("key_hash"), batch.column("key_check"))
         values = batch.column("vector").flatten().to_numpy(zero_copy_only=False).reshape(batch.num_rows, -1)
         out[rows] = values[at]
         filled[rows] = True
@@ -227,10 +225,10 @@ def read_texts(
 ) -> FileTexts:
     """The texts of a run's rows (their ``segment_ids``) in one pass over the segments into a scratch
     file (``columns.FileTexts``): a full run past ``vectors_in_memory`` reads them there in blocks."""
-    index = KeyIndex(con, whole(to_arrow(segment_ids, pa.string(), len(segment_ids))))
+    index = KeyIndex(con, segment_ids)
     out = FileTexts(len(index), directory)
     for batch in store_arrow_reader(con, sql("segment_texts_all"), [], batch_rows):
-        at, rows = index.find(batch.column("key"), batch.column("key_hash"))
+        at, rows = index.find(batch.column("key_hash"), batch.column("key_check"))
         if len(rows):
             out[rows] = batch.column("text").take(pa.array(at))
     _all_read(out.placed(), "text")
@@ -265,9 +263,12 @@ def load_last_run(
     """Last run's theme, type and sentiment of the run's rows (its ``segment_ids``, with their content
     ``hashes``) and whether each text is unchanged since: one unordered pass over last run's assignment,
     each row placed by segment id (``lastrun``: ``ThemeState.previous`` and its two views)."""
-    index = KeyIndex(con, whole(to_arrow(segment_ids, pa.string(), len(segment_ids))))
+    index = KeyIndex(con, segment_ids)
+    texts = np.stack(key_hashes(con, hashes), axis=1)  # each row's text by its content hash's two hashes
     batches = store_arrow_reader(con, sql("current_assignments"), [], batch_rows)
-    return lastrun.read(segment_ids, hashes, ((b, *index.find(b.column("key"), b.column("key_hash"))) for b in batches))
+    return lastrun.read(
+        segment_ids, hashes, texts, ((b, *index.find(b.column("key_hash"), b.column("key_check"))) for b in batches)
+    )
 
 
 def _all_read(filled: np.ndarray, what: str) -> None:
@@ -279,31 +280,60 @@ def _all_read(filled: np.ndarray, what: str) -> None:
 
 class KeyIndex:
     """The run's rows by a string key (segment id, content hash; several rows may share one), found by
-    DuckDB's 64-bit ``hash`` of the key, which the scanned batches bring along: a binary search in the
-    run's sorted hashes, then the keys compared, so a hash two keys share costs a comparison, never a
-    wrong row. ``pc.index_in`` against 10M ids rebuilt its hash set for every batch, 1.8–3.4 s each."""
+    two 64-bit hashes of the key the scanned batches bring along: DuckDB's ``hash`` (``key_hash``), by
+    binary search in the run's sorted hashes, then ``md5_number_lower`` (``key_check``) compared, so a
+    ``hash`` two keys share costs a comparison and finds only its own rows (keys that share both,
+    128 independent bits, are not expected among 10^14 pairs: ~10^-25). ``pc.index_in`` against 10M ids
+    rebuilt its hash set for every batch, 1.8–3.4 s each.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, keys: pa.Array) -> None:
-        self.keys = keys
-        with registered(con, run_keys=pa.table({"key": keys, "row": pa.array(np.arange(len(keys)))})):
-            tbl = fetch_arrow(con.execute(sql("run_key_hashes")))
-        hashes = np.empty(len(keys), np.uint64)
-        hashes[tbl.column("row").to_numpy()] = tbl.column("key_hash").to_numpy()
-        self.order = np.argsort(hashes, kind="stable")
-        self.ranked = hashes[self.order]
+    It holds the hashes, not the keys: the keys compared to tell a shared ``hash`` apart were 440 MB of
+    content hashes at 10M segments, held through each scan of the load, and copied into one piece first
+    (``whole``) from the scratch file they stay in. The keys are hashed here a block at a time."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> None:
+        hashes, checks = key_hashes(con, keys)
+        self.order = np.argsort(hashes, kind="stable").astype(np.int32 if len(keys) < 2**31 else np.int64)
+        self.ranked, self.checks = hashes[self.order], checks[self.order]
+        self.n = len(keys)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self.n
 
-    def find(self, batch_keys: pa.Array, batch_hashes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    def find(self, batch_hashes: pa.Array, batch_checks: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """``(at, rows)``: every run row whose key is in the batch, and the batch position of its key."""
         wanted = batch_hashes.to_numpy(zero_copy_only=False).astype(np.uint64)
         lo = np.searchsorted(self.ranked, wanted, "left")
         count = np.searchsorted(self.ranked, wanted, "right") - lo
         at = np.repeat(np.arange(len(wanted)), count)
         first = np.repeat(lo, count) + np.arange(len(at)) - np.repeat(np.cumsum(count) - count, count)
-        rows = self.order[first]
-        if not len(rows):
-            return at, rows
-        same = pc.equal(self.keys.take(pa.array(rows)), batch_keys.take(pa.array(at))).to_numpy(zero_copy_only=False)
-        return at[same], rows[same]
+        if not len(at):
+            return at, self.order[first].astype(np.int64)
+        same = self.checks[first] == batch_checks.to_numpy(zero_copy_only=False).astype(np.uint64)[at]
+        return at[same], self.order[first[same]].astype(np.int64)
+
+
+def key_hashes(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's two 64-bit hashes (``run_key_hashes``: DuckDB's ``hash`` and ``md5_number_lower``, as
+    the scans give them), hashed a block of keys at a time."""
+    n = len(keys)
+    hashes, checks = np.empty(n, np.uint64), np.empty(n, np.uint64)
+    start = 0
+    for block in _key_blocks(keys):
+        rows = pa.array(np.arange(start, start + len(block)))
+        with registered(con, run_keys=pa.table({"key": block, "row": rows})):
+            tbl = fetch_arrow(con.execute(sql("run_key_hashes")))
+        at = tbl.column("row").to_numpy()
+        hashes[at], checks[at] = tbl.column("key_hash").to_numpy(), tbl.column("key_check").to_numpy()
+        start += len(block)
+    return hashes, checks
+
+
+def _key_blocks(keys: Sequence[str]) -> Iterator[pa.Array]:
+    """``keys`` as string arrays of consecutive rows: a column's blocks (a spilled one read a block at a
+    time), a list in slices."""
+    if isinstance(keys, ArrowColumn):
+        yield from keys.blocks()
+        return
+    size = RowFile.ROWS_PER_BATCH
+    for start in range(0, len(keys), size):
+        yield pa.array(list(keys[start : start + size]), pa.string())

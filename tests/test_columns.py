@@ -3,6 +3,7 @@ fraction of the memory (issue 18: a full run's memory must not grow with every s
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -203,7 +204,13 @@ def test_last_run_on_this_runs_rows_answers_like_the_dict_it_replaces() -> None:
     hashes = [f"h{i}" for i in range(9)]
     kinds = ["problem", "praise", "other"] * 3
     tone = [("negative", -0.5), ("positive", 0.75), ("neutral", 0.0)] * 3
-    rows = {"key": ids, "theme_id": theme, "content_hash": hashes, "feedback_type": kinds,
+
+    def text(h: str) -> tuple[int, int]:  # two 64-bit hashes of a content hash (the store uses DuckDB's)
+        digest = hashlib.sha256(h.encode()).digest()
+        return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:16], "little")
+
+    rows = {"key": ids, "theme_id": theme, "text_hash": [pa.scalar(text(h)[0], pa.uint64()) for h in hashes],
+            "text_check": [pa.scalar(text(h)[1], pa.uint64()) for h in hashes], "feedback_type": kinds,
             "sentiment": [t for t, _ in tone], "sentiment_score": [v for _, v in tone]}  # fmt: skip
     table = pa.table(rows)
     run = ["s004", "new", "s000", "s008", "s001"]
@@ -215,7 +222,10 @@ def test_last_run_on_this_runs_rows_answers_like_the_dict_it_replaces() -> None:
         return batch, np.array([j for j, _ in found], int), np.array([r for _, r in found], int)
 
     batches = [placed(b) for b in table.slice(5).to_batches() + table.slice(0, 5).to_batches()]
-    previous, previous_type, previous_sentiment = lastrun.read(ArrowColumn.of(run), ArrowColumn.of(run_hashes), batches)
+    texts = np.array([text(h) for h in run_hashes], np.uint64)
+    previous, previous_type, previous_sentiment = lastrun.read(
+        ArrowColumn.of(run), ArrowColumn.of(run_hashes), texts, batches
+    )
     as_dict = dict(zip(ids, zip(theme, hashes, strict=True), strict=True))
     expected_theme, expected_same = ["T2", None, "T1", None, "T2"], [False, False, True, True, True]
     for state in (previous, as_dict):

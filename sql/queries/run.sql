@@ -22,17 +22,19 @@ SELECT count(*), (SELECT len(vector) FROM embeddings WHERE model = $1 LIMIT 1)
 
 -- name: model_vectors
 -- every cached vector of the model (?), unordered: runinput.read_vectors places them on the run's rows by
--- content hash (key) and its DuckDB hash (key_hash). A plain scan: the join with segments and feedback built
+-- content hash: its DuckDB hash (key_hash) and MD5's lower 64 bits (key_check). A plain scan: the join with segments and feedback built
 -- its hash table on the vectors (15 GB at 10M) and ran out of the 1 GB memory_limit
-SELECT content_hash AS key, hash(content_hash) AS key_hash, vector FROM embeddings WHERE model = ?;
+SELECT hash(content_hash) AS key_hash, md5_number_lower(content_hash) AS key_check, vector
+FROM embeddings WHERE model = ?;
 
 -- name: segment_texts_all
--- every segment's text, unordered: runinput.read_texts keeps the run's, placed by segment id (key, key_hash)
-SELECT segment_id AS key, hash(segment_id) AS key_hash, text FROM segments;
+-- every segment's text, unordered: runinput.read_texts keeps the run's, placed by segment id (its two hashes)
+SELECT hash(segment_id) AS key_hash, md5_number_lower(segment_id) AS key_check, text FROM segments;
 
 -- name: run_key_hashes
--- DuckDB's hash of each of the run's keys (registered as run_keys), as model_vectors and segment_texts_all give it
-SELECT row, hash(key) AS key_hash FROM run_keys;
+-- the two hashes of each of the run's keys (registered as run_keys), as model_vectors, segment_texts_all and
+-- current_assignments give them (runinput.KeyIndex)
+SELECT row, hash(key) AS key_hash, md5_number_lower(key) AS key_check FROM run_keys;
 
 -- name: run_input_rows
 -- the run's segments, without their vectors (runinput.read_vectors, or read on demand by an incremental run);
@@ -140,8 +142,10 @@ FROM themes;
 
 -- name: current_assignments
 -- the latest successful run's assignment (what the next run builds on), unordered: runinput.load_last_run
--- places each row on the run's rows by segment id (key) and its DuckDB hash (key_hash)
-SELECT segment_id AS key, hash(segment_id) AS key_hash, theme_id, content_hash, feedback_type, sentiment,
+-- places each row on the run's rows by segment id (its two hashes, key_hash and key_check); its text is the
+-- same when its content hash's two hashes are (text_hash, text_check)
+SELECT hash(segment_id) AS key_hash, md5_number_lower(segment_id) AS key_check, theme_id,
+       hash(content_hash) AS text_hash, md5_number_lower(content_hash) AS text_check, feedback_type, sentiment,
        sentiment_score
 FROM current_assignments;
 
