@@ -80,7 +80,7 @@ def load_run_input(
         lazy_texts = texts_in_memory is not None and n > texts_in_memory
         query = sql("run_input_keys" if lazy_texts else "run_input_rows")
         reader = store_arrow_reader(con, query, params, batch_rows)
-        columns: dict[str, Any] = by_segment_id(reader, reader.schema, small=lazy_texts)  # Arrow, not Python objects
+        columns: dict[str, Any] = by_segment_id(reader, reader.schema, lazy_texts, con)  # Arrow, not Python objects
         if lazy_texts:
             columns["text"] = StoredTexts(columns["content_hash"], partial(segmentstore.segment_texts, con))
         if len(columns["segment_id"]) != n:  # cannot happen within one transaction
@@ -103,7 +103,12 @@ def load_run_input(
 SORT_SLICE = 1 << 20  # rows per chunk of a column put in segment order
 
 
-def by_segment_id(batches: Iterable[pa.RecordBatch], schema: pa.Schema, small: bool = False) -> dict[str, ArrowColumn]:
+def by_segment_id(
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    small: bool = False,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, ArrowColumn]:
     """The run input's columns in segment_id order (byte order, as DuckDB's ``ORDER BY``).
 
     Sorted here rather than by the query: DuckDB's sort of the window ran out of a 200 MB
@@ -113,9 +118,10 @@ def by_segment_id(batches: Iterable[pa.RecordBatch], schema: pa.Schema, small: b
     load's peak). Now a column's unsorted copy goes as soon as it is sorted: the driver holds the
     input plus one column in flight, that column in one piece (``take`` on a chunked array joins its
     chunks for every call), with 64-bit string offsets (10M texts may pass 2 GB), taken in slices of
-    ``SORT_SLICE`` rows. ``small`` (past ``texts_in_memory``): ``sorted_on_disk``."""
+    ``SORT_SLICE`` rows. ``small`` (past ``texts_in_memory``): ``sorted_on_disk``, whose ids DuckDB sorts
+    on ``con`` (a new in-memory database when None)."""
     if small:
-        return sorted_on_disk(batches, schema)
+        return sorted_on_disk(batches, schema, con or duckdb.connect())
     parts: dict[str, list[pa.Array]] = {name: [] for name in schema.names}
     for batch in batches:
         for name in schema.names:
@@ -128,7 +134,10 @@ def by_segment_id(batches: Iterable[pa.RecordBatch], schema: pa.Schema, small: b
 
 
 def sorted_on_disk(
-    batches: Iterable[pa.RecordBatch], schema: pa.Schema, directory: str | None = None
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    con: duckdb.DuckDBPyConnection,
+    directory: str | None = None,
 ) -> dict[str, ArrowColumn]:
     """``by_segment_id`` past ``texts_in_memory``, kept as such a run keeps its input: segment ids and
     content hashes in scratch files (``ArrowColumn`` over a ``RowFile``: read in full by the load's
@@ -136,18 +145,17 @@ def sorted_on_disk(
     a hash only for the rows whose text or vector they fetch), feedback ids as codes of equal ids (only
     counted: ``rank``, ``runs.stats``), sources as codes into the few sources.
 
-    Every column but the ids goes to a scratch file of its own as its batches come; the ids are sorted
-    in memory, and each column is then put in their order from its file, a ``SORT_SLICE`` of rows at
-    a time (each slice one read of the batches holding its rows). The driver holds the ids and the
-    order, and one fixed-width or coded column at a time, not the whole input with a sorted column in
-    flight: that was ~1.2 GB above the load's start at 3M segments (2026-12-04), ~130 bytes a segment."""
-    files = {name: RowFile.writer(schema.field(name).type, directory) for name in schema.names if name != "segment_id"}
-    ids: list[pa.Array] = []
+    Every column goes to a scratch file of its own as its batches come; DuckDB sorts the ids from theirs
+    (``_ids_in_order``), and each other column is then put in their order from its file, a
+    ``SORT_SLICE`` of rows at a time (each slice one read of the batches holding its rows). The driver
+    holds the order, and one fixed-width or coded column at a time, not the whole input with a sorted
+    column in flight: that was ~1.2 GB above the load's start at 3M segments (2026-12-04), ~130 bytes a
+    segment; nor every id twice while they were sorted in memory (~0.6 GB at 10M)."""
+    files = {name: RowFile.writer(schema.field(name).type, directory) for name in schema.names}
     for batch in batches:
-        ids.append(pa.concat_arrays([batch.column("segment_id")]))  # a copy: frees the batch
         for name, file in files.items():
             file.append(batch.column(name))
-    ids_file, order = _ids_in_order(ids, directory)
+    ids_file, order = _ids_in_order(files.pop("segment_id"), con, directory)
     columns = {"segment_id": ArrowColumn.of_file(ids_file)}
     while files:
         name, file = files.popitem()  # each unsorted file goes once its column is in order
@@ -163,15 +171,29 @@ def sorted_on_disk(
     return {name: columns[name] for name in schema.names}
 
 
-def _ids_in_order(ids: list[pa.Array], directory: str | None) -> tuple[RowFile, pa.Array]:
-    """The segment ids (the batches' copies, emptied here) sorted into a scratch file, and their order.
-    Taken from one piece of 64-bit offsets (``_taken``); the chunks go once it is made."""
-    kind = ids[0].type if ids else pa.string()
-    wide = pa.chunked_array(ids, kind)
-    ids.clear()
-    order = pc.sort_indices(wide)
-    wide = wide.cast({pa.string(): pa.large_string()}.get(kind, kind)).combine_chunks()
-    return _in_order(lambda rows: wide.take(rows).cast(kind), order, directory), order
+def _ids_in_order(ids: RowFile, con: duckdb.DuckDBPyConnection, directory: str | None) -> tuple[RowFile, pa.Array]:
+    """The segment ids (a scratch file, unordered) sorted into a scratch file, and their order (row
+    positions in the unordered file). DuckDB sorts them (``run_ids_in_order``: byte order, as
+    ``pc.sort_indices``), a batch of the file at a time in and spilling past ``SCAN_MEMORY``: sorted in
+    memory, the ids were held twice (the file's batches and one piece of 64-bit offsets to take from)."""
+    schema = pa.schema([("key", ids.type), ("row", pa.int64())])
+
+    def numbered() -> Iterator[pa.RecordBatch]:
+        start = 0
+        for block in ids.batches():
+            yield pa.record_batch([block, pa.array(np.arange(start, start + len(block)))], schema=schema)
+            start += len(block)
+
+    out, order = RowFile.writer(ids.type, directory), []
+    with (
+        memory_at_most(con, SCAN_MEMORY),
+        registered(con, run_ids=pa.RecordBatchReader.from_batches(schema, numbered())),
+    ):
+        for batch in store_arrow_reader(con, sql("run_ids_in_order"), [], SORT_SLICE):
+            out.append(batch.column("key"))
+            order.append(batch.column("row"))
+    out.close()
+    return out, pa.concat_arrays(order) if order else pa.array([], pa.int64())
 
 
 def _in_order(take: Callable[[pa.Array], pa.Array], order: pa.Array, directory: str | None) -> RowFile:

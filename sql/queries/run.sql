@@ -31,6 +31,11 @@ FROM embeddings WHERE model = ?;
 -- every segment's text, unordered: runinput.read_texts keeps the run's, placed by segment id (its two hashes)
 SELECT hash(segment_id) AS key_hash, md5_number_lower(segment_id) AS key_check, text FROM segments;
 
+-- name: run_ids_in_order
+-- the run's segment ids (registered unordered as run_ids, with their row) in byte order: runinput.sorted_on_disk
+-- puts every column of a big run's input in this order (DuckDB's sort spills; the ids sorted in memory were held twice)
+SELECT key, row FROM run_ids ORDER BY key;
+
 -- name: run_key_hashes
 -- the two hashes of each of the run's keys (registered as run_keys), as model_vectors, segment_texts_all and
 -- current_assignments give them (runinput.KeyIndex)
