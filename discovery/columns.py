@@ -142,6 +142,11 @@ class GroupCodes(ArrowColumn):
 def count_distinct(values: Sequence[Any]) -> int:
     """How many distinct values ``values`` holds (an ``ArrowColumn`` counts in Arrow, without making
     a Python object per value)."""
+    if isinstance(values, GroupCodes):  # codes 0..k−1 of equal ids: a flag per code, not a hash table of them
+        codes = whole(values.array).to_numpy(zero_copy_only=False)
+        seen = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
+        seen[codes] = True
+        return int(np.count_nonzero(seen))
     if isinstance(values, ArrowColumn):
         return len(values.array.unique().drop_null())
     return len(set(values))

@@ -295,9 +295,9 @@ def same_theme_share(previous_theme: Sequence[str | None], theme_of: Sequence[st
     before, before_names = dictionary_codes(previous_theme)
     now, now_names = dictionary_codes(theme_of)
     at = {name: i for i, name in enumerate(now_names)}
-    as_now = np.array([at.get(name, -2) for name in before_names] + [-3], np.int64)[before]  # −1 → −3: no match
-    assigned = before >= 0
-    return float((as_now[assigned] == now[assigned]).mean()) if assigned.any() else None
+    as_now = np.array([at.get(name, -2) for name in before_names] + [-3], np.int32)  # −1 → −3: no match
+    assigned = int(np.count_nonzero(before >= 0))
+    return int(np.count_nonzero(as_now[before] == now)) / assigned if assigned else None
 
 
 def identify(
