@@ -4,7 +4,7 @@ and, past ``vectors_in_memory``, their vectors and texts in scratch files read i
 Split from ``discovery.runstore`` (the run log, theme state, the write of a result); SQL in
 ``sql/queries/run.sql``. Every read here is one unordered pass, each row placed by its segment id or
 content hash (``KeyIndex``): DuckDB's sorts of the window ran out of a 200 MB ``memory_limit`` at 600k
-segments.
+segments. (A big run's segment ids alone DuckDB does sort, spilling: ``run_ids_in_order``.)
 """
 
 from __future__ import annotations
