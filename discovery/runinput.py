@@ -119,9 +119,11 @@ def by_segment_id(
     input plus one column in flight, that column in one piece (``take`` on a chunked array joins its
     chunks for every call), with 64-bit string offsets (10M texts may pass 2 GB), taken in slices of
     ``SORT_SLICE`` rows. ``small`` (past ``texts_in_memory``): ``sorted_on_disk``, whose ids DuckDB sorts
-    on ``con`` (a new in-memory database when None)."""
+    on ``con``."""
     if small:
-        return sorted_on_disk(batches, schema, con or duckdb.connect())
+        if con is None:
+            raise ValueError("sorting on disk needs a DuckDB connection (con)")
+        return sorted_on_disk(batches, schema, con)
     parts: dict[str, list[pa.Array]] = {name: [] for name in schema.names}
     for batch in batches:
         for name in schema.names:

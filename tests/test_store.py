@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from painpoints.discovery import runinput, segmentstore, store
@@ -365,7 +366,8 @@ def test_run_input_past_texts_in_memory_is_sorted_through_scratch_files(monkeypa
     table = pa.table(rows)
     batches = table.to_batches(max_chunksize=5)
     memory = runinput.by_segment_id(batches, table.schema)
-    disk = runinput.by_segment_id(batches, table.schema, small=True)
+    sorter = duckdb.connect()  # DuckDB sorts the ids of a big run (spilling past its limit)
+    disk = runinput.by_segment_id(batches, table.schema, small=True, con=sorter)
     assert list(memory["segment_id"]) == sorted(rows["segment_id"])
     assert disk["segment_id"].spilled and disk["content_hash"].spilled
     for name in ("segment_id", "content_hash", "source", "created_at", "rating"):
@@ -375,8 +377,9 @@ def test_run_input_past_texts_in_memory_is_sorted_through_scratch_files(monkeypa
     truth = np.array(list(memory["feedback_id"]), dtype=object)
     assert np.array_equal(same_item, truth[:, None] == truth[None, :])
     assert disk["content_hash"].take([22, 0]) == [memory["content_hash"][22], memory["content_hash"][0]]
-    empty = runinput.by_segment_id([], table.schema, small=True)
+    empty = runinput.by_segment_id([], table.schema, small=True, con=sorter)
     assert all(len(c) == 0 for c in empty.values())
+    sorter.close()
 
 
 def test_named_statements_include_shared_fragments() -> None:
