@@ -26,9 +26,10 @@ Amazon + Yelp too. So:
   (3-star) reviews count as *not* negative (and not positive) in the headline; ``precision_3_as_negative``
   shows the figure if they counted as negative.
 * ``clothing_unrated`` — the same reviews without their rating. With it, ``pain_segments`` leaves out
-  the segments of 4–5-star reviews (the customer's own verdict), and the truth is that same rating, so
-  ``clothing`` measures the product as it works on rated feedback, and ``clothing_unrated`` what the
-  text alone gives.
+  the segments of 3–5-star reviews (the customer's own verdict), and the truth is that same rating, so
+  ``clothing`` measures the product as it works on rated feedback — its precision is 1.0 by
+  construction whenever it has pain rows; what it still tells is how many rows and how many of the
+  negatives they hold — and ``clothing_unrated`` what the text alone gives.
 * ``car_rental`` — IBM Cars4You feedback (Apache-2.0), 229 unique comments: ``Satisfaction`` 0 =
   negative, 1 = positive. Too small for 10 pain points; reported over what it has.
 * ``uci_imdb`` — UCI sentiment labelled sentences (CC BY 4.0), IMDb file, 1,000 sentences, 0/1.
@@ -213,7 +214,7 @@ SETS: dict[str, tuple[Callable[[], list[Source]], bool, str]] = {
         ],
         False,
         "the same 4,000 clothing reviews ingested without their star rating: what the text alone gives "
-        "(with the rating, pain_segments leaves out 4-5-star items, and the truth is the rating)",
+        "(with the rating, pain_segments leaves out 3-5-star items, and the truth is the rating)",
     ),
     "car_rental": (
         lambda: [("car_rental", "review", car_rental())],

@@ -14,7 +14,7 @@ def unit(*xs: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def test_pain_mask_follows_the_pain_segments_rule() -> None:
+def test_pain_mask_leaves_out_happy_customers_and_positive_tone() -> None:
     types = ["problem", "problem", "problem", "praise", "problem", "problem"]
     tone = ["negative", "positive", "neutral", "negative", "negative", "negative"]
     rating = [1.0, 1.0, 5.0, 1.0, 4.0, None]

@@ -434,3 +434,46 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         }
     finally:
         con.close()
+
+
+def test_pain_segments_count_only_customers_below_the_middle_of_their_scale(tmp_path: Path) -> None:
+    """The ``pain_segments`` view: a complaint from a 3-, 4- or 5-star item (the middle of 1–5 or above)
+    is not pain; 1 and 2 stars are, and so is every complaint of a source without ratings."""
+    from painpoints.connectors.base import FeedbackRecord
+    from painpoints.discovery.ingest import ingest_items
+
+    class Negative(SignSentiment):
+        def predict(self, X: np.ndarray, texts: object = None) -> tuple[list[str], np.ndarray]:
+            return ["negative"] * len(X), -np.ones(len(X))
+
+    s = settings(tmp_path)
+    con = store.connect(s.db)
+    try:
+        words = [("refund", "never arrived"), ("login", "fails every time"), ("search", "finds nothing")]
+        texts = [f"{w} problem {i}: the {w} {x}" for i in range(15) for w, x in words]
+        records = [
+            FeedbackRecord(source="shop", kind="review", text=t, external_id=f"r{i}", rating=float(1 + i % 5))
+            for i, t in enumerate(texts)
+        ]
+        records += [
+            FeedbackRecord(source="tickets", kind="ticket", text=f"ticket {t}", external_id=f"t{i}")
+            for i, t in enumerate(texts)
+        ]
+        ingest_items(con, records, keep_original=True)
+        pipeline.prepare_segments(con, s)
+        embed_missing(con, HashEncoder())
+        result = pipeline.discover(con, s, HashEncoder(), Negative(), clusterer=make, run_id="r1", typer=CueTyper())
+        n = len(records)
+        runstore.finish_run(con, runstore.start_run(con, {}), result.with_counts(n, EmbedReport(n)))
+        complaints = con.execute(
+            "SELECT feedback_id, segment, ft.source, f.rating FROM feedback_themes ft "
+            "JOIN feedback f USING (feedback_id) WHERE ft.theme_id IS NOT NULL "
+            "AND ft.feedback_type = 'problem' AND ft.sentiment <> 'positive'"
+        ).fetchall()
+        pain = set(con.execute("SELECT feedback_id, segment FROM pain_segments").fetchall())
+        assert {r for *_, src, r in complaints if src == "shop"} == {1.0, 2.0, 3.0, 4.0, 5.0}  # every rating complains
+        assert any(src == "tickets" for *_, src, _ in complaints)
+        for fid, seg, src, rating in complaints:
+            assert ((fid, seg) in pain) == (rating is None or rating <= 2), (src, rating)
+    finally:
+        con.close()

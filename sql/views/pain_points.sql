@@ -54,10 +54,13 @@ JOIN latest_run r ON t.run_id = r.run_id
 WHERE NOT coalesce(t.hidden, false);
 
 -- The segments that count as pain (issue 17): typed `problem`, not positive in tone, and not from an item
--- its customer rated in the top quarter of the source's own rating scale (1–5 stars: 4 and 5; scale taken
--- from the ratings the source holds, so unrated sources and NPS 0–10 work alike). A 5-star review that
--- mentions "runs a bit small" says something, but it is not what hurts; its customer said so. Neutral-
--- toned problems (support contact reasons: "I can't reset my password") stay pains.
+-- its customer rated in the upper half of the source's own rating scale, the middle included (1–5 stars:
+-- 3, 4 and 5; 0–10: 5 and up; scale taken from the ratings the source holds, so unrated sources always
+-- count). A 5-star review that mentions "runs a bit small" says something, but it is not what hurts; its
+-- customer said so. A 3-star review's complaint is a mixed verdict: the carve (`discovery/carve.py`) still
+-- moves it out of a praised topic into the problem theme it describes, but the theme's pain counts only
+-- the customers who were unhappy. Neutral-toned problems (support contact reasons: "I can't reset my
+-- password") stay pains.
 CREATE OR REPLACE VIEW pain_segments AS
 WITH scale AS (
     SELECT source, min(rating) AS lo, max(rating) AS hi
@@ -68,7 +71,7 @@ FROM feedback_themes ft
 JOIN feedback f USING (feedback_id)
 LEFT JOIN scale s ON s.source = ft.source
 WHERE ft.theme_id IS NOT NULL AND ft.feedback_type = 'problem' AND ft.sentiment <> 'positive'
-  AND NOT coalesce(s.hi > s.lo AND f.rating >= s.lo + 0.75 * (s.hi - s.lo), false);
+  AND NOT coalesce(s.hi > s.lo AND f.rating >= s.lo + 0.5 * (s.hi - s.lo), false);
 
 -- Every theme's pain segments (above) as a row: for a problem theme (`pain_scope = 'theme'`, the rows of
 -- pain_points) and for another theme holding at least 5 mostly negative ones (`pain_scope = 'problem
