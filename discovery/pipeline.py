@@ -234,7 +234,7 @@ def load(
             data.vectors = runinput.read_vectors(con, data.content_hash, settings.embed_key, dim, out=out)
             if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
                 data.text = runinput.read_texts(con, data.segment_id)
-        runinput.release_cache(con)
+        store.release_cache(con)
         return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason

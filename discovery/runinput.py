@@ -33,7 +33,15 @@ from painpoints.discovery.columns import (
 from painpoints.discovery.lastrun import LastRun
 from painpoints.discovery.lazy_vectors import StoredVectors
 from painpoints.discovery.scratch import RowFile
-from painpoints.discovery.store import StoreError, fetch_arrow, memory_at_most, registered, sql, transaction
+from painpoints.discovery.store import (
+    SCAN_MEMORY,
+    StoreError,
+    fetch_arrow,
+    memory_at_most,
+    registered,
+    sql,
+    transaction,
+)
 from painpoints.discovery.store import arrow_reader as store_arrow_reader
 
 
@@ -259,26 +267,15 @@ def read_texts(
     return out
 
 
-SCAN_MEMORY = "256MB"  # DuckDB's memory limit while the load scans the store (``scan_memory``)
-
-
 def scan_memory(con: duckdb.DuckDBPyConnection, limit: str = SCAN_MEMORY) -> AbstractContextManager[None]:
     """DuckDB's memory limit lowered to ``limit`` while a full run's load scans the store
     (``store.memory_at_most``). A plain scan pins a few blocks at a time whatever the table's size, but
     the buffer pool keeps the blocks it read up to the limit: reading 3M vectors, texts and last run's
     rows filled it to 0.77–0.95 of the 1 GB ``db_memory_limit``, which was most of the load's 1.7 GB
     peak; with these scans at 256 MB the load stage peaked at 1.3 GB (``benchmarks.scale_stages
-    discover``, 2026-12-04). The joins and sorts of other steps keep the full limit."""
+    discover``, 2026-12-04). The joins and sorts of other steps keep the full limit. After the load a
+    full run evicts what these scans left in the pool (``store.release_cache``)."""
     return memory_at_most(con, limit)
-
-
-def release_cache(con: duckdb.DuckDBPyConnection) -> None:
-    """Evict the blocks DuckDB's buffer pool kept from the load's passes, by lowering its memory limit
-    for a moment (``scan_memory``): a full run reads nothing more from the store until its write, and the
-    pool held up to ``db_memory_limit`` of them (1 GB at 10M segments) through every stage. Nothing is
-    evicted while a query holds its blocks (the limit cannot drop below them)."""
-    with memory_at_most(con, "16MB"):
-        pass
 
 
 def load_last_run(

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from painpoints.discovery.store import append, fetch_arrow, registered, scalar, sql, streamed
+from painpoints.discovery.store import append, fetch_arrow, registered, scalar, scanning, sql, streamed
 
 
 # --------------------------------------------------------------------------------------- segments
@@ -76,11 +76,11 @@ def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequen
 
 
 def cached_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-    """The cached vectors among ``hashes`` for ``model``."""
+    """The cached vectors among ``hashes`` for ``model``: one scan of the cache (``store.scanning``)."""
     if not hashes:
         return {}
     keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})
-    with registered(con, keys=keys):
+    with registered(con, keys=keys), scanning(con):  # a scan of the whole cache: its blocks are not kept
         tbl = fetch_arrow(con.execute(sql("cached_vectors"), [model]))
     hashes = tbl.column("content_hash").to_pylist()
     if not hashes:

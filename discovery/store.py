@@ -460,6 +460,9 @@ def _restorable(reported: str) -> int:
     return math.ceil(_bytes(reported) / step) * step
 
 
+SCAN_MEMORY = "256MB"  # DuckDB's memory limit while a run scans a big table (``runinput.scan_memory``, ``scanning``)
+
+
 @contextmanager
 def memory_at_most(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
     """DuckDB's memory limit lowered to ``limit`` (never raised) for the block, then back. For steps
@@ -484,3 +487,23 @@ def memory_at_most(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]
             side.execute(f"set memory_limit = '{_restorable(current)}B'")
     finally:
         side.close()
+
+
+def release_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """Evict the blocks DuckDB's buffer pool keeps from earlier reads, by lowering its memory limit for a
+    moment (``memory_at_most``): a full run's load passes, or a lookup's scan of the embedding cache, left
+    up to ``db_memory_limit`` of them (1 GB at 10M segments) held through every later stage. Nothing is
+    evicted while a query holds its blocks (the limit cannot drop below them)."""
+    with memory_at_most(con, "16MB"):
+        pass
+
+
+@contextmanager
+def scanning(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A statement that scans a big table for a few rows (an embedding-cache lookup joins its keys with
+    every cached vector: 15 GB at 10M segments), under ``SCAN_MEMORY``, what it read evicted after. The
+    buffer pool kept the blocks of the label phrases' lookup up to the 1 GB limit: naming held +850 MB
+    from there to the run's end at 10M segments (2026-12-04)."""
+    with memory_at_most(con, SCAN_MEMORY):
+        yield
+    release_cache(con)

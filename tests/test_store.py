@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from painpoints.discovery import runinput, segmentstore, store
@@ -237,7 +238,7 @@ def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
     con.execute("SELECT sum(f), max(s) FROM t").fetchall()  # its blocks stay cached
     used = "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
     before = con.execute(used).fetchone()[0]
-    runinput.release_cache(con)
+    store.release_cache(con)
     after = con.execute(used).fetchone()[0]
     assert before > 32 << 20 and after <= 16 << 20, (before, after)
     again = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
@@ -252,6 +253,23 @@ def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
         assert float(con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()[0]) < 300
     back = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert back == limit
+    con.close()
+
+
+def test_a_cache_lookup_leaves_no_blocks_in_duckdbs_pool(db: Path) -> None:
+    """A lookup scans every cached vector for a few hashes: it must not leave the cache's blocks held in
+    DuckDB's buffer pool for the rest of the run (at 10M segments that was +850 MB from naming on)."""
+    con = store.connect(db, memory_limit="1GB")
+    rng = np.random.default_rng(0)
+    hashes = [f"h{i:06d}" for i in range(200_000)]
+    segmentstore.insert_embeddings(con, "m", hashes, rng.standard_normal((len(hashes), 96)).astype(np.float32))
+    con.execute("CHECKPOINT")
+    store.release_cache(con)
+    got = segmentstore.cached_vectors(con, "m", ["h000007", "h199999", "nope"])
+    assert sorted(got) == ["h000007", "h199999"] and got["h000007"].shape == (96,)
+    used = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+    assert used <= 16 << 20, used  # the ~80 MB of vectors it read are not kept
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0].replace(" ", "") == "953.6MiB"
     con.close()
 
 
