@@ -223,18 +223,17 @@ def load(
         con, settings.embed_key, settings.window_days, vectors=False, texts_in_memory=settings.vectors_in_memory
     )
     if state.run_id is not None:  # last run's per-segment state, on this run's rows
-        with runinput.scan_memory(con):
+        with store.scanning(con):
             last = runinput.load_last_run(con, data.segment_id, data.content_hash)
         state = replace(state, previous=last[0], previous_type=last[1], previous_sentiment=last[2])
     mode, reason = choose_mode(state, data, settings, full)
     if mode == "full":  # every vector in one pass: into memory, or past vectors_in_memory a scratch file
         n, dim = data.vectors.shape
         out = None if n <= settings.vectors_in_memory else FileVectors(n, dim)
-        with runinput.scan_memory(con):  # plain scans: DuckDB's pool need not keep what they read
+        with store.scanning(con):  # plain scans: DuckDB's pool need not keep what they read
             data.vectors = runinput.read_vectors(con, data.content_hash, settings.embed_key, dim, out=out)
             if isinstance(data.text, StoredTexts):  # past vectors_in_memory: the texts too, in row order on disk
                 data.text = runinput.read_texts(con, data.segment_id)
-        store.release_cache(con)
         return data, state, mode, reason
     data.vectors.keep = settings.vectors_in_memory  # type: ignore[attr-defined]  # rows read past it are not kept
     return data, state, mode, reason

@@ -10,7 +10,6 @@ segments. (A big run's segment ids alone DuckDB does sort, spilling: ``run_ids_i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -265,17 +264,6 @@ def read_texts(
             out[rows] = batch.column("text").take(pa.array(at))
     _all_read(out.placed(), "text")
     return out
-
-
-def scan_memory(con: duckdb.DuckDBPyConnection, limit: str = SCAN_MEMORY) -> AbstractContextManager[None]:
-    """DuckDB's memory limit lowered to ``limit`` while a full run's load scans the store
-    (``store.memory_at_most``). A plain scan pins a few blocks at a time whatever the table's size, but
-    the buffer pool keeps the blocks it read up to the limit: reading 3M vectors, texts and last run's
-    rows filled it to 0.77–0.95 of the 1 GB ``db_memory_limit``, which was most of the load's 1.7 GB
-    peak; with these scans at 256 MB the load stage peaked at 1.3 GB (``benchmarks.scale_stages
-    discover``, 2026-12-04). The joins and sorts of other steps keep the full limit. After the load a
-    full run evicts what these scans left in the pool (``store.release_cache``)."""
-    return memory_at_most(con, limit)
 
 
 def load_last_run(

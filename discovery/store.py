@@ -460,7 +460,7 @@ def _restorable(reported: str) -> int:
     return math.ceil(_bytes(reported) / step) * step
 
 
-SCAN_MEMORY = "256MB"  # DuckDB's memory limit while a run scans a big table (``runinput.scan_memory``, ``scanning``)
+SCAN_MEMORY = "256MB"  # DuckDB's memory limit while a run scans a big table (``scanning``)
 
 
 @contextmanager
@@ -493,17 +493,22 @@ def release_cache(con: duckdb.DuckDBPyConnection) -> None:
     """Evict the blocks DuckDB's buffer pool keeps from earlier reads, by lowering its memory limit for a
     moment (``memory_at_most``): a full run's load passes, or a lookup's scan of the embedding cache, left
     up to ``db_memory_limit`` of them (1 GB at 10M segments) held through every later stage. Nothing is
-    evicted while a query holds its blocks (the limit cannot drop below them)."""
+    evicted while a query holds its blocks (the limit cannot drop below them). Evicts every unpinned
+    block, not only the last statement's: a run keeps no table cached between its steps."""
     with memory_at_most(con, "16MB"):
         pass
 
 
 @contextmanager
 def scanning(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """A statement that scans a big table for a few rows (an embedding-cache lookup joins its keys with
-    every cached vector: 15 GB at 10M segments), under ``SCAN_MEMORY``, what it read evicted after. The
-    buffer pool kept the blocks of the label phrases' lookup up to the 1 GB limit: naming held +850 MB
-    from there to the run's end at 10M segments (2026-12-04)."""
+    """Plain scans of big tables, under ``SCAN_MEMORY``, the pool emptied after (``release_cache``).
+
+    A plain scan pins a few blocks at a time whatever the table's size, but the buffer pool keeps what it
+    read up to the limit. The load's passes (last run's rows, the vectors, the texts) filled it to
+    0.77–0.95 of the 1 GB ``db_memory_limit`` at 3M segments, most of the load's 1.7 GB peak (1.3 GB at
+    256 MB; ``benchmarks.scale_stages discover``, 2026-12-04). An embedding-cache lookup joins a few
+    keys with every cached vector (15 GB at 10M segments): the label phrases' lookup left +850 MB held
+    from naming to the run's end at 10M (2026-12-04). Joins and sorts elsewhere keep the full limit."""
     with memory_at_most(con, SCAN_MEMORY):
         yield
     release_cache(con)

@@ -363,18 +363,22 @@ def test_run_stats_serialise_to_the_runs_stats_keys() -> None:
 
 
 # ------------------------------------------------------------------------------------- the store
-def seeded_store(tmp_path: Path) -> tuple[object, object]:
+def complaint_texts(per_topic: int) -> list[str]:
+    """Short complaints about three topics, ``per_topic`` of each, interleaved."""
+    words = [("refund", "never arrived"), ("login", "fails every time"), ("search", "finds nothing")]
+    return [f"{w} problem {i}: the {w} {x}" for i in range(per_topic) for w, x in words]
+
+
+def seeded_store(tmp_path: Path, records: list | None = None) -> tuple[object, object]:
+    """A store holding ``records`` (default: 36 unrated complaints), segmented and embedded."""
     from painpoints.connectors.base import FeedbackRecord
     from painpoints.discovery.ingest import ingest_items
 
     s = settings(tmp_path)
     con = store.connect(s.db)
-    texts = [
-        f"{w} problem {i}: the {w} {x}"
-        for i in range(12)
-        for w, x in [("refund", "never arrived"), ("login", "fails every time"), ("search", "finds nothing")]
-    ]
-    ingest_items(con, [FeedbackRecord(source="app", kind="review", text=t) for t in texts], keep_original=True)
+    if records is None:
+        records = [FeedbackRecord(source="app", kind="review", text=t) for t in complaint_texts(12)]
+    ingest_items(con, records, keep_original=True)
     pipeline.prepare_segments(con, s)
     embed_missing(con, HashEncoder())
     return con, s
@@ -440,28 +444,22 @@ def test_pain_segments_count_only_customers_below_the_middle_of_their_scale(tmp_
     """The ``pain_segments`` view: a complaint from a 3-, 4- or 5-star item (the middle of 1–5 or above)
     is not pain; 1 and 2 stars are, and so is every complaint of a source without ratings."""
     from painpoints.connectors.base import FeedbackRecord
-    from painpoints.discovery.ingest import ingest_items
 
     class Negative(SignSentiment):
         def predict(self, X: np.ndarray, texts: object = None) -> tuple[list[str], np.ndarray]:
             return ["negative"] * len(X), -np.ones(len(X))
 
-    s = settings(tmp_path)
-    con = store.connect(s.db)
+    texts = complaint_texts(15)
+    records = [
+        FeedbackRecord(source="shop", kind="review", text=t, external_id=f"r{i}", rating=float(1 + i % 5))
+        for i, t in enumerate(texts)
+    ]
+    records += [
+        FeedbackRecord(source="tickets", kind="ticket", text=f"ticket {t}", external_id=f"t{i}")
+        for i, t in enumerate(texts)
+    ]
+    con, s = seeded_store(tmp_path, records)
     try:
-        words = [("refund", "never arrived"), ("login", "fails every time"), ("search", "finds nothing")]
-        texts = [f"{w} problem {i}: the {w} {x}" for i in range(15) for w, x in words]
-        records = [
-            FeedbackRecord(source="shop", kind="review", text=t, external_id=f"r{i}", rating=float(1 + i % 5))
-            for i, t in enumerate(texts)
-        ]
-        records += [
-            FeedbackRecord(source="tickets", kind="ticket", text=f"ticket {t}", external_id=f"t{i}")
-            for i, t in enumerate(texts)
-        ]
-        ingest_items(con, records, keep_original=True)
-        pipeline.prepare_segments(con, s)
-        embed_missing(con, HashEncoder())
         result = pipeline.discover(con, s, HashEncoder(), Negative(), clusterer=make, run_id="r1", typer=CueTyper())
         n = len(records)
         runstore.finish_run(con, runstore.start_run(con, {}), result.with_counts(n, EmbedReport(n)))
