@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from painpoints.connectors.base import ColumnMap, FeedbackRecord, Item, Rejected
 from painpoints.connectors.files import FileConnector
@@ -23,6 +24,7 @@ from painpoints.discovery import ingeststore, store
 from painpoints.discovery.normalize import content_hash
 from painpoints.discovery.redact import find_names, redact
 from painpoints.discovery.settings import Settings
+from painpoints.discovery.sortedkeys import SortedKeys, from_hex
 
 CHUNK = 5_000
 # A whole file is one transaction; past this DuckDB writes it to disk instead of holding it in memory
@@ -133,8 +135,8 @@ def ingest_items(
 class _Batch:
     """Rows and rejections waiting to be inserted, written every ``CHUNK`` items, and the counts."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con, self.counts = con, IngestCounts()
+    def __init__(self, con: duckdb.DuckDBPyConnection, admit: Callable[[list[dict]], list[dict]] | None = None) -> None:
+        self.con, self.counts, self.admit = con, IngestCounts(), admit  # admit: the rows that are not duplicates
         self.records: list[dict] = []
         self.rejects: list[dict] = []
 
@@ -151,6 +153,10 @@ class _Batch:
             self.flush()
 
     def flush(self) -> None:
+        if self.admit is not None and self.records:
+            kept = self.admit(self.records)
+            self.counts.duplicates += len(self.records) - len(kept)
+            self.records[:] = kept
         self.counts.stored += ingeststore.insert_feedback(self.con, self.records)
         ingeststore.insert_rejected(self.con, self.rejects)
         self.records.clear()
@@ -160,21 +166,50 @@ class _Batch:
 Take = Callable[[FeedbackRecord, dict], None]
 
 
+class _NewOnly:
+    """Files: an item whose id or content is already stored for its source, or came earlier in this
+    ingest, is a duplicate. Decided a batch at a time (``admit``, when the batch is written): each
+    source's stored keys are read once, as sorted raw bytes (``sortedkeys``, 30 B a stored item; they
+    were ~177 B as Python ints, 1.77 GB for a 10M-item source), and the batch is checked against them
+    with one binary search per key."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.known: dict[str, tuple[SortedKeys, SortedKeys]] = {}
+
+    def admit(self, rows: list[dict]) -> list[dict]:
+        kept: list[dict] = []
+        for source in dict.fromkeys(r["source"] for r in rows):  # one source per file, in practice
+            if source not in self.known:
+                self.known[source] = ingeststore.existing_keys(self.con, source)
+            kept += self._new(self.known[source], [r for r in rows if r["source"] == source])
+        return kept
+
+    @staticmethod
+    def _new(known: tuple[SortedKeys, SortedKeys], rows: list[dict]) -> list[dict]:
+        ids, hashes = known
+        id_keys = from_hex([r["feedback_id"] for r in rows], ingeststore.ID_BYTES)
+        hash_keys = from_hex([r["content_hash"] for r in rows], ingeststore.HASH_BYTES)
+        stored = ids.contains(id_keys) | hashes.contains(hash_keys)
+        seen_ids: set[str] = set()
+        seen_hashes: set[str] = set()
+        new = np.zeros(len(rows), bool)
+        for i, (row, old) in enumerate(zip(rows, stored.tolist(), strict=True)):
+            if old or row["feedback_id"] in seen_ids or row["content_hash"] in seen_hashes:
+                continue
+            seen_ids.add(row["feedback_id"])
+            seen_hashes.add(row["content_hash"])
+            new[i] = True
+        ids.add(id_keys[new])
+        hashes.add(hash_keys[new])
+        return [row for row, keep in zip(rows, new.tolist(), strict=True) if keep]
+
+
 def _deduping(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
-    """Files: an item whose id or content is already stored for its source is a duplicate. Keys are
-    kept as the integers their hex digits spell (about half the memory of the strings)."""
-    known: dict[str, tuple[set[int], set[int]]] = {}
+    """Files: every row goes to the batch, which keeps the new ones when it is written (``_NewOnly``)."""
+    batch.admit = _NewOnly(con).admit
 
     def take(item: FeedbackRecord, row: dict) -> None:
-        if item.source not in known:
-            known[item.source] = ingeststore.existing_keys(con, item.source)
-        ids, hashes = known[item.source]
-        fkey, hkey = int(row["feedback_id"], 16), int(row["content_hash"], 16)
-        if fkey in ids or hkey in hashes:
-            batch.counts.duplicates += 1
-            return
-        ids.add(fkey)
-        hashes.add(hkey)
         batch.records.append(row)
 
     return take

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from painpoints.connectors.base import FeedbackRecord, Rejected
-from painpoints.discovery import store
+from painpoints.discovery import ingest, store
 from painpoints.discovery.ingest import ingest_items, ingest_paths
 from painpoints.discovery.settings import load_settings
 from tests.helpers import rows
@@ -31,6 +31,27 @@ def test_counts_add_up_and_rerun_is_idempotent(db: Path, tmp_path: Path) -> None
         "empty text",
         "expected 3 fields, got 4",
     ]
+
+
+def test_duplicates_are_told_across_batches_within_a_batch_and_against_the_store(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Duplicates are decided when a batch is written (``_NewOnly``): with batches of 3 rows, a
+    repeated id or text is caught in its own batch, in a later batch and in a later ingest."""
+    monkeypatch.setattr(ingest, "CHUNK", 3)
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "id,text\n1,Sync is slow\n2,Login fails\n1,Same id again\n"  # batch 1: id 1 twice
+        "3,login FAILS\n4,Export breaks\n2,Other text and old id\n"  # batch 2: 2's text, then 2's id
+        "5,Search is broken\n"
+    )
+    counts = ingest_paths(load_settings(db=db), [first], "app", "review")
+    assert (counts.read, counts.stored, counts.duplicates) == (7, 4, 3)
+    second = tmp_path / "second.csv"
+    second.write_text("id,text\n9,export breaks\n5,New text\n6,Dark mode please\n7,Dark  mode please\n")
+    counts = ingest_paths(load_settings(db=db), [second], "app", "review")
+    assert (counts.read, counts.stored, counts.duplicates) == (4, 1, 3)
+    assert rows(db, "select external_id from feedback order by external_id") == [("1",), ("2",), ("4",), ("5",), ("6",)]
 
 
 def test_same_content_in_another_source_is_kept(db: Path, tmp_path: Path) -> None:

@@ -1,0 +1,74 @@
+"""A set of fixed-width keys (hex digests as raw bytes) held in sorted numpy runs, for ingest's dedupe.
+
+File ingest asks, for every incoming item, whether its feedback id or content hash is already stored
+for its source. As Python ints in two sets that cost ~177 B a stored item: +1.77 GB held, and 15.7 s to
+build, before the first row of a 100,000-item nightly file into a 10M-item store (2026-12-04). As raw
+bytes in sorted arrays they cost their width — 10 B an id (20 hex digits), 20 B a content hash (40) —
+and the whole set is checked a batch at a time with ``np.searchsorted``. The keys are compared whole,
+so the answer is exact.
+
+Keys added during an ingest form small sorted runs that are merged as they grow (each run at least
+twice the size of the next), so adding n keys costs O(n log n) and a batch is checked against
+O(log n) runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class SortedKeys:
+    """Keys of ``width`` bytes: ``contains`` a batch, ``add`` a batch. Runs are numpy ``S{width}``
+    arrays; every key has exactly ``width`` bytes, so comparing the arrays compares the whole keys."""
+
+    def __init__(self, width: int, runs: Iterable[np.ndarray] = ()) -> None:
+        self.dtype = np.dtype(f"S{width}")
+        self.runs: list[np.ndarray] = []
+        parts = [np.asarray(r, self.dtype) for r in runs]
+        if parts:
+            self.runs.append(np.sort(np.concatenate(parts)))
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.runs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.runs)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """A boolean per key of ``keys`` (an ``S{width}`` array): is it in the set."""
+        found = np.zeros(len(keys), bool)
+        for run in self.runs:
+            at = np.minimum(np.searchsorted(run, keys), len(run) - 1)
+            found |= run[at] == keys
+        return found
+
+    def add(self, keys: np.ndarray) -> None:
+        """Add ``keys`` (not checked against the set: add only keys ``contains`` said are new)."""
+        if not len(keys):
+            return
+        run = np.sort(np.asarray(keys, self.dtype))
+        while self.runs and len(self.runs[-1]) <= 2 * len(run):
+            run = np.sort(np.concatenate([self.runs.pop(), run]), kind="stable")  # two sorted runs: a merge
+        self.runs.append(run)
+
+
+def from_hex(digests: Sequence[str], width: int) -> np.ndarray:
+    """Hex digests (``width`` bytes each) as an ``S{width}`` array."""
+    return np.array([bytes.fromhex(d) for d in digests], dtype=f"S{width}")
+
+
+def from_binary(column: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
+    """A binary Arrow column (DuckDB's ``unhex``) as an ``S{width}`` array, without a Python object per
+    key; a key of another width is an error (``ArrowInvalid``), not a silent miss."""
+    if isinstance(column, pa.ChunkedArray):
+        parts = [from_binary(c, width) for c in column.chunks]
+        return np.concatenate(parts) if parts else np.empty(0, f"S{width}")
+    fixed = pc.cast(column, pa.binary(width))
+    if fixed.null_count:
+        raise ValueError("a stored key is NULL")
+    return np.frombuffer(fixed.buffers()[1], dtype=f"S{width}", count=len(fixed), offset=fixed.offset * width).copy()

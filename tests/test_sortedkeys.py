@@ -1,0 +1,39 @@
+"""``SortedKeys``: the exact, compact key set of ingest's dedupe."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from painpoints.discovery.sortedkeys import SortedKeys, from_binary, from_hex
+
+
+def test_membership_matches_a_python_set_through_many_small_adds() -> None:
+    rnd = random.Random(7)
+    stored = [rnd.randbytes(4) for _ in range(500)] + [b"\x00\x00\x00\x00", b"ab\x00\x00", b"ab\x00\x01"]
+    keys = SortedKeys(4, [np.array(stored[:300], "S4"), np.array(stored[300:], "S4")])
+    truth = set(stored)
+    for _ in range(60):  # batches of new keys, as ingest adds them
+        batch = [rnd.randbytes(4) for _ in range(rnd.randint(0, 40))] + rnd.sample(stored, 5)
+        arr = np.array(batch, "S4")
+        assert keys.contains(arr).tolist() == [k in truth for k in batch]
+        new = sorted(set(batch) - truth)
+        keys.add(np.array(new, "S4"))
+        truth |= set(new)
+    assert len(keys) == len(truth)
+    assert len(keys.runs) <= 2 + int(np.log2(len(truth)))  # merged as they grow: O(log n) runs
+    probe = np.array([b"ab\x00\x00", b"ab\x00\x02"], "S4")  # keys ending in zero bytes are told apart
+    assert keys.contains(probe).tolist() == [True, False]
+
+
+def test_keys_come_from_hex_digests_and_from_arrow_binary_columns() -> None:
+    hexes = ["00ff" * 5, "a1b2" * 5]
+    arr = from_hex(hexes, 10)
+    assert arr.dtype == np.dtype("S10") and arr.tobytes() == b"".join(bytes.fromhex(h) for h in hexes)
+    col = pa.chunked_array([pa.array([bytes.fromhex(h) for h in hexes]).slice(1), pa.array([bytes(10)])])
+    assert from_binary(col, 10).tobytes() == bytes.fromhex(hexes[1]) + bytes(10)
+    with pytest.raises(pa.ArrowInvalid):  # a key of another width is an error, not a miss
+        from_binary(pa.array([b"short"]), 10)
