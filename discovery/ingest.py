@@ -24,7 +24,7 @@ from painpoints.discovery import ingeststore, store
 from painpoints.discovery.normalize import content_hash
 from painpoints.discovery.redact import find_names, redact
 from painpoints.discovery.settings import Settings
-from painpoints.discovery.sortedkeys import SortedKeys, from_hex
+from painpoints.discovery.sortedkeys import SortedKeys, SortedMap, from_hex
 
 CHUNK = 5_000
 # A whole file is one transaction; past this DuckDB writes it to disk instead of holding it in memory
@@ -218,7 +218,7 @@ def _deduping(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
 def _replacing(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
     """Live APIs: the source's id decides; changed text replaces the stored item, a deleted status
     removes it, unchanged text is a duplicate."""
-    stored: dict[str, dict[str, str]] = {}
+    stored: dict[str, SortedMap] = {}
 
     def take(item: FeedbackRecord, row: dict) -> None:
         if item.source not in stored:
@@ -228,14 +228,14 @@ def _replacing(con: duckdb.DuckDBPyConnection, batch: _Batch) -> Take:
         if item.metadata.get("status") == "deleted":
             batch.counts.deleted += ingeststore.delete_feedback(con, [fid]) if old else 0
             batch.counts.duplicates += 0 if old else 1
-            hashes.pop(fid, None)
+            hashes.set(fid, None)
         elif old is None:
-            hashes[fid] = row["content_hash"]
+            hashes.set(fid, row["content_hash"])
             batch.records.append(row)
         elif old != row["content_hash"]:
             batch.flush()  # an earlier version of this id may still be in the batch
             ingeststore.replace_feedback(con, row)
-            hashes[fid] = row["content_hash"]
+            hashes.set(fid, row["content_hash"])
             batch.counts.updated += 1
         else:
             batch.counts.duplicates += 1

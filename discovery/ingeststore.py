@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from painpoints.discovery.sortedkeys import SortedKeys, from_binary
+from painpoints.discovery.sortedkeys import SortedKeys, SortedMap, from_binary
 from painpoints.discovery.store import append, registered, scalar, scanning, sql, utc_now
 
 ID_BYTES, HASH_BYTES = 10, 20  # a feedback id is 20 hex digits of SHA-1, a content hash all 40
@@ -50,10 +50,10 @@ REJECT_SCHEMA = pa.schema(
 )
 
 
-def existing_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[SortedKeys, SortedKeys]:
-    """Feedback ids and content hashes already stored for ``source``, as raw bytes in sorted arrays
-    (``sortedkeys``: 30 B a stored item). Read under the scan limit, the pool emptied after
-    (``store.scanning``): the two columns of a 10M-item source are ~600 MB to DuckDB."""
+def stored_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Feedback ids and content hashes stored for ``source`` (row-aligned), as raw bytes (``sortedkeys``:
+    30 B an item). Read under the scan limit, the pool emptied after (``store.scanning``): the two
+    columns of a 10M-item source are ~600 MB to DuckDB."""
     ids: list[np.ndarray] = []
     hashes: list[np.ndarray] = []
     with scanning(con):
@@ -63,7 +63,15 @@ def existing_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[SortedKe
         for batch in reader:
             ids.append(from_binary(batch.column(0), ID_BYTES))
             hashes.append(from_binary(batch.column(1), HASH_BYTES))
-    return SortedKeys(ID_BYTES, ids), SortedKeys(HASH_BYTES, hashes)
+    if not ids:
+        return np.empty(0, f"S{ID_BYTES}"), np.empty(0, f"S{HASH_BYTES}")
+    return np.concatenate(ids), np.concatenate(hashes)
+
+
+def existing_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[SortedKeys, SortedKeys]:
+    """The feedback ids and the content hashes stored for ``source``, each a set (file ingest's dedupe)."""
+    ids, hashes = stored_keys(con, source)
+    return SortedKeys(ID_BYTES, [ids]), SortedKeys(HASH_BYTES, [hashes])
 
 
 def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
@@ -84,9 +92,9 @@ def insert_rejected(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) 
     return len(rows)
 
 
-def stored_hashes(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+def stored_hashes(con: duckdb.DuckDBPyConnection, source: str) -> SortedMap:
     """feedback_id → content hash of everything stored for ``source`` (for replace-mode ingest)."""
-    return dict(con.execute("SELECT feedback_id, content_hash FROM feedback WHERE source = ?", [source]).fetchall())
+    return SortedMap(*stored_keys(con, source))
 
 
 def replace_feedback(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:

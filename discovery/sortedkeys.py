@@ -29,7 +29,7 @@ class SortedKeys:
         self.dtype = np.dtype(f"S{width}")
         self.runs: list[np.ndarray] = []
         parts = [np.asarray(r, self.dtype) for r in runs]
-        if parts:
+        if sum(len(p) for p in parts):
             self.runs.append(np.sort(np.concatenate(parts)))
 
     def __len__(self) -> int:
@@ -72,3 +72,28 @@ def from_binary(column: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
     if fixed.null_count:
         raise ValueError("a stored key is NULL")
     return np.frombuffer(fixed.buffers()[1], dtype=f"S{width}", count=len(fixed), offset=fixed.offset * width).copy()
+
+
+class SortedMap:
+    """Hex key → hex value for keys read once from the store (sorted raw bytes, as ``SortedKeys``),
+    with the changes made since held in a dict. For replace-mode ingest (live APIs): a source's
+    stored ids and content hashes, looked up one pulled item at a time. As a dict of strings they
+    were ~250 B a stored item."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.values = keys[order], values[order]
+        self.changed: dict[str, str | None] = {}  # None: removed
+
+    def get(self, key: str) -> str | None:
+        if key in self.changed:
+            return self.changed[key]
+        wanted = from_hex([key], self.keys.dtype.itemsize)
+        at = int(np.searchsorted(self.keys, wanted)[0])
+        if at < len(self.keys) and self.keys[at : at + 1] == wanted:  # whole-width compare (slices, not scalars)
+            return self.values[at : at + 1].tobytes().hex()  # a scalar would drop trailing zero bytes
+        return None
+
+    def set(self, key: str, value: str | None) -> None:
+        """Store ``value`` for ``key``; ``None`` removes it."""
+        self.changed[key] = value

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from painpoints.discovery.sortedkeys import SortedKeys, from_binary, from_hex
+from painpoints.discovery.sortedkeys import SortedKeys, SortedMap, from_binary, from_hex
 
 
 def test_membership_matches_a_python_set_through_many_small_adds() -> None:
@@ -25,6 +25,8 @@ def test_membership_matches_a_python_set_through_many_small_adds() -> None:
         truth |= set(new)
     assert len(keys) == len(truth)
     assert len(keys.runs) <= 2 + int(np.log2(len(truth)))  # merged as they grow: O(log n) runs
+    empty = SortedKeys(4, [np.empty(0, "S4")])
+    assert empty.contains(np.array([b"ab\x00\x00"], "S4")).tolist() == [False] and len(empty) == 0
     probe = np.array([b"ab\x00\x00", b"ab\x00\x02"], "S4")  # keys ending in zero bytes are told apart
     assert keys.contains(probe).tolist() == [True, False]
 
@@ -37,3 +39,18 @@ def test_keys_come_from_hex_digests_and_from_arrow_binary_columns() -> None:
     assert from_binary(col, 10).tobytes() == bytes.fromhex(hexes[1]) + bytes(10)
     with pytest.raises(pa.ArrowInvalid):  # a key of another width is an error, not a miss
         from_binary(pa.array([b"short"]), 10)
+
+
+def test_a_sorted_map_answers_stored_keys_and_the_changes_since() -> None:
+    rnd = random.Random(3)
+    ids = [rnd.randbytes(10) for _ in range(200)] + [b"\x01" * 9 + b"\x00"]
+    values = [rnd.randbytes(20) for _ in range(200)] + [b"\x02" * 18 + b"\x00\x00"]  # trailing zero bytes kept
+    m = SortedMap(np.array(ids, "S10"), np.array(values, "S20"))
+    for k, v in zip(ids, values, strict=True):
+        assert m.get(k.hex()) == v.hex()
+    assert m.get(("01" * 9) + "02") is None and m.get(("01" * 9)[:-2] + "0000") is None
+    m.set(ids[0].hex(), "ab" * 20)
+    m.set(ids[1].hex(), None)
+    m.set("ff" * 10, "cd" * 20)
+    assert (m.get(ids[0].hex()), m.get(ids[1].hex()), m.get("ff" * 10)) == ("ab" * 20, None, "cd" * 20)
+    assert SortedMap(np.empty(0, "S10"), np.empty(0, "S20")).get("00" * 10) is None
