@@ -52,26 +52,28 @@ REJECT_SCHEMA = pa.schema(
 
 def stored_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Feedback ids and content hashes stored for ``source`` (row-aligned), as raw bytes (``sortedkeys``:
-    30 B an item). Read under the scan limit, the pool emptied after (``store.scanning``): the two
-    columns of a 10M-item source are ~600 MB to DuckDB."""
-    ids: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
+    30 B an item), each filled into one array as it is read (joining the pieces after would hold every
+    key twice). Read under the scan limit, the pool emptied after (``store.scanning``): the two columns of
+    a 10M-item source are ~600 MB to DuckDB."""
+    n = scalar(con, "SELECT count(*) FROM feedback WHERE source = ?", [source])
+    ids, hashes = np.empty(n, f"S{ID_BYTES}"), np.empty(n, f"S{HASH_BYTES}")
+    at = 0
     with scanning(con):
         reader = con.execute(
             "SELECT unhex(feedback_id) AS id, unhex(content_hash) AS hash FROM feedback WHERE source = ?", [source]
         ).to_arrow_reader(100_000)
-        for batch in reader:
-            ids.append(from_binary(batch.column(0), ID_BYTES))
-            hashes.append(from_binary(batch.column(1), HASH_BYTES))
-    if not ids:
-        return np.empty(0, f"S{ID_BYTES}"), np.empty(0, f"S{HASH_BYTES}")
-    return np.concatenate(ids), np.concatenate(hashes)
+        for batch in reader:  # the transaction's snapshot: the count holds
+            ids[at : at + len(batch)] = from_binary(batch.column(0), ID_BYTES)
+            hashes[at : at + len(batch)] = from_binary(batch.column(1), HASH_BYTES)
+            at += len(batch)
+    assert at == n, f"{source}: counted {n} stored items, read {at}"
+    return ids, hashes
 
 
 def existing_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[SortedKeys, SortedKeys]:
     """The feedback ids and the content hashes stored for ``source``, each a set (file ingest's dedupe)."""
     ids, hashes = stored_keys(con, source)
-    return SortedKeys(ID_BYTES, [ids]), SortedKeys(HASH_BYTES, [hashes])
+    return SortedKeys(ID_BYTES, ids), SortedKeys(HASH_BYTES, hashes)
 
 
 def insert_feedback(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:

@@ -14,7 +14,7 @@ O(log n) runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -25,12 +25,15 @@ class SortedKeys:
     """Keys of ``width`` bytes: ``contains`` a batch, ``add`` a batch. Runs are numpy ``S{width}``
     arrays; every key has exactly ``width`` bytes, so comparing the arrays compares the whole keys."""
 
-    def __init__(self, width: int, runs: Iterable[np.ndarray] = ()) -> None:
+    def __init__(self, width: int, keys: np.ndarray | None = None) -> None:
+        """``keys`` (an ``S{width}`` array) is sorted in place and kept: the set takes it over."""
         self.dtype = np.dtype(f"S{width}")
         self.runs: list[np.ndarray] = []
-        parts = [np.asarray(r, self.dtype) for r in runs]
-        if sum(len(p) for p in parts):
-            self.runs.append(np.sort(np.concatenate(parts)))
+        if keys is not None and len(keys):
+            if keys.dtype != self.dtype:
+                raise ValueError(f"keys of {keys.dtype}, expected {self.dtype}")
+            keys.sort()
+            self.runs.append(keys)
 
     def __len__(self) -> int:
         return sum(len(r) for r in self.runs)
@@ -81,8 +84,12 @@ class SortedMap:
     were ~250 B a stored item."""
 
     def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Row-aligned ``keys`` and ``values`` (``S`` arrays), put in key order (copies: the caller's
+        arrays are freed if it keeps no other reference; ~580 MB at the peak for 10M ids and hashes)."""
         order = np.argsort(keys, kind="stable")
-        self.keys, self.values = keys[order], values[order]
+        keys = self.keys = keys[order]
+        values = self.values = values[order]
+        del order
         self.changed: dict[str, str | None] = {}  # None: removed
 
     def get(self, key: str) -> str | None:

@@ -14,7 +14,9 @@ from painpoints.discovery.sortedkeys import SortedKeys, SortedMap, from_binary, 
 def test_membership_matches_a_python_set_through_many_small_adds() -> None:
     rnd = random.Random(7)
     stored = [rnd.randbytes(4) for _ in range(500)] + [b"\x00\x00\x00\x00", b"ab\x00\x00", b"ab\x00\x01"]
-    keys = SortedKeys(4, [np.array(stored[:300], "S4"), np.array(stored[300:], "S4")])
+    given = np.array(stored, "S4")
+    keys = SortedKeys(4, given)
+    assert keys.runs[0] is given and (np.diff(given.view(">u4").astype(np.int64)) >= 0).all()  # sorted in place
     truth = set(stored)
     for _ in range(60):  # batches of new keys, as ingest adds them
         batch = [rnd.randbytes(4) for _ in range(rnd.randint(0, 40))] + rnd.sample(stored, 5)
@@ -25,10 +27,15 @@ def test_membership_matches_a_python_set_through_many_small_adds() -> None:
         truth |= set(new)
     assert len(keys) == len(truth)
     assert len(keys.runs) <= 2 + int(np.log2(len(truth)))  # merged as they grow: O(log n) runs
-    empty = SortedKeys(4, [np.empty(0, "S4")])
+    empty = SortedKeys(4, np.empty(0, "S4"))
     assert empty.contains(np.array([b"ab\x00\x00"], "S4")).tolist() == [False] and len(empty) == 0
     probe = np.array([b"ab\x00\x00", b"ab\x00\x02"], "S4")  # keys ending in zero bytes are told apart
     assert keys.contains(probe).tolist() == [True, False]
+
+
+def test_keys_of_another_width_are_refused() -> None:
+    with pytest.raises(ValueError, match="S5"):
+        SortedKeys(4, np.array([b"abcde"], "S5"))
 
 
 def test_keys_come_from_hex_digests_and_from_arrow_binary_columns() -> None:
