@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from painpoints.discovery.sortedkeys import SortedKeys, SortedMap, from_binary
-from painpoints.discovery.store import append, registered, scalar, scanning, sql, utc_now
+from painpoints.discovery.store import StoreError, append, registered, scalar, scanning, sql, utc_now
 
 ID_BYTES, HASH_BYTES = 10, 20  # a feedback id is 20 hex digits of SHA-1, a content hash all 40
 
@@ -66,7 +66,8 @@ def stored_keys(con: duckdb.DuckDBPyConnection, source: str) -> tuple[np.ndarray
             ids[at : at + len(batch)] = from_binary(batch.column(0), ID_BYTES)
             hashes[at : at + len(batch)] = from_binary(batch.column(1), HASH_BYTES)
             at += len(batch)
-    assert at == n, f"{source}: counted {n} stored items, read {at}"
+    if at != n:  # cannot happen within one transaction
+        raise StoreError(f"{source}: counted {n} stored items, read {at}")
     return ids, hashes
 
 

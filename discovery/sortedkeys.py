@@ -7,7 +7,7 @@ bytes in sorted arrays they cost their width — 10 B an id (20 hex digits), 20 
 and the whole set is checked a batch at a time with ``np.searchsorted``. The keys are compared whole,
 so the answer is exact.
 
-Keys added during an ingest form small sorted runs that are merged as they grow (each run at least
+Keys added during an ingest form small sorted runs that are merged as they grow (each run more than
 twice the size of the next), so adding n keys costs O(n log n) and a batch is checked against
 O(log n) runs.
 """
@@ -61,8 +61,12 @@ class SortedKeys:
 
 
 def from_hex(digests: Sequence[str], width: int) -> np.ndarray:
-    """Hex digests (``width`` bytes each) as an ``S{width}`` array."""
-    return np.array([bytes.fromhex(d) for d in digests], dtype=f"S{width}")
+    """Hex digests (``width`` bytes each) as an ``S{width}`` array; a digest of another length is an error
+    (NumPy would cut a longer one to ``width`` bytes without a word)."""
+    raw = [bytes.fromhex(d) for d in digests]
+    if any(len(r) != width for r in raw):
+        raise ValueError(f"a key is not {2 * width} hex digits")
+    return np.array(raw, dtype=f"S{width}")
 
 
 def from_binary(column: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:

@@ -44,6 +44,8 @@ def test_keys_come_from_hex_digests_and_from_arrow_binary_columns() -> None:
     assert arr.dtype == np.dtype("S10") and arr.tobytes() == b"".join(bytes.fromhex(h) for h in hexes)
     col = pa.chunked_array([pa.array([bytes.fromhex(h) for h in hexes]).slice(1), pa.array([bytes(10)])])
     assert from_binary(col, 10).tobytes() == bytes.fromhex(hexes[1]) + bytes(10)
+    with pytest.raises(ValueError, match="20 hex digits"):  # not cut to 10 bytes
+        from_hex(["ab" * 11], 10)
     with pytest.raises(pa.ArrowInvalid):  # a key of another width is an error, not a miss
         from_binary(pa.array([b"short"]), 10)
 
