@@ -38,6 +38,7 @@ from painpoints.discovery.store import (
     fetch_arrow,
     memory_at_most,
     registered,
+    scanning,
     sql,
     transaction,
 )
@@ -102,7 +103,7 @@ def load_run_input(
         dim or 0,
         model,
         partial(segmentstore.cached_vectors, con),
-        scan=partial(read_vectors, con, batch_rows=batch_rows),
+        scan=partial(scanned_vectors, con, batch_rows=batch_rows),
     )
     return RunInput(**columns, vectors=lazy)  # type: ignore[arg-type]  # an array stand-in
 
@@ -249,6 +250,22 @@ def read_vectors(
         filled[rows] = True
     _all_read(filled, "vector")
     return out
+
+
+def scanned_vectors(
+    con: duckdb.DuckDBPyConnection,
+    content_hashes: Sequence[str],
+    model: str,
+    dim: int,
+    batch_rows: int,
+    out: Any = None,
+) -> Any:
+    """``read_vectors`` under the scan limit, the pool emptied after (``store.scanning``): how an
+    incremental run gathers the rows its stages read (``StoredVectors.gather``). Without it, the gather of
+    the leftovers to cluster (last run's unassigned, 1M rows at 10M segments) left DuckDB's pool holding up
+    to the 1 GB ``db_memory_limit`` of the cache it scanned."""
+    with scanning(con):
+        return read_vectors(con, content_hashes, model, dim, batch_rows, out)
 
 
 def read_texts(

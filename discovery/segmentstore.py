@@ -95,7 +95,7 @@ def segment_texts(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> dict
     if not hashes:
         return {}
     keys = pa.table({"content_hash": pa.array(sorted(set(hashes)), pa.string())})
-    with registered(con, keys=keys):
+    with registered(con, keys=keys), scanning(con):  # a join with every segment: its blocks are not kept
         tbl = fetch_arrow(con.execute(sql("segment_texts")))
     return dict(zip(tbl.column("content_hash").to_pylist(), tbl.column("text").to_pylist(), strict=True))
 

@@ -256,17 +256,25 @@ def test_run_connections_bound_duckdb_memory(tmp_path: Path) -> None:
     con.close()
 
 
-def test_a_cache_lookup_leaves_no_blocks_in_duckdbs_pool(db: Path) -> None:
-    """A lookup scans every cached vector for a few hashes: it must not leave the cache's blocks held in
-    DuckDB's buffer pool for the rest of the run (at 10M segments that was +850 MB from naming on)."""
+@pytest.mark.parametrize("read", ["lookup", "gather"])
+def test_a_read_of_the_cache_leaves_no_blocks_in_duckdbs_pool(db: Path, read: str) -> None:
+    """A lookup (a few hashes) or an incremental run's gather (``runinput.scanned_vectors``: the rows its
+    stages index) scans every cached vector: it must not leave the cache's blocks held in DuckDB's buffer
+    pool for the rest of the run (at 10M segments +850 MB from naming on; the nightly's leftovers to
+    cluster, up to the 1 GB limit)."""
     con = store.connect(db, memory_limit="1GB")
     rng = np.random.default_rng(0)
     hashes = [f"h{i:06d}" for i in range(200_000)]
-    segmentstore.insert_embeddings(con, "m", hashes, rng.standard_normal((len(hashes), 96)).astype(np.float32))
+    vectors = rng.standard_normal((len(hashes), 96)).astype(np.float32)
+    segmentstore.insert_embeddings(con, "m", hashes, vectors)
     con.execute("CHECKPOINT")
     store.release_cache(con)
-    got = segmentstore.cached_vectors(con, "m", ["h000007", "h199999", "nope"])
-    assert sorted(got) == ["h000007", "h199999"] and got["h000007"].shape == (96,)
+    if read == "lookup":
+        got = segmentstore.cached_vectors(con, "m", ["h000007", "h199999", "nope"])
+        assert sorted(got) == ["h000007", "h199999"] and got["h000007"].shape == (96,)
+    else:
+        got = runinput.scanned_vectors(con, ["h199999", "h000007"], "m", 96, batch_rows=16_384)
+        assert np.allclose(got, vectors[[199_999, 7]])
     used = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
     assert used <= 16 << 20, used  # the ~80 MB of vectors it read are not kept
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0].replace(" ", "") == "953.6MiB"
