@@ -135,8 +135,9 @@ def ingest_items(
 class _Batch:
     """Rows and rejections waiting to be inserted, written every ``CHUNK`` items, and the counts."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, admit: Callable[[list[dict]], list[dict]] | None = None) -> None:
-        self.con, self.counts, self.admit = con, IngestCounts(), admit  # admit: the rows that are not duplicates
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.counts = con, IngestCounts()
+        self.admit: Callable[[list[dict]], list[dict]] | None = None  # the rows that are not duplicates (files)
         self.records: list[dict] = []
         self.rejects: list[dict] = []
 
