@@ -191,15 +191,21 @@ def discover_on_copy(
             peaks.stage, t0 = "ingest", time.perf_counter()
             ingest_paths(settings, [more], "scale", "review")
             steps["ingest"] = round(time.perf_counter() - t0, 1)
+        # each step on a connection of its own, as the flow's tasks (_begin, prepare, embed, discover): a
+        # connection that wrote checkpoints when it closes, and that checkpoint lands in the step that wrote
+        peaks.stage = "start run"
         with store.connect(db, memory_limit=settings.db_memory_limit) as con:
-            if more is not None:
-                peaks.stage, t0 = "prepare", time.perf_counter()
-                pipeline.prepare_segments(con, settings)
-                steps["prepare"] = round(time.perf_counter() - t0, 1)
-                peaks.stage, t0 = "embed", time.perf_counter()
-                embed_missing(con, embedder)
-                steps["embed"] = round(time.perf_counter() - t0, 1)
             run_id = runstore.start_run(con, {"benchmark": "scale_stages"})
+        if more is not None:
+            for stage, step in (
+                ("prepare", lambda con: pipeline.prepare_segments(con, settings)),
+                ("embed", lambda con: embed_missing(con, embedder)),
+            ):
+                peaks.stage, t0 = stage, time.perf_counter()
+                with store.connect(db, memory_limit=settings.db_memory_limit) as con:
+                    step(con)
+                steps[stage] = round(time.perf_counter() - t0, 1)
+        with store.connect(db, memory_limit=settings.db_memory_limit) as con:
             t0 = time.perf_counter()
             result = pipeline.discover(con, settings, embedder, SentimentModel(), run_id=run_id, full=more is None)
             discover_s = time.perf_counter() - t0
