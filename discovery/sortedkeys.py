@@ -38,10 +38,6 @@ class SortedKeys:
     def __len__(self) -> int:
         return sum(len(r) for r in self.runs)
 
-    @property
-    def nbytes(self) -> int:
-        return sum(r.nbytes for r in self.runs)
-
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """A boolean per key of ``keys`` (an ``S{width}`` array): is it in the set."""
         found = np.zeros(len(keys), bool)
@@ -91,9 +87,8 @@ class SortedMap:
         """Row-aligned ``keys`` and ``values`` (``S`` arrays), put in key order (copies: the caller's
         arrays are freed if it keeps no other reference; ~580 MB at the peak for 10M ids and hashes)."""
         order = np.argsort(keys, kind="stable")
-        keys = self.keys = keys[order]
-        values = self.values = values[order]
-        del order
+        self.keys = keys = keys[order]  # rebound: the caller's unsorted keys go before the values are copied
+        self.values = values[order]
         self.changed: dict[str, str | None] = {}  # None: removed
 
     def get(self, key: str) -> str | None:
