@@ -39,22 +39,24 @@ TOP_QUARTER = 0.75  # ratings at or above lo + 0.75 (hi - lo) of their source's 
 
 
 def pain_mask(
-    types: Sequence[str], sentiment: Sequence[str], rating: Sequence[float | None], source: Sequence[str]
+    types: Sequence[str], sentiment: Sequence[str], rating: Sequence[float | None] | None, source: Sequence[str]
 ) -> np.ndarray:
     """Per segment: is it a complaint the carve moves (typed problem, not positive, its customer not
     happy: below the top quarter of the source's scale)? The rating scale of each source is read from
-    the ratings it holds, so 1–5 stars and NPS 0–10 work alike and unrated sources are never excluded.
-    Array operations throughout (10M segments)."""
+    the ratings it holds, so 1–5 stars and NPS 0–10 work alike and unrated sources are never excluded
+    (``rating`` None: nothing is rated). Array operations throughout (10M segments)."""
     out = mask_of(types, "problem") & ~mask_of(sentiment, "positive")
+    if rating is None:
+        return out
     r = floats(rating, np.nan)
     src, names = codes(source)
     rated = ~np.isnan(r)
     lo, hi = np.full(len(names), np.inf), np.full(len(names), -np.inf)
     np.minimum.at(lo, src[rated], r[rated])
     np.maximum.at(hi, src[rated], r[rated])
-    lo, hi = lo[src], hi[src]
     with np.errstate(invalid="ignore"):  # unrated sources: inf − inf, never "happy"
-        happy = rated & (hi > lo) & (r >= lo + TOP_QUARTER * (hi - lo))
+        cut = np.where(hi > lo, lo + TOP_QUARTER * (hi - lo), np.inf)  # per source, not per segment
+    happy = r >= cut[src]  # NaN (unrated) compares False
     return out & ~happy
 
 
@@ -100,7 +102,9 @@ def carve_pains(
     for j, c in enumerate(candidates):
         old[j] = known[c].centroid
     matched = {i: candidates[j] for i, j, _ in match(carved, old, match_threshold)}
-    new_id = fresh_ids(set(known) | {t for t in theme_of if t})
+    # the ids in use, from the codes: not a walk over every row (10M at scale)
+    held = theme_of.used() if isinstance(theme_of, Coded) else theme_of
+    new_id = fresh_ids(set(known) | {t for t in held if t})
     out = Coded.of(theme_of)
     for i, parent in enumerate(parents):
         child = curation.resolve(matched.get(i) or next(new_id))
@@ -111,7 +115,7 @@ def carve_pains(
 
 
 def _group_labels(n: int, groups: list[np.ndarray]) -> np.ndarray:
-    labels = np.full(n, -1, dtype=int)
+    labels = np.full(n, -1, dtype=np.int32)
     for g, rows in enumerate(groups):
         labels[rows] = g
     return labels

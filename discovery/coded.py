@@ -9,7 +9,7 @@ Reading a row gives the shared value object, never a copy; ``is_`` compares code
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -42,6 +42,23 @@ class Coded(Sequence[Any]):
         idx = np.fromiter((out.code(v) for v in values), np.int64, len(values))
         out.codes = idx.astype(out._dtype())
         return out
+
+    @classmethod
+    def of_codes(cls, codes: np.ndarray, values: Sequence[Any]) -> Coded:
+        """Rows given as codes into ``values`` (−1 for None): the values are mapped once each, the
+        rows by one array lookup. Values that repeat (two labels of one theme) share one code."""
+        out = cls(np.zeros(0, np.int8), [])
+        table = np.fromiter((out.code(v) for v in list(values) + [None]), np.int64, len(values) + 1)
+        out.codes = table[np.asarray(codes)].astype(out._dtype())  # code −1 reads the last slot: None
+        return out
+
+    def mapped(self, mapping: Callable[[Any], Any]) -> Coded:
+        """A new column with ``mapping`` applied to every value (called once per distinct value)."""
+        return Coded.of_codes(self.codes, [mapping(v) for v in self.values])
+
+    def used(self) -> list[Any]:
+        """The values some row holds (a value whose rows were all set to another stays in ``values``)."""
+        return [self.values[c] for c in np.unique(self.codes).tolist()]
 
     def _dtype(self) -> type[np.signedinteger[Any]]:
         return np.int8 if len(self.values) <= 127 else np.int16 if len(self.values) <= 32_767 else np.int32

@@ -168,28 +168,30 @@ def take(values: Sequence[Any], rows: Sequence[int] | np.ndarray) -> list[Any]:
 
 
 def codes(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
-    """``values`` as integer codes into their distinct values (sorted): per-segment ids and sources
-    compared as numbers, without a Python object per segment."""
+    """``values`` as int32 codes into their distinct values (sorted): per-segment ids and sources
+    compared as numbers, without a Python object per segment (4 bytes a row, as Arrow's indices)."""
     if isinstance(values, ArrowColumn):
         encoded = values.array.dictionary_encode().combine_chunks()
         names = encoded.dictionary.to_pylist()
         order = np.argsort(np.array(names, dtype=object), kind="stable") if names else np.zeros(0, np.int64)
-        rank = np.empty(len(names), np.int64)
+        rank = np.empty(len(names), np.int32)
         rank[order] = np.arange(len(names))
         idx = encoded.indices.to_numpy(zero_copy_only=False)
         return rank[idx], [names[i] for i in order.tolist()]
     names_arr, idx = np.unique(np.asarray(list(values), dtype=object), return_inverse=True)
-    return idx.astype(np.int64), names_arr.tolist()
+    return idx.astype(np.int32), names_arr.tolist()
 
 
 def group_codes(values: Sequence[Any]) -> np.ndarray:
-    """``values`` as integer codes, equal values equal codes, in no particular order and without the
+    """``values`` as int32 codes, equal values equal codes, in no particular order and without the
     values themselves: what counting distinct items per theme needs. ``codes`` on 10M feedback ids made
-    a Python string of each to sort them (~1 GB for a moment, most of the rank stage's 22 s)."""
+    a Python string of each to sort them (~1 GB for a moment, most of the rank stage's 22 s). Read-only
+    where Arrow's buffer is shared."""
     if isinstance(values, GroupCodes):
-        return whole(values.array).to_numpy(zero_copy_only=False).astype(np.int64)
+        return whole(values.array).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     if isinstance(values, ArrowColumn):
-        return values.array.dictionary_encode().combine_chunks().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        indices = values.array.dictionary_encode().combine_chunks().indices
+        return indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     return codes(values)[0]
 
 
@@ -219,18 +221,6 @@ def present(values: Sequence[Any]) -> np.ndarray:
     """Per row, whether ``values`` holds a value (not None / null)."""
     array = whole(to_arrow(values, pa.string(), len(values)))
     return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def shared_objects(values: Sequence[Any], mapping: Callable[[Any], Any], rows: np.ndarray) -> list[Any]:
-    """``[mapping(values[i]) if rows[i] else None for i in ...]`` with ``mapping`` called once per
-    distinct value and one shared Python object per distinct result: at 10M segments a theme id read
-    per segment was a new 54-byte str each (~620 MB for ~300 distinct ids)."""
-    encoded = whole(to_arrow(values, pa.string(), len(values)).dictionary_encode())
-    distinct = encoded.dictionary.to_pylist()
-    result = np.empty(len(distinct) + 1, dtype=object)  # the last slot is None: rows not taken, nulls
-    result[: len(distinct)] = [mapping(v) for v in distinct]
-    index = pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False).astype(np.int64)
-    return list(result[np.where(np.asarray(rows, dtype=bool), index, len(distinct))])
 
 
 def to_arrow(values: Sequence[Any] | np.ndarray | None, type: pa.DataType, n: int) -> pa.Array | pa.ChunkedArray:

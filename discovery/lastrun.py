@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from painpoints.discovery.coded import Coded
 from painpoints.discovery.columns import ArrowColumn, aligned, narrowed, same_values, to_arrow, value_counts, whole
 
 CODED = ("theme_id", "feedback_type", "sentiment")  # per-row codes into their distinct values
@@ -116,6 +117,8 @@ def theme_and_same(
     a ``LastRun`` as held, from a dict ``segment → (theme, hash)`` by comparing hashes."""
     if isinstance(previous, LastRun):
         return previous.theme(keys), previous.same_text(keys)  # not the hash part: a 10M-row string array
+    if not previous:  # no last run: not a walk over every key and its hash (a first run at 10M segments)
+        return Coded.filled(len(keys), None), np.zeros(len(keys), dtype=bool)
     last_theme, last_hash = aligned(previous, keys, 2)
     return last_theme, same_values(last_hash, hashes)
 

@@ -311,7 +311,7 @@ def index_themes(data: RunInput, ident: Identity, state: ThemeState | None = Non
     size = {t: c for t, c in zip(ids.values, counts, strict=True) if t and c}
     order = sorted(size, key=lambda t: (-size[t], t))
     index = {t: i for i, t in enumerate(order)}
-    labels = np.array([index.get(t, -1) if t else -1 for t in ids.values], dtype=np.int64)[ids.codes]
+    labels = np.array([index.get(t, -1) if t else -1 for t in ids.values], dtype=np.int32)[ids.codes]  # 4 B a row
     kept: dict[int, tuple[np.ndarray, float]] = {}
     if state is not None:
         steady = themes.steady_themes(order, labels, data.segment_id, data.content_hash, state.previous, state.curation)
@@ -329,8 +329,7 @@ def carve(
     """The complaints inside praised or requested themes, moved to problem themes of their own
     (``discovery.carve``); at least the run's minimum theme size of them, and never fewer than 5."""
     assert scores.feedback_type is not None
-    rating = data.rating or [None] * len(data.text)
-    pain = pain_mask(scores.feedback_type, scores.sentiment, rating, data.source)
+    pain = pain_mask(scores.feedback_type, scores.sentiment, data.rating or None, data.source)
     theme_of = carve_pains(
         found.identity.theme_of,
         found.labels,

@@ -54,7 +54,7 @@ class Windows:
     def of(cls, created: Sequence[datetime | None], source: Sequence[str], recent_days: int) -> Windows:
         idx, names = codes(source)
         n = len(names)
-        at = as_datetime64(created).astype(np.int64)  # µs; NaT is the smallest int64
+        at = as_datetime64(created).view(np.int64)  # µs; NaT is the smallest int64
         dated = at != np.iinfo(np.int64).min
         newest = np.full(n, np.iinfo(np.int64).min // 2)  # far from the edge: the subtraction below cannot wrap
         np.maximum.at(newest, idx[dated], at[dated])  # the newest dated item of each source
@@ -152,7 +152,8 @@ def rank_themes(
     item = group_codes(feedback_id)
     weight_of = np.array([(source_weights or {}).get(s, 1.0) for s in windows.names], dtype=float)
     segments = _Segments(
-        weights=weight_of[windows.source],
+        weights=weight_of,
+        total_weight=float(np.bincount(windows.source, minlength=windows.n_sources) @ weight_of),
         negative=mask_of(sentiment, "negative"),
         sentiment_score=np.asarray(sentiment_score),
         item=item,
@@ -172,7 +173,8 @@ def rank_themes(
 class _Segments:
     """The run's segments as the score reads them, computed once for all themes."""
 
-    weights: np.ndarray
+    weights: np.ndarray  # per source (a per-segment copy was 8 bytes a row)
+    total_weight: float  # of every segment
     negative: np.ndarray
     sentiment_score: np.ndarray
     item: np.ndarray  # feedback item code per segment (``columns.codes``)
@@ -183,7 +185,7 @@ class _Segments:
 
     def score(self, theme: int, mask: np.ndarray) -> ThemeScore:
         """The score of the theme whose segments are ``mask``, with every component."""
-        weighted_share = self.weights[mask].sum() / self.weights.sum()
+        weighted_share = float(self.windows.count(mask) @ self.weights) / self.total_weight
         neg_share = float(self.negative[mask].mean())
         tr = trend(mask, self.windows, self.min_trend_items)
         factor = 1 + 0.5 * float(np.clip(tr.value, -1, 1)) if tr.value is not None else 1.0

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from painpoints.discovery.coded import Coded
-from painpoints.discovery.columns import dictionary_codes, present, shared_objects
+from painpoints.discovery.columns import dictionary_codes
 from painpoints.discovery.components import ClustererFactory
 from painpoints.discovery.lastrun import theme_and_same, theme_counts
 from painpoints.discovery.lazy_vectors import prefetch, rows_of
@@ -108,7 +108,7 @@ def carry_over(
     known: dict[str, KnownTheme],
     curation: Curation,
     threshold: float,
-) -> tuple[list[str | None], np.ndarray]:
+) -> tuple[Coded, np.ndarray]:
     """Incremental assignment. Returns the theme per segment and how it got it: 'kept' | 'assigned' |
     'outlier' (the leftovers to cluster).
 
@@ -123,8 +123,9 @@ def carry_over(
     how = np.empty(len(segment_ids), dtype=object)
     how[:] = "outlier"  # one shared str: np.full(n, "outlier", dtype=object) made n copies (57 B each)
     last_theme, same = theme_and_same(previous, segment_ids, hashes)  # (None, False) for a segment new this run
-    kept = same & present(last_theme)  # an unchanged text that had a theme
-    theme_of: list[str | None] = shared_objects(last_theme, curation.resolve, kept)
+    last, names = dictionary_codes(last_theme)  # a code per row (−1: none), not a list of 8-byte pointers
+    kept = same & (last >= 0)  # an unchanged text that had a theme
+    theme_of = Coded.of_codes(np.where(kept, last, -1), [curation.resolve(t) for t in names])
     how[kept] = "kept"
     fresh = np.flatnonzero(~same).tolist()
     if fresh:
@@ -162,35 +163,37 @@ def name_clusters(
 
 
 def apply_curation(
-    theme_of: list[str | None],
+    theme_of: Sequence[str | None],
     X: np.ndarray,
     previous_theme: Sequence[str | None],
     curation: Curation,
     new_id: Iterator[str],
     seed: int,
-) -> tuple[list[str | None], list[ThemeEvent], list[str]]:
+) -> tuple[Coded, list[ThemeEvent], list[str]]:
     """Merges, pending splits and pins, applied to the run's assignment. ``previous_theme`` is last
     run's theme per segment (None if none); split parts get ids from ``new_id``. Returns the new
-    assignment, the split events and the ids of the split curations performed (they apply once)."""
+    assignment (a ``Coded``: on codes, not a list of a pointer per segment, 80 MB at 10M), the split
+    events and the ids of the split curations performed (they apply once)."""
     from sklearn.cluster import KMeans
 
-    out = [curation.resolve(t) for t in theme_of]
+    out = (theme_of if isinstance(theme_of, Coded) else Coded.of(theme_of)).mapped(curation.resolve)
     events: list[ThemeEvent] = []
     applied: list[str] = []
     for theme in sorted(curation.pinned):  # a pinned theme keeps its members even if reclustering dropped it
-        if theme not in out:
-            for i, prev in enumerate(previous_theme):
-                if curation.resolve(prev) == theme:
-                    out[i] = theme
+        if not out.is_(theme).any():
+            last, names = dictionary_codes(previous_theme)
+            was = [i for i, prev in enumerate(names) if curation.resolve(prev) == theme]
+            if was:
+                out[np.isin(last, was)] = theme
     for theme, (cid, parts) in sorted(curation.splits.items()):
-        members = [i for i, t in enumerate(out) if t == theme]
+        members = np.flatnonzero(out.is_(theme))
         if len(members) < 2 * parts:
             continue
         cut = KMeans(n_clusters=parts, n_init=4, random_state=seed).fit_predict(X[members])
         order = [c for c, _ in Counter(cut.tolist()).most_common()]
         ids = {c: next(new_id) for c in order}
-        for i, c in zip(members, cut, strict=True):
-            out[i] = ids[int(c)]
+        for c in order:
+            out[members[cut == c]] = ids[c]
         events += [
             ThemeEvent(ids[c], "split", other_theme_id=theme, share=float((cut == c).mean()), detail=f"curation {cid}")
             for c in order
@@ -335,18 +338,18 @@ def identify(
                 clusterer.labels_,
                 clusterer.centroids_,
                 known,
-                {t for t in theme_of if t},
+                {t for t in theme_of.used() if t},
                 match_threshold,
                 curation,
                 new_id,
             )
-            for i, lab, h in zip(rest, clusterer.labels_, clusterer.how_, strict=True):
+            for i, lab, h in zip(rest.tolist(), clusterer.labels_.tolist(), clusterer.how_, strict=True):
                 if lab >= 0:
-                    theme_of[i], how[i] = ids[int(lab)], h
+                    theme_of[i], how[i] = ids[lab], h
     else:
         clusterer = make_clusterer(min_cluster_size).fit(X)
         ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation, new_id)
-        theme_of = [ids[int(lab)] if lab >= 0 else None for lab in clusterer.labels_]
+        theme_of = Coded.of_codes(clusterer.labels_, [ids.get(c) for c in range(max(ids, default=-1) + 1)])
         how, min_cluster_size = clusterer.how_.copy(), clusterer.min_cluster_size_
         min_items = getattr(clusterer, "min_items_", min_cluster_size)  # a stand-in may fit no sample
     previous_theme = theme_and_same(previous, segment_ids, hashes)[0]
@@ -354,7 +357,7 @@ def identify(
     if mode == "full":
         events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)
     # held through the rest of the run as a code per segment (issue 18): 8 bytes a row as a list, 1–2 here
-    return Identity(Coded.of(theme_of), Coded.of(how), events, applied, min_cluster_size, min_items)
+    return Identity(theme_of, Coded.of(how), events, applied, min_cluster_size, min_items)
 
 
 def next_state(

@@ -21,6 +21,19 @@ def test_pain_mask_leaves_out_happy_customers_and_positive_tone() -> None:
     source = ["shop", "shop", "shop", "shop", "shop", "tickets"]
     # 5 stars of 1..5 is the customer's happy verdict, and so is 4 (top quarter); unrated sources always count
     assert pain_mask(types, tone, rating, source).tolist() == [True, False, False, False, False, True]
+    # the scale is read from the source's own ratings: 1..2 makes 2 its happy end; no ratings at all: tone alone
+    assert pain_mask(types, tone, [1.0, 1.0, 1.0, 1.0, 2.0, None], source).tolist() == [
+        True,
+        False,
+        True,
+        False,
+        False,
+        True,
+    ]
+    unrated = [True, False, True, False, True, True]
+    assert (
+        pain_mask(types, tone, None, source).tolist() == pain_mask(types, tone, [None] * 6, source).tolist() == unrated
+    )
 
 
 def _praised_topic_with_complaints(n_praise: int = 20, n_pain: int = 8):

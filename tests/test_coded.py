@@ -36,3 +36,21 @@ def test_a_column_with_none_in_the_middle_writes_the_values_it_reads() -> None:
     kinds = Coded.of(["problem", None, "praise", "problem", None])
     assert as_dictionary(kinds, 5).to_pylist() == ["problem", None, "praise", "problem", None]
     assert as_dictionary(kinds, 5).type == pa.dictionary(pa.int8(), pa.string())
+
+
+def test_made_from_codes_and_mapped_value_by_value() -> None:
+    """A clustering's labels (−1 = unassigned) become theme ids by one lookup; a merge maps two ids to
+    one, which then share a code; ``used`` names only the values some row still holds."""
+    labels = np.array([0, -1, 2, 1, 0, 2], np.int64)
+    themes = Coded.of_codes(labels, ["T1", "T2", "T3"])
+    assert themes == ["T1", None, "T3", "T2", "T1", "T3"] and themes.codes.dtype == np.int8
+    calls: list[str | None] = []
+    merged = themes.mapped(lambda t: calls.append(t) or ("T1" if t == "T3" else t))
+    assert merged == ["T1", None, "T1", "T2", "T1", "T1"]
+    assert sorted(map(str, calls)) == ["None", "T1", "T2", "T3"]  # once per value
+    assert merged.is_("T1").tolist() == [True, False, True, False, True, True]  # one code for both
+    assert themes == ["T1", None, "T3", "T2", "T1", "T3"]  # the original is untouched
+    merged[np.array([3])] = "T1"
+    assert sorted(map(str, merged.used())) == ["None", "T1"]
+    wide = Coded.of_codes(np.arange(300), [f"t{i}" for i in range(300)])
+    assert wide.codes.dtype == np.int16 and wide[299] == "t299"

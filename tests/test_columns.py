@@ -29,7 +29,6 @@ from painpoints.discovery.columns import (
     group_codes,
     present,
     same_values,
-    shared_objects,
     take,
     to_arrow,
 )
@@ -270,16 +269,11 @@ def test_stored_texts_read_only_the_rows_a_step_takes_by_content_hash() -> None:
 
 
 @pytest.mark.parametrize("wrap", [list, lambda v: ArrowColumn.of(v, pa.string())])
-def test_row_comparisons_and_shared_objects_match_the_python_loop(wrap) -> None:
-    """``carry_over``'s vectorised form: which rows keep last run's theme, and that theme resolved once
-    per distinct id, every row holding the same object."""
+def test_row_comparisons_match_the_python_loop(wrap) -> None:
+    """``carry_over``'s vectorised form: which rows keep last run's theme."""
     old_hash = wrap(["a", None, "c", "d", "e", None])
     new_hash = wrap(["a", "b", "x", "d", "e", None])
     theme = wrap(["T1", None, "T2", None, "T1", None])
     same = same_values(old_hash, new_hash)
     assert same.tolist() == [o == n and o is not None for o, n in zip(list(old_hash), list(new_hash), strict=True)]
     assert present(theme).tolist() == [True, False, True, False, True, False]
-    calls: list[str] = []
-    out = shared_objects(theme, lambda t: calls.append(t) or f"resolved-{t}", same & present(theme))
-    assert out == ["resolved-T1", None, None, None, "resolved-T1", None]
-    assert sorted(calls) == ["T1", "T2"] and out[0] is out[4]

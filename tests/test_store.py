@@ -403,9 +403,33 @@ def test_run_input_past_texts_in_memory_is_sorted_through_scratch_files(monkeypa
     truth = np.array(list(memory["feedback_id"]), dtype=object)
     assert np.array_equal(same_item, truth[:, None] == truth[None, :])
     assert disk["content_hash"].take([22, 0]) == [memory["content_hash"][22], memory["content_hash"][0]]
+    real = {**rows, "segment_id": [f"{f}:{i:03d}" for i, f in enumerate(rows["feedback_id"])]}  # as prepare cuts
+    table = pa.table(real)
+    coded = runinput.by_segment_id(table.to_batches(max_chunksize=5), table.schema, small=True, con=sorter)
+    same_item = group_codes(coded["feedback_id"])[:, None] == group_codes(coded["feedback_id"])[None, :]
+    truth = np.array([f for _, f in sorted(zip(real["segment_id"], real["feedback_id"], strict=True))], dtype=object)
+    assert count_distinct(coded["feedback_id"]) == 9 and np.array_equal(same_item, truth[:, None] == truth[None, :])
     empty = runinput.by_segment_id([], table.schema, small=True, con=sorter)
     assert all(len(c) == 0 for c in empty.values())
     sorter.close()
+
+
+def test_items_are_coded_from_adjacent_segment_ids(monkeypatch) -> None:
+    """Past ``vectors_in_memory`` a run codes its feedback items by walking the segment ids in order
+    (``runinput.item_codes``), across batch edges; where an id breaks the item:position form, it says
+    so (None) and the load codes the ids by value."""
+    import pyarrow as pa
+
+    from painpoints.discovery.scratch import RowFile
+
+    monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 3)
+    items = ["a1", "a1", "a1", "b2", "c3", "c3", "c3", "c3", "d4", "e5"]  # "a1" fills one batch: the next starts anew
+    ids = [f"{item}:{i:03d}" for i, item in enumerate(items)]
+    codes = runinput.item_codes(RowFile(pa.array(ids)), RowFile(pa.array(items)))
+    assert codes is not None and codes.tolist() == [0, 0, 0, 1, 2, 2, 2, 2, 3, 4]
+    assert runinput.item_codes(RowFile(pa.array(["x:y:000", "x:y:001"])), RowFile(pa.array(["x:y", "x:y"]))) is None
+    assert runinput.item_codes(RowFile(pa.array(["a:000", "b:001"])), RowFile(pa.array(["a", "a"]))) is None
+    assert runinput.item_codes(RowFile.writer(pa.string()), RowFile.writer(pa.string())) is not None
 
 
 def test_named_statements_include_shared_fragments() -> None:
