@@ -141,7 +141,7 @@ class Builder:
         self._texts = texts  # (n, 2) uint64: each row's content hash, hashed as the batches' TEXT_HASHES
         self.present = np.zeros(n, dtype=bool)
         self.same = np.zeros(n, dtype=bool)
-        self.codes = {c: np.full(n, -1, np.int32) for c in CODED}
+        self.codes = {c: np.full(n, -1, np.int16) for c in CODED}  # widened past 32,767 values (``add``)
         self.values: dict[str, dict[str, int]] = {c: {} for c in CODED}
         self.score = np.full(n, np.nan)
         self.counts: Counter[str] = Counter()
@@ -160,6 +160,8 @@ class Builder:
             encoded = batch.column(name).take(taken).dictionary_encode()
             known = self.values[name]
             index = np.array([known.setdefault(v, len(known)) for v in encoded.dictionary.to_pylist()] + [-1], np.int32)
+            if len(known) > np.iinfo(self.codes[name].dtype).max:
+                self.codes[name] = self.codes[name].astype(np.int32)
             local = pc.fill_null(encoded.indices, len(index) - 1).to_numpy(zero_copy_only=False)
             self.codes[name][rows] = index[local]
         score = batch.column("sentiment_score").take(taken)

@@ -244,6 +244,23 @@ def test_last_run_on_this_runs_rows_answers_like_the_dict_it_replaces() -> None:
     assert len(previous) == 4 and previous_type["s001"] == "praise" and previous_sentiment["s008"] == ("neutral", 0.0)
 
 
+def test_last_run_codes_widen_past_what_two_bytes_hold() -> None:
+    """Last run's values are placed as 2-byte codes while they fit; 40,000 distinct theme ids (ids are
+    never reused, so a long-lived store may hold many) widen them, in a batch after the first."""
+    n = 40_000
+    ids = [f"s{i:05d}" for i in range(n)]
+    hashed = pa.array(np.arange(n), pa.uint64())
+    table = pa.table({"key": ids, "theme_id": [f"T{i:05d}" for i in range(n)], "text_hash": hashed,
+                      "text_check": hashed, "feedback_type": ["problem"] * n,
+                      "sentiment": ["negative"] * n, "sentiment_score": [-0.5] * n})  # fmt: skip
+    parts = [(0, table.slice(0, 30_000).to_batches()[0]), (30_000, table.slice(30_000).to_batches()[0])]
+    batches = [(b, np.arange(b.num_rows), np.arange(start, start + b.num_rows)) for start, b in parts]
+    texts = np.stack([np.arange(n), np.arange(n)], axis=1).astype(np.uint64)
+    previous, _, _ = lastrun.read(ArrowColumn.of(ids), ArrowColumn.of(ids), texts, batches)
+    got, same = theme_and_same(previous, previous.ids, ArrowColumn.of(ids))
+    assert list(got)[29_999:30_001] == ["T29999", "T30000"] and list(got)[-1] == "T39999" and same.all()
+
+
 def test_stored_texts_read_only_the_rows_a_step_takes_by_content_hash() -> None:
     """Past vectors_in_memory a run keeps hashes, not texts: ``take`` reads the asked rows' texts in
     one lookup (each distinct hash once), indexing and iteration work, and a hash the store no longer
