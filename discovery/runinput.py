@@ -188,8 +188,9 @@ def sorted_on_disk(
 def item_codes(sorted_ids: RowFile, items: RowFile) -> np.ndarray | None:
     """Codes of equal feedback items for rows in segment order, from their segment ids and feedback ids
     (both in that order, batch for batch): a code is the count of item changes before the row, read a
-    block at a time. Coding the feedback ids by their values read the whole column and made Arrow's
-    table of its distinct values: ~1 GB for a moment at 10M segments, the load's peak.
+    block at a time. Coding the feedback ids by their values read the whole column back and made Arrow's
+    table of its distinct values (10M of them at 10M segments): with this the 10M load's peak fell from
+    1,836 to 1,356 MB (2026-12-05, with two smaller changes in the same run).
 
     An item's segments are adjacent in segment order when every segment id is its item's id, ':' and a
     position, and no item id holds a ':' (ingest's ids are hex digests): anything that sorts between two

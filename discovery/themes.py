@@ -179,9 +179,10 @@ def apply_curation(
     out = (theme_of if isinstance(theme_of, Coded) else Coded.of(theme_of)).mapped(curation.resolve)
     events: list[ThemeEvent] = []
     applied: list[str] = []
-    for theme in sorted(curation.pinned):  # a pinned theme keeps its members even if reclustering dropped it
-        if not out.is_(theme).any():
-            last, names = dictionary_codes(previous_theme)
+    dropped = [theme for theme in sorted(curation.pinned) if not out.is_(theme).any()]
+    if dropped:  # a pinned theme keeps its members even if reclustering dropped it
+        last, names = dictionary_codes(previous_theme)
+        for theme in dropped:
             was = [i for i, prev in enumerate(names) if curation.resolve(prev) == theme]
             if was:
                 out[np.isin(last, was)] = theme
@@ -343,9 +344,10 @@ def identify(
                 curation,
                 new_id,
             )
-            for i, lab, h in zip(rest.tolist(), clusterer.labels_.tolist(), clusterer.how_, strict=True):
-                if lab >= 0:
-                    theme_of[i], how[i] = ids[lab], h
+            labels = np.asarray(clusterer.labels_)
+            for lab in np.unique(labels[labels >= 0]).tolist():  # a write per new theme, not per leftover
+                mine = labels == lab
+                theme_of[rest[mine]], how[rest[mine]] = ids[lab], clusterer.how_[mine]
     else:
         clusterer = make_clusterer(min_cluster_size).fit(X)
         ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation, new_id)

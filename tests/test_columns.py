@@ -287,7 +287,7 @@ def test_stored_texts_read_only_the_rows_a_step_takes_by_content_hash() -> None:
 
 @pytest.mark.parametrize("wrap", [list, lambda v: ArrowColumn.of(v, pa.string())])
 def test_row_comparisons_match_the_python_loop(wrap) -> None:
-    """``carry_over``'s vectorised form: which rows keep last run's theme."""
+    """Which rows keep last run's value (``scoring.kept_from``; ``theme_and_same`` on a dict), vectorised."""
     old_hash = wrap(["a", None, "c", "d", "e", None])
     new_hash = wrap(["a", "b", "x", "d", "e", None])
     theme = wrap(["T1", None, "T2", None, "T1", None])
