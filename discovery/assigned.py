@@ -11,9 +11,11 @@ record batches of ``RowFile.ROWS_PER_BATCH`` rows, one block of each file at a t
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from painpoints.discovery.columns import ArrowColumn
 
@@ -52,6 +54,29 @@ class Assignments:
     def _schema_of(self, names: Sequence[str] | None) -> pa.Schema:
         return pa.schema([self.schema.field(name) for name in (names or self.schema.names)])
 
+    def ranges(self, rows: int) -> Iterator[KeyRange]:
+        """The rows in chunks of about ``rows`` (whole batches), each with the range of segment ids it
+        stands for: the ranges cover every id (the first open below, the last open above) and none
+        overlaps, so a statement that joins a chunk with the state restricted to its range sees every
+        stored segment once (``runstore.write_assignments``). With more than one chunk that needs the
+        rows in segment-id order (byte order, as a run keeps them: ``runinput.by_segment_id``), which is
+        checked on every batch; out of order raises ``ValueError`` (a caller's write is then rolled back).
+        """
+        pending: list[pa.RecordBatch] = []
+        count, lo, last = 0, "", None
+        for batch in self.batches():
+            ids = batch.column("segment_id")
+            if len(ids) and self.num_rows > rows:
+                _check_ascending(ids, last)
+                if count >= rows:
+                    first = ids[0].as_py()
+                    yield KeyRange(pa.Table.from_batches(pending, self.schema), lo, first)
+                    pending, count, lo = [], 0, first
+                last = ids[-1].as_py()
+            pending.append(batch)
+            count += batch.num_rows
+        yield KeyRange(pa.Table.from_batches(pending, self.schema), lo, None)
+
     def table(self) -> pa.Table:
         """Every row in memory: for tests, benchmarks and small reads."""
         return pa.Table.from_batches(list(self.batches()), schema=self.schema)
@@ -61,6 +86,23 @@ class Assignments:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Assignments.of_table, (self.table(),))
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """A chunk of a run's assignments and the segment ids it stands for: ``lo <= id < hi`` (``hi``
+    None: no bound above; ``lo`` "" is below every id)."""
+
+    rows: pa.Table
+    lo: str
+    hi: str | None
+
+
+def _check_ascending(ids: pa.Array, after: str | None) -> None:
+    """``ValueError`` unless ``ids`` rise strictly, from above ``after``."""
+    rising = len(ids) < 2 or pc.all(pc.greater(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py()
+    if not rising or (after is not None and ids[0].as_py() <= after):
+        raise ValueError("a run's assignments written in chunks must be in segment-id order, each id once")
 
 
 def _blocks(column: Column, type: pa.DataType) -> Iterator[pa.Array]:

@@ -16,6 +16,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -177,26 +178,34 @@ def _write_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
 
 
 WRITE_MEMORY = "256MB"  # DuckDB's memory limit while a run's assignments are written (``write_assignments``)
+WRITE_CHUNK = 1 << 20  # rows of a run's assignments written at a time (``write_assignments``)
 
 
 def write_assignments(con: duckdb.DuckDBPyConnection, run_id: str, assigned: Assignments) -> None:
     """Log the run's assignment rows that changed (and tombstones for segments it no longer covers),
-    then make ``current_assignments`` this run's state. Each statement reads the rows as a one-pass
-    stream (``Assignments.reader``: a block of the scratch files at a time, issue 18), so none reads
-    them twice: the removed rows are applied from their tombstones, the changed ones from the log.
+    then make ``current_assignments`` this run's state.
 
-    The statements run under ``WRITE_MEMORY``: their joins over every segment spill past it instead of
-    filling DuckDB's pool to the connection's limit. Writing 10M rows over a state of 10M (1% moved;
-    ``python -m benchmarks.assignment_write``, 2026-12-04), peak RSS: the whole table registered at 1 GB
-    (the write before) 2,315 MB, streamed at 1 GB 1,684 MB, streamed under 256 MB 1,212 MB.
-    """
+    The rows go ``WRITE_CHUNK`` at a time (``Assignments.ranges``), each chunk joined with the stored
+    rows of its range of segment ids only: its changed rows into a temporary table, from there into
+    the log and the state; the stored rows of its range it lacks become tombstones and leave the state.
+    One statement over every row made the write's memory grow with the store: at 10M segments the
+    write was 2,140 MB against 1,157 MB at 1M (2026-12-05), the run's peak, most of it outside
+    DuckDB's limit (a hash join's build side of every row, streamed in). Now the joins hold one chunk:
+    the write's rise is that of a 1M run's at any size. The statements run under ``WRITE_MEMORY`` and
+    in the caller's transaction: a failure in any chunk rolls every chunk back."""
     with memory_at_most(con, WRITE_MEMORY):
-        with registered(con, assigned=assigned.reader()):  # the run id is a parameter: not a column 10M times
-            con.execute(sql("log_changed_assignments"), [run_id])
-        with registered(con, assigned=assigned.reader(["segment_id"])):
-            con.execute(sql("log_removed_assignments"), [run_id])
-        con.execute(sql("apply_removed_assignments"), [run_id])
-        con.execute(sql("apply_changed_assignments"), [run_id])
+        try:
+            for part in assigned.ranges(WRITE_CHUNK):
+                span = {"lo": part.lo, "hi": part.hi}
+                with registered(con, assigned=part.rows):
+                    con.execute(sql("changed_assignments"), span)
+                    con.execute(sql("log_changed_assignments"), {"run": run_id})
+                    con.execute(sql("log_removed_assignments"), {**span, "run": run_id})
+                    con.execute(sql("apply_removed_assignments"), span)
+                    con.execute(sql("apply_changed_assignments"), {"run": run_id})
+        finally:
+            with suppress(duckdb.Error):  # in an aborted transaction the rollback drops it
+                con.execute("DROP TABLE IF EXISTS temp.changed_assignments")
 
 
 def cache_embeddings(con: duckdb.DuckDBPyConnection, embeddings: Sequence[NewEmbeddings]) -> int:

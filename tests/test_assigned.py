@@ -77,10 +77,14 @@ def current(db_con) -> list[tuple]:
     return db_con.execute("SELECT segment_id, theme_id, content_hash FROM current_assignments ORDER BY 1").fetchall()
 
 
-def test_the_write_streams_spilled_rows_into_log_and_state(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("chunk", [1 << 20, 3, 4])
+def test_the_write_streams_spilled_rows_into_log_and_state(tmp_path: Path, monkeypatch, chunk: int) -> None:
     """Two runs written from spilled columns over several blocks: the second logs only what changed
-    (a new theme, a new text, a new segment) and a tombstone for the segment it dropped."""
+    (a new theme, a new text, a new segment) and a tombstone for the segment it dropped. The same in
+    one chunk and in chunks of one or two blocks (``WRITE_CHUNK``), whose ranges meet at ids that
+    a run has and the other lacks."""
     monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 3)
+    monkeypatch.setattr(runstore, "WRITE_CHUNK", chunk)
     n = 10
     ids, hashes, themes = [f"s{i:02}" for i in range(n)], [f"h{i}" for i in range(n)], ["T1"] * 5 + ["T2"] * 5
     with store.connect(tmp_path / "a.duckdb", memory_limit="1GB") as con:
@@ -91,17 +95,42 @@ def test_the_write_streams_spilled_rows_into_log_and_state(tmp_path: Path, monke
         assert current(con) == list(zip(ids, themes, hashes, strict=True))
         ids2, hashes2, themes2 = ids[1:] + ["s99"], hashes[1:] + ["h99"], themes[1:] + ["T2"]
         themes2[0], hashes2[1] = "T2", "h2-edited"  # s01 moves, s02's text changed; s00 gone; s99 new
+        del ids2[5], hashes2[5], themes2[5]  # s06 gone: the first id of r1's second chunk of 4
+        ids2.insert(2, "s025")  # new between s02 and s03, in r2's first chunk of 3
+        hashes2.insert(2, "h025")
+        themes2.insert(2, None)
         with transaction(con):
             runstore.write_assignments(con, "r2", run_rows(ids2, themes2, hashes2))
         assert current(con) == list(zip(ids2, themes2, hashes2, strict=True))
         logged = con.execute("SELECT segment_id, how FROM assignments WHERE run_id = 'r2' ORDER BY 1").fetchall()
-        assert logged == [("s00", "removed"), ("s01", "assigned"), ("s02", "assigned"), ("s99", "assigned")]
+        changed = ["s01", "s02", "s025", "s99"]
+        assert logged == sorted([("s00", "removed"), ("s06", "removed")] + [(i, "assigned") for i in changed])
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM assignments WHERE run_id = 'r1'").fetchone()[0] == n
         with pytest.raises(RuntimeError, match="crash"), transaction(con):  # a failed write leaves the state whole
             runstore.write_assignments(con, "r3", run_rows(ids2, themes2, hashes2))
             raise RuntimeError("crash before COMMIT")
         assert current(con) == list(zip(ids2, themes2, hashes2, strict=True))
     assert [f.name for f in run_rows(["a"], ["T"], ["h"]).schema] == [f.name for f in runstore.arrow_schema(Assignment)]
+
+
+def test_a_chunked_write_refuses_rows_out_of_order_and_keeps_state(tmp_path: Path, monkeypatch) -> None:
+    """Chunks stand for ranges of segment ids only when the rows come in id order: rows that do not
+    are refused (the write in chunks would tombstone segments it has), and the transaction keeps the state."""
+    monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 2)
+    monkeypatch.setattr(runstore, "WRITE_CHUNK", 2)
+    ids, hashes, themes = [f"s{i}" for i in range(6)], [f"h{i}" for i in range(6)], ["T1"] * 6
+    with store.connect(tmp_path / "a.duckdb", memory_limit="1GB") as con:
+        with transaction(con):
+            runstore.write_assignments(con, "r1", run_rows(ids, themes, hashes))
+        shuffled, shuffled_hashes = ids[:2] + ids[4:] + ids[2:4], hashes[:2] + hashes[4:] + hashes[2:4]
+        with pytest.raises(ValueError, match="segment-id order"), transaction(con):
+            runstore.write_assignments(con, "r2", run_rows(shuffled, ["T2"] * 6, shuffled_hashes))
+        assert current(con) == list(zip(ids, themes, hashes, strict=True))
+        with transaction(con):  # in one chunk the order does not matter
+            monkeypatch.setattr(runstore, "WRITE_CHUNK", 6)
+            runstore.write_assignments(con, "r2", run_rows(shuffled, ["T2"] * 6, shuffled_hashes))
+        assert current(con) == list(zip(ids, ["T2"] * 6, hashes, strict=True))
 
 
 def test_a_write_that_fails_midway_reports_its_error_and_keeps_state_and_limit(tmp_path: Path, monkeypatch) -> None:

@@ -94,13 +94,16 @@ FROM calls;
 -- name: insert_theme_snapshots
 INSERT INTO theme_snapshots BY NAME SELECT * FROM snapshots;
 
--- name: log_changed_assignments
--- the run's assignment rows that differ from the current state (new segments; a new theme, tone, type
--- or text); `how` alone does not count: a kept segment keeps the row of the run that placed it
-INSERT INTO assignments BY NAME
-SELECT n.*, CAST(? AS VARCHAR) AS run_id
+-- name: changed_assignments
+-- a chunk of the run's rows (`assigned`: the segment ids in [$lo, $hi), runstore.write_assignments) that
+-- differ from the current state (new segments; a new theme, tone, type or text); `how` alone does not
+-- count: a kept segment keeps the row of the run that placed it
+CREATE OR REPLACE TEMP TABLE changed_assignments AS
+SELECT n.*
 FROM assigned n
-LEFT JOIN current_assignments c ON c.segment_id = n.segment_id
+LEFT JOIN (
+    SELECT * FROM current_assignments WHERE segment_id >= $lo AND ($hi IS NULL OR segment_id < $hi)
+) c ON c.segment_id = n.segment_id
 WHERE c.segment_id IS NULL
    OR c.theme_id IS DISTINCT FROM n.theme_id
    OR c.sentiment IS DISTINCT FROM n.sentiment
@@ -109,25 +112,27 @@ WHERE c.segment_id IS NULL
    OR c.feedback_type IS DISTINCT FROM n.feedback_type
    OR c.content_hash IS DISTINCT FROM n.content_hash;
 
+-- name: log_changed_assignments
+INSERT INTO assignments BY NAME
+SELECT *, CAST($run AS VARCHAR) AS run_id FROM changed_assignments;
+
 -- name: log_removed_assignments
--- segments the run no longer covers (e.g. out of window_days): a tombstone in the log
+-- segments in [$lo, $hi) the run no longer covers (e.g. out of window_days): a tombstone in the log
 INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment_score)
-SELECT ?, segment_id, NULL, 'removed', 'neutral', 0.0
+SELECT $run, segment_id, NULL, 'removed', 'neutral', 0.0
 FROM current_assignments
-WHERE segment_id NOT IN (SELECT segment_id FROM assigned);
+WHERE segment_id >= $lo AND ($hi IS NULL OR segment_id < $hi)
+  AND segment_id NOT IN (SELECT segment_id FROM assigned);
 
 -- name: apply_removed_assignments
--- the run's tombstones (log_removed_assignments) leave the current state
+-- the tombstones of log_removed_assignments leave the current state
 DELETE FROM current_assignments
-WHERE segment_id IN (SELECT segment_id FROM assignments WHERE run_id = ? AND how = 'removed');
+WHERE segment_id >= $lo AND ($hi IS NULL OR segment_id < $hi)
+  AND segment_id NOT IN (SELECT segment_id FROM assigned);
 
 -- name: apply_changed_assignments
 MERGE INTO current_assignments c
-USING (
-    SELECT segment_id, run_id, theme_id, how, sentiment, sentiment_score, llm_sentiment, content_hash, feedback_type
-    FROM assignments
-    WHERE run_id = ? AND how <> 'removed'
-) n ON c.segment_id = n.segment_id
+USING (SELECT *, CAST($run AS VARCHAR) AS run_id FROM changed_assignments) n ON c.segment_id = n.segment_id
 WHEN MATCHED THEN UPDATE BY NAME
 WHEN NOT MATCHED THEN INSERT BY NAME;
 
