@@ -1,19 +1,20 @@
-"""Peak memory of a run's assignment write (issue 18), against the write it replaced, in the same run.
+"""Peak memory of a run's assignment write (issue 18) at several store sizes: does it grow with the store?
 
-A store holding a first run's state of N segments gets a second run's N assignment rows (1% of the
-segments gone, 1% new, the rest as before), their segment ids and content hashes in scratch files as a
-full run past ``vectors_in_memory`` keeps them. Each way of writing runs in a process of its own on a
-copy of the store, RSS sampled every 50 ms:
+For each size N, a store holding a first run's state of N segments gets a second run's N assignment
+rows (1% of the segments gone, 1% new, the rest as before), their segment ids and content hashes in
+scratch files as a full run past ``vectors_in_memory`` keeps them. Each way of writing runs in a process
+of its own on a copy of the store, RSS sampled every 50 ms, at a connection limit of 1 GB:
 
-- ``table``: the rows read back whole into one Arrow table, registered, the four statements at the
-  connection's limit (1 GB), removed rows deleted with ``NOT IN`` the table (the write before 2026-12-04);
-- ``stream``: ``runstore.write_assignments`` with ``WRITE_MEMORY`` set to the connection's limit
-  (one-pass streams of blocks, removed rows applied from their tombstones);
-- ``stream_256``: ``runstore.write_assignments`` as shipped (its joins under 256 MB).
+- ``one_chunk``: ``runstore.write_assignments`` with ``WRITE_CHUNK`` above N: each statement joins
+  every row with the whole state (the write before 2026-12-05, but for its temporary table of the
+  changed rows);
+- ``chunked``: ``runstore.write_assignments`` as shipped (``WRITE_CHUNK`` rows at a time);
+- ``first``: the first run's write of N rows into an empty state, as shipped.
 
-And ``first``: the first run's write of N rows into an empty state, as shipped.
+``growth`` is each way's rise over what the process held before it, at the largest size against the
+smallest: 1.0 is flat.
 
-Run: ``python -m benchmarks.assignment_write [--rows=10000000] [--write]`` (~3 min at 10M).
+Run: ``python -m benchmarks.assignment_write [--rows=1000000,10000000] [--chunk=ROWS] [--write]`` (~15 min).
 """
 
 from __future__ import annotations
@@ -73,12 +74,16 @@ def rows(n: int, start: int):
     return Assignments(pa.schema([(k, v.type) for k, v in columns.items()]), columns)
 
 
-def child(way: str, db: str, n: int) -> dict:
+def child(way: str, db: str, n: int, chunk: int | None = None) -> dict:
     """One write in this process: its time and the peak RSS over what the process held before it."""
     from painpoints.discovery import runstore, store
-    from painpoints.discovery.store import registered, sql, transaction
+    from painpoints.discovery.store import transaction
 
     assigned = rows(n, 0) if way == "first" else rows(n, n // 100)
+    if way == "one_chunk":
+        runstore.WRITE_CHUNK = n + 1
+    elif chunk:
+        runstore.WRITE_CHUNK = chunk
     before, peak, done = _rss_mb(), [0.0], threading.Event()
 
     def sample() -> None:
@@ -89,18 +94,8 @@ def child(way: str, db: str, n: int) -> dict:
     threading.Thread(target=sample, daemon=True).start()
     t0 = time.perf_counter()
     with store.connect(db, memory_limit=LIMIT) as con:
-        if way == "table":
-            table = assigned.table()
-            with registered(con, assigned=table), transaction(con):
-                con.execute(sql("log_changed_assignments"), ["r2"])
-                con.execute(sql("log_removed_assignments"), ["r2"])
-                con.execute("DELETE FROM current_assignments WHERE segment_id NOT IN (SELECT segment_id FROM assigned)")
-                con.execute(sql("apply_changed_assignments"), ["r2"])
-        else:
-            if way == "stream":
-                runstore.WRITE_MEMORY = LIMIT
-            with transaction(con):
-                runstore.write_assignments(con, "r1" if way == "first" else "r2", assigned)
+        with transaction(con):
+            runstore.write_assignments(con, "r1" if way == "first" else "r2", assigned)
         state = con.execute("SELECT count(*) FROM current_assignments").fetchone()[0]
         logged = con.execute("SELECT count(*) FROM assignments WHERE run_id = 'r2'").fetchone()[0]
     seconds = time.perf_counter() - t0
@@ -116,31 +111,41 @@ def child(way: str, db: str, n: int) -> dict:
     }
 
 
-def _run_child(way: str, db: Path, n: int) -> dict:
-    call = f"child({way!r}, {str(db)!r}, {n})"
+def _run_child(way: str, db: Path, n: int, chunk: int | None) -> dict:
+    call = f"child({way!r}, {str(db)!r}, {n}, {chunk})"
     code = f"import json; from benchmarks.assignment_write import child; print(json.dumps({call}))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv: list[str]) -> dict:
-    opts = options(argv)
-    n = int(opts.get("rows", 10_000_000))
-    report: dict = {**header("benchmarks.assignment_write", argv), "rows": n, "connection_limit": LIMIT, "writes": {}}
+WAYS = ("first", "one_chunk", "chunked")
+
+
+def writes(n: int, chunk: int | None) -> dict:
+    """Each way's write at N rows, on copies of one first run's store (``chunk``: ``WRITE_CHUNK``
+    but in ``one_chunk``, None as shipped)."""
+    out = {}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base.duckdb"
-        report["writes"]["first"] = _run_child("first", base, n)
-        for way in ("table", "stream", "stream_256"):
+        out["first"] = _run_child("first", base, n, chunk)
+        for way in WAYS[1:]:
             copy = Path(tmp) / f"{way}.duckdb"
             shutil.copy(base, copy)
             if Path(f"{base}.wal").exists():
                 shutil.copy(f"{base}.wal", f"{copy}.wal")
-            report["writes"][way] = _run_child(way, copy, n)
+            out[way] = _run_child(way, copy, n, chunk)
             copy.unlink()
-    w = report["writes"]
-    report["peak_vs_table"] = {
-        way: round(w[way]["peak_mb"] / w["table"]["peak_mb"], 3) for way in ("stream", "stream_256")
-    }
+    return out
+
+
+def main(argv: list[str]) -> dict:
+    opts = options(argv)
+    sizes = [int(n) for n in opts.get("rows", "1000000,10000000").split(",")]
+    report: dict = {**header("benchmarks.assignment_write", argv), "connection_limit": LIMIT, "sizes": {}}
+    for n in sizes:
+        report["sizes"][str(n)] = writes(n, int(opts["chunk"]) if "chunk" in opts else None)
+    small, large = report["sizes"][str(min(sizes))], report["sizes"][str(max(sizes))]
+    report["growth"] = {way: round(large[way]["rise_mb"] / max(small[way]["rise_mb"], 1), 2) for way in WAYS}
     return emit(report, OUT, "write" in opts)
 
 

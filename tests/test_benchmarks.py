@@ -309,17 +309,20 @@ def test_social_sentiment_table_judges_its_target_from_the_figure():
     assert "**not met**" in report_insight.social_sentiment({"social_sentiment": data})
 
 
-def test_assignment_write_compares_the_old_write_with_the_streamed_one_on_the_same_rows(tmp_path, monkeypatch):
-    """Each way of writing runs in its own process on a copy of one store; all leave the same state
-    and log, and the report holds each one's peak over what its process held before."""
+def test_assignment_write_measures_each_way_at_each_size_on_the_same_rows(tmp_path, monkeypatch):
+    """Each way of writing runs in its own process on a copy of one store, at each size; all leave
+    the same state and log, and the report holds each one's peak over what its process held before
+    and how the rise grew from the smallest size to the largest."""
     import benchmarks.assignment_write as aw
 
     monkeypatch.setattr(aw, "OUT", tmp_path / "aw.json")
-    out = aw.main(["--rows=3000", "--write"])
-    writes = out["writes"]
-    assert set(writes) == {"first", "table", "stream", "stream_256"}
-    assert writes["first"]["current_rows"] == 3000 and writes["first"]["logged_rows"] == 0
-    for way in ("table", "stream", "stream_256"):  # 30 segments gone (tombstones), 30 new
-        assert writes[way]["current_rows"] == 3000 and writes[way]["logged_rows"] == 60, way
-        assert writes[way]["peak_mb"] >= writes[way]["held_before_mb"] > 0
-    assert json.loads((tmp_path / "aw.json").read_text())["rows"] == 3000
+    out = aw.main(["--rows=3000,6000", "--chunk=1000", "--write"])
+    for n in (3000, 6000):
+        writes = out["sizes"][str(n)]
+        assert set(writes) == {"first", "one_chunk", "chunked"}
+        assert writes["first"]["current_rows"] == n and writes["first"]["logged_rows"] == 0
+        for way in ("one_chunk", "chunked"):  # 1% of the segments gone (tombstones), 1% new
+            assert writes[way]["current_rows"] == n and writes[way]["logged_rows"] == n // 50, way
+            assert writes[way]["peak_mb"] >= writes[way]["held_before_mb"] > 0
+    assert set(out["growth"]) == {"first", "one_chunk", "chunked"}
+    assert set(json.loads((tmp_path / "aw.json").read_text())["sizes"]) == {"3000", "6000"}
