@@ -188,21 +188,25 @@ def write_assignments(con: duckdb.DuckDBPyConnection, run_id: str, assigned: Ass
     The rows go ``WRITE_CHUNK`` at a time (``Assignments.ranges``), each chunk joined with the stored
     rows of its range of segment ids only: its changed rows into a temporary table, from there into
     the log and the state; the stored rows of its range it lacks become tombstones and leave the state.
-    One statement over every row made the write's memory grow with the store: at 10M segments the
-    write was 2,140 MB against 1,157 MB at 1M (2026-12-05), the run's peak, most of it outside
-    DuckDB's limit (a hash join's build side of every row, streamed in). Now the joins hold one chunk:
-    the write's rise is that of a 1M run's at any size. The statements run under ``WRITE_MEMORY`` and
-    in the caller's transaction: a failure in any chunk rolls every chunk back."""
+    The statements run under ``WRITE_MEMORY`` and in the caller's transaction: a failure in any chunk
+    rolls every chunk back.
+
+    The statements read the chunk by its name here, ``chunk`` (DuckDB's replacement scan of this
+    frame's locals), not through ``store.registered``: ``register`` makes a view that depends on the
+    Python object, and ``unregister`` inside a transaction leaves that dependency until the transaction
+    ends (duckdb-python issue 469), so every chunk stayed in memory until COMMIT, and the write's memory
+    grew with the store: at 10M segments 2,140 MB against 1,157 MB at 1M, the run's peak (2026-12-05)."""
     with memory_at_most(con, WRITE_MEMORY):
         try:
             for part in assigned.ranges(WRITE_CHUNK):
+                chunk = part.rows  # read by name in the statements below
                 span = {"lo": part.lo, "hi": part.hi}
-                with registered(con, assigned=part.rows):
-                    con.execute(sql("changed_assignments"), span)
-                    con.execute(sql("log_changed_assignments"), {"run": run_id})
-                    con.execute(sql("log_removed_assignments"), {**span, "run": run_id})
-                    con.execute(sql("apply_removed_assignments"), span)
-                    con.execute(sql("apply_changed_assignments"), {"run": run_id})
+                con.execute(sql("changed_assignments"), span)
+                con.execute(sql("log_changed_assignments"), {"run": run_id})
+                con.execute(sql("log_removed_assignments"), {**span, "run": run_id})
+                con.execute(sql("apply_removed_assignments"), span)
+                con.execute(sql("apply_changed_assignments"), {"run": run_id})
+                del chunk, part
         finally:
             with suppress(duckdb.Error):  # in an aborted transaction the rollback drops it
                 con.execute("DROP TABLE IF EXISTS temp.changed_assignments")

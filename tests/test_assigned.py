@@ -4,7 +4,9 @@ same log and current state as before (issue 18: the end of a 10M run held them w
 
 from __future__ import annotations
 
+import gc
 import pickle
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +133,30 @@ def test_a_chunked_write_refuses_rows_out_of_order_and_keeps_state(tmp_path: Pat
             monkeypatch.setattr(runstore, "WRITE_CHUNK", 6)
             runstore.write_assignments(con, "r2", run_rows(shuffled, ["T2"] * 6, shuffled_hashes))
         assert current(con) == list(zip(ids, ["T2"] * 6, hashes, strict=True))
+
+
+def test_a_chunk_is_freed_inside_the_transaction(tmp_path: Path, monkeypatch) -> None:
+    """Each chunk is gone once written, before the transaction ends: a chunk ``register``ed and
+    ``unregister``ed inside a transaction stays alive until COMMIT (duckdb-python issue 469), and the
+    write then held every chunk, as much memory as the whole store's rows."""
+    monkeypatch.setattr(RowFile, "ROWS_PER_BATCH", 2)
+    monkeypatch.setattr(runstore, "WRITE_CHUNK", 2)
+    chunks: list[weakref.ref] = []
+    ranges = Assignments.ranges
+
+    def watched(self: Assignments, rows: int):
+        for part in ranges(self, rows):
+            chunks.append(weakref.ref(part.rows))
+            yield part
+
+    monkeypatch.setattr(Assignments, "ranges", watched)
+    ids, hashes, themes = [f"s{i}" for i in range(6)], [f"h{i}" for i in range(6)], ["T1"] * 6
+    with store.connect(tmp_path / "a.duckdb", memory_limit="1GB") as con:
+        with transaction(con):
+            runstore.write_assignments(con, "r1", run_rows(ids, themes, hashes))
+            gc.collect()
+            assert len(chunks) == 3 and [c() for c in chunks] == [None] * 3
+        assert current(con) == list(zip(ids, themes, hashes, strict=True))
 
 
 def test_a_write_that_fails_midway_reports_its_error_and_keeps_state_and_limit(tmp_path: Path, monkeypatch) -> None:
