@@ -254,7 +254,11 @@ def sql(name: str) -> str:
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
     """Arrow tables visible to SQL under the given names for the ``with`` block (explicitly
-    registered: DuckDB can also read Python locals by name, which hides the data flow)."""
+    registered: DuckDB can also read Python locals by name, which hides the data flow).
+
+    Not for data registered block after block inside one transaction: a registered object stays alive
+    until the transaction ends, unregistered or not (duckdb-python issue 469). Such writes go through a
+    relation (``append``) or read a local by name (``runstore.write_assignments``)."""
     for name, table in tables.items():
         con.register(name, table)
     try:
