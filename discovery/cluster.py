@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from painpoints.discovery.coded import Coded
 from painpoints.discovery.vectors import UNASSIGNED, centroids, nearest, umap_reduce
 
 FIT_BLOCK = 65_536  # rows per nearest-centroid block when assigning rows outside the fitted sample
@@ -57,7 +58,8 @@ class ThemeClusterer:
     ----------
     labels_ : theme index per row, ``UNASSIGNED`` (-1) for what stays unassigned; themes are numbered
         by decreasing size.
-    how_ : per row, 'cluster' | 'reassigned' | 'assigned' (not in the fitted sample) | 'outlier'.
+    how_ : per row, 'cluster' | 'reassigned' | 'assigned' (not in the fitted sample) | 'outlier': an object
+        array of shared strings, or past ``max_fit`` a ``Coded`` (a byte a row).
     centroids_ : normalised mean vector per theme (original space).
     min_cluster_size_ : the value used.
     min_items_ : the smallest theme it could find, in rows of ``X``: ``min_cluster_size_`` scaled from
@@ -98,19 +100,18 @@ class ThemeClusterer:
         floor = math.ceil(self.min_items * self.max_fit / len(X)) if self.min_items else None
         sub = replace(self, max_fit=None, min_items=floor).fit(X[sample])
         labels = np.full(len(X), UNASSIGNED, dtype=np.int32)  # theme indices: 4 bytes a row (40 MB at 10M)
-        how = np.empty(len(X), dtype=object)
-        how[:] = "assigned"  # one shared str: np.full(n, "assigned", dtype=object) made n copies (570 MB at 10M)
+        how = Coded.filled(len(X), "assigned")  # a byte a row: an object array was 80 MB at 10M, copied twice
         outside = np.ones(len(X), dtype=bool)
         outside[sample] = False
-        rest = np.flatnonzero(outside)  # as setdiff1d(arange(n), sample), without its sorted int64 copies
-        del outside
-        for start in range(0, len(rest), FIT_BLOCK):
-            block = rest[start : start + FIT_BLOCK]
+        for start in range(0, len(X), FIT_BLOCK):  # the rows outside the sample, block by block of the rows:
+            block = start + np.flatnonzero(outside[start : start + FIT_BLOCK])  # not all of them as int64 (80 MB)
             labels[block] = nearest(X[block], sub.centroids_, self.outlier_threshold)
-        how[rest[labels[rest] < 0]] = "outlier"
-        labels[sample], how[sample] = sub.labels_, sub.how_
+        outside &= labels < 0
+        how[outside] = "outlier"
+        del outside
+        labels[sample], how[sample] = sub.labels_, np.asarray(sub.how_, dtype=object)
         self.labels_: np.ndarray = labels
-        self.how_: np.ndarray = how
+        self.how_: np.ndarray | Coded = how
         self.centroids_: np.ndarray = sub.centroids_
         self.min_cluster_size_ = sub.min_cluster_size_
         self.min_items_ = round(sub.min_cluster_size_ * len(X) / self.max_fit)

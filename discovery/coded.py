@@ -88,15 +88,21 @@ class Coded(Sequence[Any]):
     def __getitem__(self, i: int) -> Any: ...
 
     @overload
-    def __getitem__(self, i: slice) -> Coded: ...
+    def __getitem__(self, i: slice | np.ndarray) -> Coded: ...
 
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
+    def __getitem__(self, i: int | slice | np.ndarray) -> Any:
+        """A row's value; the rows of a slice, a mask or positions as a ``Coded``."""
+        if isinstance(i, slice | np.ndarray):
             return Coded(self.codes[i].copy(), self.values)
         return self.values[self.codes[i]]
 
     def __setitem__(self, rows: int | np.ndarray | slice, value: Any) -> None:
-        """Row(s) ``rows`` set to one ``value``."""
+        """Row(s) ``rows`` set to one ``value``, or row by row to the rows of a ``Coded`` or an array."""
+        if isinstance(value, Coded | np.ndarray):
+            source = value if isinstance(value, Coded) else Coded.of(value)
+            table = np.array([self.code(v) for v in source.values], np.int64)  # may widen self.codes first
+            self.codes[rows] = table[source.codes] if len(table) else source.codes
+            return
         code = self.code(value)
         self.codes[rows] = code
 

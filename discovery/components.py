@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from painpoints.discovery.coded import Coded
 from painpoints.discovery.records import ThemeName
 from painpoints.discovery.vectors import UNASSIGNED, centroids
 
@@ -74,11 +75,12 @@ class Labeler(Protocol):
 
 class Clusterer(Protocol):
     """Vectors → themes. After ``fit``: ``labels_`` (theme index per row, −1 unassigned, numbered by
-    decreasing size), ``how_`` (cluster | reassigned | assigned | outlier per row), ``centroids_``
-    (normalised, one per theme) and ``min_cluster_size_`` (the value used)."""
+    decreasing size), ``how_`` (cluster | reassigned | assigned | outlier per row: an object array, or
+    a ``Coded`` where rows are many), ``centroids_`` (normalised, one per theme) and
+    ``min_cluster_size_`` (the value used)."""
 
     labels_: np.ndarray
-    how_: np.ndarray
+    how_: np.ndarray | Coded
     centroids_: np.ndarray
     min_cluster_size_: int
 

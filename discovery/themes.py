@@ -108,7 +108,7 @@ def carry_over(
     known: dict[str, KnownTheme],
     curation: Curation,
     threshold: float,
-) -> tuple[Coded, np.ndarray]:
+) -> tuple[Coded, Coded]:
     """Incremental assignment. Returns the theme per segment and how it got it: 'kept' | 'assigned' |
     'outlier' (the leftovers to cluster).
 
@@ -120,8 +120,7 @@ def carry_over(
     active = [t for t in known.values() if t.status == "active" and t.centroid is not None]
     centroids = np.stack([_centroid(t) for t in active]) if active else np.zeros((0, X.shape[1]), np.float32)
     radius = np.array([max(threshold, t.radius or 0.0) for t in active])
-    how = np.empty(len(segment_ids), dtype=object)
-    how[:] = "outlier"  # one shared str: np.full(n, "outlier", dtype=object) made n copies (57 B each)
+    how = Coded.filled(len(segment_ids), "outlier")  # a byte a row (an object array: 8; n strs: 57)
     last_theme, same = theme_and_same(previous, segment_ids, hashes)  # (None, False) for a segment new this run
     last, names = dictionary_codes(last_theme)  # a code per row (−1: none), not a list of 8-byte pointers
     kept = same & (last >= 0)  # an unchanged text that had a theme
@@ -326,7 +325,7 @@ def identify(
     new_id = fresh_ids(known)
     if mode == "incremental":
         theme_of, how = carry_over(segment_ids, hashes, X, previous, known, curation, outlier_threshold)
-        rest = np.flatnonzero(how == "outlier")
+        rest = np.flatnonzero(how.is_("outlier"))
         fresh = int((~theme_and_same(previous, segment_ids, hashes)[1][rest]).sum())
         # cluster the leftovers only when new text failed to fit a known theme: last run's outliers
         # alone already had their chance, and reclustering them would churn themes on reruns
@@ -352,14 +351,14 @@ def identify(
         clusterer = make_clusterer(min_cluster_size).fit(X)
         ids = name_clusters(clusterer.labels_, clusterer.centroids_, known, set(), match_threshold, curation, new_id)
         theme_of = Coded.of_codes(clusterer.labels_, [ids.get(c) for c in range(max(ids, default=-1) + 1)])
-        how, min_cluster_size = clusterer.how_.copy(), clusterer.min_cluster_size_
+        how, min_cluster_size = Coded.of(clusterer.how_), clusterer.min_cluster_size_
         min_items = getattr(clusterer, "min_items_", min_cluster_size)  # a stand-in may fit no sample
     previous_theme = theme_and_same(previous, segment_ids, hashes)[0]
     theme_of, events, applied = apply_curation(theme_of, X, previous_theme, curation, new_id, seed)
     if mode == "full":
         events += change_events(previous_theme, theme_of, min_items=min_cluster_size or 5)
     # held through the rest of the run as a code per segment (issue 18): 8 bytes a row as a list, 1–2 here
-    return Identity(theme_of, Coded.of(how), events, applied, min_cluster_size, min_items)
+    return Identity(theme_of, how, events, applied, min_cluster_size, min_items)
 
 
 def next_state(

@@ -54,3 +54,20 @@ def test_made_from_codes_and_mapped_value_by_value() -> None:
     assert sorted(map(str, merged.used())) == ["None", "T1"]
     wide = Coded.of_codes(np.arange(300), [f"t{i}" for i in range(300)])
     assert wide.codes.dtype == np.int16 and wide[299] == "t299"
+
+
+def test_rows_read_by_mask_and_set_row_by_row_from_another_column() -> None:
+    """A clustering's ``how`` of the leftovers lands on their rows: rows taken by a mask or positions
+    are a ``Coded``; set from a ``Coded`` or an object array, each row gets its own value, and values
+    new to the column get codes (widening when they pass 127)."""
+    how = Coded.filled(6, "outlier")
+    leftovers = Coded.of(["cluster", "assigned", "outlier"])
+    how[np.array([1, 3, 5])] = leftovers
+    assert how == ["outlier", "cluster", "outlier", "assigned", "outlier", "outlier"]
+    assert how[np.array([True, True, False, False, False, False])] == ["outlier", "cluster"]
+    assert how[np.array([3, 1])] == ["assigned", "cluster"]
+    how[np.array([0, 2])] = np.array(["kept", "reassigned"], dtype=object)
+    assert how == ["kept", "cluster", "reassigned", "assigned", "outlier", "outlier"]
+    wide = Coded.filled(3, "a")
+    wide[np.array([0, 1, 2])] = Coded.of_codes(np.array([0, 150, 299]), [f"t{i}" for i in range(300)])
+    assert wide == ["t0", "t150", "t299"] and wide.codes.dtype == np.int16

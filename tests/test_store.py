@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from painpoints.discovery import runinput, segmentstore, store
@@ -174,6 +175,19 @@ def test_run_input_streams_in_batches_and_keeps_rows_aligned_with_their_vectors(
     monkeypatch.setattr(np, "searchsorted", lambda a, v, side="left": np.full(len(v), 0 if side == "left" else len(a)))
     assert np.array_equal(runinput.read_vectors(con, hashes[:3], "m", 4, batch_rows=2), whole.vectors[:3])
     con.close()
+
+
+def test_file_texts_find_each_row_across_uneven_and_empty_batches() -> None:
+    """Batches of any size as the store hands them (an empty one too), rows placed out of order: each
+    row reads its own text, and rows never placed are reported."""
+    texts = FileTexts(7)
+    texts[np.array([6, 2, 4])] = pa.array(["g", "c", "e"])
+    texts[np.array([], np.int64)] = pa.array([], pa.string())
+    texts[np.array([0])] = pa.array(["a"])
+    texts[np.array([5, 1])] = pa.array(["f", "b"])
+    assert texts.placed().tolist() == [True, True, True, False, True, True, True]
+    assert texts.take([0, 1, 2, 4, 5, 6]) == ["a", "b", "c", "e", "f", "g"]
+    assert texts.take([6, 0, 6, 1]) == ["g", "a", "g", "b"]
 
 
 def test_streamed_rows_come_in_batches_while_the_connection_writes(db: Path) -> None:
