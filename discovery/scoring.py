@@ -42,10 +42,10 @@ def score_sentiment(
     """Sentiment class and score (−1..1) per segment, on ``classifier_vectors``; rows ``kept`` keep
     the class and score given (incremental runs: only new or changed text is scored)."""
     kept = kept or Kept.none(len(data.text))
-    todo = np.flatnonzero(~kept.mask)
+    todo = kept.todo()
     labels = kept.strings(0, "")
     scores = kept.numbers(1, 0.0)
-    if len(todo):
+    if todo is None or len(todo):
         fitted = sentiment.fit()
         for part in row_blocks(data, todo):
             vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
@@ -55,14 +55,16 @@ def score_sentiment(
     return Scores(labels, scores)
 
 
-def row_blocks(data: RunInput, rows: np.ndarray) -> Iterator[np.ndarray]:
-    """``rows`` at once when the vectors are in memory, else in blocks of ``BLOCK_ROWS`` (a full run
-    over more vectors than ``vectors_in_memory`` never holds them all)."""
+def row_blocks(data: RunInput, rows: np.ndarray | None) -> Iterator[np.ndarray]:
+    """``rows`` (None: every row) at once when the vectors are in memory, else in blocks of
+    ``BLOCK_ROWS`` (a full run over more vectors than ``vectors_in_memory`` never holds them all).
+    Every row goes as ranges made block by block, not one int64 array of them all (80 MB at 10M)."""
+    n = len(data.text) if rows is None else len(rows)
     if in_memory(data.vectors):
-        yield rows
+        yield np.arange(n) if rows is None else rows
         return
-    for start in range(0, len(rows), BLOCK_ROWS):
-        yield rows[start : start + BLOCK_ROWS]
+    for start in range(0, n, BLOCK_ROWS):
+        yield np.arange(start, min(n, start + BLOCK_ROWS)) if rows is None else rows[start : start + BLOCK_ROWS]
 
 
 @dataclass
@@ -77,6 +79,10 @@ class Kept:
     def none(cls, n: int) -> Kept:
         """Nothing kept (a full run)."""
         return cls(np.zeros(n, dtype=bool), [])
+
+    def todo(self) -> np.ndarray | None:
+        """The rows to score (not kept); None for every row (``row_blocks`` makes them block by block)."""
+        return None if len(self.mask) and not self.mask.any() else np.flatnonzero(~self.mask)
 
     def strings(self, part: int, default: str) -> Coded:
         """Part ``part`` as codes into its few values (a tone, a type), ``default`` where not kept."""
@@ -157,9 +163,9 @@ def score_types(
     """Feedback type per segment (problem | request | question | praise | other), on ``classifier_vectors``;
     rows ``kept`` keep the type given (incremental runs: only new or changed text is typed)."""
     kept = kept or Kept.none(len(data.text))
-    todo = np.flatnonzero(~kept.mask)
+    todo = kept.todo()
     out = kept.strings(0, "")
-    if len(todo):
+    if todo is None or len(todo):
         fitted = typer.fit()
         for part in row_blocks(data, todo):
             vectors = classifier_vectors(fitted, data, settings, encoder_for, part)

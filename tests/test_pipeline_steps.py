@@ -173,6 +173,23 @@ def test_incremental_runs_type_only_new_or_changed_text(tmp_path: Path) -> None:
     assert [out[i] for i in (0, 2, 3)] == ["praise"] * 3 and out[1] == out[4] == out[5] == "problem"
 
 
+def test_rows_to_score_come_block_by_block_and_skip_the_kept(monkeypatch) -> None:
+    """A full run over stored vectors scores every row in ranges of ``BLOCK_ROWS`` made as it goes (not
+    one int64 array of every row); an incremental run only the rows not kept; in memory, all at once."""
+    monkeypatch.setattr(scoring, "BLOCK_ROWS", 4)
+    ids = [str(i) for i in range(10)]
+    stored = RunInput(ids, ids, ["s"] * 10, [None] * 10, ["t"] * 10, vectors=object())  # type: ignore[arg-type]
+    full = scoring.Kept.none(10)
+    assert full.todo() is None
+    blocks = list(scoring.row_blocks(stored, full.todo()))
+    assert [b.tolist() for b in blocks] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    kept = scoring.Kept(np.array([i % 3 == 0 for i in range(10)]), [["a"] * 10])
+    assert [b.tolist() for b in scoring.row_blocks(stored, kept.todo())] == [[1, 2, 4, 5], [7, 8]]
+    in_memory = replace(stored, vectors=np.zeros((10, 2), np.float32))
+    assert [b.tolist() for b in scoring.row_blocks(in_memory, None)] == [list(range(10))]
+    assert scoring.Kept.none(0).todo().tolist() == []  # nothing to score: no model is fitted
+
+
 def test_incremental_runs_keep_sentiment_only_from_the_same_model() -> None:
     """Unchanged segments keep last run's sentiment while the model that scored it is the run's
     (``runs.stats.sentiment_model``); new weights, or a run before models were recorded, rescore all."""
