@@ -47,10 +47,6 @@ class Assignments:
         for parts in zip(*blocks, strict=True):
             yield pa.record_batch(list(parts), schema=schema)
 
-    def reader(self, names: Sequence[str] | None = None) -> pa.RecordBatchReader:
-        """A one-pass stream of ``batches`` (DuckDB reads it as a table, once)."""
-        return pa.RecordBatchReader.from_batches(self._schema_of(names), self.batches(names))
-
     def _schema_of(self, names: Sequence[str] | None) -> pa.Schema:
         return pa.schema([self.schema.field(name) for name in (names or self.schema.names)])
 

@@ -132,9 +132,9 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
     It writes on a cursor of its own (``con`` must not be inside a transaction): a half-read result
     on ``con`` would stop DuckDB from registering the tables, and registering them outside the
     transaction lets a failed statement be rolled back before they are unregistered. The assignments
-    are the exception: one-pass streams, registered per statement inside the transaction
-    (``write_assignments``; unregistering works in an aborted transaction, and the memory limit is
-    set on a cursor of its own, ``store.memory_at_most``)."""
+    are the exception: written a chunk at a time inside the transaction, each chunk read by name, not
+    registered (``write_assignments``; the memory limit is set on a cursor of its own,
+    ``store.memory_at_most``)."""
     tables = {
         "snapshots": arrow_rows(ThemeSnapshot, result.themes, run_id),
         "events": arrow_rows(ThemeEvent, result.events, run_id),

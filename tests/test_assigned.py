@@ -63,8 +63,7 @@ def test_spilled_assignments_read_back_block_by_block(monkeypatch) -> None:
     got = assignment_rows(rows)
     assert [a.segment_id for a in got] == ids and [a.content_hash for a in got] == hashes
     assert [a.theme_id for a in got] == themes and {a.llm_sentiment for a in got} == {None}
-    assert pa.concat_arrays([b.column(0) for b in rows.reader(["segment_id"])]).to_pylist() == ids
-    assert rows.reader(["segment_id"]).schema.names == ["segment_id"]
+    assert pa.concat_arrays([b.column(0) for b in rows.batches(["segment_id"])]).to_pylist() == ids
     kept = pickle.loads(pickle.dumps(rows))  # a kept result: the scratch files do not travel
     assert kept.table().equals(rows.table()) and assignment_rows(kept) == got
 
