@@ -191,7 +191,7 @@ def write_assignments(con: duckdb.DuckDBPyConnection, run_id: str, assigned: Ass
     The statements run under ``WRITE_MEMORY`` and in the caller's transaction: a failure in any chunk
     rolls every chunk back.
 
-    The statements read the chunk by its name here, ``chunk`` (DuckDB's replacement scan of this
+    The statements read the chunk by its name here, ``write_chunk`` (DuckDB's replacement scan of this
     frame's locals), not through ``store.registered``: ``register`` makes a view that depends on the
     Python object, and ``unregister`` inside a transaction leaves that dependency until the transaction
     ends (duckdb-python issue 469), so every chunk stayed in memory until COMMIT, and the write's memory
@@ -199,14 +199,14 @@ def write_assignments(con: duckdb.DuckDBPyConnection, run_id: str, assigned: Ass
     with memory_at_most(con, WRITE_MEMORY):
         try:
             for part in assigned.ranges(WRITE_CHUNK):
-                chunk = part.rows  # read by name in the statements below
+                write_chunk = part.rows  # read by name in the statements below (a name no table of ours has)
                 span = {"lo": part.lo, "hi": part.hi}
                 con.execute(sql("changed_assignments"), span)
                 con.execute(sql("log_changed_assignments"), {"run": run_id})
                 con.execute(sql("log_removed_assignments"), {**span, "run": run_id})
                 con.execute(sql("apply_removed_assignments"), span)
                 con.execute(sql("apply_changed_assignments"), {"run": run_id})
-                del chunk, part
+                del write_chunk, part
         finally:
             with suppress(duckdb.Error):  # in an aborted transaction the rollback drops it
                 con.execute("DROP TABLE IF EXISTS temp.changed_assignments")

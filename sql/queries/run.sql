@@ -1,6 +1,6 @@
 -- Named statements of discovery/runinput.py (a run's input) and discovery/runstore.py (the run log, theme state, curation).
 -- Loaded by store.sql(name); `snapshots`, `calls`, `state`, `events` are Arrow tables registered for the
--- statement by store.registered(); `chunk` is a local of runstore.write_assignments (see there why).
+-- statement by store.registered(); `write_chunk` is a local of runstore.write_assignments (see there why).
 
 -- name: run_window
 -- (a fragment the run_input_* statements include) the run's segments: those with a vector for the model ($1) within window_days
@@ -95,12 +95,12 @@ FROM calls;
 INSERT INTO theme_snapshots BY NAME SELECT * FROM snapshots;
 
 -- name: changed_assignments
--- a chunk of the run's rows (`chunk`: the segment ids in [$lo, $hi), runstore.write_assignments) that
+-- a chunk of the run's rows (`write_chunk`: the segment ids in [$lo, $hi), runstore.write_assignments) that
 -- differ from the current state (new segments; a new theme, tone, type or text); `how` alone does not
 -- count: a kept segment keeps the row of the run that placed it
 CREATE OR REPLACE TEMP TABLE changed_assignments AS
 SELECT n.*
-FROM chunk n
+FROM write_chunk n
 LEFT JOIN (
     SELECT * FROM current_assignments WHERE segment_id >= $lo AND ($hi IS NULL OR segment_id < $hi)
 ) c ON c.segment_id = n.segment_id
@@ -122,13 +122,13 @@ INSERT INTO assignments (run_id, segment_id, theme_id, how, sentiment, sentiment
 SELECT $run, segment_id, NULL, 'removed', 'neutral', 0.0
 FROM current_assignments
 WHERE segment_id >= $lo AND ($hi IS NULL OR segment_id < $hi)
-  AND segment_id NOT IN (SELECT segment_id FROM chunk);
+  AND segment_id NOT IN (SELECT segment_id FROM write_chunk);
 
 -- name: apply_removed_assignments
 -- the tombstones of log_removed_assignments leave the current state
 DELETE FROM current_assignments
 WHERE segment_id >= $lo AND ($hi IS NULL OR segment_id < $hi)
-  AND segment_id NOT IN (SELECT segment_id FROM chunk);
+  AND segment_id NOT IN (SELECT segment_id FROM write_chunk);
 
 -- name: apply_changed_assignments
 MERGE INTO current_assignments c
