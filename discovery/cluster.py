@@ -100,7 +100,7 @@ class ThemeClusterer:
         floor = math.ceil(self.min_items * self.max_fit / len(X)) if self.min_items else None
         sub = replace(self, max_fit=None, min_items=floor).fit(X[sample])
         labels = np.full(len(X), UNASSIGNED, dtype=np.int32)  # theme indices: 4 bytes a row (40 MB at 10M)
-        how = Coded.filled(len(X), "assigned")  # a byte a row: an object array was 80 MB at 10M, copied twice
+        how = Coded.filled(len(X), "assigned")  # a byte a row: an object array was 80 MB at 10M, then copied
         outside = np.ones(len(X), dtype=bool)
         outside[sample] = False
         for start in range(0, len(X), FIT_BLOCK):  # the rows outside the sample, block by block of the rows:

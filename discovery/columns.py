@@ -338,9 +338,8 @@ class FileTexts(StoredTexts):
             return []
         self.rows_read += len(rows)
         place, starts = self._place[rows].astype(np.int64), np.asarray(self._starts, np.int64)
-        batch = (
-            np.searchsorted(starts, place, "right") - 1
-        )  # the last batch starting at or before it (an empty one never)
+        # each row's batch: the last one starting at or before its place (never an empty one)
+        batch = np.searchsorted(starts, place, "right") - 1
         return gathered(self._file, batch, place - starts[batch]).to_pylist()
 
     def __repr__(self) -> str:
