@@ -446,6 +446,11 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         theme_ids, vectors = runstore.latest_vectors(con)
         assigned = [a for a in assignment_rows(result.assignments) if a.theme_id is not None]
         assert theme_ids == [a.theme_id for a in assigned] and vectors.shape == (len(assigned), DIM)
+        # last run's type and sentiment are read for an incremental run only: a full one rescores every row
+        *_, state, mode, _ = pipeline.load(con, s)
+        assert mode == "incremental" and len(state.previous_type) == len(state.previous_sentiment) == 36
+        *_, state, mode, _ = pipeline.load(con, s, full=True)
+        assert mode == "full" and len(state.previous) == 36 and state.previous_type == state.previous_sentiment == {}
         again = pipeline.discover(con, s, HashEncoder(), OtherModel(), clusterer=make, run_id="r2", typer=CueTyper())
         assert again.stats.mode == "incremental" and again.stats.kept == len(assigned)
         assert again.embeddings == []  # everything it needed was cached by the first run
