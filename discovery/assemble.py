@@ -20,6 +20,7 @@ from painpoints.discovery.columns import ArrowColumn, as_dictionary, count_disti
 from painpoints.discovery.feedback_type import ThemeType, theme_types
 from painpoints.discovery.lastrun import theme_and_same
 from painpoints.discovery.records import (
+    SCORE_TYPE,
     Areas,
     Assignment,
     DiscoveryResult,
@@ -42,6 +43,7 @@ from painpoints.discovery.trends import TrendRule, theme_trends
 from painpoints.discovery.vectors import radii
 
 CODED = ("theme_id", "how", "sentiment", "llm_sentiment", "feedback_type")  # assignment columns held as codes
+NARROW = {"sentiment_score": pa.from_numpy_dtype(SCORE_TYPE)}  # held narrower than the record's float64
 
 
 @dataclass
@@ -212,7 +214,8 @@ def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) ->
         if isinstance(value, ArrowColumn) and value.spilled:
             columns[f.name], kind = value, f.type
         else:
-            column = as_dictionary(value, n, f.type) if f.name in CODED else to_arrow(value, f.type, n)
+            kind = NARROW.get(f.name, f.type)
+            column = as_dictionary(value, n, kind) if f.name in CODED else to_arrow(value, kind, n)
             columns[f.name], kind = column, column.type
         fields.append(pa.field(f.name, kind))
     return Assignments(pa.schema(fields), columns)

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from painpoints.discovery.coded import Coded
 from painpoints.discovery.columns import ArrowColumn, aligned, narrowed, same_values, to_arrow, value_counts, whole
+from painpoints.discovery.records import SCORE_TYPE
 
 CODED = ("theme_id", "feedback_type", "sentiment")  # per-row codes into their distinct values
 TEXT_HASHES = ("text_hash", "text_check")  # last run's content hash, hashed as ``runinput.key_hashes`` does
@@ -143,7 +144,7 @@ class Builder:
         self.same = np.zeros(n, dtype=bool)
         self.codes = {c: np.full(n, -1, np.int16) for c in CODED}  # widened past 32,767 values (``add``)
         self.values: dict[str, dict[str, int]] = {c: {} for c in CODED}
-        self.score = np.full(n, np.nan)
+        self.score = np.full(n, np.nan, SCORE_TYPE)
         self.counts: Counter[str] = Counter()
 
     def add(self, batch: pa.RecordBatch, at: np.ndarray, rows: np.ndarray) -> None:

@@ -198,7 +198,7 @@ class _Segments:
             share=float(mask.sum() / len(mask)),
             weighted_share=float(weighted_share),
             negative_share=neg_share,
-            avg_sentiment=float(self.sentiment_score[mask].mean()),
+            avg_sentiment=float(self.sentiment_score[mask].mean(dtype=np.float64)),
             trend=tr.value,
             trend_factor=factor,
             trend_recent=tr.recent,

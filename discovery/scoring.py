@@ -21,7 +21,7 @@ from painpoints.discovery.components import Encoder, FeedbackTyper, SentimentCla
 from painpoints.discovery.embed import Embedder
 from painpoints.discovery.lastrun import theme_and_same
 from painpoints.discovery.lazy_vectors import BLOCK_ROWS, in_memory
-from painpoints.discovery.records import Scores
+from painpoints.discovery.records import SCORE_TYPE, Scores
 from painpoints.discovery.runinput import RunInput
 from painpoints.discovery.runstore import ThemeState
 from painpoints.discovery.settings import Settings
@@ -51,7 +51,7 @@ def score_sentiment(
             vectors = classifier_vectors(fitted, data, settings, encoder_for, part)
             got, got_scores = fitted.predict(vectors, take(data.text, part))
             labels.codes[part] = [labels.code(label) for label in got]
-            scores[part] = np.asarray(got_scores, dtype=float)
+            scores[part] = np.asarray(got_scores, dtype=SCORE_TYPE)
     return Scores(labels, scores)
 
 
@@ -95,10 +95,10 @@ class Kept:
         return out
 
     def numbers(self, part: int, default: float) -> np.ndarray:
-        """Part ``part`` as floats, ``default`` where not kept."""
+        """Part ``part`` as float32 (a sentiment score: ``SCORE_TYPE``), ``default`` where not kept."""
         if not self.mask.any():
-            return np.full(len(self.mask), default)
-        return np.where(self.mask, floats(self.values[part], default), default)
+            return np.full(len(self.mask), default, SCORE_TYPE)
+        return np.where(self.mask, floats(self.values[part], default), default).astype(SCORE_TYPE)
 
 
 def kept_sentiments(data: RunInput, state: ThemeState, model_key: str | None = None) -> Kept | None:

@@ -90,6 +90,12 @@ def test_rerun_embeds_nothing_new_and_gives_the_same_themes(db: Path, monkeypatc
     after = q(db, "select segment_id, theme_id from current_assignments order by 1")
     assert before == after
     assert q(db, "select count(*) from runs where status = 'success'") == [(2,)]
+    # nothing changed, so nothing is logged: the scores a run holds (float32) match the stored ones exactly
+    assert q(db, "select count(*) from assignments where run_id = (select run_id from latest_run)") == [(0,)]
+    full = CliRunner().invoke(main, ["run", "--db", str(db), "--full"])  # every segment scored again
+    assert full.exit_code == 0, full.output
+    changed = q(db, "select count(*) from assignments where run_id = (select run_id from latest_run)")[0][0]
+    assert changed == 0 and q(db, "select segment_id, theme_id from current_assignments order by 1") == before
 
 
 def test_a_failed_run_is_recorded_and_leaves_the_last_good_results(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from painpoints.discovery import pipeline, runstore, scoring, store
@@ -420,6 +421,7 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
             con, s, HashEncoder(), OtherModel(), clusterer=make, llm=EchoLLM(), run_id="r1", typer=CueTyper()
         )
         assert table_contents(con) == before
+        assert result.assignments.schema.field("sentiment_score").type == pa.float32()  # 4 bytes a segment
         assert {e.model for e in result.embeddings} == {"hash-4", f"hash-{DIM}"}  # sentiment texts, label phrases
         assert result.stats.llm is not None and result.llm_calls
         run_id = runstore.start_run(con, {})
