@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from painpoints.discovery.coded import Coded
+from painpoints.discovery.instants import Instants
 from painpoints.discovery.scratch import RowFile, gathered
 
 
@@ -196,7 +197,10 @@ def group_codes(values: Sequence[Any]) -> np.ndarray:
 
 
 def as_datetime64(values: Sequence[Any]) -> np.ndarray:
-    """Timestamps (``datetime`` or None) as ``datetime64[us]``, NaT for None; aware ones in UTC."""
+    """Timestamps (``datetime`` or None; or ``Instants``) as ``datetime64[us]``, NaT for None; aware ones
+    in UTC."""
+    if isinstance(values, Instants):
+        return values.datetime64()
     array = values.array if isinstance(values, ArrowColumn) else pa.array(list(values))
     if pa.types.is_null(array.type):
         return np.full(len(array), np.datetime64("NaT", "us"))

@@ -134,7 +134,12 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
     transaction lets a failed statement be rolled back before they are unregistered. The assignments
     are the exception: written a chunk at a time inside the transaction, each chunk read by name, not
     registered (``write_assignments``; the memory limit is set on a cursor of its own,
-    ``store.memory_at_most``)."""
+    ``store.memory_at_most``).
+
+    The whole transaction runs under ``WRITE_MEMORY``, its COMMIT included: the COMMIT may checkpoint
+    (DuckDB's automatic checkpoint past a WAL of 16 MB), and the state's rows are as many as the store's
+    segments; at the connection's own limit (1 GB) DuckDB's pool could keep up to that of what they
+    needed."""
     tables = {
         "snapshots": arrow_rows(ThemeSnapshot, result.themes, run_id),
         "events": arrow_rows(ThemeEvent, result.events, run_id),
@@ -143,7 +148,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, result: DiscoveryRes
         "calls": pa.Table.from_pylist([{**c, "run_id": run_id} for c in result.llm_calls]),
     }
     tables = {name: table for name, table in tables.items() if table.num_columns}
-    with lake.cursor(con) as cur, registered(cur, **tables), transaction(cur):
+    with memory_at_most(con, WRITE_MEMORY), lake.cursor(con) as cur, registered(cur, **tables), transaction(cur):
         _write_run(cur, run_id, result)
 
 

@@ -32,6 +32,7 @@ from painpoints.discovery.columns import (
     take,
     to_arrow,
 )
+from painpoints.discovery.instants import Instants
 from painpoints.discovery.lastrun import theme_and_same, theme_counts
 from painpoints.discovery.rank import Windows, rank_themes
 from painpoints.discovery.scratch import RowFile
@@ -294,3 +295,20 @@ def test_row_comparisons_match_the_python_loop(wrap) -> None:
     same = same_values(old_hash, new_hash)
     assert same.tolist() == [o == n and o is not None for o, n in zip(list(old_hash), list(new_hash), strict=True)]
     assert present(theme).tolist() == [True, False, True, False, True, False]
+
+
+def test_instants_hold_timestamps_as_whole_seconds_in_four_bytes() -> None:
+    """A run's dates as int32 seconds after the earliest: the same instants back (to the second), NaT
+    and None for undated rows; spans past int32 seconds are refused (the caller keeps its column)."""
+    times = [datetime(2026, 1, 2, 3, 4, 5, 678), None, datetime(1990, 6, 1), datetime(2026, 1, 1)]
+    held = Instants.of(as_datetime64(times))
+    assert held is not None and held.seconds.dtype == np.int32 and len(held) == 4
+    want = np.array(["2026-01-02T03:04:05", "NaT", "1990-06-01", "2026-01-01"], dtype="datetime64[us]")
+    assert np.array_equal(as_datetime64(held), want, equal_nan=True)  # sub-second parts dropped
+    assert held[0] == datetime(2026, 1, 2, 3, 4, 5) and held[1] is None and held[2] == datetime(1990, 6, 1)
+    assert [held[1:][i] for i in range(3)] == [None, datetime(1990, 6, 1), datetime(2026, 1, 1)]
+    early = Instants.of(as_datetime64([datetime(1950, 1, 1), datetime(1940, 1, 1)]))  # before the epoch
+    assert early is not None and early[0] == datetime(1950, 1, 1) and early[1] == datetime(1940, 1, 1)
+    assert Instants.of(as_datetime64([datetime(1900, 1, 1), datetime(2026, 1, 1)])) is None  # 126 years
+    undated = Instants.of(as_datetime64([None, None]))
+    assert undated is not None and np.isnat(as_datetime64(undated)).all() and undated[0] is None

@@ -24,6 +24,7 @@ from painpoints.discovery.components import (
 )
 from painpoints.discovery.embed_cache import CachingEncoder, embed_missing
 from painpoints.discovery.feedback_type import RULES_VERSION, FeedbackTypeModel
+from painpoints.discovery.instants import Instants
 from painpoints.discovery.naming import fixed_labels, name_with_llm
 from painpoints.discovery.records import EmbedReport, KnownTheme, LLMStats, RunStats, Scores, assignment_rows
 from painpoints.discovery.runinput import RunInput
@@ -449,8 +450,9 @@ def test_discover_writes_nothing_and_finish_run_writes_the_result(tmp_path: Path
         assigned = [a for a in assignment_rows(result.assignments) if a.theme_id is not None]
         assert theme_ids == [a.theme_id for a in assigned] and vectors.shape == (len(assigned), DIM)
         # last run's type and sentiment are read for an incremental run only: a full one rescores every row
-        *_, state, mode, _ = pipeline.load(con, s)
+        data, state, mode, _ = pipeline.load(con, s)
         assert mode == "incremental" and len(state.previous_type) == len(state.previous_sentiment) == 36
+        assert isinstance(data.created_at, Instants) and len(data.created_at) == 36  # 4 bytes a row
         *_, state, mode, _ = pipeline.load(con, s, full=True)
         assert mode == "full" and len(state.previous) == 36 and state.previous_type == state.previous_sentiment == {}
         again = pipeline.discover(con, s, HashEncoder(), OtherModel(), clusterer=make, run_id="r2", typer=CueTyper())
