@@ -3,7 +3,8 @@
 For each size N, a store holding a first run's state of N segments gets a second run's N assignment
 rows (1% of the segments gone, 1% new, the rest as before), their segment ids and content hashes in
 scratch files as a full run past ``vectors_in_memory`` keeps them. Each way of writing runs in a process
-of its own on a copy of the store, RSS sampled every 50 ms, at a connection limit of 1 GB:
+of its own on a copy of the store, RSS sampled every 50 ms, at a connection limit of 1 GB, the write's
+transaction (its COMMIT included) under ``runstore.WRITE_MEMORY`` as ``finish_run`` runs it (since 2026-12-05):
 
 - ``one_chunk``: ``runstore.write_assignments`` with ``WRITE_CHUNK`` above N: each statement joins
   every row with the whole state (the write before 2026-12-05, but for its temporary table of the
@@ -94,7 +95,7 @@ def child(way: str, db: str, n: int, chunk: int | None = None) -> dict:
     threading.Thread(target=sample, daemon=True).start()
     t0 = time.perf_counter()
     with store.connect(db, memory_limit=LIMIT) as con:
-        with transaction(con):
+        with store.memory_at_most(con, runstore.WRITE_MEMORY), transaction(con):  # as finish_run: COMMIT too
             runstore.write_assignments(con, "r1" if way == "first" else "r2", assigned)
         state = con.execute("SELECT count(*) FROM current_assignments").fetchone()[0]
         logged = con.execute("SELECT count(*) FROM assignments WHERE run_id = 'r2'").fetchone()[0]
