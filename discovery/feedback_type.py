@@ -370,9 +370,11 @@ class FeedbackTypeModel:
         return labels, conf
 
 
-# A theme is praise when most of it is praise or positive in tone, a request theme when requests
-# lead it and make at least this share; everything else is a pain point — neutral-toned problems
-# (support contact reasons, "how do I reset my password") included, since a PM acts on those too.
+# A theme is praise when most of it is praise or positive in tone, or when its praise outnumbers both
+# its complaints and its requests (a theme of "It was fine" answers, a few praising, one complaining, is
+# not a pain point); a request theme when requests lead it and make at least this share; everything else
+# is a pain point — neutral-toned problems (support contact reasons, "how do I reset my password")
+# included, since a PM acts on those too.
 PRAISE_MIN_SHARE = 0.5
 REQUEST_MIN_SHARE = 0.4
 
@@ -403,7 +405,7 @@ def theme_types(labels: np.ndarray, types: Sequence[str], sentiment: Sequence[st
     out = []
     for t in range(n_themes):
         problem, request, praise = (float(share[k][t]) for k in ("problem", "request", "praise"))
-        if praise >= PRAISE_MIN_SHARE or positive[t] >= PRAISE_MIN_SHARE:
+        if praise >= PRAISE_MIN_SHARE or positive[t] >= PRAISE_MIN_SHARE or praise > max(problem, request):
             kind = "praise"
         elif request >= REQUEST_MIN_SHARE and request >= problem:
             kind = "request"

@@ -317,10 +317,11 @@ def test_clear_examples_with_the_real_embedder(embedder) -> None:
 
 def test_theme_type_follows_the_mix_of_its_segments() -> None:
     """Theme 0 mostly praise, 1 mostly positive in tone, 2 led by requests, 3 neutral-toned problems
-    (support contact reasons stay pains), −1 unassigned is ignored."""
+    (support contact reasons stay pains), 4 more praise than complaints though neither is most of it
+    ("It was fine" answers), 5 more complaints than praise; −1 unassigned is ignored."""
     from painpoints.discovery.feedback_type import theme_types
 
-    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, -1])
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, -1, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5])
     types = [
         "praise",
         "praise",
@@ -335,6 +336,8 @@ def test_theme_type_follows_the_mix_of_its_segments() -> None:
         "other",
         "problem",
         "praise",
+        *["praise", "praise", "problem", "other", "other", "other", "other"],
+        *["problem", "problem", "praise", "other", "other"],
     ]
     tone = [
         "positive",
@@ -350,9 +353,11 @@ def test_theme_type_follows_the_mix_of_its_segments() -> None:
         "neutral",
         "neutral",
         "positive",
+        *["positive", "positive", "negative", "neutral", "neutral", "neutral", "neutral"],
+        *["negative", "neutral", "positive", "neutral", "neutral"],
     ]
-    kinds = theme_types(labels, types, tone, 4)
-    assert [k.theme_type for k in kinds] == ["praise", "praise", "request", "problem"]
+    kinds = theme_types(labels, types, tone, 6)
+    assert [k.theme_type for k in kinds] == ["praise", "praise", "request", "problem", "praise", "problem"]
     assert kinds[2].request_share == pytest.approx(2 / 3) and kinds[0].positive_share == pytest.approx(2 / 3)
 
 
