@@ -214,8 +214,8 @@ def assignments(data: RunInput, found: Found, scores: Scores, naming: Naming) ->
         if isinstance(value, ArrowColumn) and value.spilled:
             columns[f.name], kind = value, f.type
         else:
-            kind = NARROW.get(f.name, f.type)
-            column = as_dictionary(value, n, kind) if f.name in CODED else to_arrow(value, kind, n)
+            want = NARROW.get(f.name, f.type)
+            column = as_dictionary(value, n, want) if f.name in CODED else to_arrow(value, want, n)
             columns[f.name], kind = column, column.type
         fields.append(pa.field(f.name, kind))
     return Assignments(pa.schema(fields), columns)

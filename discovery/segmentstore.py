@@ -62,7 +62,7 @@ def insert_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequen
     """Cache ``vectors`` (row i: the text of ``hashes[i]``) for ``model`` where the cache has none; returns
     how many were offered. Each insert checks every cached hash of the model: under the scan limit, the
     pool emptied after (``store.scanning``). The check of a run's few label phrases in its write left
-    ~230 MB of the 10M-segment cache's hashes in DuckDB's pool (2026-12-05)."""
+    226 MB of the 10M-segment cache's hashes in DuckDB's pool (2026-12-05)."""
     if not len(hashes):
         return 0
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
