@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 import benchmarks.report as report
 from benchmarks.common import measured
@@ -326,3 +327,27 @@ def test_assignment_write_measures_each_way_at_each_size_on_the_same_rows(tmp_pa
             assert writes[way]["peak_mb"] >= writes[way]["held_before_mb"] > 0
     assert set(out["growth"]) == {"first", "one_chunk", "chunked"}
     assert set(json.loads((tmp_path / "aw.json").read_text())["sizes"]) == {"3000", "6000"}
+
+
+@pytest.mark.slow
+def test_sentiment_finetune_trains_the_encoder_and_predicts_like_the_shipped_model():
+    """The fine-tuned stand-in for ``SentimentModel.predict`` (benchmarks/sentiment_finetune.py): a few
+    steps move the encoder's weights, and it answers with a class per text and a score in −1..1."""
+    import numpy as np
+
+    from benchmarks import sentiment_finetune as sf
+    from painpoints.discovery.sentiment import CLASSES
+
+    model = sf.FineTuned()
+    before = model.encoder.encoder.layer[0].attention.self.query.weight.detach().clone()
+    rows = [("I love it, works perfectly", "positive"), ("It crashed and I lost my data", "negative"),
+            ("What time do you open?", "neutral")] * 22  # fmt: skip
+    model.fit(rows)  # 66 rows: two batches of 32
+    after = model.encoder.encoder.layer[0].attention.self.query.weight
+    assert not np.allclose(before.numpy(), after.detach().numpy())
+    texts = ["Great service, thank you!", "The bill was wrong again."]
+    labels, score = model.predict(np.zeros((2, 1)), texts)
+    assert set(labels) <= set(CLASSES) and len(labels) == 2
+    assert score.shape == (2,) and np.all(np.abs(score) <= 1)
+    with pytest.raises(ValueError, match="reads texts"):
+        model.predict(np.zeros((1, 1)))
