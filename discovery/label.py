@@ -28,6 +28,8 @@ Encode = Callable[[Sequence[str]], np.ndarray]
 EXTRA_STOP = {
     "hi",
     "hello",
+    "bye",
+    "goodbye",
     "thanks",
     "thank",
     "please",
@@ -69,6 +71,7 @@ EXTRA_STOP = {
     "think",
     "thing",
     "things",
+    "stuff",
     "way",
     "tried",
     "going",
@@ -76,6 +79,16 @@ EXTRA_STOP = {
     "took",
     "bought",
     "purchased",
+    # conversational fillers and bare auxiliaries: "Smooth / yeah", "Works / does", "Apps / gives the option"
+    "yeah",
+    "yep",
+    "yup",
+    "nope",
+    "does",
+    "did",
+    "doing",
+    "gives",
+    "gave",
 }
 
 
@@ -88,7 +101,7 @@ FILLER = {
     "terrible", "awful", "horrible", "worst", "bad", "hate", "hated", "sucks", "guys", "guy", "lol", "pls",
     "plz", "thx", "omg", "wow", "far", "simply", "totally", "absolutely", "definitely", "greatest", "highly",
     "appreciate", "appreciated", "recommend", "recommended", "enjoy", "enjoyed", "happy", "glad", "super",
-    "pretty", "lifesaver",
+    "pretty", "lifesaver", "damn", "crap", "shit", "fuck", "fucking", "freaking",
 }  # fmt: skip
 STOP_SET = frozenset(ENGLISH_STOP_WORDS | EXTRA_STOP | FILLER)
 # a negated auxiliary may start a name ("doesn't work", "won't load") but never end one: "Images won't",

@@ -289,6 +289,11 @@ def test_phrases_leave_out_filler_masks_handles_and_fragments() -> None:
     got = phrases("My luggage went missing. Bought this skirt, no way")
     assert "luggage went missing" in got and "skirt" in got
     assert not any(p.split()[0] in ("went", "bought", "way") or p.split()[-1] in ("went", "way") for p in got)
+    # nor do conversational fillers and bare auxiliaries ("Smooth / yeah", "Works / does")
+    got = phrases("Smooth scrolling, yeah damn. It does what it says and gives the option to sync stuff")
+    assert "smooth scrolling" in got and "option to sync" in got
+    ends = {w for p in got for w in (p.split()[0], p.split()[-1])}
+    assert not ends & {"yeah", "damn", "does", "gives", "stuff"}
     # a negated auxiliary starts a name but never ends one, with either apostrophe
     got = phrases("Search doesn't work. Images won’t load")
     assert "doesn't work" in got and "images won't load" in got
