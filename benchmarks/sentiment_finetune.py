@@ -36,8 +36,7 @@ import numpy as np
 
 from benchmarks import pain_precision, train_sentiment, vader_sets
 from benchmarks.common import emit, header, options
-from benchmarks.social_sentiment import scores as social_scores
-from painpoints.discovery.normalize import segment_feedback
+from benchmarks.social_sentiment import evaluate_set
 from painpoints.discovery.sentiment import CLASSES, SentimentModel
 
 OUT = Path(__file__).with_suffix(".json")
@@ -104,26 +103,22 @@ class FineTuned:
         return [CLASSES[i] for i in p.argmax(1).tolist()], p[:, 2] - p[:, 0]
 
 
-def sentiment_figures(predict: Any, encode: Any) -> dict[str, Any]:
-    """``train_sentiment``'s held-out figures and the rated tweets' 3-class and binary macro-F1."""
-    from sklearn.metrics import f1_score
+class _NoVectors:
+    """The embedder ``train_sentiment.evaluate`` and ``social_sentiment.evaluate_set`` call, for a model
+    that reads the texts and no vectors."""
 
-    out: dict[str, Any] = {}
-    for name, rows in train_sentiment.held_out().items():
-        texts = [t for t, _ in rows]
-        _, score = predict(encode(texts), texts)
-        pred = ["positive" if s > 0 else "negative" for s in score]
-        out[name] = round(float(f1_score([y for _, y in rows], pred, average="macro")), 4)
-    segs = [s.text for text, _ in train_sentiment._bundled_complaints() for s in segment_feedback("ticket", text)]
-    labels, _ = predict(encode(segs), segs)
-    out["bundled_complaint_segments_negative_share"] = round(labels.count("negative") / len(labels), 4)
-    tweets = vader_sets.load("tweets")
-    texts = [t for t, _ in tweets]
-    labels, score = predict(encode(texts), texts)
-    tweet = social_scores([vader_sets.three_class(m) for _, m in tweets], labels, list(score))
-    out["tweets_3class_macro_f1"] = tweet["macro_f1"]
-    out["tweets_binary_macro_f1_polar_rows"] = tweet["binary_macro_f1_polar_rows"]
-    return out
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return np.zeros((len(texts), 1))
+
+
+def sentiment_figures(model: Any, embedder: Any) -> dict[str, Any]:
+    """``train_sentiment --evaluate``'s held-out figures and ``social_sentiment``'s on the rated tweets."""
+    tweets = evaluate_set("tweets", vader_sets.load("tweets"), embedder, model, trained_on=False)["painpoints"]
+    return {
+        **train_sentiment.evaluate(model, embedder),
+        "tweets_3class_macro_f1": tweets["macro_f1"],
+        "tweets_binary_macro_f1_polar_rows": tweets["binary_macro_f1_polar_rows"],
+    }
 
 
 def pain(sets: Sequence[str], seeds: str) -> dict[str, Any]:
@@ -152,8 +147,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     tuned = FineTuned().fit(rows)
     fit_seconds = round(time.perf_counter() - t0, 1)
     figures = {
-        "shipped": sentiment_figures(shipped.predict, embedder.encode),
-        "fine_tuned": sentiment_figures(tuned.predict, lambda texts: np.zeros((len(texts), 1))),
+        "shipped": sentiment_figures(shipped, embedder),
+        "fine_tuned": sentiment_figures(tuned, _NoVectors()),
     }
     precision = {"shipped": pain(sets, seeds)}
     original = SentimentModel.predict
